@@ -1,0 +1,88 @@
+"""Every setting of the platform, read from the environment with defaults that make the demo work.
+
+Secrets are never defaults here: they come from Airflow connections (pipeline) or `st.secrets`
+(dashboard). This module only names them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+# Names of secrets (values live in Airflow connections, never in the repo).
+EMB_API_CONN_ID = "emb_api"
+GRID_DB_CONN_ID = "grid_db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def raw(self) -> Path:
+        """Immutable per-file raw loads (Parquet), one folder per delivered file content."""
+        return self.home / "raw"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.home / "build"
+
+    @property
+    def build_db(self) -> Path:
+        """The staging copy of the warehouse that dbt builds and the gate validates."""
+        return self.build_dir / "citysafety.duckdb"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def warehouse_db(self) -> Path:
+        """The published mart. Only citysafety.publish writes it."""
+        return self.warehouse_dir / "citysafety.duckdb"
+
+    @property
+    def quality_dir(self) -> Path:
+        """Great Expectations project (Data Docs under quality/gx/uncommitted/data_docs)."""
+        return self.home / "quality"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+
+def settings() -> Settings:
+    """Read settings now (tests change CITYSAFETY_HOME between cases, so never cache)."""
+    home = Path(os.environ.get("CITYSAFETY_HOME", PROJECT_ROOT / "var")).resolve()
+    return Settings(home=home)
+
+
+def dashboard_port() -> int:
+    return int(os.environ.get("CITYSAFETY_DASHBOARD_PORT", "8501"))
+
+
+def airflow_port() -> int:
+    return int(os.environ.get("CITYSAFETY_AIRFLOW_PORT", "8080"))
+
+
+def demo_seed() -> int:
+    return int(os.environ.get("CITYSAFETY_DEMO_SEED", "20180101"))
+
+
+def demo_end_date() -> str | None:
+    """Last day of the demo delivery set (YYYY-MM-DD); default today."""
+    return os.environ.get("CITYSAFETY_DEMO_END") or None

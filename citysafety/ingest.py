@@ -1,0 +1,290 @@
+"""Landing -> raw: each delivered file is loaded once, row by row loaded or quarantined.
+
+Every delivered file becomes one folder under `raw/<source>/<feed>/<file>-<sha12>/` holding
+`rows.parquet` (typed rows plus lineage), `quarantine.parquet` (broken rows with the reason and
+the raw record) and `reconciliation.parquet` (one row: delivered = loaded + quarantined). The
+folder is written aside and renamed into place, so a killed run leaves either a whole load or
+none, and the next run picks up where it stopped. Loading is keyed by (file name, content
+hash): re-running changes nothing; the same bytes under a new name are recorded as a duplicate
+delivery whose rows are quarantined with the name of the file that already carried them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from citysafety import readers
+from citysafety import sources as S
+from citysafety.config import Settings, settings
+from citysafety.parsing import BadValue, parse_value
+from citysafety.readers import Broken, Record, UnreadableFile, header_key
+
+log = logging.getLogger(__name__)
+
+_ARROW = {
+    S.TEXT: pa.string(),
+    S.CHOICE: pa.string(),
+    S.INT: pa.int64(),
+    S.DECIMAL: pa.float64(),
+    S.DATETIME: pa.timestamp("us"),
+    S.DATE: pa.date32(),
+    S.BOOL: pa.bool_(),
+}
+_FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx"}
+
+LINEAGE = pa.schema([
+    ("_source_file", pa.string()),
+    ("_row_number", pa.int64()),
+    ("_file_sha256", pa.string()),
+    ("_loaded_at", pa.timestamp("us")),
+])
+QUARANTINE = pa.schema([
+    ("source", pa.string()),
+    ("feed", pa.string()),
+    ("file_name", pa.string()),
+    ("row_number", pa.int64()),
+    ("reason", pa.string()),
+    ("raw_record", pa.string()),
+    ("file_sha256", pa.string()),
+    ("quarantined_at", pa.timestamp("us")),
+])
+RECONCILIATION = pa.schema([
+    ("source", pa.string()),
+    ("feed", pa.string()),
+    ("file_name", pa.string()),
+    ("file_sha256", pa.string()),
+    ("file_bytes", pa.int64()),
+    ("rows_delivered", pa.int64()),
+    ("rows_loaded", pa.int64()),
+    ("rows_quarantined", pa.int64()),
+    ("status", pa.string()),
+    ("duplicate_of", pa.string()),
+    ("notes", pa.string()),
+    ("loaded_at", pa.timestamp("us")),
+])
+
+
+def raw_schema(feed: S.Feed) -> pa.Schema:
+    fields = [(c.name, _ARROW[c.kind]) for c in feed.columns]
+    return pa.schema(fields + list(LINEAGE))
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    status: str
+    rows_delivered: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
+    folder = cfg.landing / feed.source / feed.feed
+    if not folder.is_dir():
+        return []
+    # Hidden and partial files are uploads in progress, not deliveries.
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".tmp", ".part"))
+    )
+
+
+def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
+    return cfg.raw / feed.source / feed.feed
+
+
+def ledger(feed: S.Feed, cfg: Settings) -> dict[tuple[str, str], dict]:
+    """What has been loaded: (file name, sha256) -> reconciliation record."""
+    out: dict[tuple[str, str], dict] = {}
+    base = feed_dir(feed, cfg)
+    if not base.is_dir():
+        return out
+    for rec in sorted(base.glob("*/reconciliation.parquet")):
+        row = pq.read_table(rec).to_pylist()[0]
+        out[(row["file_name"], row["file_sha256"])] = row
+    return out
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _raw_text(values: dict) -> str:
+    return json.dumps({str(k): (None if v is None else str(v)) for k, v in values.items()},
+                      ensure_ascii=False)
+
+
+@dataclass
+class Parsed:
+    rows: list[dict]  # typed rows, with _row_number
+    bad: list[tuple[int, str, str]]  # (row number, reason, raw record)
+    raws: dict[int, str]  # raw record of each good row, by row number
+    notes: list[str]
+    rejected: bool = False
+
+
+def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
+    """Read one file as its agreement says; every record ends up in `rows` or `bad`."""
+    expected = [c.delivered for c in feed.columns]
+    try:
+        delivery = readers.read(path, feed.form, encoding=feed.encoding,
+                                header_row=feed.header_row, sheet=feed.sheet, expected=expected)
+    except UnreadableFile as exc:
+        # Counted as one delivered record so that the file shows in quarantine and adds up.
+        return Parsed([], [(0, f"file rejected: {exc}", path.name)], {}, [str(exc)], True)
+    notes = list(delivery.notes)
+    suffix = _FORM_SUFFIX[feed.form]
+    if path.suffix.lower() != suffix:
+        notes.append(f"file name does not end in {suffix}")
+
+    items = delivery.items
+    index = {header_key(h): h for h in delivery.header}
+    by_column = {c.name: index.get(header_key(c.delivered)) for c in feed.columns}
+    missing = [c.delivered for c in feed.columns if c.required and by_column[c.name] is None]
+    if feed.form != "jsonl" and delivery.header:
+        unknown = [h for h in delivery.header if header_key(h) not in
+                   {header_key(c.delivered) for c in feed.columns}]
+        if unknown:
+            notes.append(f"columns not in the agreement, ignored: {unknown}")
+        absent = [c.delivered for c in feed.columns if by_column[c.name] is None and not c.required]
+        if absent:
+            notes.append(f"optional columns absent: {absent}")
+
+    rows: list[dict] = []
+    bad: list[tuple[int, str, str]] = []
+    raws: dict[int, str] = {}
+    if missing and feed.form != "jsonl":
+        # Without a required column no row of this file can be read.
+        reason = f"file lacks required columns {missing}"
+        for item in items:
+            raw = item.raw if isinstance(item, Broken) else _raw_text(item.values)
+            bad.append((item.row_number, reason, raw))
+        notes.append(reason)
+        return Parsed(rows, bad, raws, notes)
+
+    for item in items:
+        if isinstance(item, Broken):
+            bad.append((item.row_number, item.reason, item.raw))
+            continue
+        assert isinstance(item, Record)
+        row, problems = {}, []
+        for col in feed.columns:
+            key = by_column[col.name]
+            if key is None and feed.form == "jsonl":
+                key = next((k for k in item.values if header_key(k) == header_key(col.delivered)), None)
+            value = item.values.get(key) if key is not None else None
+            try:
+                row[col.name] = parse_value(col, value)
+            except BadValue as exc:
+                problems.append(f"{col.delivered}: {exc}")
+        if problems:
+            bad.append((item.row_number, "; ".join(problems), _raw_text(item.values)))
+        else:
+            row["_row_number"] = item.row_number
+            rows.append(row)
+            raws[item.row_number] = _raw_text(item.values)
+    return Parsed(rows, bad, raws, notes)
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
+
+
+def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
+              sha: str | None = None) -> FileResult:
+    sha = sha or _sha256(path)
+    loaded_at = _now()
+    parsed = parse_delivery(feed, path)
+    rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
+    if duplicate_of:
+        # Same bytes already loaded under another name: keep the rows traceable, load nothing.
+        reason = f"duplicate delivery: identical content already loaded from {duplicate_of}"
+        bad = sorted([(n, f"{reason} (there: {why})", raw) for n, why, raw in bad]
+                     + [(r["_row_number"], reason, parsed.raws[r["_row_number"]]) for r in rows])
+        rows = []
+    delivered = len(rows) + len(bad)
+
+    lineage = {"_source_file": path.name, "_file_sha256": sha, "_loaded_at": loaded_at}
+    for r in rows:
+        r.update(lineage)
+    rows_table = pa.Table.from_pylist(rows, schema=raw_schema(feed))
+    quarantine_table = pa.Table.from_pylist([
+        {"source": feed.source, "feed": feed.feed, "file_name": path.name, "row_number": n,
+         "reason": why, "raw_record": raw, "file_sha256": sha, "quarantined_at": loaded_at}
+        for n, why, raw in bad
+    ], schema=QUARANTINE)
+    if duplicate_of:
+        status = "duplicate"
+    elif rejected:
+        status = "rejected"
+    elif delivered == 0:
+        status = "empty"
+    elif not rows:
+        status = "rejected"
+    elif bad:
+        status = "partial"
+    else:
+        status = "loaded"
+    recon = pa.Table.from_pylist([{
+        "source": feed.source, "feed": feed.feed, "file_name": path.name, "file_sha256": sha,
+        "file_bytes": path.stat().st_size, "rows_delivered": delivered, "rows_loaded": len(rows),
+        "rows_quarantined": len(bad), "status": status, "duplicate_of": duplicate_of,
+        "notes": "; ".join(notes) or None, "loaded_at": loaded_at,
+    }], schema=RECONCILIATION)
+
+    target = feed_dir(feed, cfg) / f"{path.name}-{sha[:12]}"
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _write(rows_table, tmp / "rows.parquet")
+    _write(quarantine_table, tmp / "quarantine.parquet")
+    _write(recon, tmp / "reconciliation.parquet")  # written last: its presence marks a whole load
+    if target.exists():  # a half-visible earlier attempt cannot exist (rename is atomic), but a
+        shutil.rmtree(target)  # rerun after a crash between rmtree and rename can
+    os.rename(tmp, target)
+    log.info("%s/%s %s: %s, delivered %d = loaded %d + quarantined %d", feed.source, feed.feed,
+             path.name, status, delivered, len(rows), len(bad))
+    return FileResult(path.name, status, delivered, len(rows), len(bad))
+
+
+def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
+    """Load every delivered file of a feed not loaded yet. Returns what was loaded now."""
+    cfg = cfg or settings()
+    seen = ledger(feed, cfg)
+    by_sha = {}
+    for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
+        if rec["status"] != "duplicate":
+            by_sha.setdefault(sha, name)
+    results = []
+    for path in delivered_files(feed, cfg):
+        sha = _sha256(path)
+        if (path.name, sha) in seen:
+            continue
+        original = by_sha.get(sha)
+        result = load_file(feed, path, cfg, duplicate_of=original, sha=sha)
+        seen[(path.name, sha)] = {}
+        by_sha.setdefault(sha, path.name)
+        results.append(result)
+    return results
+
+
+def ingest_source(source_name: str, cfg: Settings | None = None) -> dict[str, list[FileResult]]:
+    return {f.feed: ingest_feed(f, cfg) for f in S.source(source_name).feeds}

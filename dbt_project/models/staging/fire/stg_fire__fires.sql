@@ -1,0 +1,27 @@
+with
+
+source as (
+    select * from {{ source('fire', 'fire__fires') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as report_row_id,
+        fire_id,
+        occurred_at::timestamp as occurred_at,
+        street_raw,
+        address,
+        place_type,
+        cause,
+        uscc,
+        deaths::integer as deaths,
+        injuries::integer as injuries,
+        direct_loss_yuan::double as direct_loss_yuan,
+        reported_at::timestamp as reported_at,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

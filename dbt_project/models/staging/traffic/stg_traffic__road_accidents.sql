@@ -1,0 +1,24 @@
+with
+
+source as (
+    select * from {{ source('traffic', 'traffic__road_accidents') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as report_row_id,
+        accident_no,
+        occurred_at::timestamp as occurred_at,
+        street_raw,
+        road,
+        deaths_7d::integer as deaths,
+        injuries::integer as injuries,
+        vehicles::integer as vehicles,
+        reported_at::timestamp as reported_at,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final
