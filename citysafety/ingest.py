@@ -214,7 +214,7 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
     loaded_at = _now()
     parsed = parse_delivery(feed, path)
     rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
-    if duplicate_of:
+    if duplicate_of and (rows or bad):
         # Same bytes already loaded under another name: keep the rows traceable, load nothing.
         reason = f"duplicate delivery: identical content already loaded from {duplicate_of}"
         bad = sorted([(n, f"{reason} (there: {why})", raw) for n, why, raw in bad]
@@ -231,7 +231,7 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
          "reason": why, "raw_record": raw, "file_sha256": sha, "quarantined_at": loaded_at}
         for n, why, raw in bad
     ], schema=QUARANTINE)
-    if duplicate_of:
+    if duplicate_of and delivered:
         status = "duplicate"
     elif rejected:
         status = "rejected"
@@ -246,7 +246,8 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
     recon = pa.Table.from_pylist([{
         "source": feed.source, "feed": feed.feed, "file_name": path.name, "file_sha256": sha,
         "file_bytes": path.stat().st_size, "rows_delivered": delivered, "rows_loaded": len(rows),
-        "rows_quarantined": len(bad), "status": status, "duplicate_of": duplicate_of,
+        "rows_quarantined": len(bad), "status": status,
+        "duplicate_of": duplicate_of if status == "duplicate" else None,
         "notes": "; ".join(notes) or None, "loaded_at": loaded_at,
     }], schema=RECONCILIATION)
 
@@ -271,7 +272,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     seen = ledger(feed, cfg)
     by_sha = {}
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
-        if rec["status"] != "duplicate":
+        if rec["status"] not in ("duplicate", "empty"):
             by_sha.setdefault(sha, name)
     results = []
     for path in delivered_files(feed, cfg):
@@ -281,10 +282,22 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
         original = by_sha.get(sha)
         result = load_file(feed, path, cfg, duplicate_of=original, sha=sha)
         seen[(path.name, sha)] = {}
-        by_sha.setdefault(sha, path.name)
+        if result.status not in ("duplicate", "empty"):
+            by_sha.setdefault(sha, path.name)
         results.append(result)
     return results
 
 
 def ingest_source(source_name: str, cfg: Settings | None = None) -> dict[str, list[FileResult]]:
     return {f.feed: ingest_feed(f, cfg) for f in S.source(source_name).feeds}
+
+
+def summarise(results: list[FileResult]) -> dict:
+    """What a task run loaded, for its log and XCom."""
+    return {
+        "files": len(results),
+        "by_status": {s: sum(r.status == s for r in results) for s in sorted({r.status for r in results})},
+        "rows_delivered": sum(r.rows_delivered for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+    }

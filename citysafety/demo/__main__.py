@@ -1,0 +1,3 @@
+from citysafety.demo.generate import main
+
+raise SystemExit(main())

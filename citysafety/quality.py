@@ -1,0 +1,144 @@
+"""The quality gate: Great Expectations suites (expectations/) over the build copy.
+
+Each table named by a suite is exported from the build copy to Parquet, one checkpoint
+validates them all and updates the Data Docs under $CITYSAFETY_HOME/quality/, and the results
+are written to `audit.quality_results` in the build copy (published with it). A failed
+expectation raises `QualityGateFailed`, so the publish step never runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+
+from citysafety.config import EXPECTATIONS_DIR, Settings, settings
+
+log = logging.getLogger(__name__)
+
+
+class QualityGateFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class SuiteModule:
+    table: str
+    query: str
+    module: ModuleType
+
+    @property
+    def batch_name(self) -> str:
+        return self.table.replace(".", "__")
+
+
+def suites(directory: Path = EXPECTATIONS_DIR) -> list[SuiteModule]:
+    found = []
+    for path in sorted(directory.glob("*/*.py")):
+        spec = importlib.util.spec_from_file_location(f"expectations.{path.parent.name}.{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        expected = f"{path.parent.name}.{path.stem}"
+        if module.TABLE != expected:
+            raise ValueError(f"{path}: suite file must be named after its table {module.TABLE}")
+        found.append(SuiteModule(module.TABLE, getattr(module, "QUERY", f"select * from {module.TABLE}"),
+                                 module))
+    return found
+
+
+def _context(cfg: Settings):
+    import great_expectations as gx
+
+    cfg.quality_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(cfg.quality_dir))
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+def data_docs_index(cfg: Settings | None = None) -> Path:
+    cfg = cfg or settings()
+    return cfg.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
+    """Validate the build copy; return the summary, or raise QualityGateFailed."""
+    import great_expectations as gx
+
+    cfg = cfg or settings()
+    db = db or cfg.build_db
+    batches = cfg.quality_dir / "batches"
+    batches.mkdir(parents=True, exist_ok=True)
+    modules = suites()
+    # Same configuration as dbt's connection: with dbt run in-process (cosmos DBT_RUNNER under
+    # `dags test`) DuckDB refuses a second connection to the file with a different one.
+    con = duckdb.connect(str(db))
+    try:
+        for s in modules:
+            target = batches / f"{s.batch_name}.parquet"
+            con.execute(f"copy ({s.query}) to '{target}' (format parquet)")
+    finally:
+        con.close()
+
+    context = _context(cfg)
+    source = context.data_sources.add_or_update_pandas_filesystem(
+        "build_copy", base_directory=str(batches))
+    definitions = []
+    for s in modules:
+        try:
+            asset = source.get_asset(s.batch_name)
+        except LookupError:
+            asset = source.add_parquet_asset(s.batch_name)
+        try:
+            batch = asset.get_batch_definition("latest")
+        except (KeyError, LookupError):
+            batch = asset.add_batch_definition_path("latest", path=f"{s.batch_name}.parquet")
+        suite = context.suites.add_or_update(s.module.suite())
+        definitions.append(context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=s.table, data=batch, suite=suite)))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name="quality_gate", validation_definitions=definitions,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        result_format="SUMMARY"))
+    result = checkpoint.run()
+
+    checked_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows, failures = [], []
+    for run in result.run_results.values():
+        table = run.suite_name
+        for r in run.results:
+            cfg_ = r.expectation_config
+            column = cfg_.kwargs.get("column") or ",".join(
+                str(cfg_.kwargs.get(k)) for k in ("column_A", "column_B", "column_list") if cfg_.kwargs.get(k))
+            unexpected = r.result.get("unexpected_count")
+            sample = r.result.get("partial_unexpected_list")
+            rows.append((checked_at, table, cfg_.type, column, bool(r.success), unexpected,
+                         json.dumps(sample, ensure_ascii=False, default=str) if sample else None))
+            if not r.success:
+                failures.append(f"{table}: {cfg_.type}({column}) failed"
+                                + (f", {unexpected} unexpected, e.g. {sample[:3]}" if unexpected else ""))
+    summary = {"success": bool(result.success), "checked_at": checked_at.isoformat(),
+               "expectations": len(rows), "failures": failures,
+               "data_docs": str(data_docs_index(cfg))}
+    (cfg.quality_dir / "last_gate.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("create schema if not exists audit")
+        con.execute("""create or replace table audit.quality_results (
+            checked_at timestamp, table_name varchar, expectation varchar, column_name varchar,
+            success boolean, unexpected_count bigint, unexpected_sample varchar)""")
+        con.executemany("insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?)", rows)
+    finally:
+        con.close()
+
+    if failures:
+        raise QualityGateFailed("quality gate failed, nothing published:\n- " + "\n- ".join(failures)
+                                + f"\nData Docs: {summary['data_docs']}")
+    log.info("quality gate passed: %d expectations on %d tables", len(rows), len(modules))
+    return summary

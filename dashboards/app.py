@@ -1,0 +1,44 @@
+"""下城区城市安全管理平台: entry point of the leaders' dashboards.
+
+Run with ``streamlit run dashboards/app.py`` (from the project root). Pages read the published
+mart read-only through ``dashboards.data``; nothing here writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+DASHBOARD_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = DASHBOARD_DIR.parent
+# `streamlit run dashboards/app.py` puts dashboards/ on sys.path; pages import the package.
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+APP_TITLE = "下城区城市安全管理平台"
+
+
+def build_navigation():
+    """All pages of the app. Add new pages to the list (or to a section dict) here."""
+    pages = [
+        st.Page(
+            DASHBOARD_DIR / "pages" / "overview.py",
+            title="总览",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+    ]
+    return st.navigation(pages)
+
+
+def main() -> None:
+    st.set_page_config(page_title=APP_TITLE, page_icon=":material/shield:", layout="wide")
+    navigation = build_navigation()
+    navigation.run()
+
+
+if __name__ == "__main__":
+    main()

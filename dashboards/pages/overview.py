@@ -1,0 +1,603 @@
+"""总览: the leaders' first page.
+
+* The two headline targets of the 2018–2020 action plan for the selected year (the last year of
+  the selected period), always district-wide (``marts.kpi_safety_targets``):
+  各类生产安全事故死亡人数 2020年比2016年下降40%; 亿元GDP生产安全事故死亡率 下降55%.
+* Trends since 2016 with the 2020 targets drawn as rule lines.
+* Casualties by department of record and by street for the selected period and streets
+  (``marts.fct_casualty_events``, one grouped query with bound parameters).
+* The yearly KPI table.
+
+Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2017&to=2020``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboards import data
+
+# --- constants --------------------------------------------------------------------------------
+
+KEY_STREETS = "overview_streets"
+KEY_YEARS = "overview_years"
+QP_STREETS = "streets"
+QP_FROM = "from"
+QP_TO = "to"
+
+DEPT_ORDER = list(data.DEPARTMENTS.values())  # 工矿商贸, 火灾, 道路交通
+DEPT_COLORS = ["#4C78A8", "#E45756", "#F58518"]
+TARGET_COLOR = "#C0392B"
+KPI_DEPT_COLUMNS = {"deaths_workplace": "工矿商贸", "deaths_fire": "火灾", "deaths_road": "道路交通"}
+
+KPI_TABLE_COLUMNS = {
+    "year": "年份",
+    "deaths_workplace": "工矿商贸死亡（人）",
+    "deaths_fire": "火灾死亡（人）",
+    "deaths_road": "道路交通死亡（人）",
+    "deaths_total": "死亡合计（人）",
+    "gdp_100m_yuan": "地区生产总值（亿元）",
+    "gdp_status": "GDP口径",
+    "deaths_per_100m_gdp": "亿元GDP死亡率（人/亿元）",
+    "deaths_change_vs_2016": "死亡人数较2016年",
+    "rate_change_vs_2016": "死亡率较2016年",
+    "deaths_target_2020": "死亡人数2020年目标（人）",
+    "rate_target_2020": "死亡率2020年目标（人/亿元）",
+    "deaths_target_met": "死亡人数目标",
+    "rate_target_met": "死亡率目标",
+}
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt_count(value: Any) -> str:
+    """A count of people/events: integer, or one decimal when the value is fractional."""
+    if _missing(value):
+        return "—"
+    number = float(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
+
+
+def _fmt_rate(value: Any) -> str:
+    return "—" if _missing(value) else f"{float(value):.4f}"
+
+
+def _fmt_change(value: Any) -> str | None:
+    return None if _missing(value) else f"{float(value):+.1%}"
+
+
+def _met_badge(met: Any) -> str:
+    if _missing(met):
+        return ":gray-badge[:material/hourglass_empty: 暂无法评估]"
+    if bool(met):
+        return ":green-badge[:material/check_circle: 已达到2020年目标]"
+    return ":red-badge[:material/cancel: 未达到2020年目标]"
+
+
+def _parse_year(raw: Any, default: int) -> int:
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _show_unavailable(exc: data.DataUnavailable) -> None:
+    if isinstance(exc, data.WarehouseMissing):
+        st.info(exc.message, icon=":material/database:")
+        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
+    else:
+        st.warning(exc.message, icon=":material/warning:")
+        if exc.detail:
+            with st.expander("技术详情"):
+                st.code(exc.detail, language=None)
+
+
+# --- filters (sidebar + URL) ------------------------------------------------------------------
+
+
+def _init_filter_state(codes: list[str], y_min: int, y_max: int) -> None:
+    """Seed the widget state from the URL on the first run; keep it valid on later runs."""
+    if KEY_STREETS not in st.session_state:
+        raw = st.query_params.get(QP_STREETS, "")
+        wanted = [c.strip().upper() for c in str(raw).split(",") if c.strip()]
+    else:
+        wanted = list(st.session_state[KEY_STREETS])
+    st.session_state[KEY_STREETS] = [c for c in dict.fromkeys(wanted) if c in codes]
+
+    if KEY_YEARS not in st.session_state:
+        lo = _parse_year(st.query_params.get(QP_FROM), y_min)
+        hi = _parse_year(st.query_params.get(QP_TO), y_max)
+    else:
+        lo, hi = st.session_state[KEY_YEARS]
+    lo, hi = sorted((min(max(int(lo), y_min), y_max), min(max(int(hi), y_min), y_max)))
+    st.session_state[KEY_YEARS] = (lo, hi)
+
+
+def _sync_query_params(streets: list[str], lo: int, hi: int, y_min: int, y_max: int) -> None:
+    """Write the filters to the URL (defaults are left out so a plain link follows new data)."""
+    wanted: dict[str, str] = {}
+    if streets:
+        wanted[QP_STREETS] = ",".join(streets)
+    if (lo, hi) != (y_min, y_max):
+        wanted[QP_FROM] = str(lo)
+        wanted[QP_TO] = str(hi)
+    for key in (QP_STREETS, QP_FROM, QP_TO):
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[list[str], int, int]:
+    codes = streets_df["street_code"].astype(str).tolist()
+    names = dict(zip(codes, streets_df["street_name"].astype(str)))
+    _init_filter_state(codes, y_min, y_max)
+
+    def _reset() -> None:
+        st.session_state[KEY_STREETS] = []
+        st.session_state[KEY_YEARS] = (y_min, y_max)
+
+    with st.sidebar:
+        st.header("筛选条件")
+        selected = st.multiselect(
+            "街道",
+            options=codes,
+            format_func=lambda code: names.get(code, code),
+            key=KEY_STREETS,
+            placeholder="全部街道（全区）",
+            help="不选即为全部街道。只影响下方分街道、分部门统计；考核指标始终为全区口径。",
+        )
+        if y_min < y_max:
+            lo, hi = st.slider(
+                "统计期间（年）",
+                min_value=y_min,
+                max_value=y_max,
+                step=1,
+                key=KEY_YEARS,
+                help="考核指标显示所选期间最后一年的数值。",
+            )
+        else:
+            lo = hi = y_min
+            st.caption(f"统计期间：{y_min}年（仅有一年数据）")
+        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
+        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
+        published = data.published_at()
+        if published is not None:
+            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
+
+    selected = [c for c in selected if c in codes]
+    _sync_query_params(selected, int(lo), int(hi), y_min, y_max)
+    return selected, int(lo), int(hi)
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _dept_color() -> alt.Color:
+    return alt.Color(
+        "department_name:N",
+        title="部门",
+        scale=alt.Scale(domain=DEPT_ORDER, range=DEPT_COLORS),
+        sort=DEPT_ORDER,
+        legend=alt.Legend(orient="bottom"),
+    )
+
+
+def _first_value(df: pd.DataFrame, column: str) -> Any:
+    values = df[column].dropna()
+    return None if values.empty else values.iloc[0]
+
+
+def _deaths_trend_chart(kpi: pd.DataFrame) -> alt.TopLevelMixin:
+    long = kpi.melt(
+        id_vars=["year"],
+        value_vars=list(KPI_DEPT_COLUMNS),
+        var_name="column",
+        value_name="deaths",
+    )
+    long["department_name"] = long["column"].map(KPI_DEPT_COLUMNS)
+    long["dept_order"] = long["department_name"].map({d: i for i, d in enumerate(DEPT_ORDER)})
+    long["year"] = long["year"].astype(int)
+    long["deaths"] = pd.to_numeric(long["deaths"], errors="coerce").fillna(0)
+    bars = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(deaths):Q", title="死亡人数（人）", stack="zero"),
+            color=_dept_color(),
+            order=alt.Order("dept_order:Q"),
+            tooltip=[
+                alt.Tooltip("year:O", title="年份"),
+                alt.Tooltip("department_name:N", title="部门"),
+                alt.Tooltip("sum(deaths):Q", title="死亡人数（人）"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [bars]
+    target = _first_value(kpi, "deaths_target_2020")
+    if target is not None:
+        target_df = pd.DataFrame(
+            {"target": [float(target)], "label": [f"2020年目标 ≤ {_fmt_count(target)} 人"]}
+        )
+        rule = (
+            alt.Chart(target_df)
+            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
+            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
+        )
+        text = (
+            alt.Chart(target_df)
+            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
+            .encode(y="target:Q", x=alt.value(0), text="label:N")
+        )
+        layers += [rule, text]
+    return alt.layer(*layers).properties(
+        height=340,
+        title=alt.TitleParams(
+            "各类生产安全事故死亡人数（人）",
+            subtitle="全区，2016年以来按部门堆叠；红色虚线为2020年目标（比2016年下降40%）",
+            anchor="start",
+        ),
+    )
+
+
+def _rate_trend_chart(kpi: pd.DataFrame) -> alt.TopLevelMixin:
+    rates = kpi.loc[kpi["deaths_per_100m_gdp"].notna(), ["year", "deaths_per_100m_gdp", "gdp_status"]].copy()
+    rates["year"] = rates["year"].astype(int)
+    rates["gdp_status"] = rates["gdp_status"].fillna("—")
+    line = (
+        alt.Chart(rates)
+        .mark_line(point=alt.OverlayMarkDef(size=70), color="#4C78A8", strokeWidth=2.5)
+        .encode(
+            x=alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("deaths_per_100m_gdp:Q", title="死亡率（人/亿元）", scale=alt.Scale(zero=True)),
+            tooltip=[
+                alt.Tooltip("year:O", title="年份"),
+                alt.Tooltip("deaths_per_100m_gdp:Q", title="死亡率（人/亿元）", format=".4f"),
+                alt.Tooltip("gdp_status:N", title="GDP口径"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [line]
+    target = _first_value(kpi, "rate_target_2020")
+    if target is not None:
+        target_df = pd.DataFrame(
+            {"target": [float(target)], "label": [f"2020年目标 ≤ {_fmt_rate(target)} 人/亿元"]}
+        )
+        rule = (
+            alt.Chart(target_df)
+            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
+            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
+        )
+        text = (
+            alt.Chart(target_df)
+            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
+            .encode(y="target:Q", x=alt.value(0), text="label:N")
+        )
+        layers += [rule, text]
+    return alt.layer(*layers).properties(
+        height=340,
+        title=alt.TitleParams(
+            "亿元GDP生产安全事故死亡率（人/亿元）",
+            subtitle="全区，2016年以来；红色虚线为2020年目标（比2016年下降55%）",
+            anchor="start",
+        ),
+    )
+
+
+def _dept_chart(by_dept: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    return (
+        alt.Chart(by_dept)
+        .mark_bar()
+        .encode(
+            x=alt.X("deaths:Q", title="死亡人数（人）", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("department_name:N", title="部门", sort=DEPT_ORDER),
+            color=_dept_color().legend(None),
+            tooltip=[
+                alt.Tooltip("department_name:N", title="部门"),
+                alt.Tooltip("deaths:Q", title="死亡（人）"),
+                alt.Tooltip("injuries:Q", title="受伤（人）"),
+                alt.Tooltip("events:Q", title="事件（起）"),
+            ],
+        )
+        .properties(
+            height=240,
+            title=alt.TitleParams("分部门死亡人数（人）", subtitle=subtitle, anchor="start"),
+        )
+    )
+
+
+def _street_chart(by_street: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """Stacked bars per street (every street of ``by_street``, zeros included), most deaths on top."""
+    long = by_street[["street_name", *DEPT_ORDER]].melt(
+        id_vars=["street_name"], value_vars=DEPT_ORDER, var_name="department_name", value_name="deaths"
+    )
+    long["dept_order"] = long["department_name"].map({d: i for i, d in enumerate(DEPT_ORDER)})
+    street_order = by_street["street_name"].tolist()
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(deaths):Q", title="死亡人数（人）", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("street_name:N", title="街道", sort=street_order),
+            color=_dept_color(),
+            order=alt.Order("dept_order:Q"),
+            tooltip=[
+                alt.Tooltip("street_name:N", title="街道"),
+                alt.Tooltip("department_name:N", title="部门"),
+                alt.Tooltip("sum(deaths):Q", title="死亡（人）"),
+            ],
+        )
+        .properties(
+            # The height includes title, axis and legend (streamlit fits the whole chart).
+            height=250 + 30 * len(street_order),
+            title=alt.TitleParams("分街道死亡人数（人）", subtitle=subtitle, anchor="start"),
+        )
+    )
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> None:
+    st.subheader(f"{year}年 三年行动计划核心指标（全区）")
+    st.caption(
+        "2018–2020年安全生产三年行动计划目标：各类生产安全事故死亡人数2020年比2016年下降40%，"
+        "亿元GDP生产安全事故死亡率下降55%。考核目标按全区设定，以下指标均为全区口径，不随街道筛选变化。"
+    )
+    if streets_active:
+        st.info(
+            "已按街道筛选：核心指标和趋势图仍为全区口径（目标按全区考核）；"
+            "下方分部门、分街道统计按所选街道显示。",
+            icon=":material/filter_alt:",
+        )
+    rows = kpi.loc[kpi["year"] == year]
+    if rows.empty:
+        st.warning(f"{year}年暂无考核指标数据（marts.kpi_safety_targets 中没有该年度）。")
+        return
+    row = rows.iloc[0]
+    base = kpi.loc[kpi["year"] == data.BASE_YEAR]
+    base_row = None if base.empty else base.iloc[0]
+
+    col_deaths, col_rate, col_gdp = st.columns(3)
+    with col_deaths:
+        st.metric(
+            "各类生产安全事故死亡人数",
+            f"{_fmt_count(row['deaths_total'])} 人",
+            delta=_fmt_change(row["deaths_change_vs_2016"]),
+            delta_color="inverse",
+            delta_description=None if _missing(row["deaths_change_vs_2016"]) else "较2016年",
+            help="工矿商贸、火灾、道路交通三类事故死亡人数合计。目标：2020年比2016年下降40%。",
+            border=True,
+        )
+        st.caption(
+            f"其中 工矿商贸 {_fmt_count(row['deaths_workplace'])} 人 · 火灾 {_fmt_count(row['deaths_fire'])} 人"
+            f" · 道路交通 {_fmt_count(row['deaths_road'])} 人"
+        )
+        base_text = "" if base_row is None else f"（2016年 {_fmt_count(base_row['deaths_total'])} 人 × 60%）"
+        st.markdown(f"2020年目标：≤ {_fmt_count(row['deaths_target_2020'])} 人{base_text}")
+        st.markdown(_met_badge(row["deaths_target_met"]))
+    with col_rate:
+        rate_missing = _missing(row["deaths_per_100m_gdp"])
+        st.metric(
+            "亿元GDP生产安全事故死亡率",
+            None if rate_missing else f"{_fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
+            delta=_fmt_change(row["rate_change_vs_2016"]),
+            delta_color="inverse",
+            delta_description=None if _missing(row["rate_change_vs_2016"]) else "较2016年",
+            help="死亡人数 ÷ 地区生产总值（亿元）。目标：2020年比2016年下降55%。",
+            border=True,
+        )
+        if rate_missing:
+            st.caption(f"{year}年地区生产总值尚未发布，死亡率暂无法计算。")
+        base_text = (
+            ""
+            if base_row is None
+            else f"（2016年 {_fmt_rate(base_row['deaths_per_100m_gdp'])} × 45%）"
+        )
+        st.markdown(f"2020年目标：≤ {_fmt_rate(row['rate_target_2020'])} 人/亿元{base_text}")
+        st.markdown(_met_badge(row["rate_target_met"]))
+    with col_gdp:
+        gdp = row["gdp_100m_yuan"]
+        st.metric(
+            "地区生产总值（GDP）",
+            None if _missing(gdp) else f"{float(gdp):,.1f} 亿元",
+            help="亿元GDP死亡率的分母。",
+            border=True,
+        )
+        status = row["gdp_status"]
+        st.caption(f"GDP口径：{status}" if not _missing(status) else "GDP口径：尚未发布")
+
+
+def _trend_section(kpi: pd.DataFrame) -> None:
+    st.subheader("目标完成趋势（全区，2016年以来）")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(_deaths_trend_chart(kpi), width="stretch")
+    with right:
+        st.altair_chart(_rate_trend_chart(kpi), width="stretch")
+        no_gdp = sorted(int(y) for y in kpi.loc[kpi["deaths_per_100m_gdp"].isna(), "year"])
+        if no_gdp:
+            st.caption("、".join(f"{y}年" for y in no_gdp) + "地区生产总值尚未发布，死亡率暂未计算，图中不显示。")
+
+
+def _breakdown_section(
+    streets_df: pd.DataFrame, selected: list[str], lo: int, hi: int
+) -> None:
+    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    scope = "、".join(names[c] for c in selected) if selected else "全部街道"
+    period = f"{lo}年" if lo == hi else f"{lo}–{hi}年"
+    st.subheader(f"伤亡事件分布（{period}，{scope}）")
+    st.caption(
+        "来源：各部门上报的伤亡事件，同一事件跨部门只计一次，按登记部门归类；"
+        "本部分随街道和期间筛选变化。"
+    )
+    try:
+        detail = data.load_casualty_breakdown(lo, hi, selected)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("死亡人数（所选范围）", f"{_fmt_count(detail['deaths'].sum())} 人", border=True)
+    c2.metric("受伤人数（所选范围）", f"{_fmt_count(detail['injuries'].sum())} 人", border=True)
+    c3.metric("伤亡事件（所选范围）", f"{_fmt_count(detail['events'].sum())} 起", border=True)
+    c4.metric(
+        "直接经济损失（所选范围）",
+        f"{float(detail['direct_loss_10k_yuan'].sum()):,.1f} 万元",
+        border=True,
+    )
+    if detail.empty:
+        st.info("所选街道和期间内没有伤亡事件记录。")
+        return
+
+    # By department of record: every department shown, zero when it has no events.
+    by_dept = (
+        detail.groupby("department_name", as_index=False)[["deaths", "injuries", "events"]]
+        .sum()
+        .set_index("department_name")
+        .reindex(DEPT_ORDER + sorted(set(detail["department_name"]) - set(DEPT_ORDER)), fill_value=0)
+        .reset_index()
+    )
+    # By street: the selected streets (or every street) shown, zero when quiet; the unknown
+    # street only when it has events.
+    wanted_codes = selected or [
+        c for c in names if c != "UNKNOWN" or c in set(detail["street_code"])
+    ]
+    street_order = [names[c] for c in wanted_codes]
+    pivot = detail.pivot_table(
+        index="street_name", columns="department_name", values="deaths", aggfunc="sum", fill_value=0
+    )
+    pivot = pivot.reindex(index=street_order, columns=DEPT_ORDER, fill_value=0)
+    totals = detail.groupby("street_name")[["deaths", "injuries", "events"]].sum()
+    totals = totals.reindex(street_order, fill_value=0)
+    by_street = pd.concat([pivot, totals], axis=1).reset_index(names="street_name")
+    # Most deaths first (then injuries); ties keep the district's street order.
+    by_street = by_street.sort_values(["deaths", "injuries"], ascending=False, kind="stable")
+
+    subtitle = f"{period}，{scope}"
+    left, right = st.columns([2, 3])
+    with left:
+        st.altair_chart(_dept_chart(by_dept, subtitle), width="stretch")
+        st.dataframe(
+            by_dept.rename(
+                columns={
+                    "department_name": "登记部门",
+                    "deaths": "死亡（人）",
+                    "injuries": "受伤（人）",
+                    "events": "事件（起）",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    with right:
+        st.altair_chart(_street_chart(by_street, subtitle), width="stretch")
+        st.dataframe(
+            by_street.rename(
+                columns={
+                    "street_name": "街道",
+                    **{d: f"{d}死亡（人）" for d in DEPT_ORDER},
+                    "deaths": "死亡合计（人）",
+                    "injuries": "受伤合计（人）",
+                    "events": "事件（起）",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _kpi_table_section(kpi: pd.DataFrame) -> None:
+    st.subheader("年度考核指标明细（全区）")
+    table = kpi[list(KPI_TABLE_COLUMNS)].copy()
+    for column in ("deaths_target_met", "rate_target_met"):
+        table[column] = table[column].map(
+            lambda met: "—" if _missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
+        )
+    table["gdp_status"] = table["gdp_status"].map(lambda s: "尚未发布" if _missing(s) else s)
+    # Display strings, so that missing values (GDP not yet published) show as "—".
+    formats = {
+        "deaths_workplace": _fmt_count,
+        "deaths_fire": _fmt_count,
+        "deaths_road": _fmt_count,
+        "deaths_total": _fmt_count,
+        "gdp_100m_yuan": lambda v: "—" if _missing(v) else f"{float(v):,.1f}",
+        "deaths_per_100m_gdp": _fmt_rate,
+        "deaths_change_vs_2016": lambda v: _fmt_change(v) or "—",
+        "rate_change_vs_2016": lambda v: _fmt_change(v) or "—",
+        "deaths_target_2020": _fmt_count,
+        "rate_target_2020": _fmt_rate,
+    }
+    for column, fmt in formats.items():
+        table[column] = table[column].map(fmt)
+    table["year"] = table["year"].astype(int)
+    table = table.rename(columns=KPI_TABLE_COLUMNS)
+    right = st.column_config.TextColumn(alignment="right")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "年份": st.column_config.NumberColumn(format="%d"),
+            **{KPI_TABLE_COLUMNS[c]: right for c in formats},
+        },
+    )
+    st.caption(
+        "达标判断：当年数值是否已不高于2020年目标值（死亡人数为2016年的60%，死亡率为2016年的45%）。"
+        "“初步核算”的GDP会在最终核实后更新。"
+    )
+
+
+# --- page -------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    st.title("下城区城市安全总览")
+    try:
+        streets_df = data.load_streets()
+        kpi = data.load_kpi()
+        first_event_year, last_event_year = data.load_event_years()
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+
+    years = {int(y) for y in kpi["year"].dropna()}
+    if first_event_year is not None:
+        years |= {first_event_year, last_event_year}
+    if not years:
+        st.info("数据集市中暂无考核指标和伤亡事件数据，请确认数据管道已成功运行。")
+        return
+    y_min, y_max = min(years), max(years)
+
+    selected, lo, hi = _sidebar_filters(streets_df, y_min, y_max)
+
+    if kpi.empty:
+        st.warning("数据集市中暂无考核指标数据（marts.kpi_safety_targets 为空）。")
+    else:
+        _headline_section(kpi, hi, bool(selected))
+        _trend_section(kpi)
+    st.divider()
+    _breakdown_section(streets_df, selected, lo, hi)
+    if not kpi.empty:
+        st.divider()
+        _kpi_table_section(kpi)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,19 @@
+"""marts.fct_casualty_events: one row per casualty event, counted once across departments."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.fct_casualty_events"
+
+
+def suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=TABLE, expectations=[
+        gxe.ExpectColumnValuesToBeUnique(column="event_id"),
+        gxe.ExpectColumnValuesToBeInSet(column="department", value_set=["emb", "fire", "traffic"]),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="street_code",
+            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+        gxe.ExpectColumnValuesToBeBetween(column="deaths", min_value=0, max_value=100),
+        gxe.ExpectColumnValuesToNotBeNull(column="occurred_at"),
+        gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
+    ])

@@ -1,0 +1,396 @@
+"""Tests of the 总览 dashboard page against a small hand-written fixture of the published mart.
+
+The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the three mart tables
+the page reads, with a handful of rows whose expected figures are computed by hand below.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboards" / "app.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipeline"
+
+# --- fixture of the published mart -----------------------------------------------------------
+
+STREETS = [
+    ("WL", "武林街道"),
+    ("TS", "天水街道"),
+    ("CH", "朝晖街道"),
+    ("CM", "潮鸣街道"),
+    ("CQ", "长庆街道"),
+    ("SQ", "石桥街道"),
+    ("DX", "东新街道"),
+    ("WH", "文晖街道"),
+    ("UNKNOWN", "未知街道"),
+]
+
+# year, workplace, fire, road, total, gdp, gdp_status, rate, d_chg, r_chg, d_tgt, r_tgt, d_met, r_met
+# 2016: 40 deaths / 800 亿元 = 0.05; targets 40 × 0.6 = 24 and 0.05 × 0.45 = 0.0225.
+KPI_ROWS = [
+    (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+    (2017, 8, 4, 22, 34, 850.0, "最终核实", 0.04, -0.15, -0.2, 24.0, 0.0225, False, False),
+    (2018, 6, 3, 20, 29, 1000.0, "最终核实", 0.029, -0.275, -0.42, 24.0, 0.0225, False, False),
+    (2019, 5, 2, 18, 25, 1000.0, "最终核实", 0.025, -0.375, -0.5, 24.0, 0.0225, False, False),
+    # 2020: 21 deaths (-47.5 %), 21 / 1050 = 0.02 (-60 %): both targets met.
+    (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    # 2021: GDP not published yet -> rate NULL; 19 deaths (-52.5 %).
+    (2021, 3, 2, 14, 19, None, None, None, -0.525, None, 24.0, 0.0225, True, None),
+]
+
+# event_id, department, street_code, year, deaths, injuries, loss (万元)
+EVENTS = [
+    ("E1", "emb", "WL", 2020, 1, 0, 50.0),
+    ("E2", "fire", "WL", 2020, 0, 2, 10.0),
+    ("E3", "traffic", "TS", 2020, 2, 1, 5.0),
+    ("E4", "traffic", "WL", 2019, 1, 3, 2.0),
+    ("E5", "fire", "CH", 2020, 1, 0, 30.0),
+    ("E6", "emb", "UNKNOWN", 2018, 1, 1, 20.0),
+    ("E7", "traffic", "CM", 2021, 1, 0, 1.0),
+    ("E8", "emb", "TS", 2017, 0, 4, 8.0),
+]
+DEPT_NAMES = {"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}
+
+
+def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("kpi", "events", "streets")) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        if "streets" in tables:
+            con.execute("CREATE TABLE marts.dim_streets (street_code VARCHAR, street_name VARCHAR)")
+            con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?)", STREETS)
+        if "kpi" in tables:
+            con.execute(
+                """CREATE TABLE marts.kpi_safety_targets (
+                    year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
+                    deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
+                    gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
+                    deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
+                    deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
+                    deaths_target_met BOOLEAN, rate_target_met BOOLEAN)"""
+            )
+            con.executemany(
+                "INSERT INTO marts.kpi_safety_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                KPI_ROWS,
+            )
+        if "events" in tables:
+            con.execute(
+                """CREATE TABLE marts.fct_casualty_events (
+                    event_id VARCHAR, department VARCHAR, department_name VARCHAR,
+                    source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
+                    year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
+                    injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
+                    linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
+                    source_row_number INTEGER)"""
+            )
+            names = dict(STREETS)
+            rows = []
+            for i, (eid, dept, street, year, deaths, injuries, loss) in enumerate(EVENTS, start=1):
+                occurred = f"{year}-06-{i:02d} 10:00:00"
+                rows.append(
+                    (eid, dept, DEPT_NAMES[dept], f"{dept}-{i}", occurred, occurred[:10], year,
+                     street, names[street], deaths, injuries, loss, "测试类别", None, occurred,
+                     f"{dept}.csv", i)
+                )
+            con.executemany(
+                "INSERT INTO marts.fct_casualty_events VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("citysafety_home")
+    build_warehouse(home / "warehouse" / "citysafety.duckdb")
+    return home
+
+
+@pytest.fixture
+def home(warehouse_home, monkeypatch) -> Path:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    return warehouse_home
+
+
+def run_app(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def dataframe_with(at: AppTest, column: str):
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.title, *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+def test_overview_headline_and_breakdown_default_view(home):
+    at = run_app()
+    m = metrics(at)
+    # Default period = every year (2016–2021); headline year = 2021, GDP not yet published.
+    assert m["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    assert m["亿元GDP生产安全事故死亡率"][0] in ("", "—", None)
+    assert m["地区生产总值（GDP）"][0] in ("", "—", None)
+    text = all_text(at)
+    assert "2021年 三年行动计划核心指标（全区）" in text
+    assert "2020年目标：≤ 24 人（2016年 40 人 × 60%）" in text
+    assert "2020年目标：≤ 0.0225 人/亿元（2016年 0.0500 × 45%）" in text
+    assert "2021年地区生产总值尚未发布" in text
+    # Breakdown over every street, 2016–2021: all 8 events.
+    assert m["死亡人数（所选范围）"][0] == "7 人"
+    assert m["受伤人数（所选范围）"][0] == "11 人"
+    assert m["伤亡事件（所选范围）"][0] == "8 起"
+    assert m["直接经济损失（所选范围）"][0] == "126.0 万元"
+    by_dept = dataframe_with(at, "登记部门").set_index("登记部门")["死亡（人）"].to_dict()
+    assert by_dept == {"工矿商贸": 2, "火灾": 1, "道路交通": 4}
+    by_street = dataframe_with(at, "街道").set_index("街道")["死亡合计（人）"].to_dict()
+    assert by_street["武林街道"] == 2 and by_street["天水街道"] == 2
+    assert by_street["未知街道"] == 1 and by_street["石桥街道"] == 0
+    # The yearly KPI table with Chinese headers, one row per year.
+    kpi = dataframe_with(at, "年份")
+    assert list(kpi["年份"]) == [2016, 2017, 2018, 2019, 2020, 2021]
+    assert "亿元GDP死亡率（人/亿元）" in kpi.columns
+    assert at.query_params == {}
+    # The street filter lists the district's streets in their usual order, unknown last.
+    assert at.multiselect(key="overview_streets").options == [name for _, name in STREETS]
+    # Altair charts are embedded (vega-lite specs, no CDN).
+    assert len(at.get("vega_lite_chart")) == 4
+
+
+def test_overview_period_and_street_from_query_params(home):
+    at = run_app({"streets": "WL", "from": "2016", "to": "2020"})
+    m = metrics(at)
+    # Headline = 2020, district-wide regardless of the street filter.
+    assert m["各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["亿元GDP生产安全事故死亡率"] == ("0.0200 人/亿元", "-60.0%")
+    assert m["地区生产总值（GDP）"][0] == "1,050.0 亿元"
+    text = all_text(at)
+    assert text.count("已达到2020年目标") == 2
+    assert "考核目标按全区" in text and "已按街道筛选" in text
+    # Breakdown for 武林街道, 2016–2020: E1, E2, E4.
+    assert m["死亡人数（所选范围）"][0] == "2 人"
+    assert m["受伤人数（所选范围）"][0] == "5 人"
+    assert m["伤亡事件（所选范围）"][0] == "3 起"
+    assert m["直接经济损失（所选范围）"][0] == "62.0 万元"
+    by_dept = dataframe_with(at, "登记部门").set_index("登记部门")["死亡（人）"].to_dict()
+    assert by_dept == {"工矿商贸": 1, "火灾": 0, "道路交通": 1}
+    by_street = dataframe_with(at, "街道")
+    assert list(by_street["街道"]) == ["武林街道"]
+    assert at.multiselect(key="overview_streets").value == ["WL"]
+    assert at.slider(key="overview_years").value == (2016, 2020)
+    assert at.query_params == {"streets": "WL", "from": "2016", "to": "2020"}
+
+
+def test_overview_street_filter_through_widget_updates_breakdown_and_url(home):
+    at = run_app()
+    at.multiselect(key="overview_streets").select("WL").select("TS").run()
+    assert not at.exception
+    m = metrics(at)
+    # Headline unchanged (district KPI).
+    assert m["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    # 武林 + 天水, 2016–2021: E1, E2, E3, E4, E8.
+    assert m["死亡人数（所选范围）"][0] == "4 人"
+    assert m["受伤人数（所选范围）"][0] == "10 人"
+    assert m["伤亡事件（所选范围）"][0] == "5 起"
+    by_dept = dataframe_with(at, "登记部门").set_index("登记部门")["死亡（人）"].to_dict()
+    assert by_dept == {"工矿商贸": 1, "火灾": 0, "道路交通": 3}
+    by_street = dataframe_with(at, "街道").set_index("街道")["死亡合计（人）"].to_dict()
+    assert by_street == {"武林街道": 2, "天水街道": 2}
+    assert at.query_params == {"streets": "WL,TS"}
+
+    at.slider(key="overview_years").set_range(2020, 2020).run()
+    assert not at.exception
+    m = metrics(at)
+    assert m["各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["死亡人数（所选范围）"][0] == "3 人"  # E1 (WL) + E3 (TS)
+    assert at.query_params == {"streets": "WL,TS", "from": "2020", "to": "2020"}
+
+
+def test_overview_ignores_bad_query_params(home):
+    at = run_app({"streets": "XX,wl", "from": "abc", "to": "2099"})
+    assert at.multiselect(key="overview_streets").value == ["WL"]
+    assert at.slider(key="overview_years").value == (2016, 2021)
+
+
+def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    at = run_app()
+    assert any(MISSING_MESSAGE in i.value for i in at.info)
+    assert not at.metric
+
+
+def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("streets",))
+    at = run_app()
+    assert any("缺少所需的数据表" in w.value for w in at.warning)
+
+
+def test_lock_conflict_shows_message(tmp_path, monkeypatch):
+    db = tmp_path / "warehouse" / "citysafety.duckdb"
+    build_warehouse(db)
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(db)!r})  # read-write: holds the exclusive lock
+            print("locked", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        at = run_app()
+        assert any("文件锁冲突" in w.value for w in at.warning)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+def test_new_publication_is_picked_up(tmp_path, monkeypatch):
+    """An atomic swap of the warehouse file (as the publisher does) shows the new data at once."""
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    live = tmp_path / "warehouse" / "citysafety.duckdb"
+    build_warehouse(live)
+    at = run_app()
+    assert metrics(at)["死亡人数（所选范围）"][0] == "7 人"
+    new = tmp_path / "build" / "citysafety.duckdb"
+    build_warehouse(new)
+    con = duckdb.connect(str(new))
+    con.execute("UPDATE marts.fct_casualty_events SET deaths = deaths + 1 WHERE event_id = 'E2'")
+    con.close()
+    os.replace(new, live)
+    at.run()
+    assert metrics(at)["死亡人数（所选范围）"][0] == "8 人"
+
+
+# --- real server + browser --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
+
+
+def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = {**os.environ, "CITYSAFETY_HOME": str(warehouse_home)}
+    log = (tmp_path / "streamlit.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(port),
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 2600})
+                page.goto(f"http://127.0.0.1:{port}/?streets=WL&from=2016&to=2020")
+                # Content arrives over the websocket after load: wait for known text.
+                page.get_by_text("各类生产安全事故死亡人数", exact=True).first.wait_for(timeout=30_000)
+                page.get_by_text("21 人").first.wait_for(timeout=10_000)
+                # Let vega draw the charts before the screenshot.
+                page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
+                page.wait_for_timeout(500)
+                body = page.inner_text("body")
+                assert "下城区城市安全总览" in body
+                assert "0.0200 人/亿元" in body
+                assert "武林街道" in body
+                assert page.title() == "下城区城市安全管理平台"
+                page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        try:
+            os.killpg(server.pid, 15)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait(timeout=5)
+        log.close()
