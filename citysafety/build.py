@@ -51,8 +51,7 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
         con.execute("create schema audit")
         recon_files, quarantine_files = [], []
         for feed in S.all_feeds():
-            loads = sorted(p for p in ingest.feed_dir(feed, cfg).glob("*")
-                           if (p / "reconciliation.parquet").exists())
+            loads = ingest.loads(feed, cfg)
             counts[feed.raw_table] = _load(con, feed.raw_table, [p / "rows.parquet" for p in loads],
                                            ingest.raw_schema(feed))
             recon_files += [p / "reconciliation.parquet" for p in loads]

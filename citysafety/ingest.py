@@ -96,6 +96,15 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def loads(feed: S.Feed, cfg: Settings) -> list[Path]:
+    """Folders of completed file loads of a feed (renamed into place, so always whole)."""
+    base = feed_dir(feed, cfg)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir()
+                  if not p.name.startswith(".") and (p / "reconciliation.parquet").exists())
+
+
 def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
     folder = cfg.landing / feed.source / feed.feed
     if not folder.is_dir():
@@ -114,11 +123,8 @@ def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
 def ledger(feed: S.Feed, cfg: Settings) -> dict[tuple[str, str], dict]:
     """What has been loaded: (file name, sha256) -> reconciliation record."""
     out: dict[tuple[str, str], dict] = {}
-    base = feed_dir(feed, cfg)
-    if not base.is_dir():
-        return out
-    for rec in sorted(base.glob("*/reconciliation.parquet")):
-        row = pq.read_table(rec).to_pylist()[0]
+    for folder in loads(feed, cfg):
+        row = pq.read_table(folder / "reconciliation.parquet").to_pylist()[0]
         out[(row["file_name"], row["file_sha256"])] = row
     return out
 
@@ -171,7 +177,7 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
     rows: list[dict] = []
     bad: list[tuple[int, str, str]] = []
     raws: dict[int, str] = {}
-    if missing and feed.form != "jsonl":
+    if missing and feed.form != "jsonl" and delivery.header:
         # Without a required column no row of this file can be read.
         reason = f"file lacks required columns {missing}"
         for item in items:
@@ -269,6 +275,8 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
 def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     """Load every delivered file of a feed not loaded yet. Returns what was loaded now."""
     cfg = cfg or settings()
+    for stale in feed_dir(feed, cfg).glob(".*.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a killed run; redone below
     seen = ledger(feed, cfg)
     by_sha = {}
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):

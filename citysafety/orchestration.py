@@ -117,6 +117,49 @@ def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = No
     return 0
 
 
+def dashboard_command(port: int | None = None) -> list[str]:
+    return [str(VENV_BIN / "streamlit"), "run", str(config.PROJECT_ROOT / "dashboards" / "app.py"),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost",
+            "--server.port", str(port or config.dashboard_port())]
+
+
+def serve(with_airflow: bool = True) -> int:
+    """Serve the dashboard (and the Airflow UI with its scheduler) until interrupted."""
+    import signal
+    import time
+
+    cfg = config.settings()
+    env = airflow_env(cfg)
+    procs: list[subprocess.Popen] = []
+    # Own process groups: airflow standalone leaves its children running on SIGTERM alone.
+    if with_airflow:
+        init_airflow(cfg)
+        procs.append(subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env,
+                                      start_new_session=True))
+    procs.append(subprocess.Popen(dashboard_command(), env=env, start_new_session=True))
+    print(f"dashboard:  http://localhost:{config.dashboard_port()}", flush=True)
+    if with_airflow:
+        print(f"Airflow UI: http://localhost:{config.airflow_port()}  (user admin, password in "
+              f"{cfg.airflow_home / 'simple_auth_manager_passwords.json.generated'})", flush=True)
+    print("Ctrl-C stops both.", flush=True)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m citysafety.orchestration")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,7 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dag_ids", nargs="*")
     sub.add_parser("init", help="create the Airflow metadata database")
     sub.add_parser("env", help="print the Airflow environment as shell exports")
+    sub.add_parser("serve", help="serve the dashboard and the Airflow UI (scheduler included)")
+    sub.add_parser("dashboard", help="serve the dashboard only")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve()
+    if args.command == "dashboard":
+        return serve(with_airflow=False)
     if args.command == "pipeline":
         return run_pipeline(dags=args.dag_ids or None)
     if args.command == "init":

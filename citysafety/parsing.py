@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from citysafety import sources as S
 
 SHANGHAI = timezone(timedelta(hours=8))
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_INT64_MAX = 2**63 - 1
 
 
 class BadValue(ValueError):
@@ -41,19 +44,21 @@ def parse_int(value) -> int:
     elif isinstance(value, float):
         number = Decimal(repr(value))
     else:
-        text = _ascii(str(value)).replace(",", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise BadValue(f"not a whole number: {value!r}") from None
+        text = _ascii(str(value)).replace(" ", "")
+        if "," in text:
+            if not _THOUSANDS.match(text):
+                raise BadValue(f"not a whole number (bad thousands separators): {value!r}")
+            text = text.replace(",", "")
+        if not _PLAIN_NUMBER.match(text):
+            raise BadValue(f"not a whole number: {value!r}")
+        number = Decimal(text)
     if not number.is_finite() or number != number.to_integral_value():
         raise BadValue(f"not a whole number: {value!r}")
     if number < 0:
         raise BadValue(f"negative: {value!r}")
+    if number > _INT64_MAX:
+        raise BadValue(f"too large for a count: {value!r}")
     return int(number)
-
-
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 def parse_decimal(value) -> float:
@@ -67,10 +72,9 @@ def parse_decimal(value) -> float:
             if not _THOUSANDS.match(text):
                 raise BadValue(f"not a number (bad thousands separators): {value!r}")
             text = text.replace(",", "")
-        try:
-            number = float(Decimal(text))
-        except InvalidOperation:
-            raise BadValue(f"not a number: {value!r}") from None
+        if not _PLAIN_NUMBER.match(text):
+            raise BadValue(f"not a number: {value!r}")
+        number = float(Decimal(text))
     if number != number or number in (float("inf"), float("-inf")):
         raise BadValue(f"not a number: {value!r}")
     if number < 0:

@@ -7,7 +7,8 @@ content, quarantining rows that break the delivery agreement (`audit.quarantine`
 reconciling every file (`audit.reconciliation`). Each feed is an Airflow Asset; the
 `build_mart` DAG runs when one is updated.
 
-Re-running changes nothing: files already loaded are skipped by name and content hash.
+Re-running changes nothing: files already loaded are skipped by name and content hash, and a
+task with no new file is skipped, so it triggers no rebuild.
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ def _ingest_dag(source: sources.Source):
         for feed in source.feeds:
             @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)])
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
+                from airflow.sdk.exceptions import AirflowSkipException
+
                 from citysafety.ingest import ingest_feed, summarise
 
-                return summarise(ingest_feed(sources.feed(source_name, feed_name)))
+                summary = summarise(ingest_feed(sources.feed(source_name, feed_name)))
+                if not summary["files"]:
+                    # Skipped tasks emit no asset event: no new delivery, no rebuild.
+                    raise AirflowSkipException("no new deliveries")
+                return summary
 
             load()
 

@@ -48,6 +48,8 @@ def header_key(name) -> str:
 
 def read(path: Path, form: str, *, encoding: str = "utf-8", header_row: int = 1,
          sheet: str | None = None, expected: list[str] | None = None) -> Delivery:
+    if path.stat().st_size == 0:
+        return Delivery(header=[], items=iter(()), notes=["empty file"])
     if form == "csv":
         from citysafety.readers.csv_reader import read_csv
         return read_csv(path, encoding=encoding, header_row=header_row)

@@ -1,0 +1,47 @@
+# Xiacheng city-safety data platform. Every target creates .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export CITYSAFETY_HOME ?= $(CURDIR)/var
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+MANIFEST    := dbt_project/target/manifest.json
+
+.PHONY: install demo demo-data pipeline dashboard serve test lint bench docs clean
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q -p $(BIN)/python --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install -q -p $(BIN)/python --compile-bytecode --no-deps -e .
+	@touch $@
+
+# cosmos renders the dbt DAG from the manifest (fast, no dbt ls at DAG parse time).
+$(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+
+demo-data: install
+	$(BIN)/python -m citysafety.demo
+
+pipeline: install $(MANIFEST)
+	$(BIN)/python -m citysafety.orchestration pipeline
+
+dashboard: install
+	$(BIN)/python -m citysafety.orchestration dashboard
+
+serve: install $(MANIFEST)
+	$(BIN)/python -m citysafety.orchestration serve
+
+demo: demo-data pipeline serve
+
+test: install $(MANIFEST)
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/sqlfluff lint dbt_project/models
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs
