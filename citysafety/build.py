@@ -1,7 +1,9 @@
 """Prepare the staging copy of the warehouse that dbt builds, the gate validates and publish promotes.
 
-The build copy is made fresh for every build: the raw layer (Parquet, one folder per delivered
-file) is loaded into `raw.<source>__<feed>` tables, and the audit trail into
+The build copy lives in `build/` and persists between builds, so that incremental models (the
+sensor feed) only process new data. Before every build the raw layer (Parquet, one folder per
+delivered file) is re-read into `raw.<source>__<feed>`: small feeds as tables, the
+high-volume feed as a view over its Parquet files; the audit trail goes into
 `audit.reconciliation` and `audit.quarantine`. dbt then builds staging, intermediate and marts
 beside them. Nothing here touches the published warehouse.
 """
@@ -27,33 +29,43 @@ def _parquet_list(paths: list[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema) -> int:
-    if files:
-        con.execute(f"create table {table} as select * from read_parquet({_parquet_list(files)}, "
-                    "union_by_name = true)")
-    else:
-        empty = schema.empty_table()  # noqa: F841  (read by DuckDB's replacement scan)
-        con.execute(f"create table {table} as select * from empty")
+_DUCKDB_TYPES = {
+    pa.string(): "varchar", pa.int64(): "bigint", pa.float64(): "double",
+    pa.timestamp("us"): "timestamp", pa.date32(): "date", pa.bool_(): "boolean",
+}
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    cols = ", ".join(f'cast(null as {_DUCKDB_TYPES[f.type]}) as "{f.name}"' for f in schema)
+    return f"select {cols} where false"
+
+
+def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema,
+          storage: str = "table") -> int:
+    source = (f"select * from read_parquet({_parquet_list(files)}, union_by_name = true)"
+              if files else _empty_select(schema))
+    con.execute(f"drop view if exists {table}")
+    con.execute(f"drop table if exists {table}")
+    con.execute(f"create {'view' if storage == 'view' else 'table'} {table} as {source}")
+    if storage == "view":
+        return len(files)  # files, not rows: counting would read the whole feed
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
 def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
-    """Create a fresh build copy holding raw and audit tables. Returns row counts by table."""
+    """Refresh the raw and audit tables of the build copy. Returns row counts by table."""
     cfg = cfg or settings()
     cfg.build_dir.mkdir(parents=True, exist_ok=True)
-    for path in (cfg.build_db, cfg.build_db.with_suffix(".duckdb.wal")):
-        if path.exists():
-            path.unlink()
     counts: dict[str, int] = {}
     con = duckdb.connect(str(cfg.build_db))
     try:
-        con.execute("create schema raw")
-        con.execute("create schema audit")
+        con.execute("create schema if not exists raw")
+        con.execute("create schema if not exists audit")
         recon_files, quarantine_files = [], []
         for feed in S.all_feeds():
             loads = ingest.loads(feed, cfg)
             counts[feed.raw_table] = _load(con, feed.raw_table, [p / "rows.parquet" for p in loads],
-                                           ingest.raw_schema(feed))
+                                           ingest.raw_schema(feed), feed.build_storage)
             recon_files += [p / "reconciliation.parquet" for p in loads]
             quarantine_files += [p / "quarantine.parquet" for p in loads]
         counts["audit.reconciliation"] = _load(con, "audit.reconciliation", recon_files,

@@ -36,11 +36,12 @@ _ARROW = {
     S.CHOICE: pa.string(),
     S.INT: pa.int64(),
     S.DECIMAL: pa.float64(),
+    S.NUMBER: pa.float64(),
     S.DATETIME: pa.timestamp("us"),
     S.DATE: pa.date32(),
     S.BOOL: pa.bool_(),
 }
-_FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx"}
+_FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx", "parquet": ".parquet"}
 
 LINEAGE = pa.schema([
     ("_source_file", pa.string()),
@@ -214,9 +215,56 @@ def _write(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+def file_status(delivered: int, loaded: int, duplicate: bool, rejected: bool) -> str:
+    if duplicate and delivered:
+        return "duplicate"
+    if rejected:
+        return "rejected"
+    if delivered == 0:
+        return "empty"
+    if loaded == 0:
+        return "rejected"
+    return "partial" if loaded < delivered else "loaded"
+
+
+def reconciliation_table(feed: S.Feed, path: Path, sha: str, loaded_at: datetime, *,
+                         delivered: int, loaded: int, quarantined: int, status: str,
+                         duplicate_of: str | None, notes: list[str]) -> pa.Table:
+    return pa.Table.from_pylist([{
+        "source": feed.source, "feed": feed.feed, "file_name": path.name, "file_sha256": sha,
+        "file_bytes": path.stat().st_size, "rows_delivered": delivered, "rows_loaded": loaded,
+        "rows_quarantined": quarantined, "status": status,
+        "duplicate_of": duplicate_of if status == "duplicate" else None,
+        "notes": "; ".join(notes) or None, "loaded_at": loaded_at,
+    }], schema=RECONCILIATION)
+
+
+def commit_load(feed: S.Feed, path: Path, sha: str, cfg: Settings, write) -> Path:
+    """Write one file's load aside, then rename it into place (all or nothing).
+
+    `write(folder)` must create rows.parquet and quarantine.parquet in `folder` and return the
+    reconciliation table, which is written last.
+    """
+    target = feed_dir(feed, cfg) / f"{path.name}-{sha[:12]}"
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    recon = write(tmp)
+    _write(recon, tmp / "reconciliation.parquet")
+    if target.exists():  # only after a crash between an earlier rmtree and rename
+        shutil.rmtree(target)
+    os.rename(tmp, target)
+    return target
+
+
 def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
               sha: str | None = None) -> FileResult:
     sha = sha or _sha256(path)
+    if feed.form == "parquet":
+        # High-volume feed: validated and written column-wise by DuckDB, not row by row.
+        from citysafety.ingest_parquet import load_parquet_file
+
+        return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha)
     loaded_at = _now()
     parsed = parse_delivery(feed, path)
     rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
@@ -227,46 +275,23 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
                      + [(r["_row_number"], reason, parsed.raws[r["_row_number"]]) for r in rows])
         rows = []
     delivered = len(rows) + len(bad)
+    status = file_status(delivered, len(rows), bool(duplicate_of), rejected)
 
-    lineage = {"_source_file": path.name, "_file_sha256": sha, "_loaded_at": loaded_at}
-    for r in rows:
-        r.update(lineage)
-    rows_table = pa.Table.from_pylist(rows, schema=raw_schema(feed))
-    quarantine_table = pa.Table.from_pylist([
-        {"source": feed.source, "feed": feed.feed, "file_name": path.name, "row_number": n,
-         "reason": why, "raw_record": raw, "file_sha256": sha, "quarantined_at": loaded_at}
-        for n, why, raw in bad
-    ], schema=QUARANTINE)
-    if duplicate_of and delivered:
-        status = "duplicate"
-    elif rejected:
-        status = "rejected"
-    elif delivered == 0:
-        status = "empty"
-    elif not rows:
-        status = "rejected"
-    elif bad:
-        status = "partial"
-    else:
-        status = "loaded"
-    recon = pa.Table.from_pylist([{
-        "source": feed.source, "feed": feed.feed, "file_name": path.name, "file_sha256": sha,
-        "file_bytes": path.stat().st_size, "rows_delivered": delivered, "rows_loaded": len(rows),
-        "rows_quarantined": len(bad), "status": status,
-        "duplicate_of": duplicate_of if status == "duplicate" else None,
-        "notes": "; ".join(notes) or None, "loaded_at": loaded_at,
-    }], schema=RECONCILIATION)
+    def write(folder: Path) -> pa.Table:
+        lineage = {"_source_file": path.name, "_file_sha256": sha, "_loaded_at": loaded_at}
+        for r in rows:
+            r.update(lineage)
+        _write(pa.Table.from_pylist(rows, schema=raw_schema(feed)), folder / "rows.parquet")
+        _write(pa.Table.from_pylist([
+            {"source": feed.source, "feed": feed.feed, "file_name": path.name, "row_number": n,
+             "reason": why, "raw_record": raw, "file_sha256": sha, "quarantined_at": loaded_at}
+            for n, why, raw in bad
+        ], schema=QUARANTINE), folder / "quarantine.parquet")
+        return reconciliation_table(
+            feed, path, sha, loaded_at, delivered=delivered, loaded=len(rows),
+            quarantined=len(bad), status=status, duplicate_of=duplicate_of, notes=notes)
 
-    target = feed_dir(feed, cfg) / f"{path.name}-{sha[:12]}"
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    _write(rows_table, tmp / "rows.parquet")
-    _write(quarantine_table, tmp / "quarantine.parquet")
-    _write(recon, tmp / "reconciliation.parquet")  # written last: its presence marks a whole load
-    if target.exists():  # a half-visible earlier attempt cannot exist (rename is atomic), but a
-        shutil.rmtree(target)  # rerun after a crash between rmtree and rename can
-    os.rename(tmp, target)
+    commit_load(feed, path, sha, cfg, write)
     log.info("%s/%s %s: %s, delivered %d = loaded %d + quarantined %d", feed.source, feed.feed,
              path.name, status, delivered, len(rows), len(bad))
     return FileResult(path.name, status, delivered, len(rows), len(bad))

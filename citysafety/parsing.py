@@ -61,6 +61,15 @@ def parse_int(value) -> int:
     return int(number)
 
 
+def parse_number(value) -> float:
+    """Any finite number, sign allowed (thresholds, sensor values)."""
+    if isinstance(value, str) and _ascii(value).lstrip().startswith("-"):
+        return -parse_decimal(_ascii(value).lstrip()[1:])
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return -parse_decimal(-value)
+    return parse_decimal(value)
+
+
 def parse_decimal(value) -> float:
     if isinstance(value, bool):
         raise BadValue(f"not a number: {value!r}")
@@ -165,6 +174,7 @@ def parse_value(column: S.Column, value):
     parser = {
         S.INT: parse_int,
         S.DECIMAL: parse_decimal,
+        S.NUMBER: parse_number,
         S.DATETIME: parse_datetime,
         S.DATE: parse_date,
         S.BOOL: parse_bool,

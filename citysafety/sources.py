@@ -16,6 +16,7 @@ from datetime import timedelta
 TEXT = "text"
 INT = "int"  # whole number >= 0 (casualty counts, employees)
 DECIMAL = "decimal"  # number >= 0, thousands separators allowed ("1,234.5")
+NUMBER = "number"  # any finite number, sign allowed (thresholds, sensor values)
 DATETIME = "datetime"  # local (Asia/Shanghai) timestamp; ISO with offset converted to +08:00
 DATE = "date"
 BOOL = "bool"  # 是/否, true/false
@@ -38,7 +39,7 @@ class Feed:
     source: str
     feed: str
     title: str  # Chinese title, as leaders know it
-    form: str  # csv | xlsx | jsonl
+    form: str  # csv | xlsx | jsonl | parquet (pulled feeds land as jsonl extracts)
     file_glob: str
     cadence: timedelta
     columns: tuple[Column, ...]
@@ -48,6 +49,10 @@ class Feed:
     header_row: int = 1  # 1-based row of the header (XLSX title rows above it)
     sheet: str | None = None  # XLSX sheet name (None: the first sheet)
     description: str = ""
+    pull: str | None = None  # "http" | "sql": the platform fetches it (citysafety.pull)
+    # "table": copied into the build copy; "view": read in place from the raw Parquet (the
+    # high-volume sensor feed, processed incrementally by dbt).
+    build_storage: str = "table"
 
     @property
     def id(self) -> str:
@@ -178,11 +183,221 @@ STATS_ECONOMY = Feed(
     ),
 )
 
+EMB_ENTERPRISES = Feed(
+    source="emb",
+    feed="enterprises",
+    title="生产经营单位基础信息",
+    form="xlsx",
+    header_row=2,  # row 1 is a merged title
+    file_glob="enterprises_*.xlsx",
+    cadence=timedelta(days=31),
+    key=("uscc",),
+    latest_wins="_source_file",  # the latest snapshot is the truth
+    description="Monthly full snapshot of production and business units.",
+    columns=(
+        Column("统一社会信用代码", "uscc", TEXT, description="GB 32100-2015 code; invalid ones flagged, kept"),
+        Column("单位名称", "unit_name", TEXT, required=True),
+        Column("所属街道", "street_raw", TEXT),
+        Column("行业类别", "industry", TEXT, description=_GBT4754),
+        Column("从业人数", "employees", INT),
+        Column("是否规上企业", "above_scale", BOOL),
+        Column("安全生产标准化等级", "standardisation_grade", TEXT, choices=("一级", "二级", "三级", "未达标")),
+        Column("是否投保安责险", "insured", BOOL),
+        Column("安责险到期日", "insurance_expires_on", DATE),
+        Column("是否重大危险源单位", "major_hazard_unit", BOOL),
+    ),
+)
+
+EMB_HAZARD_SOURCES = Feed(
+    source="emb",
+    feed="hazard_sources",
+    title="重大危险源及监测点",
+    form="csv",
+    file_glob="hazard_sources_*.csv",
+    cadence=timedelta(days=92),
+    key=("point_id",),
+    latest_wins="_source_file",
+    description="Full snapshot of major hazard sources, one row per monitoring point.",
+    columns=(
+        Column("危险源编号", "hazard_source_id", TEXT, required=True),
+        Column("统一社会信用代码", "uscc", TEXT),
+        Column("危险源名称", "hazard_source_name", TEXT),
+        Column("危险源等级", "hazard_level", TEXT, choices=("一级", "二级", "三级", "四级")),
+        Column("监测点编号", "point_id", TEXT, required=True),
+        Column("监测指标", "metric", TEXT, choices=("temperature", "pressure", "level", "gas")),
+        Column("单位", "unit", TEXT, choices=("℃", "MPa", "m", "%LEL")),
+        Column("高报阈值", "high_threshold", NUMBER, required=True),
+        Column("高高报阈值", "high_high_threshold", NUMBER),
+    ),
+)
+
+EMB_SENSOR_READINGS = Feed(
+    source="emb",
+    feed="sensor_readings",
+    title="重大危险源在线监测",
+    form="parquet",
+    file_glob="readings_*.parquet",
+    cadence=timedelta(days=1),
+    key=("point_id", "ts"),
+    build_storage="view",
+    description="One Parquet file a day, one row a reading (about one a minute per point); late and repeated readings.",
+    columns=(
+        Column("point_id", "point_id", TEXT, required=True),
+        Column("ts", "ts", DATETIME, required=True, description="reading time, UTC"),
+        Column("value", "value", NUMBER, required=True),
+    ),
+)
+
+EMB_INSPECTIONS = Feed(
+    source="emb",
+    feed="inspections",
+    title="执法检查",
+    form="jsonl",
+    pull="http",
+    file_glob="inspections_*.jsonl",
+    cadence=timedelta(days=1),
+    key=("inspection_id",),
+    latest_wins="updated_at",
+    description="Enforcement inspections pulled from the bureau's API, incrementally by updated_at.",
+    columns=(
+        Column("inspection_id", "inspection_id", TEXT, required=True),
+        Column("uscc", "uscc", TEXT),
+        Column("inspected_on", "inspected_on", DATE, required=True),
+        Column("team", "team", TEXT),
+        Column("findings", "findings", INT),
+        Column("result", "result", TEXT, choices=("合格", "责令整改", "行政处罚", "停产整顿")),
+        Column("penalty_yuan", "penalty_yuan", DECIMAL),
+        Column("blacklisted", "blacklisted", BOOL),
+        Column("updated_at", "updated_at", DATETIME, required=True),
+    ),
+)
+
+GRID_HAZARD_REPORTS = Feed(
+    source="grid",
+    feed="hazard_reports",
+    title="网格隐患排查",
+    form="jsonl",
+    pull="sql",
+    file_glob="hazard_reports_*.jsonl",
+    cadence=timedelta(days=1),
+    key=("report_id",),
+    latest_wins="updated_at",
+    description="Hidden hazards found by grid workers, pulled from the grid database by updated_at.",
+    columns=(
+        Column("report_id", "report_id", TEXT, required=True),
+        Column("found_on", "found_on", DATE, required=True),
+        Column("street", "street_raw", TEXT),
+        Column("community", "community", TEXT),
+        Column("grid_code", "grid_code", TEXT),
+        Column("uscc", "uscc", TEXT),
+        Column("description", "description", TEXT),
+        Column("level", "level", TEXT, choices=("一般", "重大")),
+        Column("deadline", "deadline", DATE),
+        Column("rectified_on", "rectified_on", DATE),
+        Column("status", "status", TEXT, choices=("待整改", "整改中", "已整改", "已销号")),
+        Column("supervised", "supervised", BOOL),
+        Column("reporter_name", "reporter_name", TEXT, personal=True),
+        Column("reporter_id_no", "reporter_id_no", TEXT, personal=True),
+        Column("reporter_phone", "reporter_phone", TEXT, personal=True),
+        Column("updated_at", "updated_at", DATETIME, required=True),
+    ),
+)
+
+SAFETY_OFFICE_RISK_POINTS = Feed(
+    source="safety_office",
+    feed="risk_points",
+    title="城市安全风险清单",
+    form="xlsx",
+    file_glob="risk_points_*.xlsx",
+    cadence=timedelta(days=92),
+    key=("risk_point_id",),
+    latest_wins="_source_file",
+    description="Quarterly snapshot of the city safety risk inventory (L x S).",
+    columns=(
+        Column("风险点编号", "risk_point_id", TEXT, required=True),
+        Column("风险点名称", "risk_point_name", TEXT),
+        Column("街道", "street_raw", TEXT),
+        Column("风险类别", "risk_category", TEXT,
+               choices=("工业企业", "人员密集场所", "城市建设", "交通运输", "城市生命线", "自然灾害", "其他")),
+        Column("可能性L", "likelihood", INT),
+        Column("严重性S", "severity", INT),
+        Column("风险值", "risk_value", INT),
+        Column("风险等级", "risk_level", TEXT, choices=("红", "橙", "黄", "蓝")),
+        Column("管控责任单位", "responsible_unit", TEXT),
+        Column("评估日期", "assessed_on", DATE),
+    ),
+)
+
+EMERGENCY_PLANS = Feed(
+    source="emergency",
+    feed="plans",
+    title="应急预案",
+    form="csv",
+    file_glob="plans_*.csv",
+    cadence=timedelta(days=31),
+    key=("plan_id",),
+    latest_wins="_source_file",
+    description="Monthly list of emergency plans and their parent plans.",
+    columns=(
+        Column("预案编号", "plan_id", TEXT, required=True),
+        Column("预案名称", "plan_name", TEXT),
+        Column("预案层级", "tier", TEXT, choices=("区级", "部门", "街道", "社区", "企业")),
+        Column("编制单位", "owner_unit", TEXT),
+        Column("上级预案编号", "parent_plan_id", TEXT),
+        Column("发布日期", "published_on", DATE),
+        Column("修订日期", "revised_on", DATE),
+    ),
+)
+
+EMERGENCY_DRILLS = Feed(
+    source="emergency",
+    feed="drills",
+    title="应急演练",
+    form="csv",
+    file_glob="drills_*.csv",
+    cadence=timedelta(days=31),
+    key=("drill_id",),
+    latest_wins="_source_file",
+    description="Monthly list of emergency drills.",
+    columns=(
+        Column("演练编号", "drill_id", TEXT, required=True),
+        Column("预案编号", "plan_id", TEXT),
+        Column("演练日期", "drilled_on", DATE, required=True),
+        Column("演练形式", "drill_form", TEXT, choices=("桌面", "实战", "综合")),
+        Column("参演人数", "participants", INT),
+    ),
+)
+
+EMERGENCY_RESOURCES = Feed(
+    source="emergency",
+    feed="resources",
+    title="应急资源",
+    form="csv",
+    file_glob="resources_*.csv",
+    cadence=timedelta(days=31),
+    key=("resource_id",),
+    latest_wins="updated_on",
+    description="Monthly list of emergency resources (teams, supplies, equipment).",
+    columns=(
+        Column("资源编号", "resource_id", TEXT, required=True),
+        Column("资源类型", "resource_type", TEXT, choices=("救援队伍", "应急物资", "应急装备")),
+        Column("名称", "resource_name", TEXT),
+        Column("数量", "quantity", DECIMAL),
+        Column("计量单位", "unit", TEXT),
+        Column("所属街道", "street_raw", TEXT),
+        Column("更新日期", "updated_on", DATE),
+    ),
+)
+
 SOURCES: tuple[Source, ...] = (
-    Source("emb", "区应急管理局", (EMB_ACCIDENTS,)),
+    Source("emb", "区应急管理局", (EMB_ACCIDENTS, EMB_ENTERPRISES, EMB_HAZARD_SOURCES,
+                              EMB_SENSOR_READINGS, EMB_INSPECTIONS)),
     Source("fire", "区消防救援大队", (FIRE_FIRES,)),
     Source("traffic", "交警大队", (TRAFFIC_ROAD_ACCIDENTS,)),
     Source("stats", "区统计局", (STATS_ECONOMY,)),
+    Source("grid", "网格化治理平台", (GRID_HAZARD_REPORTS,)),
+    Source("safety_office", "区安委办", (SAFETY_OFFICE_RISK_POINTS,)),
+    Source("emergency", "区应急指挥中心", (EMERGENCY_PLANS, EMERGENCY_DRILLS, EMERGENCY_RESOURCES)),
 )
 
 

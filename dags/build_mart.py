@@ -3,7 +3,7 @@
 
 Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes:
 
-1. `prepare_build` makes a fresh build copy of the warehouse with the raw layer and the audit
+1. `prepare_build` refreshes the build copy of the warehouse with the raw layer and the audit
    trail (`audit.reconciliation`, `audit.quarantine`);
 2. `dbt` (astronomer-cosmos) builds staging, intermediate and marts, one task per model with
    its tests after it;

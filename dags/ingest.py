@@ -7,6 +7,11 @@ content, quarantining rows that break the delivery agreement (`audit.quarantine`
 reconciling every file (`audit.reconciliation`). Each feed is an Airflow Asset; the
 `build_mart` DAG runs when one is updated.
 
+A pulled feed (the bureau's HTTP API, the grid database) first runs `pull_<feed>`, which
+fetches what changed since the last `updated_at` seen, with the connection's secret from an
+Airflow connection (`emb_api`, `grid_db`), and keeps the extract under `landing/`; a feed whose
+connection is not configured is skipped with a message saying so.
+
 Re-running changes nothing: files already loaded are skipped by name and content hash, and a
 task with no new file is skipped, so it triggers no rebuild.
 """
@@ -34,7 +39,24 @@ def _ingest_dag(source: sources.Source):
     )
     def ingest():
         for feed in source.feeds:
-            @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)])
+            pulled = None
+            if feed.pull:
+                @task(task_id=f"pull_{feed.feed}")
+                def pull(source_name: str = source.name, feed_name: str = feed.feed) -> str | None:
+                    from airflow.sdk.exceptions import AirflowSkipException
+
+                    from citysafety.pull import NotConfigured, pull_feed
+
+                    try:
+                        extract = pull_feed(sources.feed(source_name, feed_name))
+                    except NotConfigured as exc:
+                        raise AirflowSkipException(str(exc)) from None
+                    return str(extract) if extract else None
+
+                pulled = pull()
+
+            # none_failed: extracts already landed still load when a pull is skipped.
+            @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)], trigger_rule="none_failed")
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
@@ -46,7 +68,9 @@ def _ingest_dag(source: sources.Source):
                     raise AirflowSkipException("no new deliveries")
                 return summary
 
-            load()
+            loaded = load()
+            if pulled is not None:
+                pulled >> loaded
 
     return ingest()
 

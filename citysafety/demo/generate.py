@@ -578,7 +578,11 @@ def generate(home: Path, seed: int, end: date, clean: bool = False) -> dict:
         part.write_bytes(data)
         os.replace(part, folder / name)
         summary[f"{feed.source}/{feed.feed}"] += 1
-    return {f"{f.source}/{f.feed}": summary[f"{f.source}/{f.feed}"] for f in FEEDS}
+    written = {f"{f.source}/{f.feed}": summary[f"{f.source}/{f.feed}"] for f in FEEDS}
+    from citysafety.demo.feeds import generate_all
+
+    written.update(generate_all(Path(home).resolve(), seed, end))
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
