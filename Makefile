@@ -40,6 +40,12 @@ demo: demo-data pipeline serve
 test: install $(MANIFEST)
 	$(BIN)/python -m pytest
 
+DOCS_PORT ?= 8081
+docs: install $(MANIFEST)
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --quiet
+	@echo "dbt docs: http://localhost:$(DOCS_PORT)"
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --port $(DOCS_PORT) --host 127.0.0.1 --no-browser
+
 lint: install
 	$(BIN)/sqlfluff lint dbt_project/models
 

@@ -83,3 +83,41 @@ def dbt_env(cfg: Settings | None = None) -> dict[str, str]:
     """Environment for a dbt invocation against the build copy."""
     cfg = cfg or settings()
     return {**os.environ, "CITYSAFETY_HOME": str(cfg.home)}
+
+
+def run_dbt(args: list[str], cfg: Settings | None = None) -> None:
+    """Run dbt against the build copy (for benchmarks and tests; DAGs use cosmos).
+
+    A subprocess, so that no DuckDB handle outlives it in the caller (dbt-duckdb keeps its
+    database open for the life of the process), with a target path inside the build folder so
+    it never races cosmos or a developer's `dbt_project/target`.
+    """
+    import subprocess
+    import sys
+
+    from citysafety.config import DBT_PROJECT_DIR
+
+    from citysafety.config import as_of_date
+
+    cfg = cfg or settings()
+    project = str(DBT_PROJECT_DIR)
+    if as_of_date() and "--vars" not in args:
+        args = [*args, "--vars", f"{{as_of_date: '{as_of_date()}'}}"]
+    done = subprocess.run([
+        str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", project,
+        "--profiles-dir", project, "--target-path", str(cfg.build_dir / "dbt_target"),
+        "--log-path", str(cfg.build_dir / "dbt_logs"),
+    ], env={**os.environ, "CITYSAFETY_HOME": str(cfg.home)}, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-5000:]}{done.stderr[-2000:]}")
+
+
+def build_and_publish(cfg: Settings | None = None, dbt_args: tuple[str, ...] = ()) -> dict:
+    """The build DAG's steps in one process: refresh raw, dbt build, gate, publish."""
+    from citysafety import publish, quality
+
+    cfg = cfg or settings()
+    prepare_build(cfg)
+    run_dbt(["build", *dbt_args], cfg)
+    quality.validate(cfg)
+    return publish.publish(cfg)

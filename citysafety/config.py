@@ -83,6 +83,15 @@ def demo_seed() -> int:
     return int(os.environ.get("CITYSAFETY_DEMO_SEED", "20180101"))
 
 
+def as_of_date() -> str | None:
+    """The date "now" means for the mart (overdue, last 12 months), YYYY-MM-DD; default today.
+
+    Set it to rebuild the mart as it stood on a past day; a demo set ending in the past sets it
+    to its end date.
+    """
+    return os.environ.get("CITYSAFETY_AS_OF_DATE") or os.environ.get("CITYSAFETY_DEMO_END") or None
+
+
 def demo_end_date() -> str | None:
     """Last day of the demo delivery set (YYYY-MM-DD); default today."""
     return os.environ.get("CITYSAFETY_DEMO_END") or None

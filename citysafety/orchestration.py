@@ -11,6 +11,7 @@ import argparse
 import os
 import subprocess
 import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from citysafety import config, sources
@@ -82,8 +83,13 @@ def dbt_task_group_args() -> dict:
             test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,
         ),
-        "operator_args": {"install_deps": False},
+        "operator_args": {"install_deps": False, **dbt_vars()},
     }
+
+
+def dbt_vars() -> dict:
+    as_of = config.as_of_date()
+    return {"vars": {"as_of_date": as_of}} if as_of else {}
 
 
 def dag_ids() -> list[str]:
@@ -102,17 +108,37 @@ def init_airflow(cfg: config.Settings | None = None) -> None:
         raise SystemExit("airflow db migrate failed")
 
 
+@contextmanager
+def demo_sources(cfg: config.Settings, env: dict[str, str]):
+    """Serve the demo department sources that `make demo-data` prepared, for one pipeline run.
+
+    Yields the Airflow connections (as AIRFLOW_CONN_* variables) that reach them; a connection
+    already configured in the environment (production) is left alone.
+    """
+    from citysafety.demo import emb_api, grid_db
+
+    extra: dict[str, str] = {}
+    with ExitStack() as stack:
+        if "AIRFLOW_CONN_EMB_API" not in env:
+            extra.update(stack.enter_context(emb_api.demo_connection_env(cfg)))
+        if "AIRFLOW_CONN_GRID_DB" not in env:
+            extra.update(grid_db.demo_connection_env(cfg))
+        yield extra
+
+
 def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = None) -> int:
     """Run each DAG once (real DAG runs), in dependency order; stop at the first failure."""
     cfg = cfg or config.settings()
     init_airflow(cfg)
     env = airflow_env(cfg)
-    for dag_id in dags or dag_ids():
-        print(f"== airflow dags test {dag_id}", flush=True)
-        done = _airflow(["dags", "test", dag_id], env)
-        if done.returncode:
-            print(f"!! {dag_id} failed (exit {done.returncode}); see the log above", flush=True)
-            return done.returncode
+    with demo_sources(cfg, env) as extra:
+        env.update(extra)
+        for dag_id in dags or dag_ids():
+            print(f"== airflow dags test {dag_id}", flush=True)
+            done = _airflow(["dags", "test", dag_id], env)
+            if done.returncode:
+                print(f"!! {dag_id} failed (exit {done.returncode}); see the log above", flush=True)
+                return done.returncode
     print(f"pipeline done: warehouse at {cfg.warehouse_db}", flush=True)
     return 0
 
@@ -126,11 +152,17 @@ def dashboard_command(port: int | None = None) -> list[str]:
 
 def serve(with_airflow: bool = True) -> int:
     """Serve the dashboard (and the Airflow UI with its scheduler) until interrupted."""
+    cfg = config.settings()
+    env = airflow_env(cfg)
+    with demo_sources(cfg, env) as extra:  # the scheduler's ingest runs reach the demo sources
+        env.update(extra)
+        return _serve(cfg, env, with_airflow)
+
+
+def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool) -> int:
     import signal
     import time
 
-    cfg = config.settings()
-    env = airflow_env(cfg)
     procs: list[subprocess.Popen] = []
     # Own process groups: airflow standalone leaves its children running on SIGTERM alone.
     if with_airflow:

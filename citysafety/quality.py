@@ -47,9 +47,21 @@ def suites(directory: Path = EXPECTATIONS_DIR) -> list[SuiteModule]:
         expected = f"{path.parent.name}.{path.stem}"
         if module.TABLE != expected:
             raise ValueError(f"{path}: suite file must be named after its table {module.TABLE}")
-        found.append(SuiteModule(module.TABLE, getattr(module, "QUERY", f"select * from {module.TABLE}"),
+        found.append(SuiteModule(module.TABLE, getattr(module, "QUERY", None) or _default_query(module.TABLE),
                                  module))
     return found
+
+
+def _default_query(table: str) -> str:
+    """The whole table, but never a personal-data column: batches and Data Docs are shared."""
+    from citysafety import sources
+
+    schema, name = table.split(".", 1)
+    feed = next((f for f in sources.all_feeds() if schema == "raw" and f.id == name), None)
+    personal = [c.name for c in feed.columns if c.personal] if feed else []
+    if personal:
+        return f"select * exclude ({', '.join(personal)}) from {table}"
+    return f"select * from {table}"
 
 
 def _context(cfg: Settings):

@@ -1,0 +1,231 @@
+"""Losing nothing when things go wrong: killed runs, reruns, readers during publishes, junk.
+
+Runs on small data; speed is measured in `make bench`, never here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+import deliveries
+from citysafety import build, config, ingest, orchestration, publish
+from citysafety import sources as S
+
+
+def _use(monkeypatch, home: Path) -> config.Settings:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(home))
+    return config.settings()
+
+
+def mart_checksums(db: Path) -> dict[str, str]:
+    """An order-independent checksum of every mart table."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        return {t: con.execute(
+            f"select md5(coalesce(string_agg(t::varchar, '|' order by t::varchar), '')) "
+            f"from marts.{t} t").fetchone()[0] for t in tables}
+    finally:
+        con.close()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _road_files(landing: Path, n: int) -> None:
+    folder = landing / "traffic" / "road_accidents"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        day = f"2018{1 + i // 28 % 12:02d}{1 + i % 28:02d}"
+        line = {"accident_no": f"JJ-R-{i:05d}", "occurred_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T08:00:00+08:00",
+                "street": "武林", "road": "某路", "deaths_7d": i % 3 == 0, "injuries": 1,
+                "vehicles": 2, "reported_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T09:00:00+08:00"}
+        line["deaths_7d"] = int(line["deaths_7d"])
+        (folder / f"road_accidents_{day}_{i:05d}.jsonl").write_text(
+            json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _start(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([str(orchestration.VENV_BIN / "airflow"), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
+@pytest.mark.pipeline
+def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
+    n_extra = 1500
+    # The reference: everything delivered, built without interruption.
+    ref = _use(monkeypatch, tmp_path / "reference")
+    deliveries.write_spine(ref.landing)
+    _road_files(ref.landing, n_extra)
+    for feed in S.all_feeds():
+        ingest.ingest_feed(feed, ref)
+    build.build_and_publish(ref)
+    expected = mart_checksums(ref.warehouse_db)
+
+    cfg = _use(monkeypatch, tmp_path / "killed")
+    deliveries.write_spine(cfg.landing)
+    for feed in S.all_feeds():
+        ingest.ingest_feed(feed, cfg)
+    build.build_and_publish(cfg)
+    published = _sha(cfg.warehouse_db)
+    orchestration.init_airflow(cfg)
+    env = orchestration.airflow_env(cfg)
+
+    # SIGKILL an ingest DAG run once some, not all, of the new files are loaded.
+    _road_files(cfg.landing, n_extra)
+    loads = ingest.feed_dir(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    proc = _start(["dags", "test", "ingest_traffic"], env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg)) < 3 + 50:
+        time.sleep(0.05)
+    _kill(proc)
+    loaded_at_kill = len(ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg))
+    assert 3 + 50 <= loaded_at_kill < 3 + n_extra, "the kill did not land mid-ingest"
+    assert _sha(cfg.warehouse_db) == published
+    # Every folder that is visible is a whole load.
+    for folder in ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg):
+        assert {p.name for p in folder.iterdir()} == {"rows.parquet", "quarantine.parquet",
+                                                      "reconciliation.parquet"}
+
+    # Finish the ingest, then SIGKILL a build DAG run while dbt is at work.
+    assert orchestration.run_pipeline(cfg, ["ingest_traffic"]) == 0
+    proc = _start(["dags", "test", "build_mart"], env)
+    time.sleep(25)
+    _kill(proc)
+    assert _sha(cfg.warehouse_db) == published
+
+    # The next run finishes with the same marts as the uninterrupted one.
+    assert orchestration.run_pipeline(cfg, ["build_mart"]) == 0
+    assert mart_checksums(cfg.warehouse_db) == expected
+    con = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        files, bad = con.execute("""select count(*), count(*) filter (
+            where rows_delivered != rows_loaded + rows_quarantined) from audit.reconciliation
+            where feed = 'road_accidents'""").fetchone()
+    finally:
+        con.close()
+    assert (files, bad) == (3 + n_extra, 0)
+
+
+@pytest.mark.pipeline
+def test_rerunning_dags_changes_nothing(tmp_path, monkeypatch):
+    cfg = _use(monkeypatch, tmp_path)
+    deliveries.write_spine(cfg.landing)
+    assert orchestration.run_pipeline(cfg, ["ingest_fire", "build_mart"]) == 0
+    raw_before = {p: _sha(p) for p in sorted(cfg.raw.rglob("*")) if p.is_file()}
+    marts_before = mart_checksums(cfg.warehouse_db)
+    assert orchestration.run_pipeline(cfg, ["ingest_fire", "build_mart"]) == 0
+    assert {p: _sha(p) for p in sorted(cfg.raw.rglob("*")) if p.is_file()} == raw_before
+    assert mart_checksums(cfg.warehouse_db) == marts_before
+
+
+def _republish(home: str, times: int) -> None:
+    os.environ["CITYSAFETY_HOME"] = home
+    for _ in range(times):
+        publish.publish(config.settings())
+
+
+def test_readers_never_see_a_partial_mart(tmp_path, monkeypatch):
+    cfg = _use(monkeypatch, tmp_path)
+    deliveries.write_spine(cfg.landing)
+    for feed in S.all_feeds():
+        ingest.ingest_feed(feed, cfg)
+    build.build_and_publish(cfg)
+    writer = multiprocessing.get_context("spawn").Process(target=_republish, args=(str(cfg.home), 15))
+    writer.start()
+    reads = 0
+    try:
+        while writer.is_alive() or reads < 20:
+            # As the dashboard does: a short-lived read-only connection per query.
+            con = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+            try:
+                total, years = con.execute(
+                    "select sum(deaths_total)::int, count(*)::int from marts.kpi_safety_targets").fetchone()
+                events = con.execute("select sum(deaths)::int from marts.fct_casualty_events").fetchone()[0]
+            finally:
+                con.close()
+            assert (total, years, events) == (12, 5, 12)
+            reads += 1
+    finally:
+        writer.join(120)
+    assert writer.exitcode == 0
+    assert reads >= 20
+
+
+# --------------------------------------------------------------------------- fuzzed deliveries
+
+_FEEDS = [S.EMB_ACCIDENTS, S.FIRE_FIRES, S.TRAFFIC_ROAD_ACCIDENTS, S.STATS_ECONOMY]
+
+
+def _valid_files() -> dict[str, bytes]:
+    """One valid delivery per feed, from the hand-made set, as the seeds of the mutations."""
+    with tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp) / "landing"
+        deliveries.write_spine(landing)
+        return {f.id: sorted((landing / f.source / f.feed).glob(f.file_glob))[0].read_bytes()
+                for f in _FEEDS}
+
+
+_SEEDS = _valid_files()
+
+
+def _mutations(data: bytes):
+    text = data.decode("utf-8", "replace")
+    return st.one_of(
+        st.binary(max_size=400),  # binary junk
+        st.integers(0, len(data)).map(lambda k: data[:k]),  # truncated file
+        st.just(b""),  # empty file
+        st.just(text.encode("utf-16")),  # wrong encoding
+        st.just(data.replace(b",", b",extra,", 1)),  # an extra column in the header
+        st.just(data.split(b"\n", 1)[-1]),  # the header missing
+        st.tuples(st.integers(0, max(0, len(data) - 1)), st.binary(min_size=1, max_size=8)).map(
+            lambda kv: data[:kv[0]] + kv[1] + data[kv[0]:]),  # bytes spliced in
+    )
+
+
+@pytest.mark.parametrize("feed", _FEEDS, ids=lambda f: f.id)
+def test_fuzzed_deliveries_reconcile(feed, tmp_path_factory, monkeypatch):
+    seed = _SEEDS[feed.id]
+
+    @hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_mutations(seed))
+    def check(data):
+        home = tmp_path_factory.mktemp("fuzz")
+        cfg = _use(monkeypatch, home)
+        folder = cfg.landing / feed.source / feed.feed
+        folder.mkdir(parents=True)
+        (folder / feed.file_glob.replace("*", "20200101")).write_bytes(data)
+        results = ingest.ingest_feed(feed, cfg)  # must not raise
+        assert len(results) == 1
+        r = results[0]
+        assert r.rows_delivered == r.rows_loaded + r.rows_quarantined
+        assert r.status in {"loaded", "partial", "rejected", "empty"}
+        (load,) = ingest.loads(feed, cfg)
+        assert pq.read_table(load / "rows.parquet").num_rows == r.rows_loaded
+        quarantine = pq.read_table(load / "quarantine.parquet").to_pylist()
+        assert len(quarantine) == r.rows_quarantined
+        assert all(q["reason"] for q in quarantine)
+
+    check()
