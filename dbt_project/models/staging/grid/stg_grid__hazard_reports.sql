@@ -1,0 +1,33 @@
+with
+
+source as (
+    select * from {{ source('grid', 'grid__hazard_reports') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as report_row_id,
+        report_id,
+        found_on::date as found_on,
+        street_raw,
+        community,
+        grid_code,
+        uscc,
+        description,
+        level,
+        deadline::date as deadline,
+        rectified_on::date as rectified_on,
+        status,
+        supervised::boolean as supervised,
+        -- Personal data stays in the raw layer: only a masked form travels on.
+        {{ mask_name('reporter_name') }} as reporter_name_masked,
+        {{ mask_id_no('reporter_id_no') }} as reporter_id_no_masked,
+        {{ mask_phone('reporter_phone') }} as reporter_phone_masked,
+        updated_at::timestamp as updated_at,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final
