@@ -1,0 +1,25 @@
+with
+
+source as (
+    select * from {{ source('emb_inspections', 'emb__inspections') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as item_row_id,
+        inspection_id,
+        nullif(trim(uscc), '') as uscc,
+        inspected_on::date as inspected_on,
+        team,
+        findings::integer as findings,
+        result,
+        penalty_yuan::double as penalty_yuan,
+        blacklisted::boolean as blacklisted,
+        updated_at::timestamp as updated_at,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final
