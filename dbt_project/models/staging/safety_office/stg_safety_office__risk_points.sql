@@ -1,0 +1,33 @@
+with
+
+source as (
+    select * from {{ source('safety_office', 'safety_office__risk_points') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as snapshot_row_id,
+        risk_point_id,
+        risk_point_name,
+        street_raw,
+        risk_category,
+        likelihood::integer as likelihood,
+        severity::integer as severity,
+        risk_value::integer as risk_value,
+        nullif(trim(risk_level), '') as risk_level,
+        responsible_unit,
+        assessed_on::date as assessed_on,
+        -- The snapshot's quarter is in the file name (risk_points_2019Q1.xlsx); a file named
+        -- otherwise counts for the quarter it was loaded in.
+        coalesce(
+            nullif(regexp_extract(_source_file, '(\d{4})[Qq][1-4]', 1), '')
+            || 'Q' || regexp_extract(_source_file, '\d{4}[Qq]([1-4])', 1),
+            year(_loaded_at)::varchar || 'Q' || quarter(_loaded_at)::varchar
+        ) as snapshot_quarter,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

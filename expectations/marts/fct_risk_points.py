@@ -1,0 +1,23 @@
+"""marts.fct_risk_points: one row per risk point of the current inventory, L x S checked."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.fct_risk_points"
+
+
+def suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=TABLE, expectations=[
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        gxe.ExpectColumnValuesToBeUnique(column="risk_point_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="risk_point_id"),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="street_code",
+            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+        gxe.ExpectColumnValuesToBeInSet(column="risk_level_computed", value_set=["红", "橙", "黄", "蓝"]),
+        gxe.ExpectColumnValuesToNotBeNull(column="flagged"),
+        # A few inconsistent rows are normal; a third flagged means the inventory is broken.
+        gxe.ExpectColumnValuesToBeInSet(column="flagged", value_set=[False], mostly=0.7),
+        gxe.ExpectColumnValuesToMatchRegex(column="snapshot_quarter", regex=r"^\d{4}Q[1-4]$"),
+        gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
+    ])
