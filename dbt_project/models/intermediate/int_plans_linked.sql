@@ -1,0 +1,186 @@
+-- The current emergency plans, each followed up its chain of parents (上级预案编号) by a
+-- recursive walk. A plan reaches the district plan when the walk ends at a 区级 plan. The walk
+-- stops, and the plan does not reach it, at a parent that is not on the current list
+-- (上级预案不存在), at a plan already on its path (循环引用), or at a plan without a parent that
+-- is not 区级 (未衔接到区级预案). A plan whose chain runs into a broken link carries that issue.
+--
+-- Current list: every monthly file is the full list, so the latest file the ingest loaded (by
+-- the month in its name, then its name) is the current list, and a plan missing from it is no
+-- longer current (withdrawn). A file rejected as a whole, or empty, does not replace the list;
+-- a re-sent copy of an earlier file stands for that file. A plan whose line in the current list
+-- was quarantined (unreadable date, wrong column count) is still on the list: its latest loaded
+-- version is carried forward (carried_forward), so that one bad line neither drops the plan nor
+-- breaks the chains of the plans below it.
+--
+-- Street: the nearest plan on the chain (the plan itself first) whose 编制单位 names a street
+-- (武林街道办事处, 武林街道竹竿巷社区居委会) - so community and enterprise plans under a street
+-- plan belong to that street; district and department plans belong to none (null).
+with recursive
+
+plans as (
+    select * from {{ ref('stg_emergency__plans') }}
+),
+
+deliveries as (
+    select * from {{ ref('stg_emergency__deliveries') }}
+    where feed = 'plans'
+),
+
+quarantined as (
+    select * from {{ ref('stg_emergency__quarantined_rows') }}
+    where feed = 'plans'
+),
+
+streets as (
+    select * from {{ ref('streets') }}
+    where street_code != 'UNKNOWN'
+),
+
+latest_list as (
+    -- A re-sent copy stands for its original, if that one loaded rows.
+    select coalesce(deliveries.duplicate_of, deliveries.file_name) as list_file
+    from deliveries
+    inner join deliveries as original
+        on coalesce(deliveries.duplicate_of, deliveries.file_name) = original.file_name
+        and original.status in ('loaded', 'partial')
+    where deliveries.status in ('loaded', 'partial', 'duplicate')
+    order by deliveries.list_month desc, deliveries.file_name desc, deliveries.loaded_at desc
+    limit 1
+),
+
+listed as (
+    select plans.plan_id
+    from plans
+    inner join latest_list on plans.source_file = latest_list.list_file
+    union
+    select quarantined.record_id as plan_id
+    from quarantined
+    inner join latest_list on quarantined.file_name = latest_list.list_file
+    where quarantined.record_id is not null
+),
+
+ranked as (
+    select
+        plans.*,
+        plans.source_file = latest_list.list_file as in_latest_list,
+        row_number() over (
+            partition by plans.plan_id
+            order by
+                plans.source_file = latest_list.list_file desc,
+                plans.list_month desc,
+                plans.source_file desc,
+                plans.source_row_number desc
+        ) as version_rank
+    from plans
+    cross join latest_list
+    inner join listed on plans.plan_id = listed.plan_id
+),
+
+current_plans as (
+    select * from ranked
+    where version_rank = 1
+),
+
+owner_streets as (
+    -- A street named in full (武林街道) wins over a short name only (天水街道武林门社区 is 天水).
+    select
+        current_plans.plan_id,
+        case
+            when count(distinct streets.street_code) filter (
+                where contains({{ clean_street('current_plans.owner_unit') }}, streets.street_name)
+            ) = 1
+                then min(streets.street_code) filter (
+                    where contains({{ clean_street('current_plans.owner_unit') }}, streets.street_name)
+                )
+            when count(distinct streets.street_code) = 1 then min(streets.street_code)
+        end as street_code
+    from current_plans
+    inner join streets
+        on contains({{ clean_street('current_plans.owner_unit') }}, streets.short_name)
+    group by current_plans.plan_id
+),
+
+walk as (
+    select
+        plan_id as start_plan_id,
+        plan_id as node_id,
+        [plan_id] as path,
+        0 as steps,
+        false as looped
+    from current_plans
+    union all
+    select
+        walk.start_plan_id,
+        node.parent_plan_id as node_id,
+        list_append(walk.path, node.parent_plan_id) as path,
+        walk.steps + 1 as steps,
+        list_contains(walk.path, node.parent_plan_id) as looped
+    from walk
+    inner join current_plans as node on walk.node_id = node.plan_id
+    where node.parent_plan_id is not null and not walk.looped
+),
+
+walk_ends as (
+    select * from walk
+    qualify row_number() over (partition by start_plan_id order by steps desc) = 1
+),
+
+path_nodes as (
+    select
+        walk_ends.start_plan_id as plan_id,
+        nodes.node_id,
+        nodes.pos
+    from walk_ends, unnest(walk_ends.path) with ordinality as nodes (node_id, pos)
+),
+
+chain_streets as (
+    select
+        path_nodes.plan_id,
+        arg_min(owner_streets.street_code, path_nodes.pos) as street_code
+    from path_nodes
+    inner join owner_streets on path_nodes.node_id = owner_streets.plan_id
+    where owner_streets.street_code is not null
+    group by path_nodes.plan_id
+),
+
+linked as (
+    select
+        walk_ends.start_plan_id as plan_id,
+        walk_ends.path,
+        walk_ends.steps,
+        walk_ends.node_id as chain_top_plan_id,
+        case
+            when walk_ends.looped then '循环引用'
+            when chain_top.plan_id is null then '上级预案不存在'
+            when chain_top.tier = '区级' then null
+            else '未衔接到区级预案'
+        end as link_issue
+    from walk_ends
+    left join current_plans as chain_top on walk_ends.node_id = chain_top.plan_id
+),
+
+final as (
+    select
+        current_plans.plan_id,
+        current_plans.plan_name,
+        current_plans.tier,
+        current_plans.owner_unit,
+        current_plans.parent_plan_id,
+        linked.link_issue is null as reaches_district_plan,
+        linked.link_issue,
+        case when linked.link_issue is null then linked.steps end as depth,
+        array_to_string(list_reverse(linked.path), ' > ') as chain,
+        linked.chain_top_plan_id,
+        chain_streets.street_code,
+        current_plans.published_on,
+        current_plans.revised_on,
+        not current_plans.in_latest_list as carried_forward,
+        current_plans.list_month,
+        current_plans.source_file,
+        current_plans.source_row_number
+    from current_plans
+    inner join linked on current_plans.plan_id = linked.plan_id
+    left join chain_streets on current_plans.plan_id = chain_streets.plan_id
+)
+
+select * from final

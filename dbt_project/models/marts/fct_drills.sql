@@ -1,0 +1,40 @@
+-- One row per emergency drill ever delivered (latest delivered version), with the plan it
+-- drilled as on the current plan list and the street of that plan (via the plan's chain of
+-- owners, see int_plans_linked); null street for district and department plans and for drills
+-- of plans that are not on the current list.
+with
+
+drills as (
+    select * from {{ ref('int_drills_deduplicated') }}
+),
+
+plans as (
+    select * from {{ ref('int_plans_linked') }}
+),
+
+known_plans as (
+    select distinct plan_id from {{ ref('stg_emergency__plans') }}
+),
+
+final as (
+    select
+        drills.drill_id::varchar as drill_id,
+        drills.drilled_on::date as drilled_on,
+        year(drills.drilled_on)::integer as drill_year,
+        drills.drill_form::varchar as drill_form,
+        drills.participants::integer as participants,
+        drills.plan_id::varchar as plan_id,
+        (plans.plan_id is not null)::boolean as plan_current,
+        (known_plans.plan_id is not null)::boolean as plan_known,
+        plans.plan_name::varchar as plan_name,
+        plans.tier::varchar as plan_tier,
+        plans.street_code::varchar as street_code,
+        drills.versions::integer as versions,
+        drills.source_file::varchar as source_file,
+        drills.source_row_number::integer as source_row_number
+    from drills
+    left join plans on drills.plan_id = plans.plan_id
+    left join known_plans on drills.plan_id = known_plans.plan_id
+)
+
+select * from final

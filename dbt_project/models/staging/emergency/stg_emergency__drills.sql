@@ -1,0 +1,26 @@
+with
+
+source as (
+    select * from {{ source('emergency', 'emergency__drills') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as drill_row_id,
+        drill_id,
+        nullif(trim(plan_id), '') as plan_id,
+        drilled_on::date as drilled_on,
+        drill_form,
+        participants::integer as participants,
+        -- The month of the file (drills_YYYYMM.csv): a drill listed again later is corrected.
+        coalesce(
+            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
+            date_trunc('month', _loaded_at)::date
+        ) as list_month,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

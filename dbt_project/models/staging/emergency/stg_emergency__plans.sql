@@ -1,0 +1,29 @@
+with
+
+source as (
+    select * from {{ source('emergency', 'emergency__plans') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as plan_row_id,
+        plan_id,
+        plan_name,
+        tier,
+        owner_unit,
+        -- Empty only for the district plan (区级).
+        nullif(trim(parent_plan_id), '') as parent_plan_id,
+        published_on::date as published_on,
+        revised_on::date as revised_on,
+        -- The month the list describes (plans_YYYYMM.csv) orders the monthly full lists.
+        coalesce(
+            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
+            date_trunc('month', _loaded_at)::date
+        ) as list_month,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,28 @@
+with
+
+source as (
+    select * from {{ source('emergency', 'emergency__resources') }}
+),
+
+final as (
+    select
+        _source_file || '#' || _row_number::varchar as resource_row_id,
+        resource_id,
+        resource_type,
+        resource_name,
+        quantity::double as quantity,
+        unit,
+        street_raw,
+        updated_on::date as updated_on,
+        -- The month the list describes (resources_YYYYMM.csv) orders the monthly full lists.
+        coalesce(
+            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
+            date_trunc('month', _loaded_at)::date
+        ) as list_month,
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,21 @@
+"""marts.agg_resources_by_street: current emergency resources per street and resource type."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.agg_resources_by_street"
+STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
+TYPES = ["救援队伍", "应急物资", "应急装备"]
+
+
+def suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=TABLE, expectations=[
+        # Every street (and UNKNOWN) times every agreed type, even with no resources at all.
+        gxe.ExpectTableRowCountToBeBetween(min_value=len(STREETS) * len(TYPES)),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["street_code", "resource_type"]),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
+        gxe.ExpectColumnDistinctValuesToContainSet(column="street_code", value_set=STREETS),
+        gxe.ExpectColumnDistinctValuesToContainSet(column="resource_type", value_set=TYPES),
+        gxe.ExpectColumnValuesToBeBetween(column="resources", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="quantity_total", min_value=0),
+    ])

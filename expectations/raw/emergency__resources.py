@@ -1,0 +1,18 @@
+"""raw.emergency__resources: resource lines as loaded from 区应急指挥中心's monthly full lists."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "raw.emergency__resources"
+
+
+def suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=TABLE, expectations=[
+        gxe.ExpectColumnValuesToNotBeNull(column="resource_id"),
+        gxe.ExpectColumnValuesToMatchRegex(column="resource_id", regex=r"^\S+$"),
+        gxe.ExpectColumnValuesToBeInSet(column="resource_type", value_set=["救援队伍", "应急物资", "应急装备"],
+                                        mostly=0.95),
+        # Sandbags run to thousands, flood bags to tens of thousands; ten million is a typing error.
+        gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=0, max_value=1e7),
+        gxe.ExpectColumnValuesToNotBeNull(column="_source_file"),
+    ])
