@@ -9,6 +9,14 @@ delivered as (
     select street_raw from {{ ref('stg_fire__fires') }}
     union
     select street_raw from {{ ref('stg_traffic__road_accidents') }}
+    union
+    select street_raw from {{ ref('stg_emergency__resources') }}
+    union
+    select street_raw from {{ ref('stg_grid__hazard_reports') }}
+    union
+    select street_raw from {{ ref('stg_emb__enterprises') }}
+    union
+    select street_raw from {{ ref('stg_safety_office__risk_points') }}
 ),
 
 cleaned as (
