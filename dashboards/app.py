@@ -24,11 +24,17 @@ def build_navigation():
     """All pages of the app. Add new pages to the list (or to a section dict) here."""
     pages = [
         st.Page(
-            DASHBOARD_DIR / "pages" / "overview.py",
+            DASHBOARD_DIR / "views" / "overview.py",
             title="总览",
             icon=":material/dashboard:",
             url_path="overview",
             default=True,
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "data_health.py",
+            title="数据健康",
+            icon=":material/monitor_heart:",
+            url_path="data_health",
         ),
     ]
     return st.navigation(pages)

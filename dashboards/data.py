@@ -1,4 +1,4 @@
-"""All data access of the dashboards: read-only queries on the published mart (schema ``marts``).
+"""All data access of the dashboards: read-only queries on the published mart (``marts``, ``audit``).
 
 Rules (see /work/shared/STACK-NOTES.md, DuckDB section):
 
@@ -193,3 +193,171 @@ def load_casualty_breakdown(year_from: int, year_to: int, streets: list[str] | N
             "streets": [str(s) for s in (streets or [])],
         },
     )
+
+
+# --- queries of the 数据健康 page (audit schema) ------------------------------------------------
+#
+# audit.reconciliation has one row per delivered file (loaded_at: UTC, naive), audit.quarantine
+# one row per quarantined record, audit.quality_results the expectations of the last quality
+# gate (checked_at: UTC, naive). Everything is grouped in SQL; raw_record and unexpected_sample
+# (which may hold personal data) are never selected.
+
+FILE_STATUSES: dict[str, str] = {
+    "loaded": "已加载",
+    "partial": "部分隔离",
+    "rejected": "拒收",
+    "duplicate": "重复交付",
+    "empty": "空文件",
+}
+
+DELIVERY_SPAN_SQL = """
+SELECT min(loaded_at) AS first_loaded_at, max(loaded_at) AS last_loaded_at, count(*) AS files
+FROM audit.reconciliation
+"""
+
+# One row per (source, feed) with any delivery: the latest delivery of all time (freshness does
+# not depend on the period) and the counts of the files loaded within [$start, $end) (UTC; a
+# NULL bound is open).
+FEED_DELIVERIES_SQL = """
+WITH files AS (
+    SELECT *,
+           ($start::TIMESTAMP IS NULL OR loaded_at >= $start::TIMESTAMP)
+           AND ($end::TIMESTAMP IS NULL OR loaded_at < $end::TIMESTAMP) AS in_period
+    FROM audit.reconciliation
+    WHERE len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source)
+)
+SELECT source, feed,
+       max(loaded_at) AS last_loaded_at,
+       arg_max(file_name, struct_pack(t := loaded_at, f := file_name)) AS last_file_name,
+       arg_max(status, struct_pack(t := loaded_at, f := file_name)) AS last_status,
+       count(*) FILTER (WHERE in_period)::BIGINT AS files,
+       coalesce(sum(rows_delivered) FILTER (WHERE in_period), 0)::BIGINT AS rows_delivered,
+       coalesce(sum(rows_loaded) FILTER (WHERE in_period), 0)::BIGINT AS rows_loaded,
+       coalesce(sum(rows_quarantined) FILTER (WHERE in_period), 0)::BIGINT AS rows_quarantined,
+       count(*) FILTER (WHERE in_period AND status = 'loaded')::BIGINT AS files_loaded,
+       count(*) FILTER (WHERE in_period AND status = 'partial')::BIGINT AS files_partial,
+       count(*) FILTER (WHERE in_period AND status = 'rejected')::BIGINT AS files_rejected,
+       count(*) FILTER (WHERE in_period AND status = 'duplicate')::BIGINT AS files_duplicate,
+       count(*) FILTER (WHERE in_period AND status = 'empty')::BIGINT AS files_empty,
+       count(*) FILTER (WHERE in_period AND status NOT IN
+                        ('loaded', 'partial', 'rejected', 'duplicate', 'empty'))::BIGINT AS files_other
+FROM files
+GROUP BY source, feed
+ORDER BY source, feed
+"""
+
+# Quarantine reasons embed the offending values (a quoted value, a whole broken CSV line, the
+# name of the file a duplicate repeats): they are replaced by "…" so that equal reasons group
+# together and no delivered value (possibly personal data) reaches the page; so is the column
+# where a JSON parser stopped. Kept as they are:
+# "file lacks required columns [...]" (the headers of the agreement) and unquoted text.
+QUARANTINE_REASONS_SQL = r"""
+WITH rows AS (
+    SELECT source, feed, file_sha256, quarantined_at,
+           CASE
+               WHEN reason IS NULL THEN '（未注明）'
+               -- the missing headers come from the agreement, not from the delivered data
+               WHEN reason LIKE 'file lacks required columns %' THEN reason
+               ELSE regexp_replace(
+                        regexp_replace(
+                            regexp_replace(
+                                regexp_replace(reason, '''(?:[^''\\]|\\.)*''', '…', 'g'),
+                                '"(?:[^"\\]|\\.)*"', '…', 'g'),
+                            '(already loaded from )[^ ()]+', '\1…', 'g'),
+                        -- where in a broken JSON line the parser stopped
+                        '\(column [0-9]+\)', '(column …)', 'g')
+           END AS reason
+    FROM audit.quarantine
+    WHERE (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source))
+      AND ($start::TIMESTAMP IS NULL OR quarantined_at >= $start::TIMESTAMP)
+      AND ($end::TIMESTAMP IS NULL OR quarantined_at < $end::TIMESTAMP)
+),
+grouped AS (
+    SELECT source, feed, reason,
+           count(*)::BIGINT AS rows_quarantined,
+           count(DISTINCT file_sha256)::BIGINT AS files,
+           max(quarantined_at) AS last_quarantined_at
+    FROM rows
+    GROUP BY source, feed, reason
+)
+SELECT *,
+       row_number() OVER (PARTITION BY source, feed ORDER BY rows_quarantined DESC, reason) AS rank
+FROM grouped
+QUALIFY rank <= $top
+ORDER BY source, feed, rank
+"""
+
+QUALITY_RESULTS_SQL = """
+SELECT checked_at, table_name, expectation, column_name, success, unexpected_count
+FROM audit.quality_results
+WHERE checked_at = (SELECT max(checked_at) FROM audit.quality_results)
+ORDER BY success, table_name, expectation, column_name
+"""
+
+
+def _utc_bound(day: dt.date | None, *, end: bool) -> dt.datetime | None:
+    """Start of a Beijing day (the day after, for an inclusive end) as naive UTC."""
+    if day is None:
+        return None
+    if end:
+        day = day + dt.timedelta(days=1)
+    local = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def utc_to_local(values: pd.Series) -> pd.Series:
+    """Naive UTC timestamps → naive Beijing time (for display)."""
+    stamps = pd.to_datetime(values)
+    return stamps.dt.tz_localize("UTC").dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+
+
+def load_delivery_span() -> tuple[dt.datetime | None, dt.datetime | None]:
+    """First and last ``loaded_at`` of any delivered file (naive UTC), or (None, None)."""
+    df = query(DELIVERY_SPAN_SQL)
+    if df.empty or pd.isna(df.loc[0, "first_loaded_at"]):
+        return None, None
+    return (pd.Timestamp(df.loc[0, "first_loaded_at"]).to_pydatetime(),
+            pd.Timestamp(df.loc[0, "last_loaded_at"]).to_pydatetime())
+
+
+def load_feed_deliveries(
+    sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None
+) -> pd.DataFrame:
+    """Deliveries per feed (``audit.reconciliation``): latest file of all time, and file and row
+    counts by status for files loaded between two Beijing dates (both included; None: open)."""
+    return query(
+        FEED_DELIVERIES_SQL,
+        {
+            "sources": [str(s) for s in (sources or [])],
+            "start": _utc_bound(date_from, end=False),
+            "end": _utc_bound(date_to, end=True),
+        },
+    )
+
+
+def load_quarantine_reasons(
+    sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None, top: int = 5
+) -> pd.DataFrame:
+    """The ``top`` quarantine reasons per feed (``audit.quarantine``, values masked), with rows,
+    files and the last time; same period semantics as ``load_feed_deliveries``."""
+    return query(
+        QUARANTINE_REASONS_SQL,
+        {
+            "sources": [str(s) for s in (sources or [])],
+            "start": _utc_bound(date_from, end=False),
+            "end": _utc_bound(date_to, end=True),
+            "top": int(top),
+        },
+    )
+
+
+def load_quality_results() -> pd.DataFrame:
+    """The expectations of the last quality gate (``audit.quality_results``), failures first."""
+    return query(QUALITY_RESULTS_SQL)
+
+
+def data_docs_path() -> Path:
+    """Where the quality gate writes the Great Expectations Data Docs (not in the mart)."""
+    from citysafety.quality import data_docs_index
+
+    return data_docs_index(settings())

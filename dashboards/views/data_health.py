@@ -1,0 +1,443 @@
+"""数据健康: are the departments' deliveries arriving, and how good are they?
+
+* Every feed of the registry (``citysafety.sources``), grouped by department: the latest delivered
+  file (``audit.reconciliation``), its freshness against the feed's agreed cadence (正常 / 逾期 N
+  天 / 未收到; always as of now, whatever the period), the files and rows delivered, loaded and
+  quarantined in the selected period, and the files by status.
+* The top quarantine reasons per feed (``audit.quarantine``, grouped in SQL, delivered values
+  masked; ``raw_record`` is never read).
+* The last quality gate (``audit.quality_results``) and where its Data Docs are.
+
+Filters (sidebar) are kept in the URL: ``?dept=emb&from=2024-01-01&to=2024-03-31`` (the period is
+the day the platform loaded a file, Beijing time, both days included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from citysafety.sources import SOURCES
+from dashboards import components, data
+
+# --- constants --------------------------------------------------------------------------------
+
+KEY_DEPT = "data_health_department"
+KEY_PERIOD = "data_health_period"
+QP_DEPT = "dept"
+TOP_REASONS = 5
+
+DEPARTMENTS: dict[str, str] = {s.name: s.department for s in SOURCES}
+CADENCE_NAMES = {1: "每日", 7: "每周", 31: "每月", 92: "每季度"}
+FRESH, OVERDUE, NOT_RECEIVED = "正常", "逾期", "未收到"
+SHARED_TABLES = "全区（共用）"
+
+FRESHNESS_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "freshness": "时效状态",
+    "days_late": "逾期天数",
+    "cadence_name": "约定交付周期",
+    "last_loaded_local": "最近交付时间",
+    "due_local": "下次交付截止时间",
+    "last_file_name": "最近交付文件",
+    "last_status_name": "最近文件状态",
+    "feed_id": "数据项编码",
+}
+DELIVERY_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "files": "交付文件数",
+    "rows_delivered": "交付行数",
+    "rows_loaded": "加载行数",
+    "rows_quarantined": "隔离行数",
+    "quarantine_pct": "隔离占比（%）",
+    **{f"files_{status}": name for status, name in data.FILE_STATUSES.items()},
+}
+REASON_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "rank": "排名",
+    "reason": "隔离原因",
+    "rows_quarantined": "隔离行数",
+    "files": "涉及文件数",
+    "last_quarantined_local": "最近隔离时间",
+}
+QUALITY_HEADERS = {
+    "department": "所属部门",
+    "table_name": "数据表",
+    "expectation": "检查项",
+    "column_name": "字段",
+    "result": "结果",
+    "unexpected_count": "异常值数量",
+}
+TIME_FORMAT = "YYYY-MM-DD HH:mm"
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _show_unavailable(exc: data.DataUnavailable) -> None:
+    if isinstance(exc, data.WarehouseMissing):
+        st.info(exc.message, icon=":material/database:")
+        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
+    else:
+        st.warning(exc.message, icon=":material/warning:")
+        if exc.detail:
+            with st.expander("技术详情"):
+                st.code(exc.detail, language=None)
+
+
+def cadence_name(cadence: dt.timedelta | None) -> str:
+    if _missing(cadence):
+        return "—"
+    days = cadence / dt.timedelta(days=1)
+    if days.is_integer():
+        name = CADENCE_NAMES.get(int(days))
+        return f"{name}（{int(days)}天）" if name else f"每{int(days)}天"
+    return f"每{days:g}天"
+
+
+def freshness(
+    last_loaded_at: Any, cadence: dt.timedelta | None, now: dt.datetime
+) -> tuple[str, int | None, dt.datetime | None]:
+    """(status, whole days late, due time) of a feed; times naive UTC.
+
+    Due = last delivery + cadence. Late by any part of a day counts as a day.
+    """
+    if _missing(last_loaded_at):
+        return NOT_RECEIVED, None, None
+    if _missing(cadence):
+        return "—", None, None
+    due = pd.Timestamp(last_loaded_at).to_pydatetime() + cadence
+    if now <= due:
+        return FRESH, None, due
+    return OVERDUE, math.ceil((now - due) / dt.timedelta(days=1)), due
+
+
+def registry_frame(source: str) -> pd.DataFrame:
+    """The feeds of the registry (of one source, or all for ``ALL``) in registry order."""
+    rows = [
+        {
+            "order": i,
+            "source": s.name,
+            "feed": f.feed,
+            "department": s.department,
+            "title": f.title,
+            "feed_id": f"{f.source}/{f.feed}",
+            "cadence": f.cadence,
+        }
+        for i, (s, f) in enumerate((s, f) for s in SOURCES for f in s.feeds)
+        if source == components.ALL or s.name == source
+    ]
+    return pd.DataFrame(
+        rows, columns=["order", "source", "feed", "department", "title", "feed_id", "cadence"]
+    )
+
+
+def feed_table(registry: pd.DataFrame, deliveries: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
+    """Registry ⟕ deliveries, with freshness and Chinese labels; unregistered feeds last."""
+    merged = registry.merge(deliveries, on=["source", "feed"], how="outer", indicator=True)
+    unregistered = merged["_merge"] == "right_only"
+    extra = merged.loc[unregistered]
+    merged.loc[unregistered, "order"] = len(registry) + extra.reset_index().index
+    merged.loc[unregistered, "department"] = "未登记来源（" + extra["source"] + "）"
+    merged.loc[unregistered, "title"] = extra["feed"]
+    merged.loc[unregistered, "feed_id"] = extra["source"] + "/" + extra["feed"]
+    merged = merged.drop(columns="_merge").sort_values("order", kind="stable").reset_index(drop=True)
+    merged["cadence"] = merged["cadence"].map(lambda c: c if isinstance(c, dt.timedelta) else None)
+
+    counts = [c for c in merged.columns if c.startswith(("files", "rows_"))]
+    merged[counts] = merged[counts].fillna(0).astype("int64")
+    states = [freshness(last, cad, now) for last, cad in zip(merged["last_loaded_at"], merged["cadence"])]
+    merged["freshness"] = [s[0] for s in states]
+    merged["days_late"] = pd.array([s[1] for s in states], dtype="Int64")
+    merged["due_local"] = data.utc_to_local(pd.Series([s[2] for s in states], dtype="datetime64[ns]"))
+    merged["last_loaded_local"] = data.utc_to_local(merged["last_loaded_at"])
+    merged["cadence_name"] = merged["cadence"].map(cadence_name)
+    merged["last_status_name"] = merged["last_status"].map(
+        lambda s: None if _missing(s) else data.FILE_STATUSES.get(s, s)
+    )
+    merged["quarantine_pct"] = [
+        round(100.0 * q / d, 2) if d else None
+        for q, d in zip(merged["rows_quarantined"], merged["rows_delivered"])
+    ]
+    return merged
+
+
+def _period_text(lo: dt.date, hi: dt.date, full: bool) -> str:
+    if full:
+        return "全部交付"
+    return f"{lo:%Y-%m-%d}" if lo == hi else f"{lo:%Y-%m-%d} 至 {hi:%Y-%m-%d}"
+
+
+# --- filters (sidebar + URL) ------------------------------------------------------------------
+
+
+def _sidebar_filters(d_min: dt.date, d_max: dt.date) -> tuple[str, dt.date, dt.date]:
+    def _reset() -> None:
+        st.session_state[KEY_DEPT] = components.ALL
+        st.session_state[KEY_PERIOD] = (d_min, d_max)
+
+    with st.sidebar:
+        st.header("筛选条件")
+        source = components.select_filter(
+            DEPARTMENTS,
+            key=KEY_DEPT,
+            param=QP_DEPT,
+            label="部门",
+            all_label="全部",
+            help="只显示该部门报送的数据项。质量门禁结果始终为全库。",
+        )
+        lo, hi = components.period_filter(
+            (d_min, d_max),
+            key=KEY_PERIOD,
+            label="交付期间（平台接收日期）",
+            help="按平台接收（加载）文件的日期筛选交付、隔离统计（北京时间，含首尾两天）。"
+            "时效状态始终按截至目前的最近一次交付计算。",
+        )
+        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
+        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
+        published = data.published_at()
+        if published is not None:
+            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
+    return source, lo, hi
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _summary_section(table: pd.DataFrame, period: str) -> None:
+    registered = table[table["cadence"].notna()]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("数据项", f"{len(registered)} 项", border=True)
+    c2.metric("按时交付", f"{int((registered['freshness'] == FRESH).sum())} 项", border=True)
+    c3.metric("逾期", f"{int((registered['freshness'] == OVERDUE).sum())} 项", border=True)
+    c4.metric("未收到", f"{int((registered['freshness'] == NOT_RECEIVED).sum())} 项", border=True)
+
+    delivered = int(table["rows_delivered"].sum())
+    quarantined = int(table["rows_quarantined"].sum())
+    c5, c6, c7, c8 = st.columns(4)
+    c5.metric(f"交付文件（{period}）", f"{int(table['files'].sum()):,} 个", border=True)
+    c6.metric(f"交付行数（{period}）", f"{delivered:,} 行", border=True)
+    c7.metric(f"隔离行数（{period}）", f"{quarantined:,} 行", border=True)
+    c8.metric(
+        f"隔离占比（{period}）",
+        f"{100.0 * quarantined / delivered:.2f}%" if delivered else "—",
+        border=True,
+    )
+
+    overdue = registered[registered["freshness"] == OVERDUE]
+    if not overdue.empty:
+        items = "；".join(
+            f"{r.department}·{r.title}（逾期 {int(r.days_late)} 天）" for r in overdue.itertuples()
+        )
+        st.warning(f"以下数据项已超过约定交付周期：{items}", icon=":material/schedule:")
+    missing = registered[registered["freshness"] == NOT_RECEIVED]
+    if not missing.empty:
+        items = "；".join(f"{r.department}·{r.title}" for r in missing.itertuples())
+        st.info(f"以下数据项尚未收到任何交付：{items}", icon=":material/inbox:")
+
+
+def _freshness_section(table: pd.DataFrame) -> None:
+    st.subheader("各数据项交付时效")
+    st.caption(
+        "按部门分组。下次交付截止时间 = 最近交付时间 + 约定交付周期；超过即为逾期（不足一天按一天计）。"
+        "时间为平台接收文件的时间（北京时间），不随期间筛选变化。"
+    )
+    shown = table[list(FRESHNESS_HEADERS)].rename(columns=FRESHNESS_HEADERS)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "最近交付时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+            "下次交付截止时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+            "逾期天数": st.column_config.NumberColumn(format="%d"),
+        },
+    )
+    components.download_buttons(
+        table, "数据健康_交付时效", FRESHNESS_HEADERS, key="data_health_freshness", sheet_name="交付时效"
+    )
+
+
+def _delivery_section(table: pd.DataFrame, period: str) -> None:
+    st.subheader(f"交付与隔离统计（{period}）")
+    st.caption(
+        "交付行数 = 加载行数 + 隔离行数；重复交付文件的行全部隔离。右侧为各状态的文件数。"
+    )
+    headers = dict(DELIVERY_HEADERS)
+    if int(table["files_other"].sum()):
+        headers["files_other"] = "其他状态"
+    shown = table[list(headers)].rename(columns=headers)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={"隔离占比（%）": st.column_config.NumberColumn(format="%.2f")},
+    )
+    components.download_buttons(
+        table, "数据健康_交付与隔离", headers, key="data_health_deliveries", sheet_name="交付与隔离"
+    )
+
+
+def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period: str,
+                     registry: pd.DataFrame) -> None:
+    st.subheader(f"主要隔离原因（{period}）")
+    st.caption(
+        f"每个数据项按隔离行数列出前{TOP_REASONS}类原因。原因中的具体取值已用“…”隐去，"
+        "原始记录可能含个人信息，本页不显示。"
+    )
+    try:
+        reasons = data.load_quarantine_reasons(
+            [] if source == components.ALL else [source], lo, hi, top=TOP_REASONS
+        )
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    if reasons.empty:
+        st.success("所选范围内没有被隔离的记录。", icon=":material/check_circle:")
+        return
+    names = registry.set_index(["source", "feed"])[["department", "title", "order"]]
+    reasons = reasons.join(names, on=["source", "feed"])
+    reasons["department"] = reasons["department"].fillna("未登记来源（" + reasons["source"] + "）")
+    reasons["title"] = reasons["title"].fillna(reasons["feed"])
+    reasons = reasons.sort_values(["order", "source", "feed", "rank"], na_position="last", kind="stable")
+    reasons["last_quarantined_local"] = data.utc_to_local(reasons["last_quarantined_at"])
+    reasons["rank"] = reasons["rank"].astype("int64")
+    st.dataframe(
+        reasons[list(REASON_HEADERS)].rename(columns=REASON_HEADERS),
+        hide_index=True,
+        width="stretch",
+        column_config={"最近隔离时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)},
+    )
+    components.download_buttons(
+        reasons, "数据健康_隔离原因", REASON_HEADERS, key="data_health_reasons", sheet_name="隔离原因"
+    )
+
+
+def _table_department(table_name: str) -> str:
+    schema, _, name = str(table_name).partition(".")
+    source = name.split("__", 1)[0] if schema == "raw" and "__" in name else None
+    return DEPARTMENTS.get(source, SHARED_TABLES) if source else SHARED_TABLES
+
+
+def _failure_text(row: Any) -> str:
+    column = "" if _missing(row.column_name) or not row.column_name else f"（{row.column_name}）"
+    count = "" if _missing(row.unexpected_count) else f"，异常 {int(row.unexpected_count)} 个"
+    return f"{row.table_name} · {row.expectation}{column}{count}"
+
+
+def _quality_results(results: pd.DataFrame) -> None:
+    if results.empty:
+        st.info("数据仓库中没有质量门禁结果（audit.quality_results 为空）。")
+        return
+    checked = data.utc_to_local(results["checked_at"]).iloc[0]
+    failed = results[~results["success"].fillna(False).astype(bool)]
+    when = f"检查时间：{checked:%Y-%m-%d %H:%M}（北京时间）"
+    if failed.empty:
+        st.success(f"共 {len(results)} 项检查，全部通过。{when}", icon=":material/verified:")
+    else:
+        items = "；".join(_failure_text(r) for r in failed.itertuples())
+        st.error(f"共 {len(results)} 项检查，{len(failed)} 项未通过：{items}。{when}", icon=":material/error:")
+    table = results.copy()
+    table["department"] = table["table_name"].map(_table_department)
+    table["result"] = table["success"].map(
+        lambda ok: "未知" if _missing(ok) else ("通过" if bool(ok) else "未通过")
+    )
+    table["unexpected_count"] = table["unexpected_count"].astype("Int64")
+    st.dataframe(
+        table[list(QUALITY_HEADERS)].rename(columns=QUALITY_HEADERS),
+        hide_index=True,
+        width="stretch",
+        column_config={"异常值数量": st.column_config.NumberColumn(format="%d")},
+    )
+    components.download_buttons(
+        table, "数据健康_质量门禁", QUALITY_HEADERS, key="data_health_quality", sheet_name="质量门禁"
+    )
+
+
+def _data_docs() -> None:
+    docs = data.data_docs_path()
+    st.markdown("**质量报告（Great Expectations Data Docs）**")
+    st.code(str(docs), language=None)
+    if docs.exists():
+        st.link_button("打开质量报告", docs.as_uri(), icon=":material/open_in_new:")
+        st.caption(
+            "报告为服务器上的本地文件。浏览器可能禁止从网页打开本地文件，"
+            "此时请在服务器上把上面的路径复制到浏览器地址栏打开。"
+        )
+    else:
+        st.caption("尚未生成质量报告：运行数据管道（make pipeline）后生成。")
+
+
+def _quality_section() -> None:
+    st.subheader("质量门禁（最近一次检查）")
+    st.caption("发布前对数据仓库执行的 Great Expectations 检查，结果随数据一同发布；不随部门、期间筛选变化。")
+    try:
+        _quality_results(data.load_quality_results())
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+    _data_docs()
+
+
+# --- page -------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    st.title("数据健康")
+    st.caption("各部门数据交付是否按时、数据质量如何：交付时效、隔离记录与质量门禁。")
+    try:
+        first, last = data.load_delivery_span()
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+
+    today = dt.datetime.now(data.LOCAL_TZ).date()
+    if first is None:
+        d_min = d_max = today
+    else:
+        d_min = data.utc_to_local(pd.Series([first])).iloc[0].date()
+        d_max = max(today, data.utc_to_local(pd.Series([last])).iloc[0].date())
+    source, lo, hi = _sidebar_filters(d_min, d_max)
+    full = (lo, hi) == (d_min, d_max)
+    q_lo, q_hi = (None, None) if full else (lo, hi)
+    period = _period_text(lo, hi, full)
+
+    registry = registry_frame(source)
+    try:
+        deliveries = data.load_feed_deliveries([] if source == components.ALL else [source], q_lo, q_hi)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    table = feed_table(registry, deliveries, now)
+
+    if first is None:
+        st.info("数据仓库中还没有任何交付记录（audit.reconciliation 为空）。")
+    _summary_section(table, period)
+    st.divider()
+    _freshness_section(table)
+    st.divider()
+    _delivery_section(table, period)
+    st.divider()
+    _reasons_section(source, q_lo, q_hi, period, registry_frame(components.ALL))
+    st.divider()
+    _quality_section()
+
+
+if __name__ == "__main__":
+    render()
