@@ -8,6 +8,11 @@ streets as (
     select * from {{ ref('streets') }}
 ),
 
+-- Units currently on the safety blacklist (entered through an inspection of 执法检查).
+blacklist as (
+    select * from {{ ref('int_blacklist_current') }}
+),
+
 final as (
     select
         units.enterprise_key::varchar as enterprise_key,
@@ -27,6 +32,10 @@ final as (
         units.insurance_expires_on::date as insurance_expires_on,
         units.insurance_current::boolean as insurance_current,
         units.major_hazard_unit::boolean as major_hazard_unit,
+        (blacklist.uscc is not null and units.uscc_valid)::boolean as blacklisted,
+        case when units.uscc_valid then blacklist.first_blacklisted_on end::date
+            as blacklisted_since,
+        case when units.uscc_valid then blacklist.listed_until end::date as blacklisted_until,
         units.is_active::boolean as is_active,
         units.snapshot_date::date as snapshot_date,
         units.first_seen_on::date as first_seen_on,
@@ -36,6 +45,7 @@ final as (
         units.source_row_number::integer as source_row_number
     from units
     left join streets on units.street_code = streets.street_code
+    left join blacklist on units.uscc = upper(trim(blacklist.uscc))
 )
 
 select * from final

@@ -1,0 +1,23 @@
+"""marts.kpi_official_indicators: the official safety indicators per year (and street)."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.kpi_official_indicators"
+
+
+def suite() -> gx.ExpectationSuite:
+    rates = ["hazard_rectification_rate", "major_hazard_supervised_rate", "monitoring_coverage",
+             "insurance_coverage", "drill_coverage"]
+    return gx.ExpectationSuite(name=TABLE, expectations=[
+        gxe.ExpectColumnValuesToBeUnique(column="indicator_id"),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="street_code",
+            value_set=["ALL", "WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+        gxe.ExpectColumnValuesToBeBetween(column="deaths", min_value=0),
+        *[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in rates],
+        # Per 100k employees / residents and per 10k vehicles: tens at most for a city district.
+        gxe.ExpectColumnValuesToBeBetween(column="workplace_deaths_per_100k_employees", min_value=0, max_value=100),
+        gxe.ExpectColumnValuesToBeBetween(column="fire_deaths_per_100k_residents", min_value=0, max_value=100),
+        gxe.ExpectColumnValuesToBeBetween(column="road_deaths_per_10k_vehicles", min_value=0, max_value=100),
+    ])
