@@ -44,8 +44,12 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema:
           storage: str = "table") -> int:
     source = (f"select * from read_parquet({_parquet_list(files)}, union_by_name = true)"
               if files else _empty_select(schema))
-    con.execute(f"drop view if exists {table}")
-    con.execute(f"drop table if exists {table}")
+    schema, name = table.split(".")
+    existing = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name]).fetchone()
+    if existing:  # DuckDB refuses "drop view" on a table and the reverse
+        con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {table}")
     con.execute(f"create {'view' if storage == 'view' else 'table'} {table} as {source}")
     if storage == "view":
         return len(files)  # files, not rows: counting would read the whole feed
