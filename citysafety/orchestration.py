@@ -80,7 +80,8 @@ def dbt_task_group_args() -> dict:
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            # One task per node running `dbt build` on it: the model, then its tests.
+            test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
         ),
         "operator_args": {"install_deps": False, **dbt_vars()},

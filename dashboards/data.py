@@ -361,3 +361,646 @@ def data_docs_path() -> Path:
     from citysafety.quality import data_docs_index
 
     return data_docs_index(settings())
+
+
+# --- queries of the 监测 page and of the 总览 alerts (sensor marts) -----------------------------
+#
+# The sensor marts carry the unit code (uscc) of the unit operating each hazard source; its street
+# comes from marts.dim_enterprises (the active unit first, then the latest snapshot). A hazard
+# source whose unit is not in the registry counts under UNKNOWN. Episodes are read with a bound
+# lower date on ``day`` and a LIMIT: a year of sensor data can be large.
+
+METRIC_NAMES: dict[str, str] = {"temperature": "温度", "pressure": "压力", "level": "液位", "gas": "可燃气体浓度"}
+
+_UNIT_STREETS_CTE = """
+unit_streets AS (
+    SELECT uscc,
+           arg_max(street_code, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
+               AS street_code,
+           arg_max(unit_name, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
+               AS unit_name
+    FROM marts.dim_enterprises
+    WHERE uscc IS NOT NULL
+    GROUP BY uscc
+)
+"""
+
+# $streets: street codes (empty list = every street); $source: one hazard source ('' = all).
+_SOURCE_FILTER = """
+  AND (len($streets::VARCHAR[]) = 0
+       OR list_contains($streets::VARCHAR[], coalesce(unit_streets.street_code, 'UNKNOWN')))
+  AND ($source = '' OR {alias}.hazard_source_id = $source)
+"""
+
+MONITORING_SPAN_SQL = """
+SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time,
+       (SELECT min(day) FROM marts.agg_sensor_alarms_daily) AS first_day,
+       (SELECT max(day) FROM marts.agg_sensor_alarms_daily) AS last_day
+"""
+
+MONITORING_COVERAGE_SQL = f"""
+WITH {_UNIT_STREETS_CTE}
+SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
+       c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
+       unit_streets.unit_name,
+       coalesce(unit_streets.street_code, 'UNKNOWN') AS street_code,
+       coalesce(s.street_name, coalesce(unit_streets.street_code, 'UNKNOWN')) AS street_name
+FROM marts.agg_monitoring_coverage AS c
+LEFT JOIN unit_streets ON c.uscc = unit_streets.uscc
+LEFT JOIN marts.dim_streets AS s ON s.street_code = coalesce(unit_streets.street_code, 'UNKNOWN')
+WHERE TRUE {_SOURCE_FILTER.format(alias='c')}
+ORDER BY c.coverage_24h, c.hazard_source_id
+"""
+
+ALARMS_DAILY_SQL = f"""
+WITH {_UNIT_STREETS_CTE}
+SELECT a.day,
+       sum(a.episodes)::BIGINT AS episodes,
+       sum(a.high_high_episodes)::BIGINT AS high_high_episodes,
+       sum(a.alarm_readings)::BIGINT AS alarm_readings,
+       sum(a.points_alarming)::BIGINT AS points_alarming,
+       sum(a.readings)::BIGINT AS readings,
+       max(a.longest_episode_minutes) AS longest_episode_minutes
+FROM marts.agg_sensor_alarms_daily AS a
+LEFT JOIN unit_streets ON a.uscc = unit_streets.uscc
+WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
+GROUP BY a.day
+ORDER BY a.day
+"""
+
+# Episodes that started between $day_from and $day_to (bound dates: duckdb skips the other row
+# groups), newest first, at most $limit rows.
+ALARM_EPISODES_SQL = f"""
+WITH {_UNIT_STREETS_CTE}
+SELECT e.episode_id, e.point_id, e.hazard_source_id,
+       coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
+       unit_streets.unit_name,
+       coalesce(unit_streets.street_code, 'UNKNOWN') AS street_code,
+       coalesce(s.street_name, coalesce(unit_streets.street_code, 'UNKNOWN')) AS street_name,
+       e.metric, e.unit, e.started_at, e.ended_at, e.cleared_at, e.readings, e.peak_value,
+       e.high_threshold, e.high_high_threshold, e.reached_high_high, e.duration_minutes, e.day
+FROM marts.fct_sensor_alarm_episodes AS e
+LEFT JOIN unit_streets ON e.uscc = unit_streets.uscc
+LEFT JOIN marts.agg_monitoring_coverage AS c ON e.hazard_source_id = c.hazard_source_id
+LEFT JOIN marts.dim_streets AS s ON s.street_code = coalesce(unit_streets.street_code, 'UNKNOWN')
+WHERE e.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='e')}
+ORDER BY e.started_at DESC, e.episode_id
+LIMIT $limit
+"""
+
+ALARMS_BY_SOURCE_SQL = f"""
+WITH {_UNIT_STREETS_CTE}
+SELECT a.hazard_source_id,
+       sum(a.episodes)::BIGINT AS episodes,
+       sum(a.high_high_episodes)::BIGINT AS high_high_episodes
+FROM marts.agg_sensor_alarms_daily AS a
+LEFT JOIN unit_streets ON a.uscc = unit_streets.uscc
+WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
+GROUP BY a.hazard_source_id
+ORDER BY a.hazard_source_id
+"""
+
+# Episodes with an alarming reading after $since (ended_at > $since, local time). $day_from, a
+# lower bound on the day they started, lets duckdb skip the old part of a year of episodes.
+RECENT_EPISODE_COUNTS_SQL = f"""
+WITH {_UNIT_STREETS_CTE}
+SELECT count(*)::BIGINT AS episodes,
+       count(*) FILTER (WHERE e.reached_high_high)::BIGINT AS high_high_episodes,
+       count(DISTINCT e.hazard_source_id)::BIGINT AS hazard_sources
+FROM marts.fct_sensor_alarm_episodes AS e
+LEFT JOIN unit_streets ON e.uscc = unit_streets.uscc
+WHERE e.day >= $day_from AND e.ended_at > $since {_SOURCE_FILTER.format(alias='e')}
+"""
+
+
+def _streets_param(streets: list[str] | None) -> list[str]:
+    return [str(s) for s in (streets or [])]
+
+
+def load_monitoring_span() -> tuple[dt.datetime | None, dt.date | None, dt.date | None]:
+    """(as-of time of the coverage, first and last day with sensor data); None where empty."""
+    df = query(MONITORING_SPAN_SQL)
+    row = df.iloc[0]
+    as_of = None if pd.isna(row["as_of_time"]) else pd.Timestamp(row["as_of_time"]).to_pydatetime()
+    first = None if pd.isna(row["first_day"]) else pd.Timestamp(row["first_day"]).date()
+    last = None if pd.isna(row["last_day"]) else pd.Timestamp(row["last_day"]).date()
+    return as_of, first, last
+
+
+def load_monitoring_coverage(streets: list[str] | None, source: str = "") -> pd.DataFrame:
+    """Hazard sources with their 24-hour monitoring coverage and street (lowest coverage first)."""
+    return query(MONITORING_COVERAGE_SQL, {"streets": _streets_param(streets), "source": str(source or "")})
+
+
+def load_alarms_daily(
+    day_from: dt.date, day_to: dt.date, streets: list[str] | None, source: str = ""
+) -> pd.DataFrame:
+    """Alarm figures per day (``marts.agg_sensor_alarms_daily``) summed over the hazard sources."""
+    return query(
+        ALARMS_DAILY_SQL,
+        {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
+         "source": str(source or "")},
+    )
+
+
+def load_alarm_episodes(
+    day_from: dt.date, day_to: dt.date, streets: list[str] | None, source: str = "",
+    limit: int = 500,
+) -> pd.DataFrame:
+    """Alarm episodes that started between two days (both included), newest first, at most
+    ``limit`` rows."""
+    return query(
+        ALARM_EPISODES_SQL,
+        {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
+         "source": str(source or ""), "limit": int(limit)},
+    )
+
+
+def load_alarms_by_source(
+    day_from: dt.date, day_to: dt.date, streets: list[str] | None, source: str = ""
+) -> pd.DataFrame:
+    """Alarm episodes per hazard source that started between two days (daily aggregate)."""
+    return query(
+        ALARMS_BY_SOURCE_SQL,
+        {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
+         "source": str(source or "")},
+    )
+
+
+def load_recent_episode_counts(
+    since: dt.datetime, streets: list[str] | None, *, lookback_days: int = 31
+) -> dict[str, int]:
+    """Episodes with an alarming reading after ``since`` (local time), among episodes started in
+    the ``lookback_days`` before it: counts of episodes, of 高高报 episodes, of hazard sources."""
+    df = query(
+        RECENT_EPISODE_COUNTS_SQL,
+        {"since": since, "day_from": (since - dt.timedelta(days=lookback_days)).date(),
+         "streets": _streets_param(streets), "source": ""},
+    )
+    return {k: int(v) for k, v in df.iloc[0].items()}
+
+
+# --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------
+#
+# marts.fct_emergency_plans carries no street: a plan's street is the nearest plan on its chain
+# (the plan itself first) whose 编制单位 names a street (武林街道办事处, 武林街道竹竿巷社区居委会),
+# as int_plans_linked does for fct_drills: the full name (武林街道) wins over the short name
+# (武林) alone, which must name one street only. District and department plans have no street.
+
+PLANS_SQL = r"""
+WITH plans AS (
+    SELECT * FROM marts.fct_emergency_plans
+),
+streets AS (
+    SELECT street_code, street_name, regexp_replace(street_name, '街道$', '') AS short_name
+    FROM marts.dim_streets
+    WHERE street_code <> 'UNKNOWN'
+),
+owner_streets AS (
+    SELECT p.plan_id,
+           CASE
+               WHEN count(DISTINCT s.street_code) FILTER (WHERE contains(p.owner_clean, s.street_name)) = 1
+                   THEN min(s.street_code) FILTER (WHERE contains(p.owner_clean, s.street_name))
+               WHEN count(DISTINCT s.street_code) = 1 THEN min(s.street_code)
+           END AS street_code
+    FROM (SELECT plan_id, regexp_replace(coalesce(owner_unit, ''), '\s+', '', 'g') AS owner_clean
+          FROM plans) AS p
+    INNER JOIN streets AS s ON contains(p.owner_clean, s.short_name)
+    GROUP BY p.plan_id
+),
+nodes AS (
+    SELECT p.plan_id, n.node_id, n.pos
+    FROM plans AS p,
+         unnest(list_reverse(string_split(p.chain, ' > '))) WITH ORDINALITY AS n (node_id, pos)
+),
+plan_streets AS (
+    SELECT nodes.plan_id, arg_min(o.street_code, nodes.pos) AS street_code
+    FROM nodes
+    INNER JOIN owner_streets AS o ON nodes.node_id = o.plan_id
+    WHERE o.street_code IS NOT NULL
+    GROUP BY nodes.plan_id
+)
+SELECT p.plan_id, p.plan_name, p.tier, p.owner_unit, p.parent_plan_id, p.reaches_district_plan,
+       p.link_issue, p.depth, p.chain, p.published_on, p.revised_on, p.drills_last_12_months,
+       p.last_drilled_on, p.drilled_in_last_12_months,
+       ps.street_code, s.street_name
+FROM plans AS p
+LEFT JOIN plan_streets AS ps ON p.plan_id = ps.plan_id
+LEFT JOIN marts.dim_streets AS s ON ps.street_code = s.street_code
+ORDER BY p.chain, p.plan_id
+"""
+
+DRILL_YEARS_SQL = """
+SELECT min(drill_year) AS first_year, max(drill_year) AS last_year, count(*) AS drills
+FROM marts.fct_drills
+"""
+
+DRILLS_SQL = """
+SELECT d.drill_id, d.drilled_on, d.drill_year, d.drill_form, d.participants, d.plan_id,
+       d.plan_current, d.plan_known, d.plan_name, d.plan_tier, d.street_code, s.street_name
+FROM marts.fct_drills AS d
+LEFT JOIN marts.dim_streets AS s ON d.street_code = s.street_code
+WHERE d.drill_year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], d.street_code))
+ORDER BY d.drilled_on DESC, d.drill_id
+"""
+
+RESOURCES_SQL = """
+SELECT r.street_code, coalesce(r.street_name, s.street_name, r.street_code) AS street_name,
+       r.resource_type, r.resources, r.quantity_total, r.quantity_unit, r.units,
+       r.quantity_by_unit, r.last_updated_on
+FROM marts.agg_resources_by_street AS r
+LEFT JOIN marts.dim_streets AS s ON r.street_code = s.street_code
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], r.street_code)
+ORDER BY r.street_code = 'UNKNOWN',
+         coalesce(list_position($street_order::VARCHAR[], r.street_code), 1000),
+         r.street_code, r.resource_type
+"""
+
+
+def load_plans() -> pd.DataFrame:
+    """Current emergency plans (``marts.fct_emergency_plans``) ordered by chain, with the street
+    derived from their chain of owners (null for district and department plans)."""
+    return query(PLANS_SQL)
+
+
+def load_drill_years() -> tuple[int | None, int | None]:
+    """First and last year with drills, or (None, None)."""
+    df = query(DRILL_YEARS_SQL)
+    if df.empty or pd.isna(df.loc[0, "first_year"]):
+        return None, None
+    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+
+
+def load_drills(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """Drills of the years (``marts.fct_drills``), newest first; a street filter keeps the drills
+    of plans of those streets (district and department plans have none)."""
+    return query(
+        DRILLS_SQL,
+        {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
+    )
+
+
+def load_resources(streets: list[str] | None) -> pd.DataFrame:
+    """Current emergency resources per street and type (``marts.agg_resources_by_street``)."""
+    return query(RESOURCES_SQL, {"streets": _streets_param(streets), "street_order": STREET_ORDER})
+
+
+# --- queries of the 总览 official indicators and alerts ---------------------------------------
+
+OFFICIAL_INDICATORS_SQL = """
+SELECT year, accidents, accidents_yoy_change, deaths, deaths_yoy_change, deaths_per_100m_gdp,
+       employees, workplace_deaths_per_100k_employees, population_10k,
+       fire_deaths_per_100k_residents, vehicles_10k, road_deaths_per_10k_vehicles,
+       hazards_found, hazards_rectified, hazard_rectification_rate, major_hazards,
+       major_hazards_supervised, major_hazard_supervised_rate, monitoring_coverage,
+       insurance_coverage, drill_coverage
+FROM marts.kpi_official_indicators
+WHERE street_code = 'ALL'
+ORDER BY year
+"""
+
+HAZARD_ALERTS_SQL = """
+SELECT count(*) FILTER (WHERE is_major AND is_open AND is_overdue)::BIGINT AS major_overdue_open,
+       count(*) FILTER (WHERE major_not_supervised AND is_open)::BIGINT AS major_not_supervised_open,
+       count(*) FILTER (WHERE major_not_supervised AND is_open AND is_overdue)::BIGINT
+           AS major_overdue_not_supervised,
+       count(*) FILTER (WHERE is_open AND is_overdue)::BIGINT AS overdue_open
+FROM marts.fct_hazards
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
+"""
+
+
+def load_official_indicators() -> pd.DataFrame:
+    """The district rows (street_code 'ALL') of ``marts.kpi_official_indicators``, by year."""
+    return query(OFFICIAL_INDICATORS_SQL)
+
+
+def load_hazard_alerts(streets: list[str] | None) -> dict[str, int]:
+    """Counts of open hidden hazards needing attention now (``marts.fct_hazards``)."""
+    df = query(HAZARD_ALERTS_SQL, {"streets": _streets_param(streets)})
+    return {k: int(v) for k, v in df.iloc[0].items()}
+
+
+# --- queries of the 风险 page (risk inventory marts) -----------------------------------------
+#
+# The inventory is the latest quarterly snapshot (no period). The level counted is
+# risk_level_effective (未定级 when none); a missing category reads 未分类.
+
+RISK_LEVELS: dict[str, str] = {"红": "重大风险", "橙": "较大风险", "黄": "一般风险", "蓝": "低风险"}
+UNRATED = "未定级"
+UNCATEGORISED = "未分类"
+# The categories of the contract, in display order (others follow alphabetically).
+RISK_CATEGORIES = ["工业企业", "人员密集场所", "城市建设", "交通运输", "城市生命线", "自然灾害", "其他"]
+
+_RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {col}))"
+
+RISK_BY_STREET_SQL = f"""
+SELECT a.street_code, coalesce(s.street_name, a.street_code) AS street_name,
+       a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter
+FROM marts.agg_risk_points_by_street AS a
+LEFT JOIN marts.dim_streets AS s ON s.street_code = a.street_code
+WHERE {_RISK_STREET_FILTER.format(col='a.street_code')}
+ORDER BY a.street_code, a.risk_level_order
+"""
+
+RISK_BY_CATEGORY_SQL = f"""
+SELECT coalesce(risk_category, '未分类') AS risk_category,
+       coalesce(risk_level_effective, '未定级') AS risk_level,
+       count(*)::BIGINT AS risk_points,
+       count(*) FILTER (WHERE flagged)::BIGINT AS flagged_points
+FROM marts.fct_risk_points
+WHERE {_RISK_STREET_FILTER.format(col='street_code')}
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+RISK_CATEGORY_NAMES_SQL = f"""
+SELECT DISTINCT coalesce(risk_category, '未分类') AS risk_category
+FROM marts.fct_risk_points
+"""
+
+# $level / $category: '' = all; $flagged_only: only the flagged rows.
+RISK_POINTS_SQL = f"""
+SELECT p.risk_point_id, p.risk_point_name, p.street_code,
+       coalesce(p.street_name, s.street_name, p.street_code) AS street_name,
+       coalesce(p.risk_category, '未分类') AS risk_category,
+       p.likelihood, p.severity, p.risk_value, p.risk_value_computed, p.risk_level,
+       coalesce(p.risk_level_effective, '未定级') AS risk_level_effective,
+       p.flagged, p.flag_reason, p.responsible_unit, p.assessed_on, p.snapshot_quarter
+FROM marts.fct_risk_points AS p
+LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
+WHERE {_RISK_STREET_FILTER.format(col='p.street_code')}
+  AND ($level = '' OR coalesce(p.risk_level_effective, '未定级') = $level)
+  AND ($category = '' OR coalesce(p.risk_category, '未分类') = $category)
+  AND (NOT $flagged_only OR p.flagged)
+ORDER BY CASE coalesce(p.risk_level_effective, '未定级')
+             WHEN '红' THEN 1 WHEN '橙' THEN 2 WHEN '黄' THEN 3 WHEN '蓝' THEN 4 ELSE 5 END,
+         coalesce(list_position($street_order::VARCHAR[], p.street_code), 1000),
+         p.risk_point_id
+"""
+
+
+def load_risk_by_street(streets: list[str] | None) -> pd.DataFrame:
+    """Risk points per street and level of the current inventory (``marts.agg_risk_points_by_street``)."""
+    return query(RISK_BY_STREET_SQL, {"streets": _streets_param(streets)})
+
+
+def load_risk_by_category(streets: list[str] | None) -> pd.DataFrame:
+    """Risk points per category and level (``marts.fct_risk_points``, grouped in SQL)."""
+    return query(RISK_BY_CATEGORY_SQL, {"streets": _streets_param(streets)})
+
+
+def load_risk_categories() -> list[str]:
+    """Every category of the current inventory, in the contract's order (others after)."""
+    found = set(query(RISK_CATEGORY_NAMES_SQL)["risk_category"].astype(str))
+    known = [c for c in RISK_CATEGORIES if c in found]
+    rest = sorted(found - set(RISK_CATEGORIES) - {UNCATEGORISED})
+    return known + rest + ([UNCATEGORISED] if UNCATEGORISED in found else [])
+
+
+def load_risk_points(
+    streets: list[str] | None, level: str = "", category: str = "", flagged_only: bool = False
+) -> pd.DataFrame:
+    """The risk points of the current inventory for the filters (``marts.fct_risk_points``),
+    reddest first, then in the district's street order."""
+    return query(
+        RISK_POINTS_SQL,
+        {
+            "streets": _streets_param(streets),
+            "level": str(level or ""),
+            "category": str(category or ""),
+            "flagged_only": bool(flagged_only),
+            "street_order": STREET_ORDER,
+        },
+    )
+
+
+# --- queries of the 隐患 page (hidden hazards) -------------------------------------------------
+#
+# Hazards are counted by the year (or month) they were found; rectified = of those found, the
+# ones rectified by now (as the official 隐患整改率). $grain: 'year' or 'month'.
+
+HAZARD_YEARS_SQL = """
+SELECT min(year) AS first_year, max(year) AS last_year, count(*) AS hazards
+FROM marts.fct_hazards
+"""
+
+_HAZARD_FILTER = """
+WHERE h.year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], h.street_code))
+"""
+
+HAZARDS_BY_STREET_SQL = f"""
+SELECT h.street_code, coalesce(s.street_name, h.street_code) AS street_name,
+       count(*)::BIGINT AS found,
+       count(*) FILTER (WHERE h.is_rectified)::BIGINT AS rectified,
+       count(*) FILTER (WHERE h.is_open)::BIGINT AS open,
+       count(*) FILTER (WHERE h.is_open AND h.is_overdue)::BIGINT AS open_overdue,
+       count(*) FILTER (WHERE h.is_rectified AND h.is_overdue)::BIGINT AS rectified_late,
+       count(*) FILTER (WHERE h.is_overdue)::BIGINT AS overdue,
+       count(*) FILTER (WHERE h.is_major)::BIGINT AS major,
+       count(*) FILTER (WHERE h.is_major AND coalesce(h.supervised, false))::BIGINT AS major_supervised,
+       count(*) FILTER (WHERE h.major_not_supervised)::BIGINT AS major_not_supervised,
+       count(*) FILTER (WHERE h.major_not_supervised AND h.is_open)::BIGINT AS major_not_supervised_open
+FROM marts.fct_hazards AS h
+LEFT JOIN marts.dim_streets AS s ON s.street_code = h.street_code
+{_HAZARD_FILTER}
+GROUP BY 1, 2
+ORDER BY 1
+"""
+
+HAZARD_MONTHLY_SQL = f"""
+SELECT strftime(date_trunc('month', h.found_on), '%Y-%m') AS period,
+       count(*)::BIGINT AS found,
+       count(*) FILTER (WHERE h.is_rectified)::BIGINT AS rectified,
+       count(*) FILTER (WHERE h.is_major)::BIGINT AS major,
+       count(*) FILTER (WHERE h.is_major AND coalesce(h.supervised, false))::BIGINT AS major_supervised
+FROM marts.fct_hazards AS h
+{_HAZARD_FILTER}
+GROUP BY 1
+ORDER BY 1
+"""
+
+# The official indicators per year: the district row when no street is chosen, else the sum
+# over the chosen streets (a single row keeps the mart's own rates).
+HAZARD_KPI_SQL = """
+SELECT year,
+       sum(hazards_found)::BIGINT AS found,
+       sum(hazards_rectified)::BIGINT AS rectified,
+       CASE WHEN count(*) = 1 THEN any_value(hazard_rectification_rate)
+            ELSE sum(hazards_rectified) / nullif(sum(hazards_found), 0) END::DOUBLE
+           AS hazard_rectification_rate,
+       sum(major_hazards)::BIGINT AS major,
+       sum(major_hazards_supervised)::BIGINT AS major_supervised,
+       CASE WHEN count(*) = 1 THEN any_value(major_hazard_supervised_rate)
+            ELSE sum(major_hazards_supervised) / nullif(sum(major_hazards), 0) END::DOUBLE
+           AS major_hazard_supervised_rate
+FROM marts.kpi_official_indicators
+WHERE year BETWEEN $year_from AND $year_to
+  AND CASE WHEN len($streets::VARCHAR[]) = 0 THEN street_code = 'ALL'
+           ELSE list_contains($streets::VARCHAR[], street_code) END
+GROUP BY year
+ORDER BY year
+"""
+
+MAJOR_HAZARDS_SQL = f"""
+SELECT h.report_id, h.found_on, h.street_code, coalesce(s.street_name, h.street_code) AS street_name,
+       h.community, h.grid_code, h.level, h.deadline, h.rectified_on, h.status, h.is_open,
+       h.is_overdue, h.days_to_rectify, h.supervised, h.major_not_supervised
+FROM marts.fct_hazards AS h
+LEFT JOIN marts.dim_streets AS s ON s.street_code = h.street_code
+{_HAZARD_FILTER}
+  AND h.is_major
+ORDER BY h.major_not_supervised DESC, h.is_open DESC, h.found_on DESC, h.report_id
+"""
+
+
+def _hazard_params(year_from: int, year_to: int, streets: list[str] | None) -> dict[str, Any]:
+    return {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)}
+
+
+def load_hazard_years() -> tuple[int | None, int | None]:
+    """First and last year hazards were found, or (None, None) when there are none."""
+    df = query(HAZARD_YEARS_SQL)
+    if df.empty or pd.isna(df.loc[0, "first_year"]):
+        return None, None
+    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+
+
+def load_hazards_by_street(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """Hazards found in the years, per street: rectified, open, overdue, 重大 (``marts.fct_hazards``)."""
+    return query(HAZARDS_BY_STREET_SQL, _hazard_params(year_from, year_to, streets))
+
+
+def load_hazards_monthly(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """Hazards found per month (``YYYY-MM``) and, of them, rectified (``marts.fct_hazards``)."""
+    return query(HAZARD_MONTHLY_SQL, _hazard_params(year_from, year_to, streets))
+
+
+def load_hazard_kpi(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """隐患整改率 and 重大隐患挂牌督办率 per year (``marts.kpi_official_indicators``)."""
+    return query(HAZARD_KPI_SQL, _hazard_params(year_from, year_to, streets))
+
+
+def load_major_hazards(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """The 重大 hazards found in the years, not-supervised first (``marts.fct_hazards``)."""
+    return query(MAJOR_HAZARDS_SQL, _hazard_params(year_from, year_to, streets))
+
+
+# --- queries of the 执法与信用 page (inspections, blacklist, insurance) --------------------------
+#
+# fct_inspections has no street: it takes the street of its unit from dim_enterprises by code
+# (_UNIT_STREETS_CTE, as the 监测 page); an inspection without a matching unit counts under
+# UNKNOWN. The blacklist and the insurance by street are the registry's current state.
+
+INSPECTION_RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
+
+INSPECTION_YEARS_SQL = """
+SELECT min(year) AS first_year, max(year) AS last_year, count(*) AS inspections
+FROM marts.fct_inspections
+"""
+
+# One row per period (year, or month 'YYYY-MM' when $grain = 'month'), street and result.
+INSPECTIONS_SQL = f"""
+WITH {_UNIT_STREETS_CTE},
+inspections AS (
+    SELECT i.*, coalesce(unit_streets.street_code, 'UNKNOWN') AS unit_street_code
+    FROM marts.fct_inspections AS i
+    LEFT JOIN unit_streets ON unit_streets.uscc = upper(replace(trim(i.uscc), ' ', ''))
+)
+SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
+            ELSE i.year::VARCHAR END AS period,
+       i.unit_street_code AS street_code,
+       coalesce(s.street_name, i.unit_street_code) AS street_name,
+       coalesce(i.result, '未填写') AS result,
+       count(*)::BIGINT AS inspections,
+       coalesce(sum(i.findings), 0)::BIGINT AS findings,
+       coalesce(sum(i.penalty_10k_yuan), 0)::DOUBLE AS penalty_10k_yuan,
+       count(*) FILTER (WHERE coalesce(i.penalty_yuan, 0) > 0)::BIGINT AS penalised,
+       count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
+FROM inspections AS i
+LEFT JOIN marts.dim_streets AS s ON s.street_code = i.unit_street_code
+WHERE i.year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], i.unit_street_code))
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 4
+"""
+
+BLACKLIST_SQL = """
+SELECT e.enterprise_key, e.unit_name, e.uscc, e.street_code,
+       coalesce(e.street_name, s.street_name, e.street_code) AS street_name,
+       e.industry, e.blacklisted_since, e.blacklisted_until, e.is_active
+FROM marts.dim_enterprises AS e
+LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
+WHERE e.blacklisted
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], e.street_code))
+ORDER BY e.blacklisted_since DESC NULLS LAST, e.unit_name, e.enterprise_key
+"""
+
+INSURANCE_BY_STREET_SQL = """
+SELECT e.street_code, coalesce(s.street_name, e.street_code) AS street_name,
+       count(*)::BIGINT AS units,
+       count(*) FILTER (WHERE e.insurance_current)::BIGINT AS insured,
+       max(e.snapshot_date) AS snapshot_date
+FROM marts.dim_enterprises AS e
+LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
+WHERE e.is_active
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], e.street_code))
+GROUP BY 1, 2
+ORDER BY 1
+"""
+
+# The district row and the rows of the chosen streets.
+INSURANCE_TREND_SQL = """
+SELECT k.year, k.street_code,
+       CASE WHEN k.street_code = 'ALL' THEN '全区' ELSE coalesce(s.street_name, k.street_code) END
+           AS street_name,
+       k.insurance_coverage
+FROM marts.kpi_official_indicators AS k
+LEFT JOIN marts.dim_streets AS s ON s.street_code = k.street_code
+WHERE k.year BETWEEN $year_from AND $year_to
+  AND (k.street_code = 'ALL' OR list_contains($streets::VARCHAR[], k.street_code))
+ORDER BY k.year, k.street_code
+"""
+
+
+def load_inspection_years() -> tuple[int | None, int | None]:
+    """First and last year with inspections, or (None, None) when there are none."""
+    df = query(INSPECTION_YEARS_SQL)
+    if df.empty or pd.isna(df.loc[0, "first_year"]):
+        return None, None
+    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+
+
+def load_inspections(
+    year_from: int, year_to: int, streets: list[str] | None, grain: str = "year"
+) -> pd.DataFrame:
+    """Inspections per period, street (of the unit) and result, with penalties (万元)."""
+    return query(
+        INSPECTIONS_SQL,
+        {
+            "year_from": int(year_from),
+            "year_to": int(year_to),
+            "streets": _streets_param(streets),
+            "grain": "month" if grain == "month" else "year",
+        },
+    )
+
+
+def load_blacklist(streets: list[str] | None) -> pd.DataFrame:
+    """Units on the safety blacklist now (``marts.dim_enterprises``), latest listing first."""
+    return query(BLACKLIST_SQL, {"streets": _streets_param(streets)})
+
+
+def load_insurance_by_street(streets: list[str] | None) -> pd.DataFrame:
+    """Active units and those with current 安责险 per street (``marts.dim_enterprises``)."""
+    return query(INSURANCE_BY_STREET_SQL, {"streets": _streets_param(streets)})
+
+
+def load_insurance_trend(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """安责险覆盖率 per year, district and chosen streets (``marts.kpi_official_indicators``)."""
+    return query(
+        INSURANCE_TREND_SQL,
+        {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
+    )

@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_dashboard_emergency import create_emergency_marts, create_official_indicators
+from test_dashboard_monitoring import STREETS, create_sensor_marts, create_streets
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboards" / "app.py"
@@ -37,17 +39,8 @@ MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipe
 
 # --- fixture of the published mart -----------------------------------------------------------
 
-STREETS = [
-    ("WL", "武林街道"),
-    ("TS", "天水街道"),
-    ("CH", "朝晖街道"),
-    ("CM", "潮鸣街道"),
-    ("CQ", "长庆街道"),
-    ("SQ", "石桥街道"),
-    ("DX", "东新街道"),
-    ("WH", "文晖街道"),
-    ("UNKNOWN", "未知街道"),
-]
+# The streets, the sensor marts and the emergency marts come from the fixtures of the 监测 and
+# 应急 pages (their hand-computed figures are in those files); the top alerts count them.
 
 # year, workplace, fire, road, total, gdp, gdp_status, rate, d_chg, r_chg, d_tgt, r_tgt, d_met, r_met
 # 2016: 40 deaths / 800 亿元 = 0.05; targets 40 × 0.6 = 24 and 0.05 × 0.45 = 0.0225.
@@ -75,15 +68,70 @@ EVENTS = [
 ]
 DEPT_NAMES = {"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}
 
+# Official indicators (district rows; the 武林 row must not be read).
+OFFICIAL_ROWS = [
+    {"year": 2020, "street_code": "ALL", "accidents": 8, "accidents_yoy_change": 1 / 7,
+     "deaths": 21, "deaths_yoy_change": -0.16, "deaths_per_100m_gdp": 0.02,
+     "workplace_deaths_per_100k_employees": 4.0, "fire_deaths_per_100k_residents": 0.4,
+     "road_deaths_per_10k_vehicles": 0.75, "hazard_rectification_rate": 0.9,
+     "major_hazard_supervised_rate": 1.0, "monitoring_coverage": None,
+     "insurance_coverage": 0.85, "drill_coverage": 0.35},
+    {"year": 2021, "street_code": "ALL", "accidents": 7, "accidents_yoy_change": -0.125,
+     "deaths": 19, "deaths_yoy_change": -2 / 21, "deaths_per_100m_gdp": None,
+     "workplace_deaths_per_100k_employees": 3.0, "fire_deaths_per_100k_residents": 0.2,
+     "road_deaths_per_10k_vehicles": 0.7, "hazard_rectification_rate": 0.8,
+     "major_hazard_supervised_rate": 0.5, "monitoring_coverage": 0.6875,
+     "insurance_coverage": 0.9, "drill_coverage": 0.4},
+    {"year": 2021, "street_code": "WL", "accidents": 99, "hazard_rectification_rate": 0.01},
+]
 
-def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("kpi", "events", "streets")) -> None:
+# Hidden hazards: report_id, street, 重大, open, overdue, supervised.
+# All streets: 重大 open and overdue H1 H2 = 2; 重大 open not supervised H1 H3 = 2 (H1 overdue).
+# 武林: overdue 2 (H1 H2), not supervised 1 (H1).
+HAZARDS = [
+    ("H1", "WL", True, True, True, False),
+    ("H2", "WL", True, True, True, True),
+    ("H3", "TS", True, True, False, False),
+    ("H4", "CH", True, False, False, False),  # rectified: not an alert any more
+    ("H5", "TS", False, True, True, False),   # 一般
+]
+
+
+def create_hazards(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE TABLE marts.fct_hazards (
+            report_id VARCHAR NOT NULL, found_on DATE, year INTEGER, street_code VARCHAR,
+            community VARCHAR, grid_code VARCHAR, uscc VARCHAR, level VARCHAR, is_major BOOLEAN,
+            deadline DATE, rectified_on DATE, status VARCHAR, is_rectified BOOLEAN,
+            is_open BOOLEAN, is_overdue BOOLEAN, days_to_rectify INTEGER, supervised BOOLEAN,
+            major_not_supervised BOOLEAN, updated_at TIMESTAMP, source_file VARCHAR)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.fct_hazards VALUES (?, '2024-05-01', 2024, ?, NULL, NULL, NULL, ?, ?, "
+        "'2024-05-20', ?, ?, ?, ?, ?, NULL, ?, ?, '2024-05-01 10:00', 'grid.jsonl')",
+        [
+            (rid, street, "重大" if major else "一般", major, None if open_ else "2024-05-10",
+             "整改中" if open_ else "已整改", not open_, open_, overdue, supervised,
+             major and not supervised)
+            for rid, street, major, open_, overdue, supervised in HAZARDS
+        ],
+    )
+
+
+def build_warehouse(
+    db_path: Path, *, tables: tuple[str, ...] = ("kpi", "events", "streets", "alerts")
+) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     try:
         con.execute("CREATE SCHEMA marts")
         if "streets" in tables:
-            con.execute("CREATE TABLE marts.dim_streets (street_code VARCHAR, street_name VARCHAR)")
-            con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?)", STREETS)
+            create_streets(con)
+        if "alerts" in tables:
+            create_hazards(con)
+            create_sensor_marts(con)
+            create_emergency_marts(con)
+            create_official_indicators(con, OFFICIAL_ROWS)
         if "kpi" in tables:
             con.execute(
                 """CREATE TABLE marts.kpi_safety_targets (
@@ -108,7 +156,7 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("kpi", "events"
                     linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
                     source_row_number INTEGER)"""
             )
-            names = dict(STREETS)
+            names = {code: name for code, name, _ in STREETS}
             rows = []
             for i, (eid, dept, street, year, deaths, injuries, loss) in enumerate(EVENTS, start=1):
                 occurred = f"{year}-06-{i:02d} 10:00:00"
@@ -190,12 +238,12 @@ def test_overview_headline_and_breakdown_default_view(home):
     assert by_street["武林街道"] == 2 and by_street["天水街道"] == 2
     assert by_street["未知街道"] == 1 and by_street["石桥街道"] == 0
     # The yearly KPI table with Chinese headers, one row per year.
-    kpi = dataframe_with(at, "年份")
+    kpi = dataframe_with(at, "GDP口径")
     assert list(kpi["年份"]) == [2016, 2017, 2018, 2019, 2020, 2021]
     assert "亿元GDP死亡率（人/亿元）" in kpi.columns
     assert at.query_params == {}
     # The street filter lists the district's streets in their usual order, unknown last.
-    assert at.multiselect(key="overview_streets").options == [name for _, name in STREETS]
+    assert at.multiselect(key="overview_streets").options == [name for _, name, _ in STREETS]
     # Altair charts are embedded (vega-lite specs, no CDN).
     assert len(at.get("vega_lite_chart")) == 4
 
@@ -310,6 +358,139 @@ def test_new_publication_is_picked_up(tmp_path, monkeypatch):
     assert metrics(at)["死亡人数（所选范围）"][0] == "8 人"
 
 
+def alerts(at: AppTest) -> dict[str, str]:
+    m = metrics(at)
+    return {label: m[label][0] for label in (
+        "重大隐患逾期未整改", "重大隐患未挂牌督办", "监测覆盖不足危险源", "近24小时报警",
+        "未衔接区级的预案",
+    )}
+
+
+def page_links(at: AppTest) -> list[tuple[str, str, str]]:
+    return [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+
+
+def test_top_alerts_district_and_street(home):
+    at = run_app()
+    assert alerts(at) == {
+        "重大隐患逾期未整改": "2 项",            # H1, H2
+        "重大隐患未挂牌督办": "2 项",            # H1, H3 (H4 is rectified)
+        "监测覆盖不足危险源": "3 个",    # H2, H3, H5 (监测 fixture)
+        "近24小时报警": "3 起",                  # ended after 2024-05-30 12:00 (监测 fixture)
+        "未衔接区级的预案": "6 个",        # 应急 fixture
+    }
+    text = all_text(at)
+    assert "其中已逾期 1 项" in text  # H1
+    assert "高高报 1 起；截至 05-31 12:00" in text
+    links = page_links(at)
+    assert ("查看隐患", "hazards", "") in links
+    assert ("查看监测", "monitoring", "") in links
+    assert ("查看预案", "emergency", "") in links
+
+    at = run_app({"streets": "WL"})
+    assert alerts(at) == {
+        "重大隐患逾期未整改": "2 项",
+        "重大隐患未挂牌督办": "1 项",
+        "监测覆盖不足危险源": "1 个",  # H3
+        "近24小时报警": "1 起",                # H1-P2 on 05-31
+        "未衔接区级的预案": "0 个",
+    }
+    # The links carry the street filter to the page.
+    assert ("查看监测", "monitoring", "streets=WL") in page_links(at)
+    assert "今日重点提醒（武林街道）" in all_text(at)
+
+
+def test_official_indicators_of_the_selected_year(home):
+    at = run_app()
+    m = metrics(at)
+    # 2021, district row (the 武林 row is not read).
+    assert m["事故起数"] == ("7 起", "-12.5%")
+    assert m["死亡人数"] == ("19 人", "-9.5%")
+    assert m["亿元GDP死亡率（人/亿元）"][0] in ("", "—", None)  # GDP not yet published
+    assert m["工矿商贸十万人死亡率（人/10万人）"][0] == "3.00"
+    assert m["火灾十万人口死亡率（人/10万人）"][0] == "0.20"
+    assert m["道路交通万车死亡率（人/万车）"][0] == "0.70"
+    assert m["隐患整改率"][0] == "80.0%"
+    assert m["重大隐患挂牌督办率"][0] == "50.0%"
+    assert m["监测覆盖率"][0] == "68.8%"
+    assert m["安责险覆盖率"][0] == "90.0%"
+    assert m["演练覆盖率"][0] == "40.0%"
+    table = dataframe_with(at, "演练覆盖率（%）")
+    assert list(table["年份"]) == [2020, 2021]
+    assert list(table["事故起数同比（%）"]) == [14.3, -12.5]
+
+    at = run_app({"from": "2016", "to": "2020"})
+    m = metrics(at)
+    assert m["事故起数"] == ("8 起", "+14.3%")
+    assert m["亿元GDP死亡率（人/亿元）"][0] == "0.0200"
+    assert m["监测覆盖率"][0] in ("", "—", None)
+    assert m["演练覆盖率"][0] == "35.0%"
+
+
+def test_2020_outcome_from_2020_on(home):
+    at = run_app()
+    m = metrics(at)
+    assert m["2020年各类生产安全事故死亡人数（实际）"] == ("21 人", "-47.5%")
+    assert m["2020年亿元GDP生产安全事故死亡率（实际）"] == ("0.0200 人/亿元", "-60.0%")
+    assert "2020年目标实际完成情况（全区）" in all_text(at)
+    assert all_text(at).count("2020年已达到目标") == 2
+
+
+def test_2020_projection_before_2020(home):
+    at = run_app({"from": "2016", "to": "2018"})
+    m = metrics(at)
+    # Deaths 40 (2016) -> 29 (2018): 29 × (29/40)^((2020-2018)/(2018-2016)) = 21.025 ≤ 24.
+    assert m["按当前速度预计2020年各类生产安全事故死亡人数"] == ("21.0 人", "-47.4%")
+    # Rate 0.05 -> 0.029: 0.029 × 0.58 = 0.01682 ≤ 0.0225.
+    assert m["按当前速度预计2020年亿元GDP生产安全事故死亡率"] == ("0.0168 人/亿元", "-66.4%")
+    text = all_text(at)
+    assert "按当前速度研判2020年目标（2018年视角，全区）" in text
+    # sqrt(29/40) - 1 = -14.9 %; sqrt(24/29) - 1 = -9.0 %.
+    assert "2016–2018年年均变化 -14.9%；达到目标所需年均变化 -9.0%（2018–2020年）。" in text
+    # sqrt(0.58) - 1 = -23.8 %; sqrt(0.0225/0.029) - 1 = -11.9 %.
+    assert "2016–2018年年均变化 -23.8%；达到目标所需年均变化 -11.9%（2018–2020年）。" in text
+    assert text.count("按当前速度可达到目标") == 2
+    # Two projection charts besides the four others.
+    assert len(at.get("vega_lite_chart")) == 6
+
+
+def test_project_2020_rules():
+    import pandas as pd
+
+    from dashboards.views.overview import project_2020
+
+    kpi = pd.DataFrame({
+        "year": [2016, 2017],
+        "deaths_total": [40, 39],
+        "deaths_target_2020": [24.0, 24.0],
+    })
+    slow = project_2020(kpi, "deaths_total", "deaths_target_2020", 2017)
+    assert slow.mode == "projected" and slow.met is False
+    assert round(slow.value, 2) == round(39 * (39 / 40) ** 3, 2)  # 36.15 > 24
+    assert round(slow.annual_change, 4) == -0.025
+    # A selected year after 2020 without a 2020 value projects from the last year before 2020.
+    assert project_2020(kpi, "deaths_total", "deaths_target_2020", 2022).last_year == 2017
+    # No year after 2016 yet, or no 2016 base: nothing to project.
+    assert project_2020(kpi, "deaths_total", "deaths_target_2020", 2016).mode == "unavailable"
+    no_base = kpi[kpi["year"] > 2016]
+    assert project_2020(no_base, "deaths_total", "deaths_target_2020", 2017).mode == "unavailable"
+    # From 2020 on with a 2020 value: the actual outcome.
+    actual = project_2020(
+        pd.concat([kpi, pd.DataFrame({"year": [2020], "deaths_total": [25], "deaths_target_2020": [24.0]})]),
+        "deaths_total", "deaths_target_2020", 2021,
+    )
+    assert actual.mode == "actual" and actual.value == 25 and actual.met is False
+
+
+def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("kpi", "events", "streets"))
+    at = run_app()
+    assert set(alerts(at).values()) == {"—"}
+    assert metrics(at)["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    assert any("缺少所需的数据表" in w.value for w in at.warning)  # the official indicators
+
+
 # --- real server + browser --------------------------------------------------------------------
 
 
@@ -367,7 +548,7 @@ def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1440, "height": 2600})
+                page = browser.new_page(viewport={"width": 1440, "height": 4200})
                 page.goto(f"http://127.0.0.1:{port}/?streets=WL&from=2016&to=2020")
                 # Content arrives over the websocket after load: wait for known text.
                 page.get_by_text("各类生产安全事故死亡人数", exact=True).first.wait_for(timeout=30_000)
@@ -379,6 +560,8 @@ def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
                 assert "下城区城市安全总览" in body
                 assert "0.0200 人/亿元" in body
                 assert "武林街道" in body
+                assert "今日重点提醒（武林街道）" in body
+                assert "事故起数" in body and "演练覆盖率" in body
                 assert page.title() == "下城区城市安全管理平台"
                 page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
             finally:

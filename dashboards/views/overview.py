@@ -7,19 +7,31 @@
 * Casualties by department of record and by street for the selected period and streets
   (``marts.fct_casualty_events``, one grouped query with bound parameters).
 * The yearly KPI table.
+* 2020 at the current pace: for a selected year before 2020, the deaths and the rate projected to
+  2020 at their average annual rate of change since 2016 (geometric), against the targets; from
+  2020 on, the actual 2020 outcome.
+* The official indicators of the selected year, district row of ``marts.kpi_official_indicators``.
+* Today's top alerts, for the selected streets, each with a link to its page: open 重大 hidden
+  hazards overdue or not listed for supervision (``marts.fct_hazards``), hazard sources whose
+  monitoring coverage is below 100 % and alarm episodes in the last 24 hours of data (sensor
+  marts), emergency plans that do not reach the district plan (``marts.fct_emergency_plans``).
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2017&to=2020``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
+from streamlit.errors import StreamlitAPIException
+
+from dashboards import components, data
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -49,6 +61,41 @@ KPI_TABLE_COLUMNS = {
     "rate_target_2020": "死亡率2020年目标（人/亿元）",
     "deaths_target_met": "死亡人数目标",
     "rate_target_met": "死亡率目标",
+}
+
+# The official indicators (district row of marts.kpi_official_indicators): column -> (label,
+# unit, kind). kind: "count", "rate4" / "rate2" (decimals), "pct" (a fraction shown as %).
+OFFICIAL_INDICATORS: dict[str, tuple[str, str, str]] = {
+    "accidents": ("事故起数", "起", "count"),
+    "deaths": ("死亡人数", "人", "count"),
+    "deaths_per_100m_gdp": ("亿元GDP死亡率", "人/亿元", "rate4"),
+    "workplace_deaths_per_100k_employees": ("工矿商贸十万人死亡率", "人/10万人", "rate2"),
+    "fire_deaths_per_100k_residents": ("火灾十万人口死亡率", "人/10万人", "rate2"),
+    "road_deaths_per_10k_vehicles": ("道路交通万车死亡率", "人/万车", "rate2"),
+    "hazard_rectification_rate": ("隐患整改率", "%", "pct"),
+    "major_hazard_supervised_rate": ("重大隐患挂牌督办率", "%", "pct"),
+    "monitoring_coverage": ("监测覆盖率", "%", "pct"),
+    "insurance_coverage": ("安责险覆盖率", "%", "pct"),
+    "drill_coverage": ("演练覆盖率", "%", "pct"),
+}
+OFFICIAL_YOY = {"accidents": "accidents_yoy_change", "deaths": "deaths_yoy_change"}
+OFFICIAL_HELP = {
+    "accidents": "工矿商贸、火灾、道路交通伤亡事件起数（同一事件只计一次），箭头为同比变化。",
+    "deaths": "上述事件的死亡人数，箭头为同比变化。",
+    "deaths_per_100m_gdp": "亿元GDP生产安全事故死亡率 = 死亡人数 ÷ 地区生产总值（亿元）。",
+    "workplace_deaths_per_100k_employees": "工矿商贸就业人员十万人死亡率 = 工矿商贸事故死亡人数 × 10万 ÷ 企业名录从业人员数（人/10万从业人员）。",
+    "fire_deaths_per_100k_residents": "火灾十万人口死亡率 = 火灾死亡人数 × 10万 ÷ 常住人口（人/10万常住人口）。",
+    "road_deaths_per_10k_vehicles": "道路交通万车死亡率 = 道路交通事故死亡人数 × 1万 ÷ 机动车保有量。",
+    "hazard_rectification_rate": "当年排查隐患中已整改的比例。",
+    "major_hazard_supervised_rate": "当年重大隐患中已挂牌督办的比例。",
+    "monitoring_coverage": "重大危险源在线监测覆盖率：监测点中近24小时有读数的比例（只在数据最新年度计算）。",
+    "insurance_coverage": "企业名录中安责险在保单位的比例。",
+    "drill_coverage": "预案演练覆盖率：当年至少演练一次的现行应急预案比例。",
+}
+ALERT_PAGES = {
+    "hazards": "views/hazards.py",
+    "monitoring": "views/monitoring.py",
+    "emergency": "views/emergency.py",
 }
 
 
@@ -104,6 +151,133 @@ def _show_unavailable(exc: data.DataUnavailable) -> None:
         if exc.detail:
             with st.expander("技术详情"):
                 st.code(exc.detail, language=None)
+
+
+# --- 2020 at the current pace ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Where one indicator stands against its 2020 target, seen from a selected year.
+
+    ``mode``: "actual" (the 2020 value is known and the selected year is 2020 or later),
+    "projected" (the value of ``last_year`` carried to 2020 at the average annual rate of change
+    since 2016), or "unavailable" (``reason`` says why).
+    """
+
+    mode: str
+    target: float | None = None
+    value: float | None = None  # the actual or projected 2020 value
+    base_value: float | None = None
+    last_year: int | None = None
+    last_value: float | None = None
+    annual_change: float | None = None  # average annual change 2016 -> last_year (fraction)
+    required_change: float | None = None  # average annual change last_year -> 2020 to hit target
+    met: bool | None = None
+    reason: str = ""
+
+
+def project_2020(kpi: pd.DataFrame, column: str, target_column: str, year: int) -> Projection:
+    """The 2020 outcome of ``column`` (actual from 2020 on, else projected) against its target.
+
+    Projection: geometric trend between 2016 and the last year with a value in 2017..min(year,
+    2019): ``v2020 = v_last × (v_last / v2016) ** ((2020 - last) / (last - 2016))``, i.e. the
+    average annual rate of change since 2016 continued to 2020.
+    """
+    values = {
+        int(y): float(v) for y, v in zip(kpi["year"], kpi[column]) if not _missing(v) and not _missing(y)
+    }
+    targets = kpi[target_column].dropna()
+    target = None if targets.empty else float(targets.iloc[0])
+    if target is None:
+        return Projection("unavailable", reason="缺少2020年目标值")
+    base, goal = data.BASE_YEAR, data.TARGET_YEAR
+    if year >= goal and goal in values:
+        actual = values[goal]
+        return Projection("actual", target=target, value=actual, base_value=values.get(base),
+                          last_year=goal, last_value=actual, met=actual <= target + 1e-12)
+    if base not in values:
+        return Projection("unavailable", target=target, reason=f"缺少{base}年基数")
+    candidates = [y for y in values if base < y <= min(year, goal - 1)]
+    if not candidates:
+        return Projection("unavailable", target=target, base_value=values[base],
+                          reason=f"至少需要{base}年之后一年的数据才能推算趋势")
+    last = max(candidates)
+    v0, v1 = values[base], values[last]
+    if v0 <= 0:
+        return Projection("unavailable", target=target, base_value=v0, reason=f"{base}年基数为0")
+    ratio = v1 / v0
+    annual = ratio ** (1.0 / (last - base)) - 1.0
+    projected = v1 * ratio ** ((goal - last) / (last - base))
+    required = (target / v1) ** (1.0 / (goal - last)) - 1.0 if v1 > 0 else None
+    return Projection("projected", target=target, value=projected, base_value=v0, last_year=last,
+                      last_value=v1, annual_change=annual, required_change=required,
+                      met=projected <= target + 1e-12)
+
+
+def _projection_badge(p: Projection) -> str:
+    if p.mode == "actual":
+        return (":green-badge[:material/check_circle: 2020年已达到目标]" if p.met
+                else ":red-badge[:material/cancel: 2020年未达到目标]")
+    if p.mode == "projected":
+        return (":green-badge[:material/trending_down: 按当前速度可达到目标]" if p.met
+                else ":red-badge[:material/warning: 按当前速度难以达到目标]")
+    return ":gray-badge[:material/hourglass_empty: 暂无法推算]"
+
+
+def _projection_chart(
+    kpi: pd.DataFrame, column: str, p: Projection, title: str, unit: str, fmt_text: Any, fmt: str
+) -> alt.TopLevelMixin:
+    actual = kpi.loc[kpi[column].notna() & (kpi["year"] <= p.last_year), ["year", column]]
+    actual = actual.rename(columns={column: "value"}).assign(series="实际值")
+    actual["year"] = actual["year"].astype(int)
+    path = pd.DataFrame(
+        {"year": [int(p.last_year), data.TARGET_YEAR], "value": [p.last_value, p.value],
+         "series": "按当前速度推算"}
+    )
+    years = list(range(data.BASE_YEAR, data.TARGET_YEAR + 1))
+    x = alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0), scale=alt.Scale(domain=years))
+    y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True))
+    tooltip = [
+        alt.Tooltip("year:O", title="年份"),
+        alt.Tooltip("series:N", title="类别"),
+        alt.Tooltip("value:Q", title=f"{title}（{unit}）", format=fmt),
+    ]
+    solid = (
+        alt.Chart(actual)
+        .mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5, color="#4C78A8")
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
+    dashed = (
+        alt.Chart(path)
+        .mark_line(point=alt.OverlayMarkDef(size=60, color="#7F7F7F"), strokeWidth=2.5,
+                   strokeDash=[6, 4], color="#7F7F7F")
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
+    label = (
+        alt.Chart(path.tail(1))
+        .mark_text(align="center", baseline="bottom", dy=-8, color="#555555")
+        .encode(x=x, y=y, text=alt.Text("value:Q", format=fmt))
+    )
+    target_df = pd.DataFrame({"target": [p.target], "label": [f"2020年目标 ≤ {fmt_text(p.target)} {unit}"]})
+    rule = (
+        alt.Chart(target_df)
+        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
+        .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
+    )
+    text = (
+        alt.Chart(target_df)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
+        .encode(y="target:Q", x=alt.value(0), text="label:N")
+    )
+    return alt.layer(solid, dashed, label, rule, text).properties(
+        height=320,
+        title=alt.TitleParams(
+            f"2020年{title}推算（{unit}）",
+            subtitle=f"全区；蓝线实际值，灰虚线按{data.BASE_YEAR}–{p.last_year}年年均变化外推，红线为目标",
+            anchor="start",
+        ),
+    )
 
 
 # --- filters (sidebar + URL) ------------------------------------------------------------------
@@ -564,6 +738,221 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
     )
 
 
+def _projection_section(kpi: pd.DataFrame, year: int) -> None:
+    deaths = project_2020(kpi, "deaths_total", "deaths_target_2020", year)
+    rate = project_2020(kpi, "deaths_per_100m_gdp", "rate_target_2020", year)
+    actual = year >= data.TARGET_YEAR and deaths.mode == "actual"
+    st.subheader("2020年目标实际完成情况（全区）" if actual else f"按当前速度研判2020年目标（{year}年视角，全区）")
+    st.caption(
+        f"研判方法：所选年份在2020年之前时，取{data.BASE_YEAR}年和所选年份（不晚于2019年）之间的年均变化率"
+        f"（几何平均，即 (末年值 ÷ {data.BASE_YEAR}年值)^(1/年数) − 1），按同样的速度外推到2020年，"
+        "与2020年目标比较；“所需年均变化”为从末年到2020年恰好达到目标每年需要的变化。"
+        "所选年份为2020年及以后时，直接显示2020年的实际结果。"
+    )
+    items = [
+        (deaths, "各类生产安全事故死亡人数", "死亡人数", "人", _fmt_projected_count, "deaths_total", ".1f"),
+        (rate, "亿元GDP生产安全事故死亡率", "亿元GDP死亡率", "人/亿元", _fmt_rate, "deaths_per_100m_gdp",
+         ".4f"),
+    ]
+    columns = st.columns(2)
+    for column, (p, title, short, unit, fmt, source, chart_fmt) in zip(columns, items):
+        with column:
+            if p.mode == "unavailable":
+                st.metric(f"{title}（2020年）", None, border=True)
+                st.caption(f"暂无法研判：{p.reason}。")
+                st.markdown(_projection_badge(p))
+                continue
+            label = f"2020年{title}（实际）" if p.mode == "actual" else f"按当前速度预计2020年{title}"
+            st.metric(
+                label,
+                f"{fmt(p.value)} {unit}",
+                delta=None if p.base_value in (None, 0) else _fmt_change(p.value / p.base_value - 1.0),
+                delta_color="inverse",
+                delta_description=None if p.base_value in (None, 0) else "较2016年",
+                border=True,
+            )
+            st.markdown(f"2020年目标：≤ {fmt(p.target)} {unit}　{_projection_badge(p)}")
+            if p.mode == "projected":
+                parts = [f"{data.BASE_YEAR}–{p.last_year}年年均变化 {p.annual_change:+.1%}"]
+                if p.required_change is not None:
+                    parts.append(f"达到目标所需年均变化 {p.required_change:+.1%}（{p.last_year}–2020年）")
+                st.caption("；".join(parts) + "。")
+                if source == "deaths_per_100m_gdp" and year >= data.TARGET_YEAR:
+                    st.caption("2020年地区生产总值尚未发布，死亡率按2019年前的趋势推算。")
+                st.altair_chart(
+                    _projection_chart(kpi, source, p, short, unit, fmt, chart_fmt), width="stretch"
+                )
+
+
+def _fmt_projected_count(value: Any) -> str:
+    """A projected count keeps one decimal (it is an estimate); whole counts stay whole."""
+    if _missing(value):
+        return "—"
+    number = float(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
+
+
+def _fmt_indicator(value: Any, kind: str) -> str | None:
+    if _missing(value):
+        return None
+    number = float(value)
+    if kind == "count":
+        return f"{number:,.0f}"
+    if kind == "pct":
+        return f"{100.0 * number:.1f}"
+    return f"{number:.4f}" if kind == "rate4" else f"{number:.2f}"
+
+
+def _official_section(year: int) -> None:
+    st.subheader(f"{year}年 官方安全指标（全区）")
+    st.caption(
+        "来源：marts.kpi_official_indicators 全区行。全区口径，不随街道筛选变化；"
+        "分母缺失（如GDP、人口、机动车数尚未发布）时显示“—”。"
+    )
+    try:
+        indicators = data.load_official_indicators()
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    rows = indicators.loc[indicators["year"] == year]
+    if rows.empty:
+        st.info(f"{year}年暂无官方指标数据。")
+        return
+    row = rows.iloc[0]
+    names = list(OFFICIAL_INDICATORS)
+    # Three a row: casualties, the three death rates, hazards and monitoring, insurance and drills.
+    for start in range(0, len(names), 3):
+        columns = st.columns(3)
+        for column, name in zip(columns, names[start:start + 3]):
+            label, unit, kind = OFFICIAL_INDICATORS[name]
+            shown = _fmt_indicator(row[name], kind)
+            if kind.startswith("rate"):
+                # Long units go to the label (the value box is narrow).
+                label, value = f"{label}（{unit}）", shown
+            else:
+                value = None if shown is None else (f"{shown}%" if kind == "pct" else f"{shown} {unit}")
+            yoy = OFFICIAL_YOY.get(name)
+            delta = _fmt_change(row[yoy]) if yoy else None
+            column.metric(
+                label,
+                value,
+                delta=delta,
+                delta_color="inverse",
+                delta_description="同比" if delta else None,
+                help=OFFICIAL_HELP.get(name),
+                border=True,
+            )
+    table = indicators.copy()
+    headers = {"year": "年份"}
+    for name, (label, unit, kind) in OFFICIAL_INDICATORS.items():
+        headers[name] = f"{label}（{unit}）"
+        if name in OFFICIAL_YOY:
+            headers[OFFICIAL_YOY[name]] = f"{label}同比（%）"
+            table[OFFICIAL_YOY[name]] = (table[OFFICIAL_YOY[name]] * 100.0).round(1)
+        if kind == "pct":
+            table[name] = (table[name] * 100.0).round(1)
+    table["year"] = table["year"].astype(int)
+    with st.expander("历年官方指标（全区）"):
+        st.dataframe(
+            table[list(headers)].rename(columns=headers),
+            hide_index=True,
+            width="stretch",
+            column_config={"年份": st.column_config.NumberColumn(format="%d")},
+        )
+        components.download_buttons(
+            table, "总览_官方指标", headers, key="overview_official", sheet_name="官方指标"
+        )
+
+
+def _alert_card(
+    title: str,
+    count: int | None,
+    unit: str,
+    page: str,
+    link_label: str,
+    streets: list[str],
+    *,
+    detail: str | None = None,
+    help: str | None = None,
+) -> None:
+    with st.container(border=True):
+        st.metric(title, "—" if count is None else f"{count} {unit}", help=help)
+        if count is None:
+            st.caption(detail or "暂无数据")
+        elif count == 0:
+            st.caption(":green[:material/check_circle: 无需处理]" + (f"　{detail}" if detail else ""))
+        else:
+            st.caption(":red[:material/priority_high: 需关注]" + (f"　{detail}" if detail else ""))
+        try:
+            st.page_link(
+                ALERT_PAGES[page],
+                label=link_label,
+                icon=":material/arrow_forward:",
+                query_params={"streets": ",".join(streets)} if streets else None,
+            )
+        except StreamlitAPIException:
+            pass  # the page is not registered (yet): no link
+
+
+def _alerts_section(streets: list[str], scope: str) -> None:
+    st.subheader(f"今日重点提醒（{scope}）")
+    st.caption("需要今天关注的事项，随街道筛选变化；点击链接查看明细。")
+    cards: list[dict[str, Any]] = []
+    try:
+        hazards = data.load_hazard_alerts(streets)
+    except data.DataUnavailable:
+        hazards = None
+    cards.append(dict(
+        title="重大隐患逾期未整改", count=None if hazards is None else hazards["major_overdue_open"],
+        unit="项", page="hazards", link_label="查看隐患",
+        help="重大隐患已过整改期限仍未整改（截至数据管道的统计日）。",
+    ))
+    cards.append(dict(
+        title="重大隐患未挂牌督办", count=None if hazards is None else hazards["major_not_supervised_open"],
+        unit="项", page="hazards", link_label="查看隐患",
+        help="尚未整改的重大隐患中，未按规定挂牌督办的数量。",
+        detail=None if hazards is None or not hazards["major_overdue_not_supervised"]
+        else f"其中已逾期 {hazards['major_overdue_not_supervised']} 项",
+    ))
+    coverage_count = recent = None
+    as_of = None
+    try:
+        as_of, _, _ = data.load_monitoring_span()
+        coverage = data.load_monitoring_coverage(streets)
+        coverage_count = int((coverage["coverage_24h"] < 1).sum())
+        if as_of is not None:
+            recent = data.load_recent_episode_counts(as_of - dt.timedelta(hours=24), streets)
+    except data.DataUnavailable:
+        pass
+    cards.append(dict(
+        title="监测覆盖不足危险源", count=coverage_count, unit="个", page="monitoring",
+        link_label="查看监测", help="监测覆盖率低于100%的重大危险源：近24小时有监测点没有任何读数。",
+    ))
+    cards.append(dict(
+        title="近24小时报警", count=None if recent is None else recent["episodes"], unit="起",
+        page="monitoring", link_label="查看报警",
+        help="数据最新时刻之前24小时内有超限读数的报警（一次报警 = 同一监测点连续超限的一段读数）。",
+        detail=None if recent is None
+        else f"高高报 {recent['high_high_episodes']} 起；截至 {as_of:%m-%d %H:%M}",
+    ))
+    broken = None
+    try:
+        plans = data.load_plans()
+        if streets:
+            plans = plans[plans["street_code"].isin(streets)]
+        broken = int((~plans["reaches_district_plan"].fillna(False).astype(bool)).sum())
+    except data.DataUnavailable:
+        pass
+    cards.append(dict(
+        title="未衔接区级的预案", count=broken, unit="个", page="emergency",
+        link_label="查看预案", help="未衔接到区级总体预案的现行预案：沿上级预案编号向上无法到达区级预案。"
+        "按街道筛选时只计编制单位链上能确定街道的预案。",
+    ))
+    for column, card in zip(st.columns(len(cards)), cards):
+        with column:
+            _alert_card(streets=streets, **card)
+
+
 # --- page -------------------------------------------------------------------------------------
 
 
@@ -586,12 +975,19 @@ def render() -> None:
     y_min, y_max = min(years), max(years)
 
     selected, lo, hi = _sidebar_filters(streets_df, y_min, y_max)
+    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    scope = "、".join(names.get(c, c) for c in selected) if selected else "全区"
 
+    _alerts_section(selected, scope)
+    st.divider()
     if kpi.empty:
         st.warning("数据集市中暂无考核指标数据（marts.kpi_safety_targets 为空）。")
     else:
         _headline_section(kpi, hi, bool(selected))
+        _projection_section(kpi, hi)
         _trend_section(kpi)
+    st.divider()
+    _official_section(hi)
     st.divider()
     _breakdown_section(streets_df, selected, lo, hi)
     if not kpi.empty:

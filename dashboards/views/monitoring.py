@@ -1,0 +1,508 @@
+"""监测: major hazard sources under online monitoring, their coverage and their alarms.
+
+* Monitoring coverage per major hazard source (``marts.agg_monitoring_coverage``): the share of
+  its monitoring points that sent a reading in the 24 hours before the data's as-of time, with the
+  100 % requirement drawn as a line; sources below it stand out in red.
+* The daily alarm trend over the selected period (``marts.agg_sensor_alarms_daily``, grouped in
+  SQL).
+* The recent alarm episodes, last 7 or 30 days of data (``marts.fct_sensor_alarm_episodes``, read
+  with a bound lower date and a LIMIT: a year of episodes can be large).
+
+A hazard source's street is the street of the unit operating it (``marts.dim_enterprises`` by
+unit code); a source whose unit is not in the registry counts under 未知街道.
+
+Filters (sidebar) are kept in the URL:
+``?streets=WL,TS&source=XC-WXY-001&days=30&from=2024-05-01&to=2024-05-31``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboards import components, data
+
+# --- constants --------------------------------------------------------------------------------
+
+KEY_STREETS = "monitoring_streets"
+KEY_SOURCE = "monitoring_source"
+KEY_WINDOW = "monitoring_window"
+KEY_PERIOD = "monitoring_period"
+QP_SOURCE = "source"
+QP_WINDOW = "days"
+
+WINDOWS: dict[int, str] = {7: "近7天", 30: "近30天"}
+DEFAULT_WINDOW = 7
+EPISODE_LIMIT = 500
+
+OK_COLOR = "#54A24B"
+BAD_COLOR = "#E45756"
+HIGH_COLOR = "#F58518"
+TARGET_COLOR = "#C0392B"
+TIME_FORMAT = "YYYY-MM-DD HH:mm"
+
+SOURCE_HEADERS = {
+    "hazard_source_id": "危险源编号",
+    "hazard_source_name": "危险源名称",
+    "hazard_level": "危险源等级",
+    "unit_name": "所属单位",
+    "street_name": "街道",
+    "points": "监测点（个）",
+    "points_reporting_24h": "近24小时在线（个）",
+    "coverage_pct": "监测覆盖率（%）",
+    "status": "状态",
+    "last_reading_at": "最近读数时间",
+}
+EPISODE_HEADERS = {
+    "started_at": "报警开始时间",
+    "ended_at": "最后报警读数时间",
+    "cleared_at": "解除时间",
+    "state": "状态",
+    "duration_minutes": "持续时长（分钟）",
+    "hazard_source_name": "危险源",
+    "unit_name": "所属单位",
+    "street_name": "街道",
+    "point_id": "监测点",
+    "metric_name": "监测指标",
+    "peak_value": "峰值",
+    "unit": "计量单位",
+    "high_threshold": "高报阈值",
+    "high_high_threshold": "高高报阈值",
+    "level_name": "报警级别",
+    "readings": "报警读数（次）",
+}
+TREND_HEADERS = {
+    "day": "日期",
+    "episodes": "报警（起）",
+    "high_high_episodes": "其中高高报（起）",
+    "alarm_readings": "超限读数（次）",
+    "points_alarming": "报警监测点（个·日）",
+}
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _show_unavailable(exc: data.DataUnavailable) -> None:
+    if isinstance(exc, data.WarehouseMissing):
+        st.info(exc.message, icon=":material/database:")
+        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
+    else:
+        st.warning(exc.message, icon=":material/warning:")
+        if exc.detail:
+            with st.expander("技术详情"):
+                st.code(exc.detail, language=None)
+
+
+def _pct(numerator: float, denominator: float) -> str:
+    return f"{100.0 * numerator / denominator:.1f}%" if denominator else "—"
+
+
+def window_start(as_of_day: dt.date, days: int) -> dt.date:
+    """First day of the last ``days`` days of data, the as-of day included."""
+    return as_of_day - dt.timedelta(days=days - 1)
+
+
+def _scope_text(streets_df: pd.DataFrame, selected: list[str], source_name: str | None) -> str:
+    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    scope = "、".join(names.get(c, c) for c in selected) if selected else "全区"
+    return f"{scope}·{source_name}" if source_name else scope
+
+
+# --- filters (sidebar + URL) ------------------------------------------------------------------
+
+
+def _window_filter() -> int:
+    """近7天 / 近30天, kept in ``?days=30`` (the default 7 is left out of the URL)."""
+    if KEY_WINDOW not in st.session_state:
+        try:
+            wanted = int(str(st.query_params.get(QP_WINDOW, DEFAULT_WINDOW)).strip())
+        except ValueError:
+            wanted = DEFAULT_WINDOW
+    else:
+        wanted = st.session_state[KEY_WINDOW]
+    if wanted not in WINDOWS:
+        wanted = DEFAULT_WINDOW
+    if st.session_state.get(KEY_WINDOW) != wanted:
+        st.session_state[KEY_WINDOW] = wanted
+    days = st.radio(
+        "最近报警",
+        options=list(WINDOWS),
+        format_func=lambda d: WINDOWS[d],
+        key=KEY_WINDOW,
+        horizontal=True,
+        help="报警明细显示截至数据最新时间的最近7天或30天（含当天）。",
+    )
+    days = days if days in WINDOWS else DEFAULT_WINDOW
+    if days == DEFAULT_WINDOW:
+        if QP_WINDOW in st.query_params:
+            del st.query_params[QP_WINDOW]
+    elif st.query_params.get(QP_WINDOW) != str(days):
+        st.query_params[QP_WINDOW] = str(days)
+    return days
+
+
+def _sidebar_filters(
+    streets_df: pd.DataFrame, bounds: tuple[dt.date, dt.date] | None
+) -> tuple[list[str], str, dict[str, str], int, tuple[dt.date, dt.date] | None]:
+    def _reset() -> None:
+        st.session_state[KEY_STREETS] = []
+        st.session_state[KEY_SOURCE] = components.ALL
+        st.session_state[KEY_WINDOW] = DEFAULT_WINDOW
+        if bounds is not None:
+            st.session_state[KEY_PERIOD] = bounds
+
+    with st.sidebar:
+        st.header("筛选条件")
+        selected = components.street_filter(
+            streets_df,
+            key=KEY_STREETS,
+            help="按危险源所属单位的街道筛选（单位不在企业名录中的危险源计入未知街道）。",
+        )
+        sources = data.load_monitoring_coverage(selected)
+        options = {
+            str(r.hazard_source_id): f"{r.hazard_source_name}（{r.hazard_source_id}）"
+            for r in sources.sort_values("hazard_source_id").itertuples()
+        }
+        source = components.select_filter(
+            options,
+            key=KEY_SOURCE,
+            param=QP_SOURCE,
+            label="危险源",
+            all_label="全部危险源",
+            help="只看一个重大危险源的覆盖率和报警。",
+        )
+        days = _window_filter()
+        period = None
+        if bounds is not None:
+            period = components.period_filter(
+                bounds,
+                key=KEY_PERIOD,
+                label="报警趋势期间",
+                help="每日报警趋势图的日期范围（按报警开始日期，含首尾两天）。",
+            )
+        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
+        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
+        published = data.published_at()
+        if published is not None:
+            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
+    return selected, source, options, days, period
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _coverage_chart(coverage: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    chart_df = coverage.assign(
+        coverage_pct=coverage["coverage_24h"] * 100.0,
+        label=coverage["hazard_source_name"].fillna(coverage["hazard_source_id"])
+        + "（" + coverage["hazard_source_id"] + "）",
+        status=coverage["coverage_24h"].map(lambda c: "达到100%" if c >= 1 else "低于100%"),
+    )
+    order = chart_df.sort_values(["coverage_24h", "hazard_source_id"])["label"].tolist()
+    bars = (
+        alt.Chart(chart_df)
+        .mark_bar()
+        .encode(
+            x=alt.X("coverage_pct:Q", title="监测覆盖率（%）", scale=alt.Scale(domain=[0, 105])),
+            y=alt.Y("label:N", title="重大危险源", sort=order),
+            color=alt.Color(
+                "status:N",
+                title="状态",
+                scale=alt.Scale(domain=["低于100%", "达到100%"], range=[BAD_COLOR, OK_COLOR]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="危险源"),
+                alt.Tooltip("street_name:N", title="街道"),
+                alt.Tooltip("points:Q", title="监测点（个）"),
+                alt.Tooltip("points_reporting_24h:Q", title="近24小时在线（个）"),
+                alt.Tooltip("coverage_pct:Q", title="覆盖率（%）", format=".1f"),
+            ],
+        )
+    )
+    rule_df = pd.DataFrame({"target": [100.0], "label": ["要求 100%"]})
+    rule = (
+        alt.Chart(rule_df)
+        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
+        .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="要求")])
+    )
+    text = (
+        alt.Chart(rule_df)
+        .mark_text(align="right", baseline="top", dx=-4, dy=2, color=TARGET_COLOR)
+        .encode(x="target:Q", y=alt.value(0), text="label:N")
+    )
+    return alt.layer(bars, rule, text).properties(
+        height=220 + 36 * len(order),
+        title=alt.TitleParams(
+            "各重大危险源在线监测覆盖率（%）",
+            subtitle=f"近24小时有读数的监测点占比，{subtitle}；红色虚线为要求（100%，全部监测点在线）",
+            anchor="start",
+        ),
+    )
+
+
+def _trend_chart(daily: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    long = pd.concat(
+        [
+            daily[["day"]].assign(level="高高报", episodes=daily["high_high_episodes"], order=0),
+            daily[["day"]].assign(
+                level="高报", episodes=daily["episodes"] - daily["high_high_episodes"], order=1
+            ),
+        ],
+        ignore_index=True,
+    )
+    long["day"] = pd.to_datetime(long["day"])
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:T", title="日期", axis=alt.Axis(format="%m-%d", labelAngle=0)),
+            y=alt.Y("sum(episodes):Q", title="报警（起）", stack="zero", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "level:N",
+                title="报警级别",
+                scale=alt.Scale(domain=["高高报", "高报"], range=[BAD_COLOR, HIGH_COLOR]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("day:T", title="日期", format="%Y-%m-%d"),
+                alt.Tooltip("level:N", title="报警级别"),
+                alt.Tooltip("sum(episodes):Q", title="报警（起）"),
+            ],
+        )
+        .properties(
+            height=300,
+            title=alt.TitleParams(
+                "每日报警次数（起）",
+                subtitle=f"按报警开始日期，{subtitle}；一次报警 = 监测点连续超过高报阈值的一段读数",
+                anchor="start",
+            ),
+        )
+    )
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _summary_section(coverage: pd.DataFrame, window_counts: pd.DataFrame, days: int) -> None:
+    points = int(coverage["points"].sum())
+    reporting = int(coverage["points_reporting_24h"].sum())
+    below = coverage[coverage["coverage_24h"] < 1]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("重大危险源", f"{len(coverage)} 个", border=True)
+    c2.metric(
+        "监测点（近24小时在线）",
+        f"{reporting} / {points} 个",
+        help="近24小时内至少有一条读数的监测点 / 全部监测点。",
+        border=True,
+    )
+    c3.metric(
+        "在线监测覆盖率",
+        _pct(reporting, points),
+        help="近24小时在线的监测点占全部监测点的比例，要求100%。",
+        border=True,
+    )
+    c4.metric("覆盖率低于100%的危险源", f"{len(below)} 个", border=True)
+    episodes = int(window_counts["episodes"].sum()) if not window_counts.empty else 0
+    high_high = int(window_counts["high_high_episodes"].sum()) if not window_counts.empty else 0
+    alarming = (
+        int((window_counts.groupby("hazard_source_id")["episodes"].sum() > 0).sum())
+        if not window_counts.empty
+        else 0
+    )
+    c5, c6, c7 = st.columns(3)
+    c5.metric(f"报警（{WINDOWS[days]}）", f"{episodes} 起", border=True)
+    c6.metric(f"高高报（{WINDOWS[days]}）", f"{high_high} 起", border=True)
+    c7.metric(f"报警危险源（{WINDOWS[days]}）", f"{alarming} 个", border=True)
+    if not below.empty:
+        items = "；".join(
+            f"{r.hazard_source_name}（{r.street_name}，{r.points_reporting_24h}/{r.points} 个点在线）"
+            for r in below.itertuples()
+        )
+        st.error(f"以下重大危险源监测覆盖率低于100%：{items}", icon=":material/sensors_off:")
+
+
+def _coverage_section(coverage: pd.DataFrame, scope: str) -> None:
+    st.subheader(f"重大危险源在线监测覆盖率（{scope}）")
+    if coverage.empty:
+        st.info("所选范围内没有重大危险源。")
+        return
+    st.altair_chart(_coverage_chart(coverage, scope), width="stretch")
+    table = coverage.copy()
+    table["coverage_pct"] = (table["coverage_24h"] * 100.0).round(1)
+    table["status"] = table["coverage_24h"].map(lambda c: "✅ 全部在线" if c >= 1 else "❌ 低于100%")
+    table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
+    st.dataframe(
+        table[list(SOURCE_HEADERS)].rename(columns=SOURCE_HEADERS),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "监测覆盖率（%）": st.column_config.ProgressColumn(
+                format="%.1f%%", min_value=0, max_value=100
+            ),
+            "最近读数时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+        },
+    )
+    components.download_buttons(
+        table, "监测_危险源覆盖率", SOURCE_HEADERS, key="monitoring_sources", sheet_name="危险源覆盖率"
+    )
+
+
+def _trend_section(
+    period: tuple[dt.date, dt.date], selected: list[str], source: str, scope: str
+) -> None:
+    lo, hi = period
+    period_text = f"{lo:%Y-%m-%d}" if lo == hi else f"{lo:%Y-%m-%d} 至 {hi:%Y-%m-%d}"
+    st.subheader(f"每日报警趋势（{period_text}，{scope}）")
+    try:
+        daily = data.load_alarms_daily(lo, hi, selected, source)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    days = pd.DataFrame({"day": pd.date_range(lo, hi, freq="D").date})
+    daily = days.merge(
+        daily.assign(day=pd.to_datetime(daily["day"]).dt.date), on="day", how="left"
+    )
+    counts = ["episodes", "high_high_episodes", "alarm_readings", "points_alarming", "readings"]
+    daily[counts] = daily[counts].fillna(0).astype("int64")
+    total = int(daily["episodes"].sum())
+    c1, c2, c3 = st.columns(3)
+    c1.metric("报警（所选期间）", f"{total} 起", border=True)
+    c2.metric("高高报（所选期间）", f"{int(daily['high_high_episodes'].sum())} 起", border=True)
+    c3.metric(
+        "日均报警（所选期间）",
+        f"{total / len(daily):.1f} 起" if len(daily) else "—",
+        border=True,
+    )
+    st.altair_chart(_trend_chart(daily, f"{period_text}，{scope}"), width="stretch")
+    with st.expander("每日明细"):
+        shown = daily[daily["episodes"] + daily["alarm_readings"] > 0]
+        st.dataframe(
+            shown[list(TREND_HEADERS)].rename(columns=TREND_HEADERS),
+            hide_index=True,
+            width="stretch",
+            column_config={"日期": st.column_config.DateColumn(format="YYYY-MM-DD")},
+        )
+        components.download_buttons(
+            daily, "监测_每日报警", TREND_HEADERS, key="monitoring_daily", sheet_name="每日报警"
+        )
+
+
+def _episodes_section(
+    as_of: dt.datetime | None,
+    last_day: dt.date | None,
+    days: int,
+    selected: list[str],
+    source: str,
+    scope: str,
+    window_total: int,
+) -> None:
+    st.subheader(f"最近报警明细（{WINDOWS[days]}，{scope}）")
+    end_day = as_of.date() if as_of is not None else last_day
+    if end_day is None:
+        st.info("暂无传感器数据。")
+        return
+    start = window_start(end_day, days)
+    st.caption(
+        f"{start:%Y-%m-%d} 至 {end_day:%Y-%m-%d}开始的报警，最新在前。一次报警 = 同一监测点连续超过"
+        "高报阈值的一段读数；解除时间为空表示报警尚未解除（之后还没有正常读数）。"
+    )
+    try:
+        episodes = data.load_alarm_episodes(start, end_day, selected, source, limit=EPISODE_LIMIT)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    if episodes.empty:
+        st.success(f"{WINDOWS[days]}没有报警。", icon=":material/check_circle:")
+        return
+    if window_total > len(episodes):
+        st.caption(f"共 {window_total} 起报警，仅显示最新的 {len(episodes)} 起。")
+    table = episodes.copy()
+    table["metric_name"] = table["metric"].map(lambda m: data.METRIC_NAMES.get(m, m))
+    table["level_name"] = table["reached_high_high"].map(lambda hh: "高高报" if bool(hh) else "高报")
+    table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
+    table["cleared_at"] = pd.to_datetime(table["cleared_at"])
+    table["state"] = table["cleared_at"].map(lambda t: "未解除" if _missing(t) else "已解除")
+    st.dataframe(
+        table[list(EPISODE_HEADERS)].rename(columns=EPISODE_HEADERS),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "报警开始时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+            "最后报警读数时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+            "解除时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
+            "持续时长（分钟）": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    components.download_buttons(
+        table, f"监测_最近报警_{days}天", EPISODE_HEADERS, key="monitoring_episodes", sheet_name="最近报警"
+    )
+
+
+# --- page -------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    st.title("重大危险源监测")
+    st.caption(
+        "重大危险源在线监测：监测点是否在线（近24小时覆盖率）、报警趋势与最近报警。"
+        "危险源按所属单位的街道归属。"
+    )
+    try:
+        streets_df = data.load_streets()
+        as_of, first_day, last_day = data.load_monitoring_span()
+        bounds = None if first_day is None else (first_day, max(last_day, first_day))
+        selected, source, options, days, period = _sidebar_filters(streets_df, bounds)
+        coverage = data.load_monitoring_coverage(selected, source)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+
+    scope = _scope_text(streets_df, selected, options.get(source) if source else None)
+    end_day = as_of.date() if as_of is not None else last_day
+    window_counts = pd.DataFrame(columns=["hazard_source_id", "episodes", "high_high_episodes"])
+    if end_day is not None:
+        try:
+            window_counts = data.load_alarms_by_source(
+                window_start(end_day, days), end_day, selected, source
+            )
+        except data.DataUnavailable as exc:
+            _show_unavailable(exc)
+            return
+
+    if coverage.empty and first_day is None:
+        st.info("数据集市中暂无重大危险源监测数据，请确认数据管道已成功运行。")
+        return
+    if as_of is not None:
+        st.caption(
+            f"数据截至 {as_of:%Y-%m-%d %H:%M}（最新读数时间）：覆盖率按此前24小时计算，"
+            "最近报警也截至此时。"
+        )
+    _summary_section(coverage, window_counts, days)
+    st.divider()
+    _coverage_section(coverage, scope)
+    if period is not None:
+        st.divider()
+        _trend_section(period, selected, source, scope)
+    st.divider()
+    window_total = int(window_counts["episodes"].sum()) if not window_counts.empty else 0
+    _episodes_section(as_of, last_day, days, selected, source, scope, window_total)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,505 @@
+"""风险: the district's city safety risk inventory (城市安全风险清单), latest quarterly snapshot.
+
+* Counts by level (红/橙/黄/蓝, the level of L×S) for the chosen streets
+  (``marts.agg_risk_points_by_street``).
+* A map of the eight streets (offline, ``dashboards.maps``), each coloured by the highest level
+  among its risk points, and the counts per level by street.
+* Counts by category and level (``marts.fct_risk_points``, grouped in SQL).
+* The risk points themselves, filtered by street, level, category and check result; rows whose
+  风险值/风险等级 do not match L×S (flagged by the mart) are marked with their reason.
+
+The inventory is a snapshot (no period). Filters (sidebar) are kept in the URL:
+``?streets=WL,TS&level=红&category=工业企业&check=flagged``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboards import components, data, maps
+
+# --- constants --------------------------------------------------------------------------------
+
+KEY_STREETS = "risk_streets"
+KEY_LEVEL = "risk_level"
+KEY_CATEGORY = "risk_category"
+KEY_CHECK = "risk_check"
+QP_LEVEL = "level"
+QP_CATEGORY = "category"
+QP_CHECK = "check"
+CHECK_FLAGGED = "flagged"
+
+LEVELS = list(data.RISK_LEVELS)  # 红, 橙, 黄, 蓝
+LEVEL_NAMES = {**data.RISK_LEVELS, data.UNRATED: "未定级"}
+LEVEL_BANDS = {"红": "L×S 20–25", "橙": "L×S 15–16", "黄": "L×S 9–12", "蓝": "L×S 1–8"}
+LEVEL_COLORS = {"红": "#D7191C", "橙": "#F28E1C", "黄": "#F2CF1D", "蓝": "#2C7BB6", data.UNRATED: "#9E9E9E"}
+ALL_LEVELS = [*LEVELS, data.UNRATED]
+NO_POINTS = "无风险点"
+NOT_SELECTED = "未选择"
+MAP_DOMAIN = [*ALL_LEVELS, NO_POINTS, NOT_SELECTED]
+MAP_RANGE = [*(LEVEL_COLORS[level] for level in ALL_LEVELS), "#E3E3E3", "#F4F4F4"]
+MAP_LEGEND = {
+    **{level: f"{level}色 {data.RISK_LEVELS[level]}（{LEVEL_BANDS[level]}）" for level in LEVELS},
+    data.UNRATED: "未定级（L、S无效且未上报等级）",
+    NO_POINTS: "该街道暂无风险点",
+    NOT_SELECTED: "未在街道筛选范围内",
+}
+FLAG_ROW_COLOR = "#FFE9A8"
+
+LEVEL_FILTER_OPTIONS = {
+    **{level: f"{level}色（{data.RISK_LEVELS[level]}）" for level in LEVELS},
+    data.UNRATED: data.UNRATED,
+}
+
+POINT_HEADERS = {
+    "risk_point_id": "风险点编号",
+    "risk_point_name": "风险点名称",
+    "street_name": "街道",
+    "risk_category": "风险类别",
+    "likelihood": "可能性L",
+    "severity": "严重性S",
+    "risk_value": "风险值（上报）",
+    "risk_value_computed": "风险值（L×S）",
+    "risk_level": "风险等级（上报）",
+    "risk_level_effective": "风险等级（核定）",
+    "check": "核查结果",
+    "flag_reason_zh": "存疑原因",
+    "responsible_unit": "管控责任单位",
+    "assessed_on": "评估日期",
+}
+FLAGGED_TEXT = "⚠ 存疑"
+CONSISTENT_TEXT = "一致"
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _show_unavailable(exc: data.DataUnavailable) -> None:
+    if isinstance(exc, data.WarehouseMissing):
+        st.info(exc.message, icon=":material/database:")
+        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
+    else:
+        st.warning(exc.message, icon=":material/warning:")
+        if exc.detail:
+            with st.expander("技术详情"):
+                st.code(exc.detail, language=None)
+
+
+_REASON_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(可能性L|严重性S) missing$"), r"\1缺失"),
+    (re.compile(r"^(可能性L|严重性S) (-?\d+) outside 1-5$"), r"\1为\2，超出1–5"),
+    (re.compile(r"^风险值 missing$"), "风险值缺失"),
+    (re.compile(r"^风险值 (-?\d+) != L×S (-?\d+)$"), r"上报风险值\1 ≠ L×S=\2"),
+    (re.compile(r"^风险等级 missing$"), "风险等级缺失"),
+    (re.compile(r"^风险等级 (.+) cannot be checked$"), r"上报风险等级“\1”无法核对（L或S无效）"),
+    (re.compile(r"^风险等级 (.+), L×S (-?\d+) gives (.+)$"), r"上报风险等级“\1”，按L×S=\2应为“\3”"),
+    (re.compile(r"^listed (\d+) times in the snapshot$"), r"清单中重复出现\1次（以最后一行为准）"),
+]
+
+
+def flag_reason_zh(reason: Any) -> str:
+    """The mart's flag reason (checks separated by "; ") in Chinese; unknown parts kept."""
+    if reason is None or (isinstance(reason, float) and pd.isna(reason)) or not str(reason).strip():
+        return ""
+    parts = []
+    for part in str(reason).split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        for pattern, replacement in _REASON_RULES:
+            if pattern.match(part):
+                part = pattern.sub(replacement, part)
+                break
+        parts.append(part)
+    return "；".join(parts)
+
+
+def highest_level(counts: dict[str, int]) -> str:
+    """The reddest level with any point; 未定级 when only unrated points; else 无风险点."""
+    for level in LEVELS:
+        if counts.get(level, 0) > 0:
+            return level
+    return data.UNRATED if counts.get(data.UNRATED, 0) > 0 else NO_POINTS
+
+
+def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
+    """One row per street in scope (selected, or every street; the unknown street only when it
+    has points): counts per level, total, flagged, highest level."""
+    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    present = set(by_street["street_code"].astype(str))
+    codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
+    pivot = by_street.pivot_table(
+        index="street_code", columns="risk_level", values="risk_points", aggfunc="sum", fill_value=0
+    ).reindex(index=codes, columns=ALL_LEVELS, fill_value=0)
+    flagged = by_street.groupby("street_code")["flagged_points"].sum().reindex(codes, fill_value=0)
+    table = pivot.astype("int64")
+    table["total"] = table.sum(axis=1)
+    table["flagged"] = flagged.astype("int64")
+    table["highest"] = [highest_level(row) for row in table[ALL_LEVELS].to_dict(orient="records")]
+    table = table.reset_index(names="street_code")
+    table.insert(1, "street_name", table["street_code"].map(lambda c: names.get(c, c)))
+    table.columns.name = None
+    return table
+
+
+def map_frame(levels: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
+    """Per map street: the colour (highest level / 无风险点 / 未选择), the label and tooltips."""
+    rows = []
+    indexed = levels.set_index("street_code")
+    for code in maps.street_codes():
+        if selected and code not in selected:
+            rows.append({"street_code": code, "color": NOT_SELECTED, "label": "", "highest_name": "—",
+                         "total_text": "—", "levels_text": "未在筛选范围内", "flagged_text": "—"})
+            continue
+        row = indexed.loc[code] if code in indexed.index else None
+        counts = {level: int(row[level]) if row is not None else 0 for level in ALL_LEVELS}
+        total = sum(counts.values())
+        color = highest_level(counts)
+        levels_text = " · ".join(f"{level} {counts[level]}" for level in LEVELS)
+        if counts[data.UNRATED]:
+            levels_text += f" · 未定级 {counts[data.UNRATED]}"
+        rows.append({
+            "street_code": code,
+            "color": color,
+            "label": f"{total}处",
+            "highest_name": LEVEL_NAMES.get(color, color) if color != NO_POINTS else "—",
+            "total_text": f"{total} 处",
+            "levels_text": levels_text,
+            "flagged_text": f"{int(row['flagged']) if row is not None else 0} 处",
+        })
+    return pd.DataFrame(rows)
+
+
+# --- filters (sidebar + URL) ------------------------------------------------------------------
+
+
+def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[list[str], str, str, bool]:
+    def _reset() -> None:
+        st.session_state[KEY_STREETS] = []
+        st.session_state[KEY_LEVEL] = components.ALL
+        st.session_state[KEY_CATEGORY] = components.ALL
+        st.session_state[KEY_CHECK] = components.ALL
+
+    with st.sidebar:
+        st.header("筛选条件")
+        selected = components.street_filter(
+            streets_df,
+            key=KEY_STREETS,
+            help="不选即为全部街道。作用于本页全部统计、地图和明细。",
+        )
+        level = components.select_filter(
+            LEVEL_FILTER_OPTIONS,
+            key=KEY_LEVEL,
+            param=QP_LEVEL,
+            label="风险等级（明细）",
+            all_label="全部等级",
+            help="只筛选下方风险点明细；等级按 L×S 核定。",
+        )
+        category = components.select_filter(
+            {c: c for c in categories},
+            key=KEY_CATEGORY,
+            param=QP_CATEGORY,
+            label="风险类别（明细）",
+            all_label="全部类别",
+            help="只筛选下方风险点明细。",
+        )
+        check = components.select_filter(
+            {CHECK_FLAGGED: "仅显示存疑记录"},
+            key=KEY_CHECK,
+            param=QP_CHECK,
+            label="核查结果（明细）",
+            all_label="全部记录",
+            help="存疑：上报的风险值或风险等级与 L×S 不一致、L/S 缺失或超出1–5、或重复上报。",
+        )
+        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
+        st.caption("风险清单为最新一期季度快照，不按期间筛选。")
+        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
+        published = data.published_at()
+        if published is not None:
+            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
+    return selected, level, category, check == CHECK_FLAGGED
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _level_color(title: str = "风险等级") -> alt.Color:
+    return alt.Color(
+        "risk_level:N",
+        title=title,
+        scale=alt.Scale(domain=ALL_LEVELS, range=[LEVEL_COLORS[level] for level in ALL_LEVELS]),
+        sort=ALL_LEVELS,
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=200, labelExpr=_legend_expr()),
+    )
+
+
+def _legend_expr() -> str:
+    pairs = ", ".join(f"'{k}': '{k}色 {v}'" for k, v in data.RISK_LEVELS.items())
+    return f"({{{pairs}}})[datum.label] || datum.label"
+
+
+def _risk_map(levels: pd.DataFrame, selected: list[str], scope: str) -> alt.TopLevelMixin:
+    return maps.street_map(
+        map_frame(levels, selected),
+        color_field="color",
+        color_domain=MAP_DOMAIN,
+        color_range=MAP_RANGE,
+        legend_title="街道颜色：最高风险等级",
+        legend_labels=MAP_LEGEND,
+        title="各街道最高风险等级（风险点数，处）",
+        subtitle=f"最新风险清单，{scope}；街道内数字为风险点总数",
+        tooltip=[
+            ("highest_name", "最高风险等级"),
+            ("total_text", "风险点合计"),
+            ("levels_text", "各等级风险点（处）"),
+            ("flagged_text", "存疑记录"),
+        ],
+        label_field="label",
+        height=640,
+    )
+
+
+def _street_chart(levels: pd.DataFrame, scope: str) -> alt.TopLevelMixin:
+    long = levels.melt(
+        id_vars=["street_name"], value_vars=ALL_LEVELS, var_name="risk_level", value_name="points"
+    )
+    long = long[(long["risk_level"] != data.UNRATED) | (long["points"] > 0)]
+    long["level_order"] = long["risk_level"].map({lv: i for i, lv in enumerate(ALL_LEVELS)})
+    order = levels.sort_values("total", ascending=False, kind="stable")["street_name"].tolist()
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(points):Q", title="风险点（处）", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("street_name:N", title="街道", sort=order),
+            color=_level_color(),
+            order=alt.Order("level_order:Q"),
+            tooltip=[
+                alt.Tooltip("street_name:N", title="街道"),
+                alt.Tooltip("risk_level:N", title="风险等级"),
+                alt.Tooltip("sum(points):Q", title="风险点（处）"),
+            ],
+        )
+        .properties(
+            height=200 + 30 * len(order),
+            title=alt.TitleParams("分街道、分等级风险点数（处）", subtitle=scope, anchor="start"),
+        )
+    )
+
+
+def _category_chart(by_category: pd.DataFrame, categories: list[str], scope: str) -> alt.TopLevelMixin:
+    chart_df = by_category.copy()
+    chart_df["level_order"] = chart_df["risk_level"].map({lv: i for i, lv in enumerate(ALL_LEVELS)})
+    return (
+        alt.Chart(chart_df)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(risk_points):Q", title="风险点（处）", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("risk_category:N", title="风险类别", sort=categories),
+            color=_level_color(),
+            order=alt.Order("level_order:Q"),
+            tooltip=[
+                alt.Tooltip("risk_category:N", title="风险类别"),
+                alt.Tooltip("risk_level:N", title="风险等级"),
+                alt.Tooltip("sum(risk_points):Q", title="风险点（处）"),
+                alt.Tooltip("sum(flagged_points):Q", title="其中存疑（处）"),
+            ],
+        )
+        .properties(
+            height=200 + 32 * max(len(categories), 1),
+            title=alt.TitleParams("分类别、分等级风险点数（处）", subtitle=scope, anchor="start"),
+        )
+    )
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _summary_section(levels: pd.DataFrame, scope: str, snapshot: str | None) -> None:
+    totals = {level: int(levels[level].sum()) for level in ALL_LEVELS}
+    total = int(levels["total"].sum())
+    st.subheader(f"风险点分级统计（{scope}）")
+    cols = st.columns(6)
+    cols[0].metric("风险点总数", f"{total} 处", border=True)
+    for col, level in zip(cols[1:5], LEVELS):
+        col.metric(f"{level}色 {data.RISK_LEVELS[level]}", f"{totals[level]} 处", border=True)
+    cols[5].metric(
+        "存疑记录",
+        f"{int(levels['flagged'].sum())} 处",
+        border=True,
+        help="上报的风险值或风险等级与 L×S 不一致、L/S 缺失或超出1–5、或重复上报的风险点（保留并标注）。",
+    )
+    notes = []
+    if totals[data.UNRATED]:
+        notes.append(f"另有 {totals[data.UNRATED]} 处风险点无法定级（L、S无效且未上报等级）。")
+    notes.append(
+        "风险等级按 可能性L × 严重性S 核定：20–25 红色（重大风险），15–16 橙色（较大风险），"
+        "9–12 黄色（一般风险），1–8 蓝色（低风险）；L或S无效时采用上报等级。"
+    )
+    if snapshot:
+        notes.append(f"清单期次：{snapshot}。")
+    st.caption("".join(notes))
+
+
+def _map_section(levels: pd.DataFrame, selected: list[str], scope: str) -> None:
+    st.subheader("风险地图")
+    left, right = st.columns([3, 2])
+    with left:
+        st.altair_chart(_risk_map(levels, selected, scope), width="stretch")
+        unknown = levels.loc[levels["street_code"] == "UNKNOWN", "total"]
+        note = maps.GEOMETRY_NOTE
+        if not unknown.empty and int(unknown.iloc[0]):
+            note = f"另有 {int(unknown.iloc[0])} 处风险点所属街道不详，未在地图上显示。" + note
+        st.caption(
+            "图例：街道按其风险点的最高风险等级着色——有红色风险点即为红色，否则看橙色，依此类推；"
+            "浅灰为暂无风险点或未在筛选范围内的街道。" + note
+        )
+    with right:
+        st.altair_chart(_street_chart(levels, scope), width="stretch")
+    table = levels.copy()
+    headers = {
+        "street_name": "街道",
+        "highest_name": "最高风险等级",
+        "total": "合计（处）",
+        **{level: f"{level}色 {data.RISK_LEVELS[level]}（处）" for level in LEVELS},
+        data.UNRATED: "未定级（处）",
+        "flagged": "其中存疑（处）",
+    }
+    if not int(table[data.UNRATED].sum()):
+        headers.pop(data.UNRATED)
+    table["highest_name"] = table["highest"].map(lambda lv: LEVEL_NAMES.get(lv, "—"))
+    st.dataframe(table[list(headers)].rename(columns=headers), hide_index=True, width="stretch")
+    components.download_buttons(table, "风险_分街道统计", headers, key="risk_by_street", sheet_name="分街道统计")
+
+
+def _category_section(selected: list[str], scope: str) -> None:
+    st.subheader(f"风险类别分布（{scope}）")
+    try:
+        by_category = data.load_risk_by_category(selected)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    if by_category.empty:
+        st.info("所选街道暂无风险点。")
+        return
+    order = data.RISK_CATEGORIES + sorted(set(by_category["risk_category"]) - set(data.RISK_CATEGORIES))
+    categories = [c for c in order if c in set(by_category["risk_category"])]
+    pivot = (
+        by_category.pivot_table(index="risk_category", columns="risk_level", values="risk_points",
+                                aggfunc="sum", fill_value=0)
+        .reindex(index=categories, columns=ALL_LEVELS, fill_value=0)
+        .astype("int64")
+    )
+    pivot["total"] = pivot.sum(axis=1)
+    pivot["flagged"] = by_category.groupby("risk_category")["flagged_points"].sum().reindex(categories).fillna(0).astype("int64")
+    pivot = pivot.reset_index()
+    pivot.columns.name = None
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(_category_chart(by_category, categories, scope), width="stretch")
+    with right:
+        headers = {
+            "risk_category": "风险类别",
+            **{level: f"{level}色（处）" for level in LEVELS},
+            data.UNRATED: "未定级（处）",
+            "total": "合计（处）",
+            "flagged": "其中存疑（处）",
+        }
+        if not int(pivot[data.UNRATED].sum()):
+            headers.pop(data.UNRATED)
+        st.dataframe(pivot[list(headers)].rename(columns=headers), hide_index=True, width="stretch")
+        components.download_buttons(pivot, "风险_分类别统计", headers, key="risk_by_category", sheet_name="分类别统计")
+
+
+def _points_section(selected: list[str], level: str, category: str, flagged_only: bool, scope: str) -> None:
+    parts = [scope]
+    if level:
+        parts.append(LEVEL_FILTER_OPTIONS.get(level, level))
+    if category:
+        parts.append(category)
+    if flagged_only:
+        parts.append("仅存疑记录")
+    st.subheader(f"风险点明细（{'，'.join(parts)}）")
+    try:
+        points = data.load_risk_points(selected, level, category, flagged_only)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    flagged = int(points["flagged"].fillna(False).astype(bool).sum()) if not points.empty else 0
+    st.caption(
+        f"共 {len(points)} 处，其中存疑 {flagged} 处（黄色底色标出，原因见“存疑原因”列）。"
+        "存疑记录照常计入统计，等级按 L×S 核定。"
+    )
+    if points.empty:
+        st.info("没有符合筛选条件的风险点。")
+        return
+    table = points.copy()
+    table["flagged"] = table["flagged"].fillna(False).astype(bool)
+    table["check"] = table["flagged"].map(lambda f: FLAGGED_TEXT if f else CONSISTENT_TEXT)
+    table["flag_reason_zh"] = table["flag_reason"].map(flag_reason_zh)
+    for column in ("likelihood", "severity", "risk_value", "risk_value_computed"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
+    table["assessed_on"] = pd.to_datetime(table["assessed_on"]).dt.date
+    shown = table[list(POINT_HEADERS)].rename(columns=POINT_HEADERS)
+    mask = table["flagged"].to_numpy()
+
+    def _highlight(row: pd.Series) -> list[str]:
+        style = f"background-color: {FLAG_ROW_COLOR}" if mask[row.name] else ""
+        return [style] * len(row)
+
+    st.dataframe(
+        shown.style.apply(_highlight, axis=1).format(na_rep="—"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "评估日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
+            "存疑原因": st.column_config.TextColumn(width="large"),
+        },
+    )
+    components.download_buttons(table, "风险_风险点明细", POINT_HEADERS, key="risk_points", sheet_name="风险点明细")
+
+
+# --- page -------------------------------------------------------------------------------------
+
+
+def render() -> None:
+    st.title("城市安全风险清单")
+    st.caption("区安委办最新一期城市安全风险清单：风险点按红、橙、黄、蓝四色分级管控。")
+    try:
+        streets_df = data.load_streets()
+        categories = data.load_risk_categories()
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+
+    selected, level, category, flagged_only = _sidebar_filters(streets_df, categories)
+    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    scope = "、".join(names.get(c, c) for c in selected) if selected else "全部街道"
+
+    try:
+        by_street = data.load_risk_by_street(selected)
+    except data.DataUnavailable as exc:
+        _show_unavailable(exc)
+        return
+    if not categories:
+        st.info("数据集市中暂无风险清单数据（marts.fct_risk_points 为空），请确认数据管道已成功运行。")
+        return
+    snapshots = by_street["snapshot_quarter"].dropna()
+    levels = street_level_table(by_street, streets_df, selected)
+
+    _summary_section(levels, scope, None if snapshots.empty else str(snapshots.max()))
+    st.divider()
+    _map_section(levels, selected, scope)
+    st.divider()
+    _category_section(selected, scope)
+    st.divider()
+    _points_section(selected, level, category, flagged_only, scope)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,460 @@
+"""Tests of the 应急 dashboard page against a small hand-written fixture of the published mart.
+
+The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the emergency marts the
+page reads (fct_emergency_plans, fct_drills, agg_resources_by_street, kpi_official_indicators) and
+dim_streets, with a handful of rows whose expected figures are computed by hand below; plus a
+minimal 总览 mart (the app's default page). The builders are reused by
+tests/test_dashboard_overview.py (top alerts).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from test_dashboard_monitoring import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    STREETS,
+    create_overview_minimal,
+    create_streets,
+    require_chromium,
+    served_app,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboards" / "app.py"
+PAGE = "emergency"
+
+# --- fixture of the published mart -----------------------------------------------------------
+
+# plan_id, name, tier, owner, parent, reaches, link_issue, depth, chain, drills in 12 months,
+# last drilled. As of 2024-05-31.
+# 15 plans; 9 reach the district plan, 6 do not; drilled in the last 12 months: QJ-001, BM-003,
+# JD-WL, SQ-WL-01, QY-0001, SQ-DX-04 = 6 of 15 (40.0 %).
+# Streets (nearest owner on the chain naming a street): 武林 JD-WL, SQ-WL-01, QY-0001; 天水 JD-TS,
+# SQ-TS-03 (天水街道武林门社区: the full name 天水街道 wins over 武林); 东新 SQ-DX-04, QY-0021;
+# none for the district, department, QY-0002 (under a department) and the broken enterprise chains.
+PLANS = [
+    ("QJ-001", "下城区突发事件总体应急预案", "区级", "下城区人民政府", None, True, None, 0,
+     "QJ-001", 1, "2024-03-01"),
+    ("BM-001", "生产安全事故应急预案", "部门", "区应急管理局", "QJ-001", True, None, 1,
+     "QJ-001 > BM-001", 0, None),
+    ("BM-003", "火灾事故应急预案", "部门", "区消防救援大队", "QJ-001", True, None, 1,
+     "QJ-001 > BM-003", 2, "2024-04-10"),
+    ("JD-WL", "武林街道突发事件应急预案", "街道", "武林街道办事处", "QJ-001", True, None, 1,
+     "QJ-001 > JD-WL", 1, "2024-02-20"),
+    ("JD-TS", "天水街道突发事件应急预案", "街道", "天水街道办事处", "QJ-001", True, None, 1,
+     "QJ-001 > JD-TS", 0, "2022-06-01"),
+    ("SQ-WL-01", "竹竿巷社区突发事件应急预案", "社区", "武林街道竹竿巷社区居委会", "JD-WL", True, None, 2,
+     "QJ-001 > JD-WL > SQ-WL-01", 1, "2023-09-15"),
+    ("SQ-TS-03", "武林门社区突发事件应急预案", "社区", "天水街道武林门社区居委会", "JD-TS", True, None, 2,
+     "QJ-001 > JD-TS > SQ-TS-03", 0, None),
+    ("QY-0001", "杭州下城化工一厂生产安全事故应急预案", "企业", "杭州下城化工一厂", "SQ-WL-01", True, None, 3,
+     "QJ-001 > JD-WL > SQ-WL-01 > QY-0001", 1, "2024-05-05"),
+    ("QY-0002", "某建筑公司生产安全事故应急预案", "企业", "某建筑公司", "BM-001", True, None, 2,
+     "QJ-001 > BM-001 > QY-0002", 0, None),
+    ("QY-0006", "某商贸公司应急预案", "企业", "某商贸公司", None, False, "未衔接到区级预案", None,
+     "QY-0006", 0, None),
+    ("QY-0013", "某物流公司应急预案", "企业", "某物流公司", "SQ-WL-09", False, "上级预案不存在", None,
+     "SQ-WL-09 > QY-0013", 0, None),
+    ("SQ-DX-04", "打索桥社区突发事件应急预案", "社区", "东新街道打索桥社区居委会", None, False,
+     "未衔接到区级预案", None, "SQ-DX-04", 1, "2023-12-01"),
+    ("QY-0021", "某餐饮公司应急预案", "企业", "某餐饮公司", "SQ-DX-04", False, "未衔接到区级预案", None,
+     "SQ-DX-04 > QY-0021", 0, None),
+    ("QY-0031", "甲公司应急预案", "企业", "甲公司", "QY-0032", False, "循环引用", None,
+     "QY-0031 > QY-0032 > QY-0031", 0, None),
+    ("QY-0032", "乙公司应急预案", "企业", "乙公司", "QY-0031", False, "循环引用", None,
+     "QY-0032 > QY-0031 > QY-0032", 0, None),
+]
+
+# drill_id, day, form, participants, plan_id, street (of the plan, as fct_drills derives it)
+# All years (2022-2024): 9 drills, 645 participants. 2024: D1 D2 D4 D6 = 4 drills, 505 people.
+# 武林: D4 D5 D6 = 3 drills (185 people); 武林 in 2024: D4 D6.
+DRILLS = [
+    ("D1", "2024-03-01", "综合", 300, "QJ-001", None),
+    ("D2", "2024-04-10", "实战", 60, "BM-003", None),
+    ("D3", "2023-11-05", "桌面", 30, "BM-003", None),
+    ("D4", "2024-02-20", "实战", 120, "JD-WL", "WL"),
+    ("D5", "2023-09-15", "实战", 40, "SQ-WL-01", "WL"),
+    ("D6", "2024-05-05", "实战", 25, "QY-0001", "WL"),
+    ("D7", "2023-12-01", "实战", 35, "SQ-DX-04", "DX"),
+    ("D8", "2022-06-01", "桌面", 20, "JD-TS", "TS"),
+    ("D9", "2023-07-01", "实战", 15, "QY0012", None),  # names no plan on any list
+]
+
+# street, type, resources, quantity_total, quantity_unit, units, quantity_by_unit
+# District: 10 resources (救援队伍 3, 应急物资 3, 应急装备 4); 武林: 6.
+RESOURCES = {
+    ("WL", "救援队伍"): (2, None, None, 2, "30 人；2 支"),
+    ("WL", "应急物资"): (3, 1500.0, "袋", 1, "1500 袋"),
+    ("WL", "应急装备"): (1, 2.0, "台", 1, "2 台"),
+    ("TS", "救援队伍"): (1, 20.0, "人", 1, "20 人"),
+    ("TS", "应急装备"): (2, 3.0, "台", 1, "3 台"),
+    ("UNKNOWN", "应急装备"): (1, 1.0, "艘", 1, "1 艘"),
+}
+RESOURCE_TYPES = ["救援队伍", "应急物资", "应急装备"]
+
+# The district rows of kpi_official_indicators the page reads (drill_coverage), and one street row.
+OFFICIAL_COLUMNS = [
+    "indicator_id", "year", "street_code", "is_district", "accidents", "accidents_yoy_change",
+    "deaths", "deaths_yoy_change", "deaths_per_100m_gdp", "employees",
+    "workplace_deaths_per_100k_employees", "population_10k", "fire_deaths_per_100k_residents",
+    "vehicles_10k", "road_deaths_per_10k_vehicles", "hazards_found", "hazards_rectified",
+    "hazard_rectification_rate", "major_hazards", "major_hazards_supervised",
+    "major_hazard_supervised_rate", "monitoring_coverage", "insurance_coverage", "drill_coverage",
+]
+OFFICIAL_DDL = """CREATE TABLE marts.kpi_official_indicators (
+    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR, is_district BOOLEAN,
+    accidents INTEGER, accidents_yoy_change DOUBLE, deaths INTEGER, deaths_yoy_change DOUBLE,
+    deaths_per_100m_gdp DOUBLE, employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
+    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE, vehicles_10k DOUBLE,
+    road_deaths_per_10k_vehicles DOUBLE, hazards_found INTEGER, hazards_rectified INTEGER,
+    hazard_rectification_rate DOUBLE, major_hazards INTEGER, major_hazards_supervised INTEGER,
+    major_hazard_supervised_rate DOUBLE, monitoring_coverage DOUBLE, insurance_coverage DOUBLE,
+    drill_coverage DOUBLE)"""
+# year -> district drill coverage (2024: 35 %, 2023: 30 %); a 武林 row that must not be read.
+OFFICIAL_ROWS = [
+    {"year": 2023, "street_code": "ALL", "drill_coverage": 0.30},
+    {"year": 2024, "street_code": "ALL", "drill_coverage": 0.35},
+    {"year": 2024, "street_code": "WL", "drill_coverage": 0.99},
+]
+
+
+def create_official_indicators(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
+    """marts.kpi_official_indicators with the given cells (the others null)."""
+    con.execute(OFFICIAL_DDL)
+    for row in rows:
+        values = {c: None for c in OFFICIAL_COLUMNS}
+        values.update(row)
+        values["indicator_id"] = f"{row['year']}:{row['street_code']}"
+        values["is_district"] = row["street_code"] == "ALL"
+        con.execute(
+            f"INSERT INTO marts.kpi_official_indicators VALUES ({', '.join('?' * len(OFFICIAL_COLUMNS))})",
+            [values[c] for c in OFFICIAL_COLUMNS],
+        )
+
+
+def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """fct_emergency_plans, fct_drills and agg_resources_by_street (contract columns and types)."""
+    con.execute(
+        """CREATE TABLE marts.fct_emergency_plans (
+            plan_id VARCHAR NOT NULL, plan_name VARCHAR, tier VARCHAR, owner_unit VARCHAR,
+            parent_plan_id VARCHAR, reaches_district_plan BOOLEAN, link_issue VARCHAR,
+            depth INTEGER, chain VARCHAR, published_on DATE, revised_on DATE,
+            drills_last_12_months INTEGER, last_drilled_on DATE,
+            drilled_in_last_12_months BOOLEAN)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.fct_emergency_plans VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, '2018-01-01', NULL, ?, ?, ?)",
+        [(pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last, drills > 0)
+         for pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last in PLANS],
+    )
+    plans = {p[0]: p for p in PLANS}
+    con.execute(
+        """CREATE TABLE marts.fct_drills (
+            drill_id VARCHAR NOT NULL, drilled_on DATE, drill_year INTEGER, drill_form VARCHAR,
+            participants INTEGER, plan_id VARCHAR, plan_current BOOLEAN, plan_known BOOLEAN,
+            plan_name VARCHAR, plan_tier VARCHAR, street_code VARCHAR, versions INTEGER,
+            source_file VARCHAR, source_row_number INTEGER)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.fct_drills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)",
+        [
+            (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
+             plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
+             street, i)
+            for i, (did, day, form, people, pid, street) in enumerate(DRILLS, start=2)
+        ],
+    )
+    con.execute(
+        """CREATE TABLE marts.agg_resources_by_street (
+            street_code VARCHAR NOT NULL, street_name VARCHAR, resource_type VARCHAR NOT NULL,
+            resources INTEGER, quantity_total DOUBLE, quantity_unit VARCHAR, units INTEGER,
+            quantity_by_unit VARCHAR, last_updated_on DATE)"""
+    )
+    rows = []
+    for code, name, _ in STREETS:
+        for rtype in RESOURCE_TYPES:
+            count, total, unit, units, by_unit = RESOURCES.get((code, rtype), (0, 0.0, None, 0, None))
+            rows.append((code, name, rtype, count, total, unit, units, by_unit,
+                         "2024-05-01" if count else None))
+    con.executemany("INSERT INTO marts.agg_resources_by_street VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def build_warehouse(db_path: Path, *, emergency: bool = True) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        create_streets(con)
+        create_overview_minimal(con)
+        if emergency:
+            create_emergency_marts(con)
+            create_official_indicators(con, OFFICIAL_ROWS)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("citysafety_home")
+    build_warehouse(home / "warehouse" / "citysafety.duckdb")
+    return home
+
+
+@pytest.fixture
+def home(warehouse_home, monkeypatch) -> Path:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    return warehouse_home
+
+
+def run_page(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()  # the default page (总览) first: switch_page needs the registered pages
+    at.switch_page(f"views/{PAGE}.py")
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                               *at.success, *at.title, *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+def graphs(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("graphviz_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    titles = []
+    for chart in at.get("vega_lite_chart"):
+        title = json.loads(chart.proto.spec).get("title", {})
+        titles.append(title.get("text") if isinstance(title, dict) else title)
+    return titles
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+def test_default_view_linkage_drills_and_resources(home):
+    at = run_page()
+    m = metrics(at)
+    assert m["现行预案（全区）"] == "15 个"
+    assert m["已衔接到区级预案"] == "9 个"
+    assert m["未衔接到区级预案"] == "6 个"
+    assert m["近12个月演练覆盖率"] == "40.0%"  # 6 / 15
+    # Drills of every year (2022-2024) and the official coverage of the last year (district row).
+    assert m["演练（2022–2024年）"] == "9 次"
+    assert m["参演人数（2022–2024年）"] == "645 人"
+    assert m["预案演练覆盖率（2024年，全区）"] == "35.0%"
+    # Resources.
+    assert m["应急资源合计"] == "10 项"
+    assert m["救援队伍"] == "3 项" and m["应急物资"] == "3 项" and m["应急装备"] == "4 项"
+
+    # The red call-out lists every plan not reaching the district plan, with its issue.
+    text = texts(at)
+    assert "以下预案未衔接到区级总体预案" in text
+    assert "某物流公司应急预案（QY-0013，上级预案不存在）" in text
+    assert "甲公司应急预案（QY-0031，循环引用）" in text
+
+    # The indented plan list: linked plans in chain order, then the broken chains.
+    plans = table_with(at, "预案编号")
+    assert list(plans["预案编号"]) == [
+        "QJ-001", "BM-001", "QY-0002", "BM-003", "JD-TS", "SQ-TS-03",
+        "JD-WL", "SQ-WL-01", "QY-0001",
+        "QY-0006", "QY-0031", "QY-0032", "SQ-DX-04", "QY-0021", "QY-0013",
+    ]
+    by_id = plans.set_index("预案编号")
+    assert by_id.loc["QY-0001", "预案（按衔接关系缩进）"] == "　　　└ 杭州下城化工一厂生产安全事故应急预案"
+    assert by_id.loc["QJ-001", "预案（按衔接关系缩进）"] == "下城区突发事件总体应急预案"
+    assert by_id.loc["QY-0013", "衔接状态"] == "❌ 未衔接"
+    assert by_id.loc["QY-0013", "未衔接原因"] == "上级预案不存在"
+    assert by_id.loc["SQ-TS-03", "街道"] == "天水街道"  # 天水街道武林门社区: the full name wins
+    assert by_id.loc["QY-0001", "街道"] == "武林街道"  # through its chain
+    assert by_id.loc["QY-0002", "街道"] == "（全区/部门）"
+
+    # Drill coverage per tier.
+    tiers = table_with(at, "现行预案（个）").set_index("层级")
+    assert tiers["现行预案（个）"].to_dict() == {"区级": 1, "部门": 2, "街道": 2, "社区": 3, "企业": 7}
+    assert tiers["近12个月已演练（个）"].to_dict() == {"区级": 1, "部门": 1, "街道": 1, "社区": 2, "企业": 1}
+    assert tiers.loc["社区", "演练覆盖率（%）"] == 66.7
+    assert tiers.loc["企业", "演练覆盖率（%）"] == 14.3
+
+    # The graphs: the district plan with streets and departments (communities and enterprises
+    # counted on them), and the broken plans in red, with a dashed node for the missing parent.
+    linked, broken = graphs(at)
+    assert '"QJ-001" -> "JD-WL"' in linked
+    assert "社区预案 1 个  企业预案 1 个" in linked
+    assert '"SQ-WL-01"' not in linked and '"QY-0013"' not in linked
+    assert '"SQ-WL-09"' in broken and "不在现行预案清单" in broken
+    assert '"SQ-DX-04" -> "QY-0021"' in broken
+    assert '"QY-0032" -> "QY-0031"' in broken and '"QY-0031" -> "QY-0032"' in broken
+    assert '"QJ-001"' not in broken
+
+    resources = table_with(at, "资源类型")
+    assert list(resources["街道"].drop_duplicates())[:2] == ["武林街道", "天水街道"]
+    assert resources["资源（项）"].sum() == 10
+    wl = resources[(resources["街道"] == "武林街道") & (resources["资源类型"] == "救援队伍")].iloc[0]
+    assert wl["数量（按计量单位）"] == "30 人；2 支"
+    assert chart_titles(at) == [
+        "各层级预案近12个月演练覆盖率（%）", "各年度应急演练次数（次）", "各街道应急资源（项）",
+    ]
+    assert at.query_params == {}
+
+
+def test_street_filter_from_query_params(home):
+    at = run_page({"streets": "WL"})
+    m = metrics(at)
+    # 武林: JD-WL, SQ-WL-01, QY-0001, all linked and drilled.
+    assert m["现行预案（武林街道）"] == "3 个"
+    assert m["已衔接到区级预案"] == "3 个"
+    assert m["未衔接到区级预案"] == "0 个"
+    assert m["近12个月演练覆盖率"] == "100.0%"
+    assert m["演练（2022–2024年）"] == "3 次"  # D4, D5, D6
+    assert m["参演人数（2022–2024年）"] == "185 人"
+    assert m["预案演练覆盖率（2024年，全区）"] == "35.0%"  # district-wide, whatever the street
+    assert m["应急资源合计"] == "6 项"
+    # The plan list keeps the district plan above them, marked as context.
+    plans = table_with(at, "预案编号").set_index("预案编号")
+    assert list(plans.index) == ["QJ-001", "JD-WL", "SQ-WL-01", "QY-0001"]
+    assert plans.loc["QJ-001", "说明"].startswith("上级预案")
+    assert plans.loc["JD-WL", "说明"] == ""
+    (dot,) = graphs(at)  # no broken plan in 武林: one graph
+    assert '"SQ-WL-01"' in dot  # communities are drawn once a street is chosen
+    assert at.query_params == {"streets": "WL"}
+
+
+def test_broken_street_and_period_through_widgets(home):
+    at = run_page()
+    at.multiselect(key="emergency_streets").select("DX").run()
+    assert not at.exception
+    m = metrics(at)
+    # 东新: SQ-DX-04 (drilled) and QY-0021 under it, neither linked.
+    assert m["现行预案（东新街道）"] == "2 个"
+    assert m["未衔接到区级预案"] == "2 个"
+    assert m["近12个月演练覆盖率"] == "50.0%"
+    assert m["演练（2022–2024年）"] == "1 次"  # D7
+    (broken,) = graphs(at)  # nothing of 东新 reaches the district plan
+    assert '"SQ-DX-04" -> "QY-0021"' in broken
+    assert "所选街道没有衔接到区级预案的预案。" in texts(at)
+    assert at.query_params == {"streets": "DX"}
+
+    at.multiselect(key="emergency_streets").unselect("DX").run()
+    at.slider(key="emergency_years").set_range(2024, 2024).run()
+    assert not at.exception
+    m = metrics(at)
+    assert m["演练（2024年）"] == "4 次"  # D1, D2, D4, D6
+    assert m["参演人数（2024年）"] == "505 人"
+    drills = table_with(at, "演练编号")
+    assert list(drills["演练编号"]) == ["D6", "D2", "D1", "D4"]  # newest first
+    assert at.query_params == {"from": "2024", "to": "2024"}
+
+
+def test_period_from_query_params_official_year(home):
+    at = run_page({"streets": "WL", "from": "2023", "to": "2023"})
+    m = metrics(at)
+    assert m["演练（2023年）"] == "1 次"  # D5
+    assert m["预案演练覆盖率（2023年，全区）"] == "30.0%"
+    drills = table_with(at, "演练编号")
+    assert drills.iloc[0]["预案层级"] == "社区"
+
+
+def test_unknown_plan_drill_is_labelled(home):
+    at = run_page({"from": "2023", "to": "2023"})
+    drills = table_with(at, "演练编号").set_index("演练编号")
+    assert drills.loc["D9", "预案层级"] == "不在现行清单"
+    assert drills.loc["D3", "街道"] == "（全区/部门）"
+
+
+def test_download_buttons_exist(home):
+    at = run_page()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("下载 CSV") == 4 and labels.count("下载 Excel") == 4
+
+
+def test_missing_emergency_marts_show_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", emergency=False)
+    at = run_page()
+    assert any("缺少所需的数据表" in w.value for w in at.warning)
+    assert not at.metric
+
+
+def test_plan_graph_collapses_and_escapes():
+    from dashboards.views.emergency import broken_graph, plan_graph, plans_for_tree
+
+    plans = pd.DataFrame(
+        [
+            ("QJ-001", '总体"预案', "区级", None, True, None, 0, "QJ-001", True, None),
+            ("JD-WL", "武林街道预案", "街道", "QJ-001", True, None, 1, "QJ-001 > JD-WL", False, "WL"),
+            ("SQ-WL-01", "社区预案", "社区", "JD-WL", True, None, 2, "QJ-001 > JD-WL > SQ-WL-01", True, "WL"),
+            ("QY-1", "企业预案", "企业", "SQ-WL-01", True, None, 3,
+             "QJ-001 > JD-WL > SQ-WL-01 > QY-1", False, "WL"),
+        ],
+        columns=["plan_id", "plan_name", "tier", "parent_plan_id", "reaches_district_plan",
+                 "link_issue", "depth", "chain", "drilled_in_last_12_months", "street_code"],
+    )
+    collapsed = plan_graph(plans_for_tree(plans, []), collapse_communities=True)
+    assert '总体\\"预案' in collapsed
+    assert '"SQ-WL-01"' not in collapsed
+    assert "社区预案 1 个  企业预案 1 个" in collapsed
+    expanded = plan_graph(plans_for_tree(plans, ["WL"]), collapse_communities=False)
+    assert '"JD-WL" -> "SQ-WL-01"' in expanded
+    assert "企业预案 1 个" in expanded
+    assert broken_graph(plans_for_tree(plans, [])) is None
+
+
+# --- real server + browser --------------------------------------------------------------------
+
+
+def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 3400})
+                page.goto(f"{base}/")
+                page.get_by_text("筛选条件", exact=True).first.wait_for(timeout=30_000)
+                page.goto(f"{base}/{PAGE}")
+                page.get_by_text("应急管理", exact=True).first.wait_for(timeout=30_000)
+                page.get_by_text("预案衔接关系（全区）").first.wait_for(timeout=10_000)
+                # The graphviz graph is drawn in the browser (bundled renderer, no CDN).
+                svgs = page.locator('[data-testid="stGraphVizChart"] svg')
+                svgs.nth(1).wait_for(timeout=20_000)
+                page.locator(".vega-embed").nth(2).wait_for(timeout=20_000)
+                page.wait_for_timeout(1000)
+                assert "下城区突发事件总体应急预案" in svgs.nth(0).text_content()
+                assert "上级预案不存在" in svgs.nth(1).text_content()
+                body = page.inner_text("body")
+                assert "40.0%" in body
+                assert "以下预案未衔接到区级总体预案" in body
+                page.screenshot(path=str(ARTIFACTS / f"{PAGE}.png"), full_page=True)
+            finally:
+                browser.close()

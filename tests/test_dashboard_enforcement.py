@@ -1,0 +1,483 @@
+"""Tests of the 执法与信用 dashboard page against a hand-written fixture of the published mart.
+
+The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the mart tables the
+page reads (marts.dim_streets, marts.fct_inspections, marts.dim_enterprises,
+marts.kpi_official_indicators, with the contracts' columns): nine units, nine inspections in
+2023-2024 and two years of 安责险 indicators. Expected figures are computed by hand in the tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from dashboards.views import enforcement
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboards" / "app.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE = "enforcement"
+
+# --- fixture of the published mart -----------------------------------------------------------
+
+STREETS = [
+    ("WL", "武林街道", "武林", False),
+    ("TS", "天水街道", "天水", False),
+    ("CH", "朝晖街道", "朝晖", False),
+    ("CM", "潮鸣街道", "潮鸣", False),
+    ("CQ", "长庆街道", "长庆", False),
+    ("SQ", "石桥街道", "石桥", False),
+    ("DX", "东新街道", "东新", False),
+    ("WH", "文晖街道", "文晖", False),
+    ("UNKNOWN", "未知街道", None, True),
+]
+STREET_NAMES = {code: name for code, name, _, _ in STREETS}
+
+# key, uscc, valid, name, street, insurance_current, blacklisted, since, until, active
+UNITS = [
+    ("U1", "U1", True, "甲机械厂", "WL", True, False, None, None, True),
+    ("U2", "U2", True, "乙化工仓储公司", "WL", False, True, "2023-05-10", "2026-05-09", True),
+    ("U3", "U3", True, "丙建筑公司", "TS", True, False, None, None, True),
+    ("U4", "U4", True, "丁物流公司", "TS", False, False, None, None, True),
+    ("U5", "U5", True, "戊商场", "CH", True, False, None, None, True),
+    # Closed, still within its blacklist listing.
+    ("U6", "U6", True, "己印刷厂", "SQ", False, True, "2022-01-01", "2025-01-01", False),
+    # An invalid code still joins (as the other pages' unit_streets does).
+    ("X-0000000000000007", "U7", False, "庚餐饮店", "CM", True, False, None, None, True),
+    ("X-0000000000000008", None, False, "辛维修部", "CM", False, False, None, None, True),
+    ("U9", "U9", True, "壬贸易公司", "UNKNOWN", True, False, None, None, True),
+]
+
+# id, uscc, inspected_on, result, findings, penalty (yuan), blacklisted
+INSPECTIONS = [
+    ("I01", "U1", "2023-02-10", "合格", 0, 0.0, False),
+    ("I02", "U2", "2023-05-10", "停产整顿", 5, 100000.0, True),
+    ("I03", "U3", "2023-06-15", "责令整改", 2, 0.0, False),
+    ("I04", "u4 ", "2023-09-01", "行政处罚", 3, 20000.0, False),  # U4 once normalised
+    ("I05", None, "2024-01-20", "行政处罚", 2, 5000.0, False),  # unlicensed: 未知街道
+    ("I06", "U7", "2024-03-05", "合格", 0, None, False),
+    ("I07", "U5", "2024-03-18", "责令整改", 1, 0.0, False),
+    ("I08", "UX", "2024-07-01", "行政处罚", 4, 30000.0, True),  # not in the registry
+    ("I09", "U2", "2024-08-08", "行政处罚", 2, 15000.0, False),
+]
+
+# year -> street -> insurance_coverage
+COVERAGE = {
+    2023: {"ALL": 0.55, "WL": 0.5, "TS": 1.0},
+    2024: {"ALL": 0.625, "WL": 0.5, "TS": 0.5, "CH": 1.0},
+}
+
+
+def build_warehouse(
+    db_path: Path, *, tables: tuple[str, ...] = ("streets", "inspections", "enterprises", "kpi")
+) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        if "streets" in tables:
+            con.execute(
+                "CREATE TABLE marts.dim_streets (street_code VARCHAR NOT NULL, street_name VARCHAR, "
+                "short_name VARCHAR, is_unknown BOOLEAN)"
+            )
+            con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?, ?, ?)", STREETS)
+        if "inspections" in tables:
+            con.execute(
+                """CREATE TABLE marts.fct_inspections (
+                    inspection_id VARCHAR NOT NULL, uscc VARCHAR, inspected_on DATE,
+                    year INTEGER, team VARCHAR, findings INTEGER, result VARCHAR,
+                    penalty_yuan DOUBLE, penalty_10k_yuan DOUBLE, blacklisted BOOLEAN,
+                    updated_at TIMESTAMP, versions INTEGER, source_file VARCHAR)"""
+            )
+            con.executemany(
+                "INSERT INTO marts.fct_inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,
+                     None if penalty is None else penalty / 10000.0, black, f"{day} 10:00:00", 1,
+                     "inspections_pull.jsonl")
+                    for iid, uscc, day, result, findings, penalty, black in INSPECTIONS
+                ],
+            )
+        if "enterprises" in tables:
+            con.execute(
+                """CREATE TABLE marts.dim_enterprises (
+                    enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
+                    uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
+                    street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
+                    above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
+                    insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
+                    blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
+                    is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
+                    delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER)"""
+            )
+            rows = []
+            for i, (key, uscc, valid, name, street, current, black, since, until, active) in enumerate(UNITS, 3):
+                rows.append(
+                    (key, uscc, uscc, valid, None if valid else "check character", name, street,
+                     STREET_NAMES[street], STREET_NAMES[street], "C 制造业", 50, False, "三级",
+                     current, "2025-12-31" if current else None, current, False, black, since,
+                     until, active, "2024-12-31" if active else "2024-06-30", "2019-01-31",
+                     None if active else "2024-07-31", 1, "enterprises_20241231.xlsx", i)
+                )
+            con.executemany(
+                "INSERT INTO marts.dim_enterprises VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        if "kpi" in tables:
+            con.execute(
+                """CREATE TABLE marts.kpi_official_indicators (
+                    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR,
+                    is_district BOOLEAN, accidents INTEGER, accidents_yoy_change DOUBLE,
+                    deaths INTEGER, deaths_yoy_change DOUBLE, deaths_per_100m_gdp DOUBLE,
+                    employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
+                    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE,
+                    vehicles_10k DOUBLE, road_deaths_per_10k_vehicles DOUBLE,
+                    hazards_found INTEGER, hazards_rectified INTEGER,
+                    hazard_rectification_rate DOUBLE, major_hazards INTEGER,
+                    major_hazards_supervised INTEGER, major_hazard_supervised_rate DOUBLE,
+                    monitoring_coverage DOUBLE, insurance_coverage DOUBLE, drill_coverage DOUBLE)"""
+            )
+            rows = []
+            for year, by_street in COVERAGE.items():
+                for street in ["ALL", *(s[0] for s in STREETS)]:
+                    rows.append(
+                        (f"{year}:{street}", year, street, street == "ALL", 0, None, 0, None, None,
+                         None, None, None, None, None, None, 0, 0, None, 0, 0, None, None,
+                         by_street.get(street), None)
+                    )
+            con.executemany(
+                "INSERT INTO marts.kpi_official_indicators VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("citysafety_home")
+    build_warehouse(home / "warehouse" / "citysafety.duckdb")
+    return home
+
+
+@pytest.fixture
+def home(warehouse_home, monkeypatch) -> Path:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    return warehouse_home
+
+
+def run_page(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()  # the default page (总览) first: switch_page needs the registered pages
+    at.switch_page(f"views/{PAGE}.py")
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_frames(at: AppTest, title: str) -> list[pd.DataFrame]:
+    """The data frames of the chart with that title (streamlit sends them as Arrow datasets)."""
+    for chart in at.get("vega_lite_chart"):
+        if title in json.dumps(json.loads(chart.proto.spec), ensure_ascii=False):
+            frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
+            if chart.proto.HasField("data"):
+                frames.append(convert_arrow_bytes_to_pandas_df(chart.proto.data.data))
+            return frames
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.success, *at.title,
+                               *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def test_trend_table_fills_periods_and_orders_results():
+    raw = pd.DataFrame({
+        "period": ["2024-01", "2024-03", "2024-03"],
+        "street_code": ["WL", "WL", "TS"],
+        "result": ["合格", "复查", "行政处罚"],
+        "inspections": [1, 1, 2], "findings": [0, 1, 3], "penalty_10k_yuan": [0.0, 0.0, 1.25],
+        "penalised": [0, 0, 2], "blacklistings": [0, 0, 1],
+    })
+    assert enforcement.result_order(raw["result"]) == ["合格", "责令整改", "行政处罚", "停产整顿", "复查"]
+    table = enforcement.trend_table(raw, "month", 2024, 2024)
+    assert list(table["period_label"]) == ["2024年1月", "2024年2月", "2024年3月"]
+    assert list(table["inspections"]) == [1, 0, 3]
+    assert list(table["行政处罚"]) == [0, 0, 2]
+    assert list(table["复查"]) == [0, 0, 1]
+    assert list(table["penalty_10k_yuan"]) == [0.0, 0.0, 1.25]
+    yearly = enforcement.trend_table(raw.assign(period="2024"), "year", 2023, 2024)
+    assert list(yearly["period_label"]) == ["2023年", "2024年"]
+    assert list(yearly["inspections"]) == [0, 4]
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+def test_default_view_all_streets_all_years(home):
+    at = run_page()
+    m = metrics(at)
+    assert m["执法检查"] == "9 次"
+    assert m["合格"] == "2 次"  # I01, I06
+    assert m["责令整改"] == "2 次"  # I03, I07
+    assert m["行政处罚"] == "4 次"  # I04, I05, I08, I09
+    assert m["停产整顿"] == "1 次"  # I02
+    assert m["发现问题"] == "19 项"
+    assert m["罚款金额"] == "17.0 万元"  # 10 + 2 + 0.5 + 3 + 1.5
+    assert m["罚款案件"] == "5 起"
+    assert m["检查中列入黑名单"] == "2 次"  # I02, I08
+    text = all_text(at)
+    assert "其中 2 次检查的单位在名录中查不到（含无证经营），计入未知街道" in text  # I05, I08
+    trend = table_with(at, "期间").set_index("期间")
+    assert list(trend.index) == ["2023年", "2024年"]
+    assert trend.loc["2023年", "执法检查（次）"] == 4
+    assert trend.loc["2023年", "停产整顿（次）"] == 1
+    assert trend.loc["2023年", "罚款金额（万元）"] == 12.0
+    assert trend.loc["2024年", "行政处罚（次）"] == 3
+    assert trend.loc["2024年", "罚款金额（万元）"] == 5.0
+    by_street = next(d.value for d in at.dataframe if "街道" in d.value.columns and "执法检查（次）" in d.value.columns)
+    by_street = by_street.set_index("街道")
+    assert by_street.loc["武林街道", "执法检查（次）"] == 3  # I01, I02, I09
+    assert by_street.loc["武林街道", "罚款金额（万元）"] == 11.5
+    assert by_street.loc["天水街道", "执法检查（次）"] == 2  # I03, I04 (code normalised)
+    assert by_street.loc["天水街道", "行政处罚（次）"] == 1
+    assert by_street.loc["潮鸣街道", "合格（次）"] == 1  # I06
+    assert by_street.loc["未知街道", "执法检查（次）"] == 2
+    assert by_street.loc["未知街道", "罚款金额（万元）"] == 3.5
+    assert by_street.loc["长庆街道", "执法检查（次）"] == 0
+    # Blacklist now: U2 (WL) and the closed U6 (SQ), latest listing first.
+    assert m["黑名单单位"] == "2 家"
+    blacklist = table_with(at, "单位名称")
+    assert list(blacklist["单位名称"]) == ["乙化工仓储公司", "己印刷厂"]
+    assert list(blacklist["经营状态"]) == ["在册", "已关闭/注销"]
+    assert str(blacklist.iloc[0]["期满日期"])[:10] == "2026-05-09"
+    # Insurance now: 8 active units, 5 with current insurance (U1 U3 U5 U7 U9).
+    assert m["安责险覆盖率（当前）"] == "62.5%"
+    coverage = table_with(at, "安责险覆盖率（%）").set_index("街道")
+    assert coverage.loc["武林街道", "在册单位（家）"] == 2
+    assert coverage.loc["武林街道", "安责险覆盖率（%）"] == 50.0
+    assert coverage.loc["潮鸣街道", "安责险在保（家）"] == 1
+    assert coverage.loc["石桥街道", "在册单位（家）"] == 0  # U6 closed
+    assert pd.isna(coverage.loc["石桥街道", "安责险覆盖率（%）"])
+    assert coverage.loc["未知街道", "安责险覆盖率（%）"] == 100.0
+    assert at.query_params == {}
+    assert len(chart_specs(at)) == 4
+
+
+def test_street_and_period_from_query_params(home):
+    at = run_page({"streets": "WL,TS", "from": "2024", "to": "2024"})
+    m = metrics(at)
+    assert m["执法检查"] == "1 次"  # I09
+    assert m["行政处罚"] == "1 次"
+    assert m["罚款金额"] == "1.5 万元"
+    assert m["黑名单单位"] == "1 家"  # U2
+    assert m["安责险覆盖率（当前）"] == "50.0%"  # WL 1/2 + TS 1/2
+    assert list(table_with(at, "单位名称")["单位名称"]) == ["乙化工仓储公司"]
+    # Coverage trend: the district and the two streets, 2024 only.
+    frames = chart_frames(at, "安责险覆盖率（%），按年")
+    values = pd.concat([f for f in frames if "coverage_pct" in f.columns])
+    assert sorted(zip(values["street_name"], values["coverage_pct"])) == [
+        ("全区", 62.5), ("天水街道", 50.0), ("武林街道", 50.0)
+    ]
+    assert at.query_params == {"streets": "WL,TS", "from": "2024", "to": "2024"}
+
+
+def test_filters_through_widgets(home):
+    at = run_page()
+    at.slider(key="enforcement_years").set_range(2023, 2023).run()
+    m = metrics(at)
+    assert m["执法检查"] == "4 次" and m["罚款金额"] == "12.0 万元"
+    assert at.query_params == {"from": "2023", "to": "2023"}
+
+    at.multiselect(key="enforcement_streets").select("UNKNOWN").run()
+    assert metrics(at)["执法检查"] == "0 次"
+    at.slider(key="enforcement_years").set_range(2023, 2024).run()
+    m = metrics(at)
+    assert m["执法检查"] == "2 次" and m["罚款金额"] == "3.5 万元"  # I05, I08
+    assert at.query_params == {"streets": "UNKNOWN"}
+
+    at.selectbox(key="enforcement_grain").set_value("month").run()
+    trend = table_with(at, "期间").set_index("期间")
+    # 2023-01 to the last month with inspections of the selection (2024-07).
+    assert len(trend) == 19
+    assert trend.loc["2024年1月", "行政处罚（次）"] == 1
+    assert trend.loc["2024年7月", "罚款金额（万元）"] == 3.0
+    assert at.query_params == {"streets": "UNKNOWN", "grain": "month"}
+
+
+def test_bad_query_params_fall_back(home):
+    at = run_page({"streets": "wl,ZZ", "from": "1990", "to": "x", "grain": "day"})
+    assert at.multiselect(key="enforcement_streets").value == ["WL"]
+    assert at.slider(key="enforcement_years").value == (2023, 2024)
+    assert at.selectbox(key="enforcement_grain").value == ""
+    assert metrics(at)["执法检查"] == "3 次"
+
+
+def test_download_buttons(home):
+    at = run_page()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("下载 CSV") == 4 and labels.count("下载 Excel") == 4
+
+
+def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("streets", "inspections"))
+    at = run_page()
+    assert any("缺少所需的数据表" in w.value for w in at.warning)
+
+
+def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    at = run_page()
+    assert any("数据仓库尚未发布" in i.value for i in at.info)
+
+
+# --- real server + browser --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
+
+
+def _require_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@contextlib.contextmanager
+def served_app(home: Path, log_path: Path):
+    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
+    port = _free_port()
+    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(port),
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        try:
+            os.killpg(server.pid, 15)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait(timeout=5)
+        log.close()
+
+
+def _screenshot_whole_page(page, path: Path) -> None:
+    """Streamlit scrolls its main area inside the viewport: grow the viewport to the content."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
+        ".map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1440, "height": int(height) + 40})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 2400})
+                page.goto(f"{base}/{PAGE}")
+                # Content arrives over the websocket after load: wait for known text.
+                page.get_by_text("执法检查概况", exact=False).first.wait_for(timeout=30_000)
+                page.get_by_text("安全生产黑名单", exact=False).first.wait_for(timeout=10_000)
+                page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
+                page.wait_for_timeout(1500)
+                body = page.inner_text("body")
+                assert "17.0 万元" in body
+                assert "62.5%" in body
+                _screenshot_whole_page(page, ARTIFACTS / f"{PAGE}.png")
+            finally:
+                browser.close()

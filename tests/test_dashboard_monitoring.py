@@ -1,0 +1,533 @@
+"""Tests of the 监测 dashboard page against a small hand-written fixture of the published mart.
+
+The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the sensor marts the
+page reads (agg_monitoring_coverage, agg_sensor_alarms_daily, fct_sensor_alarm_episodes), the
+enterprise registry that gives a hazard source its street (dim_enterprises) and dim_streets, with
+a handful of rows whose expected figures are computed by hand below; plus a minimal 总览 mart (the
+app's default page). The builders are reused by tests/test_dashboard_overview.py (top alerts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboards" / "app.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE = "monitoring"
+
+# --- fixture of the published mart -----------------------------------------------------------
+
+STREETS = [
+    ("WL", "武林街道", "武林"),
+    ("TS", "天水街道", "天水"),
+    ("CH", "朝晖街道", "朝晖"),
+    ("CM", "潮鸣街道", "潮鸣"),
+    ("CQ", "长庆街道", "长庆"),
+    ("SQ", "石桥街道", "石桥"),
+    ("DX", "东新街道", "东新"),
+    ("WH", "文晖街道", "文晖"),
+    ("UNKNOWN", "未知街道", None),
+]
+
+# Units of the registry: uscc, unit name, street, is_active, snapshot date. U3 moved from 武林 (an
+# older, closed row) to 朝晖: the active row wins. U9 (operating H5) is not in the registry.
+ENTERPRISES = [
+    ("U1", "杭州下城化工一厂", "WL", True, "2024-05-01"),
+    ("U2", "天水燃气储配站", "TS", True, "2024-05-01"),
+    ("U3", "朝晖石化仓储公司", "CH", True, "2024-05-01"),
+    ("U3", "朝晖石化仓储公司（旧址）", "WL", False, "2023-01-01"),
+]
+
+AS_OF = dt.datetime(2024, 5, 31, 12, 0)
+# hazard_source_id, name, uscc, level, points, points reporting in the last 24 h, last reading
+# District: 16 points, 11 reporting -> 68.8 %; below 100 %: H2, H3, H5.
+# 武林 (U1: H1, H3): 6 points, 5 reporting -> 83.3 %; below 100 %: H3.
+COVERAGE = [
+    ("H1", "液氨储罐区", "U1", "三级", 4, 4, AS_OF),
+    ("H2", "LNG储罐区", "U2", "二级", 5, 3, AS_OF - dt.timedelta(minutes=5)),
+    ("H3", "甲醇储罐区", "U1", "四级", 2, 1, AS_OF - dt.timedelta(hours=1)),
+    ("H4", "成品油仓库", "U3", "三级", 3, 3, AS_OF),
+    ("H5", "氯气钢瓶库", "U9", "一级", 2, 0, None),
+]
+
+# point_id -> (hazard_source_id, uscc, metric, unit, high, high-high)
+POINTS = {
+    "H1-P1": ("H1", "U1", "temperature", "℃", 50.0, 60.0),
+    "H1-P2": ("H1", "U1", "pressure", "MPa", 1.0, 1.5),
+    "H2-P1": ("H2", "U2", "gas", "%LEL", 20.0, 50.0),
+    "H3-P1": ("H3", "U1", "level", "m", 8.0, 9.0),
+    "H5-P1": ("H5", "U9", "gas", "%LEL", 20.0, 50.0),
+}
+# point, started, ended, cleared, readings, peak
+EPISODES = [
+    ("H1-P1", "2024-05-01 08:00", "2024-05-01 08:10", "2024-05-01 08:11", 11, 62.0),   # 高高报
+    ("H1-P2", "2024-05-01 09:00", "2024-05-01 09:00", "2024-05-01 09:01", 1, 1.2),
+    ("H2-P1", "2024-05-10 10:00", "2024-05-10 10:05", "2024-05-10 10:06", 6, 25.0),
+    ("H1-P1", "2024-05-25 14:00", "2024-05-25 14:30", "2024-05-25 14:31", 31, 55.0),
+    ("H3-P1", "2024-05-26 01:00", "2024-05-26 01:20", "2024-05-26 01:21", 21, 9.5),    # 高高报
+    ("H3-P1", "2024-05-26 05:00", "2024-05-26 05:00", "2024-05-26 05:01", 1, 8.5),
+    ("H3-P1", "2024-05-26 23:50", "2024-05-27 00:10", "2024-05-27 00:11", 21, 8.7),
+    ("H2-P1", "2024-05-30 11:00", "2024-05-30 11:30", "2024-05-30 11:31", 31, 30.0),
+    # The last 24 h of data (ended after 2024-05-30 12:00): these three.
+    ("H2-P1", "2024-05-30 13:00", "2024-05-30 13:05", "2024-05-30 13:06", 6, 22.0),
+    ("H1-P2", "2024-05-31 08:00", "2024-05-31 08:20", "2024-05-31 08:21", 21, 1.6),    # 高高报
+    ("H5-P1", "2024-05-31 11:50", "2024-05-31 11:58", None, 9, 21.0),                  # still open
+]
+# Days with readings but no episode (the daily mart has one row per day and source with data).
+QUIET_DAYS = [("2024-04-01", "H4"), ("2024-05-15", "H4")]
+
+
+def episode_rows() -> list[tuple]:
+    rows = []
+    for point, started, ended, cleared, readings, peak in EPISODES:
+        source, uscc, metric, unit, high, high_high = POINTS[point]
+        start = dt.datetime.fromisoformat(started)
+        end = dt.datetime.fromisoformat(ended)
+        rows.append((
+            f"{point}:{start.isoformat()}", point, source, uscc, metric, unit, start, end,
+            None if cleared is None else dt.datetime.fromisoformat(cleared), readings, peak, high,
+            high_high, peak >= high_high, (end - start).total_seconds() / 60.0, start.date(),
+        ))
+    return rows
+
+
+def daily_rows() -> list[tuple]:
+    """agg_sensor_alarms_daily as the model builds it from the episodes (plus quiet days)."""
+    names = {c[0]: c for c in COVERAGE}
+    cells: dict[tuple[dt.date, str], dict] = {}
+    for row in episode_rows():
+        cell = cells.setdefault((row[15], row[2]), {"episodes": 0, "hh": 0, "longest": 0.0, "alarm": 0})
+        cell["episodes"] += 1
+        cell["hh"] += int(row[13])
+        cell["longest"] = max(cell["longest"], row[14])
+        cell["alarm"] += row[9]
+    for day, source in QUIET_DAYS:
+        cells.setdefault(
+            (dt.date.fromisoformat(day), source), {"episodes": 0, "hh": 0, "longest": None, "alarm": 0}
+        )
+    rows = []
+    for (day, source), cell in sorted(cells.items()):
+        _, name, uscc, level, points, *_ = names[source]
+        rows.append((
+            day, source, name, uscc, level, points, 1440 * points, cell["alarm"],
+            1 if cell["alarm"] else 0, cell["episodes"], cell["hh"], cell["longest"] or None,
+        ))
+    return rows
+
+
+def create_streets(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE marts.dim_streets (street_code VARCHAR, street_name VARCHAR, "
+        "short_name VARCHAR, is_unknown BOOLEAN)"
+    )
+    con.executemany(
+        "INSERT INTO marts.dim_streets VALUES (?, ?, ?, ?)",
+        [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS],
+    )
+
+
+def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
+    """The 总览 marts (the app's default page runs first), with two years and no events."""
+    con.execute(
+        """CREATE TABLE marts.kpi_safety_targets (
+            year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
+            deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
+            gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
+            deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
+            deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
+            deaths_target_met BOOLEAN, rate_target_met BOOLEAN)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.kpi_safety_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+            (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+        ],
+    )
+    con.execute(
+        """CREATE TABLE marts.fct_casualty_events (
+            event_id VARCHAR, department VARCHAR, department_name VARCHAR,
+            source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
+            year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
+            injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
+            linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
+            source_row_number INTEGER)"""
+    )
+
+
+def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """dim_enterprises and the three sensor marts, with the contract's columns and types."""
+    con.execute(
+        """CREATE TABLE marts.dim_enterprises (
+            enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
+            uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
+            street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
+            above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
+            insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
+            blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
+            is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
+            delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER)"""
+    )
+    names = {code: name for code, name, _ in STREETS}
+    con.executemany(
+        "INSERT INTO marts.dim_enterprises VALUES (?, ?, ?, TRUE, NULL, ?, ?, ?, ?, 'C 制造业', 100, "
+        "TRUE, '二级', TRUE, '2025-01-01', TRUE, TRUE, FALSE, NULL, NULL, ?, ?, '2020-01-01', "
+        "NULL, 1, 'enterprises.xlsx', ?)",
+        [
+            (f"{uscc}-{i}" if not active else uscc, uscc, uscc, name, street, names[street],
+             names[street], active, snapshot, i)
+            for i, (uscc, name, street, active, snapshot) in enumerate(ENTERPRISES, start=3)
+        ],
+    )
+    con.execute(
+        """CREATE TABLE marts.agg_monitoring_coverage (
+            hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR, uscc VARCHAR,
+            hazard_level VARCHAR, points INTEGER, points_reporting_24h INTEGER,
+            coverage_24h DOUBLE, last_reading_at TIMESTAMP, as_of_time TIMESTAMP)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.agg_monitoring_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF)
+         for hid, name, uscc, level, points, rep, last in COVERAGE],
+    )
+    con.execute(
+        """CREATE TABLE marts.agg_sensor_alarms_daily (
+            day DATE NOT NULL, hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR,
+            uscc VARCHAR, hazard_level VARCHAR, points_reporting INTEGER, readings BIGINT,
+            alarm_readings BIGINT, points_alarming INTEGER, episodes INTEGER,
+            high_high_episodes INTEGER, longest_episode_minutes DOUBLE)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.agg_sensor_alarms_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        daily_rows(),
+    )
+    con.execute(
+        """CREATE TABLE marts.fct_sensor_alarm_episodes (
+            episode_id VARCHAR NOT NULL, point_id VARCHAR, hazard_source_id VARCHAR,
+            uscc VARCHAR, metric VARCHAR, unit VARCHAR, started_at TIMESTAMP,
+            ended_at TIMESTAMP, cleared_at TIMESTAMP, readings INTEGER, peak_value DOUBLE,
+            high_threshold DOUBLE, high_high_threshold DOUBLE, reached_high_high BOOLEAN,
+            duration_minutes DOUBLE, day DATE)"""
+    )
+    con.executemany(
+        "INSERT INTO marts.fct_sensor_alarm_episodes VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        episode_rows(),
+    )
+
+
+def build_warehouse(db_path: Path, *, sensors: bool = True) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("CREATE SCHEMA marts")
+        create_streets(con)
+        create_overview_minimal(con)
+        if sensors:
+            create_sensor_marts(con)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("citysafety_home")
+    build_warehouse(home / "warehouse" / "citysafety.duckdb")
+    return home
+
+
+@pytest.fixture
+def home(warehouse_home, monkeypatch) -> Path:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    return warehouse_home
+
+
+def run_page(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()  # the default page (总览) first: switch_page needs the registered pages
+    at.switch_page(f"views/{PAGE}.py")
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    """The titles of the altair charts of the page (vega-lite specs embedded in the page)."""
+    titles = []
+    for chart in at.get("vega_lite_chart"):
+        title = json.loads(chart.proto.spec).get("title", {})
+        titles.append(title.get("text") if isinstance(title, dict) else title)
+    return titles
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                               *at.success, *at.title, *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+def test_default_view_coverage_and_recent_alarms(home):
+    at = run_page()
+    m = metrics(at)
+    assert m["重大危险源"] == "5 个"
+    assert m["监测点（近24小时在线）"] == "11 / 16 个"
+    assert m["在线监测覆盖率"] == "68.8%"  # 11 / 16
+    assert m["覆盖率低于100%的危险源"] == "3 个"  # H2, H3, H5
+    # Last 7 days of data: 2024-05-25..31 -> episodes 4..11 = 8, 高高报 #5 and #10.
+    assert m["报警（近7天）"] == "8 起"
+    assert m["高高报（近7天）"] == "2 起"
+    assert m["报警危险源（近7天）"] == "4 个"  # H1, H2, H3, H5
+    assert "数据截至 2024-05-31 12:00（最新读数时间）" in texts(at)
+    # Trend over the whole period (2024-04-01..2024-05-31): 11 episodes, 3 高高报, 61 days.
+    assert m["报警（所选期间）"] == "11 起"
+    assert m["高高报（所选期间）"] == "3 起"
+    assert m["日均报警（所选期间）"] == "0.2 起"  # 11 / 61
+    # Hazard sources: lowest coverage first, streets through the unit registry.
+    sources = table_with(at, "危险源编号")
+    assert list(sources["危险源编号"]) == ["H5", "H3", "H2", "H1", "H4"]
+    by_id = sources.set_index("危险源编号")
+    assert by_id.loc["H5", "街道"] == "未知街道"
+    assert by_id.loc["H5", "所属单位"] == "（不在企业名录）"
+    assert by_id.loc["H4", "街道"] == "朝晖街道"  # the active registry row wins
+    assert by_id.loc["H2", "监测覆盖率（%）"] == 60.0
+    assert by_id.loc["H1", "状态"] == "✅ 全部在线"
+    assert by_id.loc["H3", "状态"] == "❌ 低于100%"
+    # The red call-out names the sources below 100 %.
+    assert "以下重大危险源监测覆盖率低于100%" in texts(at)
+    assert "LNG储罐区（天水街道，3/5 个点在线）" in texts(at)
+    # Recent episodes: newest first, Chinese labels.
+    episodes = table_with(at, "报警开始时间")
+    assert len(episodes) == 8
+    assert episodes.iloc[0]["危险源"] == "氯气钢瓶库"
+    assert pd.isna(episodes.iloc[0]["解除时间"])  # still open
+    assert episodes.iloc[0]["状态"] == "未解除"
+    assert episodes.iloc[1]["报警级别"] == "高高报"
+    assert episodes.iloc[1]["监测指标"] == "压力"
+    assert at.query_params == {}
+    # Charts: coverage and daily trend (vega-lite specs embedded, no CDN).
+    assert chart_titles(at) == ["各重大危险源在线监测覆盖率（%）", "每日报警次数（起）"]
+
+
+def test_street_filter_from_query_params(home):
+    at = run_page({"streets": "WL"})
+    m = metrics(at)
+    # 武林: H1 (4/4) and H3 (1/2).
+    assert m["重大危险源"] == "2 个"
+    assert m["监测点（近24小时在线）"] == "5 / 6 个"
+    assert m["在线监测覆盖率"] == "83.3%"
+    assert m["覆盖率低于100%的危险源"] == "1 个"
+    # Last 7 days: #4 (H1), #5 #6 #7 (H3), #10 (H1) = 5; 高高报 #5, #10.
+    assert m["报警（近7天）"] == "5 起"
+    assert m["高高报（近7天）"] == "2 起"
+    # Whole period: #1 #2 #4 #5 #6 #7 #10 = 7.
+    assert m["报警（所选期间）"] == "7 起"
+    assert set(table_with(at, "危险源编号")["危险源编号"]) == {"H1", "H3"}
+    # The hazard source filter lists only 武林's sources.
+    assert at.selectbox(key="monitoring_source").options == ["全部危险源", "液氨储罐区（H1）", "甲醇储罐区（H3）"]
+    assert at.query_params == {"streets": "WL"}
+
+
+def test_source_window_and_period_through_widgets(home):
+    at = run_page()
+    at.selectbox(key="monitoring_source").set_value("H2").run()
+    assert not at.exception
+    m = metrics(at)
+    assert m["重大危险源"] == "1 个"
+    assert m["在线监测覆盖率"] == "60.0%"
+    assert m["报警（近7天）"] == "2 起"  # #8, #9
+    assert at.query_params == {"source": "H2"}
+
+    at.radio(key="monitoring_window").set_value(30).run()
+    assert not at.exception
+    m = metrics(at)
+    assert m["报警（近30天）"] == "3 起"  # 2024-05-02..31: #3, #8, #9
+    assert len(table_with(at, "报警开始时间")) == 3
+    assert at.query_params == {"source": "H2", "days": "30"}
+
+    at.date_input(key="monitoring_period").set_value((dt.date(2024, 5, 30), dt.date(2024, 5, 31))).run()
+    assert not at.exception
+    m = metrics(at)
+    assert m["报警（所选期间）"] == "2 起"  # #8, #9
+    assert m["日均报警（所选期间）"] == "1.0 起"
+    assert at.query_params == {"source": "H2", "days": "30", "from": "2024-05-30", "to": "2024-05-31"}
+
+
+def test_period_and_window_from_query_params(home):
+    at = run_page({"days": "30", "from": "2024-05-26", "to": "2024-05-31"})
+    m = metrics(at)
+    # 2024-05-02..31: episodes #3..#11 = 9; 高高报 #5, #10.
+    assert m["报警（近30天）"] == "9 起"
+    assert m["高高报（近30天）"] == "2 起"
+    # Trend 2024-05-26..31: #5 #6 #7 (05-26), #8 #9 (05-30), #10 #11 (05-31) = 7.
+    assert m["报警（所选期间）"] == "7 起"
+    assert at.date_input(key="monitoring_period").value == (dt.date(2024, 5, 26), dt.date(2024, 5, 31))
+
+
+def test_bad_query_params_fall_back(home):
+    at = run_page({"streets": "XX", "source": "H9", "days": "5", "from": "bad"})
+    m = metrics(at)
+    assert m["重大危险源"] == "5 个"
+    assert m["报警（近7天）"] == "8 起"
+    assert at.radio(key="monitoring_window").value == 7
+
+
+def test_download_buttons_exist(home):
+    at = run_page()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("下载 CSV") >= 3 and labels.count("下载 Excel") >= 3
+
+
+def test_missing_sensor_marts_show_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", sensors=False)
+    at = run_page()
+    assert any("缺少所需的数据表" in w.value for w in at.warning)
+    assert not at.metric
+
+
+def test_window_start_counts_the_as_of_day():
+    from dashboards.views.monitoring import window_start
+
+    assert window_start(dt.date(2024, 5, 31), 7) == dt.date(2024, 5, 25)
+    assert window_start(dt.date(2024, 5, 31), 30) == dt.date(2024, 5, 2)
+
+
+# --- real server + browser --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@contextlib.contextmanager
+def served_app(home: Path, log_path: Path):
+    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
+    port = _free_port()
+    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(port),
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        try:
+            os.killpg(server.pid, 15)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait(timeout=5)
+        log.close()
+
+
+def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1440, "height": 2400})
+                # The app's main script first, then the page itself.
+                page.goto(f"{base}/")
+                page.get_by_text("筛选条件", exact=True).first.wait_for(timeout=30_000)
+                page.goto(f"{base}/{PAGE}?days=30")
+                # Content arrives over the websocket after load: wait for known text.
+                page.get_by_text("重大危险源监测", exact=True).first.wait_for(timeout=30_000)
+                page.get_by_text("9 起").first.wait_for(timeout=10_000)
+                # Let vega draw both charts before the screenshot.
+                page.locator(".vega-embed").nth(1).wait_for(timeout=20_000)
+                page.get_by_text("下载 Excel").first.wait_for(timeout=10_000)
+                page.wait_for_timeout(1000)
+                body = page.inner_text("body")
+                assert "68.8%" in body
+                assert "氯气钢瓶库" in body
+                assert "days=30" in page.url
+                page.screenshot(path=str(ARTIFACTS / f"{PAGE}.png"), full_page=True)
+            finally:
+                browser.close()
