@@ -129,18 +129,6 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
     assert (files, bad) == (3 + n_extra, 0)
 
 
-@pytest.mark.pipeline
-def test_rerunning_dags_changes_nothing(tmp_path, monkeypatch):
-    cfg = _use(monkeypatch, tmp_path)
-    deliveries.write_spine(cfg.landing)
-    assert orchestration.run_pipeline(cfg, ["ingest_fire", "build_mart"]) == 0
-    raw_before = {p: _sha(p) for p in sorted(cfg.raw.rglob("*")) if p.is_file()}
-    marts_before = mart_checksums(cfg.warehouse_db)
-    assert orchestration.run_pipeline(cfg, ["ingest_fire", "build_mart"]) == 0
-    assert {p: _sha(p) for p in sorted(cfg.raw.rglob("*")) if p.is_file()} == raw_before
-    assert mart_checksums(cfg.warehouse_db) == marts_before
-
-
 def _republish(home: str, times: int) -> None:
     os.environ["CITYSAFETY_HOME"] = home
     for _ in range(times):

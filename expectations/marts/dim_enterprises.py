@@ -8,7 +8,6 @@ TABLE = "marts.dim_enterprises"
 
 def suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=TABLE, expectations=[
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
         gxe.ExpectColumnValuesToBeUnique(column="enterprise_key"),
         gxe.ExpectColumnValuesToNotBeNull(column="enterprise_key"),
         gxe.ExpectColumnValuesToNotBeNull(column="unit_name"),

@@ -8,7 +8,6 @@ TABLE = "marts.fct_risk_points"
 
 def suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=TABLE, expectations=[
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
         gxe.ExpectColumnValuesToBeUnique(column="risk_point_id"),
         gxe.ExpectColumnValuesToNotBeNull(column="risk_point_id"),
         gxe.ExpectColumnValuesToBeInSet(
