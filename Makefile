@@ -25,6 +25,7 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 
 demo-data: install
 	$(BIN)/python -m citysafety.demo
+	$(BIN)/python -m citysafety.demo.accounts --home $(CITYSAFETY_HOME)
 
 pipeline: install $(MANIFEST)
 	$(BIN)/python -m citysafety.orchestration pipeline

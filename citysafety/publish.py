@@ -4,7 +4,8 @@ Only this module writes `warehouse/citysafety.duckdb`. The shared schemas (marts
 copied into a new file beside the live one, which then replaces it with `os.replace`: readers
 holding the old file keep reading it, new readers see the new one, and a failure before the
 swap leaves the last good warehouse untouched. Raw, staging and intermediate stay in the build
-copy: they hold personal data and are not shared.
+copy: they hold personal data and are not shared; the quarantine's raw records are published
+with their personal fields masked.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def publish(cfg: Settings | None = None) -> dict[str, int]:
                         f'select * from "{build}"."{schema}"."{table}"')
             counts[f"{schema}.{table}"] = con.execute(
                 f'select count(*) from published."{schema}"."{table}"').fetchone()[0]
+        # Personal data stays in the raw layer: quarantined records are published masked.
+        from citysafety.policy import mask_quarantine
+
+        mask_quarantine(con, "published")
         con.execute("detach published")
     finally:
         con.close()

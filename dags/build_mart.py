@@ -11,6 +11,8 @@ Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes
    `$CITYSAFETY_HOME/quality/`); a failure stops the run with its reasons;
 4. `publish_warehouse` atomically replaces `warehouse/citysafety.duckdb`. Until then readers
    keep the last good mart.
+5. `export_departments` writes each department's and street office's export and analyst file
+   under `exports/<name>/current/` as `policy/access.yml` allows (one publish per folder).
 """
 
 from __future__ import annotations
@@ -57,8 +59,14 @@ def build_mart():
 
         return publish()
 
+    @task
+    def export_departments() -> dict:
+        from citysafety.exports import export_all
+
+        return export_all()
+
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_args())
-    prepare_build() >> dbt >> validate_quality() >> publish_warehouse()
+    prepare_build() >> dbt >> validate_quality() >> publish_warehouse() >> export_departments()
 
 
 build_mart()

@@ -17,6 +17,8 @@ PROJECT_ROOT = DASHBOARD_DIR.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from dashboards import auth  # noqa: E402 - after the sys.path line above
+
 APP_TITLE = "下城区城市安全管理平台"
 
 
@@ -31,17 +33,50 @@ def build_navigation():
             default=True,
         ),
         st.Page(
+            DASHBOARD_DIR / "views" / "risk.py",
+            title="风险",
+            icon=":material/map:",
+            url_path="risk",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "hazards.py",
+            title="隐患",
+            icon=":material/report_problem:",
+            url_path="hazards",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "monitoring.py",
+            title="监测",
+            icon=":material/sensors:",
+            url_path="monitoring",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "enforcement.py",
+            title="执法与信用",
+            icon=":material/gavel:",
+            url_path="enforcement",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "emergency.py",
+            title="应急",
+            icon=":material/emergency:",
+            url_path="emergency",
+        ),
+        st.Page(
             DASHBOARD_DIR / "views" / "data_health.py",
             title="数据健康",
             icon=":material/monitor_heart:",
             url_path="data_health",
         ),
     ]
-    return st.navigation(pages)
+    # Sign-in: only the pages the access policy (policy/access.yml) grants this user.
+    return st.navigation(auth.visible_pages(pages))
 
 
 def main() -> None:
-    st.set_page_config(page_title=APP_TITLE, page_icon=":material/shield:", layout="wide")
+    st.set_page_config(page_title=APP_TITLE, page_icon="🛡️", layout="wide")
+    auth.require_login()  # the login form until someone signs in (demo mode: a banner)
+    auth.bind_data_layer()  # pages read the signed-in user's analyst file, never more
     navigation = build_navigation()
     navigation.run()
 

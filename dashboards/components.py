@@ -181,6 +181,12 @@ def street_filter(
     """
     codes = streets_df["street_code"].astype(str).tolist()
     names = dict(zip(codes, streets_df["street_name"].astype(str)))
+    # Sign-in (dashboards.auth): a street office is offered its own street only, and an empty
+    # selection means its streets, never the whole district.
+    allowed = _allowed_streets()
+    if allowed is not None:
+        codes = [c for c in codes if c in allowed]
+        placeholder = "、".join(names.get(c, c) for c in allowed)
     if key not in st.session_state:
         raw = st.query_params.get(param, "")
         wanted = [c.strip().upper() for c in str(raw).split(",") if c.strip()]
@@ -199,7 +205,16 @@ def street_filter(
     )
     selected = [c for c in codes if c in set(selected)]
     _set_query_param(param, ",".join(selected) if selected else None)
+    if allowed is not None and not selected:
+        return codes or list(allowed)
     return selected
+
+
+def _allowed_streets() -> list[str] | None:
+    """Streets the signed-in user may see (None: every street)."""
+    from dashboards import auth
+
+    return auth.allowed_streets(auth.current_user())
 
 
 def period_filter(

@@ -1,0 +1,363 @@
+"""Who may see what: the access policy (`policy/access.yml`), personal-data masking, credentials.
+
+* **Policy.** `load()` reads the one policy file: principals (the leader, the departments, one
+  office per street), the tables each is granted and the streets whose rows it may see.
+  `select_sql()` is the one place that turns a grant into SQL; the exports and analyst files
+  (citysafety.exports) and, through them, the dashboard data layer (dashboards.auth) use it.
+* **Personal data.** The registry's personal columns (`Column(personal=True)`: contact names,
+  phone numbers, resident ID numbers) stay in the raw layer. `mask_raw_record()` masks them in
+  a delivered record as dbt's staging macros do (张**, 139****5678, 330103********1234);
+  `mask_quarantine()` applies it to `audit.quarantine.raw_record` of a database about to be
+  published. `PERSONAL_COLUMNS` is what no export may carry.
+* **Credentials.** PBKDF2-SHA256 (hashlib) with a salt per user: `hash_password()` /
+  `verify_password()`. The users themselves live outside the repository (dashboards.auth).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from citysafety import sources as S
+from citysafety.config import PROJECT_ROOT
+
+POLICY_FILE = PROJECT_ROOT / "policy" / "access.yml"
+
+LEADER, DEPARTMENT, STREET = "leader", "department", "street"
+KINDS = (LEADER, DEPARTMENT, STREET)
+ALL = "all"
+AUDIT_TABLES = ("audit.reconciliation", "audit.quarantine", "audit.quality_results")
+
+
+class PolicyError(ValueError):
+    """The policy file is inconsistent (unknown table, street, set or page; a missing office)."""
+
+
+# --- the policy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str  # leader, emb, ..., street_wl
+    kind: str  # leader | department | street
+    name_zh: str
+    tables: frozenset[str] | None  # qualified names (marts.x, audit.y); None: every table
+    streets: tuple[str, ...] | None  # None: every street (and rows without one)
+    pages: frozenset[str] | None  # url_paths or titles; None: every page
+
+    def sees_table(self, qualified: str) -> bool:
+        return self.tables is None or qualified in self.tables
+
+    def sees_page(self, url_path: str | None, title: str | None = None) -> bool:
+        return self.pages is None or bool({url_path, title} & self.pages)
+
+    @property
+    def unrestricted(self) -> bool:
+        """Every table and every row: the published warehouse itself may be read."""
+        return self.tables is None and self.streets is None
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    street_column: str
+    streets: tuple[str, ...]
+    withheld_columns: dict[str, tuple[str, ...]]
+    row_rules: dict[str, str]  # qualified table -> predicate over `t` for street-limited principals
+    pages: dict[str, str]  # url_path -> title
+    principals: dict[str, Principal]
+    digest: str  # sha256 of the policy file (recorded in export manifests)
+
+    def principal(self, name: str) -> Principal:
+        try:
+            return self.principals[name]
+        except KeyError:
+            raise KeyError(f"no principal {name!r} in the access policy") from None
+
+    def street_office(self, code: str) -> Principal:
+        code = str(code).strip().upper()
+        for p in self.principals.values():
+            if p.kind == STREET and p.streets == (code,):
+                return p
+        raise KeyError(f"no street office for street {code!r} in the access policy")
+
+    def for_user(self, role: str, scope: str | None) -> Principal:
+        """The principal of a signed-in user: leader, a department by name, a street by code."""
+        if role == LEADER:
+            return next(p for p in self.principals.values() if p.kind == LEADER)
+        if role == DEPARTMENT:
+            p = self.principal(str(scope or ""))
+            if p.kind != DEPARTMENT:
+                raise KeyError(f"{scope!r} is not a department in the access policy")
+            return p
+        if role == STREET:
+            return self.street_office(str(scope or ""))
+        raise KeyError(f"unknown role {role!r} (leader, department, street)")
+
+    def withheld(self, qualified: str) -> tuple[str, ...]:
+        return self.withheld_columns.get(qualified, ())
+
+    def page_grants(self, principal: Principal) -> frozenset[str] | None:
+        """url_paths and titles of the pages a principal may open (None: every page)."""
+        if principal.pages is None:
+            return None
+        return frozenset(principal.pages | {self.pages[p] for p in principal.pages if p in self.pages})
+
+
+def _qualify(name: str) -> str:
+    return name if "." in name else f"marts.{name}"
+
+
+def _parse(path: Path) -> Policy:
+    from citysafety import contracts
+
+    text = path.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text) or {}
+    known = {t.qualified for t in contracts.shared_tables().values()} | set(AUDIT_TABLES)
+    streets = tuple(str(s) for s in doc.get("streets") or [])
+    pages = {str(k): str(v) for k, v in (doc.get("pages") or {}).items()}
+    sets: dict[str, frozenset[str]] = {}
+    for name, tables in (doc.get("table_sets") or {}).items():
+        qualified = frozenset(_qualify(str(t)) for t in tables or [])
+        unknown = sorted(qualified - known)
+        if unknown:
+            raise PolicyError(f"{path}: table set {name!r} names unknown tables {unknown}")
+        sets[str(name)] = qualified
+    withheld = {_qualify(str(k)): tuple(str(c) for c in v or [])
+                for k, v in (doc.get("withheld_columns") or {}).items()}
+    row_rules = {_qualify(str(k)): str(v).strip() for k, v in (doc.get("row_rules") or {}).items()}
+    unknown = sorted((set(withheld) | set(row_rules)) - known)
+    if unknown:
+        raise PolicyError(f"{path}: withheld_columns/row_rules name unknown tables {unknown}")
+
+    def grant(where: str, spec: dict) -> frozenset[str] | None:
+        if spec.get("tables") == ALL:
+            return None
+        tables: set[str] = set()
+        for s in spec.get("sets") or []:
+            if s not in sets:
+                raise PolicyError(f"{path}: {where}: unknown table set {s!r}")
+            tables |= sets[s]
+        for t in spec.get("tables") or []:
+            q = _qualify(str(t))
+            if q not in known:
+                raise PolicyError(f"{path}: {where}: unknown table {t!r}")
+            tables.add(q)
+        return frozenset(tables)
+
+    def page_list(where: str, value) -> frozenset[str] | None:
+        if value == ALL:
+            return None
+        out = frozenset(str(p) for p in value or [])
+        unknown = sorted(out - set(pages) - set(pages.values()))
+        if unknown:
+            raise PolicyError(f"{path}: {where}: unknown pages {unknown} (add them under pages:)")
+        return out
+
+    principals: dict[str, Principal] = {}
+    for name, spec in (doc.get("principals") or {}).items():
+        kind = spec.get("kind")
+        if kind not in (LEADER, DEPARTMENT):
+            raise PolicyError(f"{path}: {name}: kind must be leader or department (streets: street_offices)")
+        street_spec = spec.get("streets", ALL)
+        if street_spec == ALL:
+            allowed_streets = None
+        else:
+            allowed_streets = tuple(str(s) for s in street_spec)
+            if set(allowed_streets) - set(streets):
+                raise PolicyError(f"{path}: {name}: unknown streets {sorted(set(allowed_streets) - set(streets))}")
+        principals[str(name)] = Principal(str(name), kind, str(spec.get("name_zh", name)),
+                                          grant(str(name), spec), allowed_streets,
+                                          page_list(str(name), spec.get("pages")))
+    offices = doc.get("street_offices") or {}
+    template = str(offices.get("name_template", "street_{code}"))
+    named = {str(k): str(v) for k, v in (offices.get("offices") or {}).items()}
+    if set(named) != set(streets):
+        raise PolicyError(f"{path}: street_offices must name one office per street {list(streets)}, "
+                          f"got {sorted(named)}")
+    office_tables = grant("street_offices", offices)
+    office_pages = page_list("street_offices", offices.get("pages"))
+    for code in streets:
+        name = template.format(code=code.lower())
+        if name in principals:
+            raise PolicyError(f"{path}: principal {name!r} defined twice")
+        principals[name] = Principal(name, STREET, named[code], office_tables, (code,), office_pages)
+    if sum(p.kind == LEADER for p in principals.values()) != 1:
+        raise PolicyError(f"{path}: exactly one principal of kind leader")
+    return Policy(
+        version=int(doc.get("version", 1)),
+        street_column=str(doc.get("street_column", "street_code")),
+        streets=streets, withheld_columns=withheld, row_rules=row_rules, pages=pages,
+        principals=principals,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, mtime_ns: int, size: int) -> Policy:
+    del mtime_ns, size  # cache key only
+    return _parse(Path(path))
+
+
+def load(path: Path | None = None) -> Policy:
+    """The access policy (read again whenever the file changes)."""
+    path = Path(path or POLICY_FILE)
+    stat = path.stat()
+    return _cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: str,
+               columns: list[str]) -> tuple[str, dict] | None:
+    """SELECT of what `principal` may see of `catalog.qualified` (which has `columns`), with its
+    named parameters; None when the table is not granted. Withheld columns are left out. For a
+    principal limited to some streets, a table with the street column keeps only their rows,
+    and a table without it only the rows its row rule admits (all rows when it has none)."""
+    if not principal.sees_table(qualified):
+        return None
+    personal = [c for c in columns if c in PERSONAL_COLUMNS]
+    if personal:
+        raise PersonalDataError(f"{qualified} carries personal-data columns {personal}: not exported")
+    withheld = set(policy.withheld(qualified))
+    keep = [c for c in columns if c not in withheld]
+    schema, table = qualified.split(".", 1)
+    sql = (f"select {', '.join('t.' + _quote(c) for c in keep)} "
+           f"from {_quote(catalog)}.{_quote(schema)}.{_quote(table)} as t")
+    params: dict = {}
+    if principal.streets is not None:
+        if policy.street_column in columns:
+            sql += f" where list_contains($streets::varchar[], t.{_quote(policy.street_column)})"
+            params["streets"] = list(principal.streets)
+        elif qualified in policy.row_rules:
+            rule = policy.row_rules[qualified]
+            sql += " where (" + rule.replace("{catalog}", _quote(catalog)) + ")"
+            if "$streets" in rule:
+                params["streets"] = list(principal.streets)
+    return sql, params
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+class PersonalDataError(RuntimeError):
+    pass
+
+
+PERSONAL_COLUMNS: frozenset[str] = frozenset(
+    c.name for f in S.all_feeds() for c in f.columns if c.personal)
+
+REDACTED = "（原始记录含个人信息，仅保留在原始层）"
+
+
+def mask_name(value: str) -> str:
+    text = str(value)
+    return text[:1] + "**" if text else text
+
+
+def mask_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", str(value))
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 7 else "****"
+
+
+def mask_id_no(value: str) -> str:
+    text = re.sub(r"\s", "", str(value))
+    return text[:6] + "*" * (len(text) - 10) + text[-4:] if len(text) >= 15 else "****"
+
+
+def mask_value(column: str, value):
+    """A personal value masked by its column's kind (name, phone, resident ID number)."""
+    if value is None or value == "":
+        return value
+    if column.endswith("_phone"):
+        return mask_phone(value)
+    if column.endswith("_id_no"):
+        return mask_id_no(value)
+    return mask_name(value)
+
+
+def mask_raw_record(feed: S.Feed, raw: str | None) -> str | None:
+    """A quarantined record of `feed` with its personal fields masked.
+
+    Records read as fields (JSON text of header -> value) keep every other field; a record that
+    could not be split into fields (a broken line) is replaced by a notice when the feed has
+    personal columns, since where its personal values sit is unknown.
+    """
+    from citysafety.readers import header_key
+
+    personal = {header_key(c.delivered): c.name for c in feed.columns if c.personal}
+    if raw is None or not personal:
+        return raw
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        return REDACTED
+    masked = {k: (mask_value(personal[header_key(k)], v) if header_key(k) in personal else v)
+              for k, v in record.items()}
+    return json.dumps(masked, ensure_ascii=False)
+
+
+def mask_quarantine(con, catalog: str, schema: str = "audit") -> int:
+    """Mask personal data in `<catalog>.<schema>.quarantine.raw_record` in place (a database
+    about to be published, attached to `con`). Returns the number of records changed."""
+    feeds = {(f.source, f.feed): f for f in S.all_feeds() if any(c.personal for c in f.columns)}
+    table = f"{_quote(catalog)}.{_quote(schema)}.quarantine"
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
+        "and table_name = 'quarantine'", [catalog, schema]).fetchone()[0]
+    if not exists:
+        return 0
+    rows = con.execute(f"select rowid, source, feed, raw_record from {table} "
+                       "where raw_record is not null").fetchall()
+    updates = []
+    for rowid, source, feed_name, raw in rows:
+        feed = feeds.get((source, feed_name))
+        if feed is None:
+            continue
+        masked = mask_raw_record(feed, raw)
+        if masked != raw:
+            updates.append((masked, rowid))
+    if updates:
+        con.executemany(f"update {table} set raw_record = ? where rowid = ?", updates)
+    return len(updates)
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+HASH_SCHEME = "pbkdf2_sha256"
+HASH_ITERATIONS = 600_000  # OWASP's figure for PBKDF2-HMAC-SHA256
+
+
+def hash_password(password: str, *, iterations: int = HASH_ITERATIONS, salt: bytes | None = None) -> str:
+    """`pbkdf2_sha256$<iterations>$<salt>$<hash>` (base64), a random 16-byte salt per call."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    return f"{HASH_SCHEME}${iterations}${b64(salt)}${b64(digest)}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Constant-time check of a password against `hash_password`'s output; False when malformed."""
+    try:
+        scheme, iterations, salt, digest = str(encoded).split("$")
+        if scheme != HASH_SCHEME or not 1 <= int(iterations) <= 10_000_000:
+            return False
+        expected = base64.b64decode(digest, validate=True)
+        got = hashlib.pbkdf2_hmac("sha256", str(password).encode("utf-8"),
+                                  base64.b64decode(salt, validate=True), int(iterations))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)

@@ -1,0 +1,663 @@
+"""Departments consume the shared tables, each seeing what it may.
+
+One real build over a hand-made delivery set (tests/deliveries.py's spine, which plants contact
+张某某 / 13912345678, plus enterprises, risk points, grid hazard reports with planted reporters,
+emergency plans, drills and resources), `build_and_publish`, then `export_all`. Then:
+
+* the policy file names every department, street office and dashboard page;
+* the shared tables, their versions, their Chinese labels and the changelog agree;
+* each analyst file and export holds only its tables and its streets' rows;
+* an export never mixes two publishes (a publish during an export, a failed export, readers
+  holding the previous one, pruning);
+* no planted personal value is in any published artefact (warehouse, analyst files, exports,
+  quality batches and Data Docs, logs, rendered dashboard pages);
+* sign-in: a wrong password is refused, a street user sees only its street's numbers, a
+  department sees only its pages and reads only its analyst file through the data layer.
+
+Hand-computed facts used below: 2020 deaths are 3 in the district, 2 in 武林 (WL: JJ-2020-1);
+casualty events by street WL 2, TS 2, CH 1, CM 1, SQ 2, DX 1, WH 1, UNKNOWN 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import deliveries
+from citysafety import build, contracts, exports, ingest, labels, publish
+from citysafety import policy as P
+from citysafety import sources as S
+from citysafety.config import PROJECT_ROOT, Settings
+from citysafety.demo import accounts
+from citysafety.demo.feeds.grid import id_check
+from dashboards import auth
+
+pytestmark = pytest.mark.pipeline
+
+APP = PROJECT_ROOT / "dashboards" / "app.py"
+AS_OF = "2020-06-30"
+DEPARTMENTS = {"emb", "fire", "traffic", "stats", "grid", "safety_office", "emergency"}
+STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH"]
+
+# Planted personal data (fake): the spine's contact, and a grid reporter.
+GRID_NAME = "欧阳某某"
+GRID_ID_NO = "33010319850312451" + id_check("33010319850312451")
+GRID_PHONE = "13812345679"
+PERSONAL = ["张某某", "13912345678", GRID_NAME, GRID_ID_NO, GRID_PHONE]
+PLANS_WL = {"QJ-001", "BM-EMB", "JD-WL", "SQ-WL-01", "QY-WL-01"}  # what 武林 may see of the plans
+CASUALTY_EVENTS_BY_STREET = {"WL": 2, "TS": 2, "CH": 1, "CM": 1, "SQ": 2, "DX": 1, "WH": 1, "UNKNOWN": 1}
+PASSWORDS = {"leader": "leader-test", "street_wl": "wl-test", "traffic": "traffic-test", "emb": "emb-test"}
+
+
+# --- the delivery set beyond the spine ------------------------------------------------------------
+
+
+def _xlsx(path: Path, header: list[str], rows: list[list], title: str | None = None) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+def _csv(path: Path, header: list[str], rows: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join([",".join(header), *rows]) + "\r\n", encoding="utf-8")
+
+
+def write_more(landing: Path) -> None:
+    heads = {f.id: [c.delivered for c in f.columns] for f in S.all_feeds()}
+    _xlsx(landing / "emb" / "enterprises" / "enterprises_202005.xlsx", heads["emb__enterprises"], [
+        ["914403001922038216", "杭州某某1有限公司", "武林街道", "C 制造业", 120, "是", "二级", "是", "2021-01-01", "否"],
+        ["9144030071526726XG", "杭州某某3有限公司", "朝晖", "C 制造业", 80, "否", "三级", "否", None, "是"],
+        ["91330100799655058B", "天水小店", "天水", "F 批发和零售业", 5, "否", "未达标", "否", None, "否"],
+    ], title="生产经营单位基础信息")
+    _xlsx(landing / "safety_office" / "risk_points" / "risk_points_2020Q2.xlsx",
+          heads["safety_office__risk_points"], [
+              ["RP-WL-1", "武林商场", "武林街道", "人员密集场所", 4, 5, 20, "红", "武林街道", "2020-04-01"],
+              ["RP-TS-1", "天水加油站", "天水", "工业企业", 3, 3, 9, "黄", "天水街道", "2020-04-02"],
+              ["RP-CH-1", "朝晖隧道", "朝晖街道", "交通运输", 2, 2, 4, "蓝", "朝晖街道", "2020-04-03"],
+          ])
+
+    def report(rid, street, level, found, deadline, rectified, status, supervised, updated):
+        return json.dumps({
+            "report_id": rid, "found_on": found, "street": street, "community": "测试社区",
+            "grid_code": "XC-01-01", "uscc": None, "description": "消防通道堵塞", "level": level,
+            "deadline": deadline, "rectified_on": rectified, "status": status, "supervised": supervised,
+            "reporter_name": GRID_NAME, "reporter_id_no": GRID_ID_NO, "reporter_phone": GRID_PHONE,
+            "updated_at": updated}, ensure_ascii=False)
+
+    grid = landing / "grid" / "hazard_reports"
+    grid.mkdir(parents=True, exist_ok=True)
+    (grid / "hazard_reports_20200601T000000Z.jsonl").write_text("\n".join([
+        report("H-WL-1", "武林街道", "重大", "2020-05-01", "2020-05-20", None, "整改中", True, "2020-05-01T09:00:00"),
+        report("H-TS-1", "天水", "一般", "2020-05-02", "2020-05-10", "2020-05-08", "已整改", False, "2020-05-08T09:00:00"),
+        report("H-TS-2", "天水", "一般", "2020-05-03", "2020-06-10", None, "待整改", False, "2020-05-03T09:00:00"),
+        # a broken line: quarantined with its raw text, which carries the reporter's details
+        report("H-BAD", "天水", "一般", "2020-05-04", "2020-06-10", None, "待整改", False, "2020-05-04T09:00:00")[:-30],
+    ]) + "\n", encoding="utf-8")
+
+    _csv(landing / "emergency" / "plans" / "plans_202005.csv", heads["emergency__plans"], [
+        "QJ-001,下城区突发事件总体应急预案,区级,下城区人民政府,,2018-01-01,2020-01-01",
+        "BM-EMB,生产安全事故应急预案,部门,区应急管理局,QJ-001,2018-03-01,",
+        "JD-WL,武林街道突发事件应急预案,街道,武林街道办事处,QJ-001,2018-05-01,",
+        "SQ-WL-01,竹竿巷社区应急预案,社区,武林街道竹竿巷社区居委会,JD-WL,2019-01-01,",
+        "QY-WL-01,某某1公司应急预案,企业,杭州某某1有限公司,SQ-WL-01,2019-02-01,",
+        "JD-TS,天水街道突发事件应急预案,街道,天水街道办事处,QJ-001,2018-05-02,",
+        "QY-TS-01,天水小店应急预案,企业,天水小店,JD-TS,2019-03-01,",
+    ])
+    _csv(landing / "emergency" / "drills" / "drills_202005.csv", heads["emergency__drills"], [
+        "D-1,JD-WL,2020-05-10,实战,40", "D-2,JD-TS,2020-05-11,桌面,12"])
+    _csv(landing / "emergency" / "resources" / "resources_202005.csv", heads["emergency__resources"], [
+        "R-1,救援队伍,武林救援队,30,人,武林街道,2020-05-01", "R-2,应急物资,天水物资库,100,件,天水,2020-05-01"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A real build and publish of the delivery set, then the exports; yields the settings."""
+    home = tmp_path_factory.mktemp("access") / "home"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CITYSAFETY_HOME", str(home))
+    mp.setenv("CITYSAFETY_AS_OF_DATE", AS_OF)
+    for name in ("CITYSAFETY_USERS", "CITYSAFETY_AUTH"):
+        mp.delenv(name, raising=False)
+    cfg = Settings(home=home)
+    deliveries.write_spine(cfg.landing)
+    write_more(cfg.landing)
+    for feed in S.all_feeds():
+        ingest.ingest_feed(feed, cfg)
+    build.build_and_publish(cfg)
+    summary = exports.export_all(cfg)
+    yield cfg, summary
+    mp.undo()
+
+
+def q(path: Path, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect() if str(path) == ":memory:" else duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def tables_of(path: Path) -> set[str]:
+    return {f"{s}.{t}" for s, t in q(path, "select schema_name, table_name from duckdb_tables()")}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- policy, contracts, labels ------------------------------------------------------------------
+
+
+def test_policy_names_every_department_street_office_and_page():
+    policy = P.load()
+    kinds = {name: p.kind for name, p in policy.principals.items()}
+    assert {n for n, k in kinds.items() if k == P.DEPARTMENT} == DEPARTMENTS
+    assert [n for n, k in kinds.items() if k == P.LEADER] == ["leader"]
+    assert policy.principal("leader").unrestricted
+    for code in STREETS:
+        office = policy.street_office(code)
+        assert office.name == f"street_{code.lower()}" and office.streets == (code,)
+        assert policy.page_grants(office) >= {"总览", "风险", "隐患", "应急"}
+        assert not office.sees_table("audit.quarantine") and not office.sees_table("marts.fct_inspections")
+    assert policy.principal("stats").tables == frozenset(
+        {"marts.dim_streets", "marts.kpi_safety_targets", "marts.kpi_official_indicators",
+         "marts.fct_casualty_events"})
+    assert all(policy.principal(d).streets is None for d in DEPARTMENTS)
+    # Every page of the app is known to the policy (else only `pages: all` would see it).
+    app_pages = set(re.findall(r'url_path="([a-z_]+)"', APP.read_text(encoding="utf-8")))
+    assert app_pages and app_pages <= set(policy.pages), app_pages - set(policy.pages)
+    for name, principal in policy.principals.items():
+        assert principal.pages is None or principal.pages <= set(policy.pages), name
+    with pytest.raises(KeyError):
+        policy.for_user("department", "street_wl")  # a street office is not a department
+    with pytest.raises(KeyError):
+        policy.for_user("street", "XX")
+
+
+def test_shared_tables_versions_labels_and_changelog_agree():
+    shared = contracts.shared_tables()
+    marts = contracts.mart_contracts()
+    assert set(shared) == set(marts), (
+        "every contracted mart is a shared table: register it in dbt_project/shared_tables.yml "
+        f"and label its columns in citysafety/labels.py: {set(shared) ^ set(marts)}")
+    assert {t.version for t in shared.values()} == {1}
+    changelog = (PROJECT_ROOT / "dbt_project" / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## 2026-11-29" in changelog and "_v2" in changelog and "versions:" in changelog
+    for name, table in shared.items():
+        assert f"| `marts.{name}` | 1 |" in changelog, name
+        assert table.description_zh and table.owner and table.since == "2026-11-29"
+        columns = [c.name for c in marts[name]]
+        missing = [c for c in columns if not labels.explicit(name, c)]
+        assert not missing, f"{name}: no Chinese label for {missing} (citysafety/labels.py)"
+        header = [labels.label(name, c) for c in columns]
+        assert len(set(header)) == len(header), f"{name}: labels repeat"
+        assert all(re.search(r"[\u4e00-\u9fff]", h) for h in header), name
+
+
+# --- analyst files and exports ------------------------------------------------------------------
+
+
+def test_analyst_files_hold_only_granted_tables_and_rows(built):
+    cfg, summary = built
+    policy = P.load()
+    live = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    try:
+        published = {f"{s}.{t}" for s, t in live.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+        assert set(summary["exports"]) == set(policy.principals)
+        for name, principal in policy.principals.items():
+            con = duckdb.connect(str(exports.analyst_file(cfg, name)), read_only=True)
+            try:
+                held = {f"{s}.{t}": c for s, t, c in con.execute(
+                    "select schema_name, table_name, list(column_name order by column_index) "
+                    "from duckdb_columns() where not internal group by all").fetchall()}
+                expected = {t for t in published if principal.sees_table(t)}
+                assert set(held) == expected, name
+                for table, columns in held.items():
+                    assert not set(columns) & set(policy.withheld(table)), (name, table)
+                    assert not set(columns) & P.PERSONAL_COLUMNS, (name, table)
+                    count = con.execute(f"select count(*) from {table}").fetchone()
+                    if principal.streets is None:
+                        assert count == live.execute(f"select count(*) from {table}").fetchone(), (name, table)
+                    elif "street_code" in columns:
+                        streets = {r[0] for r in con.execute(f"select distinct street_code from {table}").fetchall()}
+                        assert streets <= set(principal.streets), (name, table, streets)
+                        assert count == live.execute(f"select count(*) from {table} where street_code = ?",
+                                                     [principal.streets[0]]).fetchone(), (name, table)
+            finally:
+                con.close()
+    finally:
+        live.close()
+    # The hand-computed cuts: events per street, the district rows and targets never to a street.
+    for code, n in CASUALTY_EVENTS_BY_STREET.items():
+        if code != "UNKNOWN":
+            assert q(exports.analyst_file(cfg, f"street_{code.lower()}"),
+                     "select count(*) from marts.fct_casualty_events") == [(n,)]
+    wl = exports.analyst_file(cfg, "street_wl")
+    assert q(wl, "select count(*) from marts.kpi_safety_targets") == [(0,)]
+    assert q(wl, "select distinct street_code from marts.kpi_official_indicators") == [("WL",)]
+    assert q(wl, "select street_code from marts.dim_streets") == [("WL",)]
+    assert {r[0] for r in q(wl, "select plan_id from marts.fct_emergency_plans")} == PLANS_WL
+    assert q(wl, "select drill_id from marts.fct_drills") == [("D-1",)]
+    ts_plans = {r[0] for r in q(exports.analyst_file(cfg, "street_ts"), "select plan_id from marts.fct_emergency_plans")}
+    assert ts_plans == {"QJ-001", "BM-EMB", "JD-TS", "QY-TS-01"}
+    # Departments: their tables only.
+    assert "marts.fct_hazards" not in tables_of(exports.analyst_file(cfg, "stats"))
+    assert "marts.fct_inspections" not in tables_of(exports.analyst_file(cfg, "traffic"))
+    assert "audit.quarantine" in tables_of(exports.analyst_file(cfg, "safety_office"))
+    assert not any(t.startswith("audit.") for t in tables_of(exports.analyst_file(cfg, "emb")))
+
+
+def test_exports_carry_versions_checksums_and_chinese_headers(built):
+    cfg, summary = built
+    live = cfg.warehouse_db
+    live_sha = sha(live)
+    versions = {t.name: t.version for t in contracts.shared_tables().values()}
+    for name in ("leader", "traffic", "street_wl"):
+        folder = exports.exports_dir(cfg) / name / exports.CURRENT
+        assert folder.is_symlink() and os.readlink(folder) == summary["exports"][name]["export_id"]
+        manifest = exports.current_manifest(cfg, name)
+        assert manifest["warehouse_sha256"] == live_sha == summary["warehouse_sha256"]
+        assert manifest["publish_id"].endswith(live_sha[:12])
+        assert manifest["published_at"] == summary["published_at"]
+        assert manifest["published_at"] == dt.datetime.fromtimestamp(
+            live.stat().st_mtime_ns / 1e9, exports.LOCAL_TZ).isoformat(timespec="seconds")
+        assert manifest["analyst_file"]["sha256"] == sha(folder / f"{name}.duckdb")
+        for entry in manifest["tables"]:
+            assert entry["version"] == versions[entry["name"]]
+            for info in entry["files"].values():
+                path = folder / info["path"]
+                assert sha(path) == info["sha256"] and path.stat().st_size == info["bytes"]
+                assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+            parquet = folder / entry["files"]["parquet"]["path"]
+            assert q(Path(":memory:"), f"select count(*) from read_parquet('{parquet}')") == [(entry["rows"],)]
+            sheet = openpyxl.load_workbook(folder / entry["files"]["xlsx"]["path"], read_only=True)["数据"]
+            rows = list(sheet.iter_rows(values_only=True))
+            assert list(rows[0]) == [labels.label(entry["name"], c["name"]) for c in entry["columns"]]
+            assert len(rows) - 1 == entry["rows"]
+        assert {e["name"] for e in manifest["tables"]} == {
+            t.split(".")[1] for t in tables_of(folder / f"{name}.duckdb") if t.startswith("marts.")}
+    wl = exports.exports_dir(cfg) / "street_wl" / exports.CURRENT
+    events = q(Path(":memory:"), f"select distinct street_code from read_parquet('{wl / 'fct_casualty_events.parquet'}')")
+    assert events == [("WL",)]
+    sheet = openpyxl.load_workbook(wl / "fct_casualty_events.xlsx", read_only=True)["数据"]
+    streets = {r[7] for r in list(sheet.iter_rows(values_only=True))[1:]}
+    assert streets == {"WL"} and labels.label("fct_casualty_events", "street_code") == "街道代码"
+    assert not (exports.exports_dir(cfg) / "traffic" / exports.CURRENT / "fct_hazards.parquet").exists()
+
+
+def test_an_export_never_mixes_two_publishes(built, tmp_path, monkeypatch):
+    """Its own home (a copy of the build copy): publishes A, B, C and exports around them."""
+    src, _ = built
+    cfg = Settings(home=tmp_path / "home")
+    cfg.build_dir.mkdir(parents=True)
+    shutil.copy2(src.build_db, cfg.build_db)
+    names = ["leader", "street_wl"]
+
+    def publish_with_wl_deaths(deaths: int) -> str:
+        con = duckdb.connect(str(cfg.build_db))
+        try:
+            con.execute("update marts.fct_casualty_events set deaths = ? where event_id = 'traffic:JJ-2020-1'", [deaths])
+        finally:
+            con.close()
+        publish.publish(cfg)
+        return sha(cfg.warehouse_db)
+
+    def wl_deaths(path: Path) -> int:
+        return q(path, "select deaths from marts.fct_casualty_events where event_id = 'traffic:JJ-2020-1'")[0][0]
+
+    sha_a = publish_with_wl_deaths(10)
+    # A publish (B) lands while A is being exported: the export stays wholly A.
+    real_xlsx, published = exports._write_xlsx, []
+
+    def xlsx_then_publish(*args, **kwargs):
+        if not published:
+            published.append(publish_with_wl_deaths(20))
+        return real_xlsx(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "_write_xlsx", xlsx_then_publish)
+    first = exports.export_all(cfg, names)
+    monkeypatch.setattr(exports, "_write_xlsx", real_xlsx)
+    sha_b = published[0]
+    assert sha_b != sha_a and sha(cfg.warehouse_db) == sha_b
+    assert first["warehouse_sha256"] == sha_a
+    id_a = first["exports"]["street_wl"]["export_id"]
+    assert id_a.endswith(sha_a[:12])
+    for name in names:
+        folder = exports.exports_dir(cfg) / name / exports.CURRENT
+        manifest = exports.current_manifest(cfg, name)
+        assert manifest["warehouse_sha256"] == sha_a
+        assert wl_deaths(folder / f"{name}.duckdb") == 10
+        parquet = folder / "fct_casualty_events.parquet"
+        assert q(Path(":memory:"), f"select deaths from read_parquet('{parquet}') "
+                                   "where event_id = 'traffic:JJ-2020-1'") == [(10,)]
+        sheet = openpyxl.load_workbook(folder / "fct_casualty_events.xlsx", read_only=True)["数据"]
+        assert [r[9] for r in sheet.iter_rows(values_only=True) if r[0] == "traffic:JJ-2020-1"] == [10]
+    # A reader holding A's analyst file keeps reading A across the switch to B.
+    reader = duckdb.connect(str(exports.analyst_file(cfg, "street_wl")), read_only=True)
+    try:
+        second = exports.export_all(cfg, names)
+        assert second["warehouse_sha256"] == sha_b
+        id_b = second["exports"]["street_wl"]["export_id"]
+        assert sorted(reader.execute("select deaths from marts.fct_casualty_events").fetchall()) == [(1,), (10,)]
+    finally:
+        reader.close()
+    wl = exports.exports_dir(cfg) / "street_wl"
+    assert os.readlink(wl / "current") == id_b and os.readlink(wl / "previous") == id_a
+    assert wl_deaths(exports.analyst_file(cfg, "street_wl")) == 20
+    # A failed export (C published) leaves current and previous as they were, and no stray folder.
+    publish_with_wl_deaths(30)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "_write_xlsx", broken)
+    with pytest.raises(exports.ExportFailed, match="street_wl"):
+        exports.export_all(cfg, names)
+    monkeypatch.setattr(exports, "_write_xlsx", real_xlsx)
+    assert os.readlink(wl / "current") == id_b and os.readlink(wl / "previous") == id_a
+    assert sorted(p.name for p in wl.iterdir()) == sorted(["current", "previous", id_a, id_b])
+    assert wl_deaths(exports.analyst_file(cfg, "street_wl")) == 20
+    # The next export switches to C, keeps B for readers and prunes A.
+    third = exports.export_all(cfg, names)
+    id_c = third["exports"]["street_wl"]["export_id"]
+    assert sorted(p.name for p in wl.iterdir()) == sorted(["current", "previous", id_b, id_c])
+    assert os.readlink(wl / "previous") == id_b and wl_deaths(exports.analyst_file(cfg, "street_wl")) == 30
+    # Exporting the same publish again changes nothing.
+    assert exports.export_all(cfg, names)["exports"]["street_wl"] == {**third["exports"]["street_wl"], "reused": True}
+    assert os.readlink(wl / "previous") == id_b
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+
+def _db_leaks(path: Path, where: str) -> list[str]:
+    """Every column of every table, as text (one query per table)."""
+    leaks = []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for schema, table in con.execute(
+                "select schema_name, table_name from duckdb_tables() where not internal").fetchall():
+            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
+            columns = [d[0] for d in con.description]
+            for i, column in enumerate(columns):
+                text = "\n".join(str(row[i]) for row in rows)
+                leaks += [f"{where}: {schema}.{table}.{column} holds {v}" for v in PERSONAL if v in text]
+    finally:
+        con.close()
+    return leaks
+
+
+def _parquet_leaks(path: Path, where: str) -> list[str]:
+    con = duckdb.connect()
+    try:
+        text = " ".join(str(v) for row in con.execute(f"select * from read_parquet('{path}')").fetchall() for v in row)
+    finally:
+        con.close()
+    return [f"{where}: holds {v}" for v in PERSONAL if v in text]
+
+
+def _text_leaks(text: str, where: str) -> list[str]:
+    return [f"{where}: holds {v}" for v in PERSONAL if v in text]
+
+
+def _page_text(at: AppTest) -> str:
+    from google.protobuf import text_format
+
+    def nodes(node):
+        children = getattr(node, "children", None)
+        if children:
+            for child in children.values():
+                yield from nodes(child)
+        else:
+            yield node
+
+    parts = []
+    for root in (at.main, at.sidebar):
+        for node in nodes(root):
+            if getattr(node, "type", None) == "dataframe":
+                parts.append(node.value.to_csv())
+            elif getattr(node, "proto", None) is not None:
+                parts.append(text_format.MessageToString(node.proto, as_utf8=True))
+    return "\n".join(parts)
+
+
+def test_no_personal_data_leaves_the_raw_layer(built):
+    cfg, _ = built
+    # The values really were delivered: they are in the raw layer (so the scan means something).
+    raw_text = " ".join(str(v) for p in sorted(cfg.raw.rglob("*.parquet"))
+                        for row in duckdb.connect().execute(f"select * from read_parquet('{p}')").fetchall()
+                        for v in row)
+    assert all(v in raw_text for v in PERSONAL)
+
+    leaks = _db_leaks(cfg.warehouse_db, "warehouse")
+    scanned = {"warehouse": 1}
+    for path in sorted(exports.exports_dir(cfg).rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        where = str(path.relative_to(cfg.home))
+        if path.suffix == ".duckdb":
+            leaks += _db_leaks(path, where)
+        elif path.suffix == ".parquet":
+            leaks += _parquet_leaks(path, where)
+        elif path.suffix == ".xlsx":
+            wb = openpyxl.load_workbook(path, read_only=True)
+            leaks += _text_leaks(" ".join(str(v) for ws in wb for row in ws.iter_rows(values_only=True)
+                                          for v in row), where)
+        else:
+            leaks += _text_leaks(path.read_text(encoding="utf-8", errors="replace"), where)
+        scanned[path.suffix] = scanned.get(path.suffix, 0) + 1
+    assert scanned.get(".duckdb", 0) >= 16 and scanned.get(".xlsx", 0) > 100 and scanned.get(".json", 0) >= 16
+    # The quality gate's batches and Data Docs, and every log under the home.
+    quality = [p for p in cfg.quality_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in quality) and any(p.suffix == ".parquet" for p in quality)
+    for path in quality:
+        where = str(path.relative_to(cfg.home))
+        leaks += (_parquet_leaks(path, where) if path.suffix == ".parquet"
+                  else _text_leaks(path.read_text(encoding="utf-8", errors="replace"), where))
+    logs = [p for p in cfg.home.rglob("*") if p.is_file() and (
+        p.suffix == ".log" or any(part in ("logs", "dbt_logs") for part in p.relative_to(cfg.home).parts))]
+    assert logs, "the dbt log is under the home"
+    for path in logs:
+        leaks += _text_leaks(path.read_text(encoding="utf-8", errors="replace"), str(path.relative_to(cfg.home)))
+    # Every dashboard page (demo mode: no users configured here, so all of them, as the leader).
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert any("未配置用户，演示模式：无需登录" in w.value for w in at.warning)
+    pages = sorted(pages_of(at))
+    assert {"overview", "data_health"} <= set(pages)
+    for page in pages:
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, [e.message for e in at.exception])
+        leaks += _text_leaks(_page_text(at), f"dashboard {page}")
+    assert leaks == [], "personal data outside the raw layer:\n" + "\n".join(leaks)
+
+
+def test_masking_of_quarantined_records():
+    feed = S.EMB_ACCIDENTS
+    record = json.dumps({c.delivered: "x" for c in feed.columns} | {"联系人": "张某某", "联系电话": "13912345678"},
+                        ensure_ascii=False)
+    masked = json.loads(P.mask_raw_record(feed, record))
+    assert masked["联系人"] == "张**" and masked["联系电话"] == "139****5678" and masked["事故编号"] == "x"
+    assert P.mask_raw_record(feed, "A-1,不详,张某某,13912345678") == P.REDACTED
+    assert P.mask_raw_record(S.FIRE_FIRES, "F-1,broken line") == "F-1,broken line"  # nothing personal
+    assert P.mask_id_no(GRID_ID_NO) == GRID_ID_NO[:6] + "********" + GRID_ID_NO[-4:]
+    con = duckdb.connect()
+    con.execute("create schema audit")
+    con.execute("create table audit.quarantine (source varchar, feed varchar, raw_record varchar)")
+    con.execute("insert into audit.quarantine values ('emb', 'accidents', ?), ('grid', 'hazard_reports', ?), "
+                "('fire', 'fires', 'F-1,x')", [record, '{"reporter_name": "欧阳某某", "repo'])
+    assert P.mask_quarantine(con, "memory") == 2
+    text = " ".join(r[0] for r in con.execute("select raw_record from audit.quarantine").fetchall())
+    assert not any(v in text for v in PERSONAL) and "张**" in text and "F-1,x" in text
+
+
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def users(built, tmp_path, monkeypatch):
+    """A users file (hashes with few iterations, to keep the test quick) named by CITYSAFETY_USERS."""
+    policy = P.load()
+    entries = {}
+    for name, password in PASSWORDS.items():
+        principal = policy.principal(name)
+        entries[name] = {
+            "role": principal.kind,
+            "scope": None if principal.kind == P.LEADER else (
+                principal.streets[0] if principal.kind == P.STREET else name),
+            "password_hash": P.hash_password(password, iterations=1000),
+        }
+    path = accounts.write_users(tmp_path / "secrets" / "users.json", entries)
+    monkeypatch.setenv("CITYSAFETY_USERS", str(path))
+    return path
+
+
+def sign_in(username: str, password: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert [s.value for s in at.subheader][:1] == ["请登录"] and not at.metric
+    at.text_input(key="citysafety_login_username").input(username)
+    at.text_input(key="citysafety_login_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def pages_of(at: AppTest) -> set[str]:
+    """The pages st.navigation registered for this session, by file name (overview, risk...)."""
+    return {Path(str(info["script_path"])).stem for info in at._registered_pages.values()
+            if info.get("script_path")}
+
+
+def test_wrong_password_is_refused(users):
+    at = sign_in("street_wl", "not-the-password")
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert not at.metric and "citysafety_user" not in at.session_state
+    at = sign_in("nobody", "wl-test")
+    assert any("用户名或密码错误" in e.value for e in at.error) and not at.metric
+
+
+def test_users_come_from_secrets_or_env_and_fail_closed(built, tmp_path, monkeypatch):
+    hashed = {"role": "street", "scope": "WL", "password_hash": P.hash_password("pw", iterations=1000)}
+    # st.secrets["users"] (.streamlit/secrets.toml) when CITYSAFETY_USERS is unset.
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["users"] = {"wl_office": hashed}
+    at.run()
+    assert [s.value for s in at.subheader][:1] == ["请登录"] and not at.metric
+    at.text_input(key=auth.USERNAME_KEY).input("wl_office")
+    at.text_input(key=auth.PASSWORD_KEY).input("pw")
+    at.button[0].click().run()
+    assert at.multiselect(key="overview_streets").options == ["武林街道"]
+    # A users file that is named but unreadable stops the app: no page, no demo mode.
+    monkeypatch.setenv("CITYSAFETY_USERS", str(tmp_path / "missing.json"))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert any("用户配置无法读取" in e.value for e in at.error) and not at.metric and not at.text_input
+    # CITYSAFETY_AUTH=off: demo mode, with its banner.
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert any("演示模式：无需登录" in w.value for w in at.warning) and at.metric
+
+
+def test_street_user_sees_only_its_street(users):
+    at = sign_in("street_wl", PASSWORDS["street_wl"], {"from": "2020", "to": "2020"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["死亡人数（所选范围）"] == "2 人"  # 武林 in 2020; the district had 3
+    assert "各类生产安全事故死亡人数" not in metrics  # the district targets are not its numbers
+    assert at.multiselect(key="overview_streets").options == ["武林街道"]
+    text = _page_text(at)
+    assert "武林街道" in text and not any(n in text for n in ("天水街道", "石桥街道", "文晖街道", "3 人"))
+    assert pages_of(at) == {"overview", "risk", "hazards", "emergency"}
+    assert any("武林街道办事处" in c.value for c in at.sidebar.caption)
+    # Its other pages read its own file: 隐患 shows WL's hazard only.
+    at.switch_page("views/hazards.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = _page_text(at)
+    assert "H-WL-1" in text or "武林街道" in text
+    assert "H-TS-1" not in text and "天水" not in text
+    with pytest.raises(ValueError):
+        at.switch_page("views/data_health.py")
+    # Signing out shows the login form again.
+    at.button(key="citysafety_logout").click().run()
+    assert [s.value for s in at.subheader][:1] == ["请登录"] and not at.metric
+
+
+def _probe_data_layer():
+    """Run inside AppTest: sign-in gate, bound data layer, then the queries a page could make."""
+    import streamlit as st
+
+    from dashboards import auth, data
+
+    auth.require_login()
+    auth.bind_data_layer()
+    for sql in ("select string_agg(distinct street_code, ',' order by street_code) from marts.fct_casualty_events",
+                "select count(*) from marts.fct_hazards",
+                "select count(*) from marts.kpi_safety_targets"):
+        try:
+            st.markdown(f"result={data.query(sql).iloc[0, 0]}")
+        except data.DataUnavailable as exc:
+            st.markdown(f"result={type(exc).__name__}")
+    st.markdown(f"path={data.warehouse_path()}")
+
+
+def test_department_sees_only_its_pages_and_tables(users, built):
+    cfg, _ = built
+    at = sign_in("traffic", PASSWORDS["traffic"])
+    assert pages_of(at) == {"overview", "risk"}
+    for page in ("views/data_health.py", "views/hazards.py", "views/enforcement.py"):
+        with pytest.raises(ValueError):
+            at.switch_page(page)
+    assert {m.label: m.value for m in at.metric}["各类生产安全事故死亡人数"] == "3 人"  # 2020, district
+
+    def probe(username: str) -> list[str]:
+        at = AppTest.from_function(_probe_data_layer, default_timeout=60)
+        entry = json.loads(users.read_text(encoding="utf-8"))["users"][username]
+        at.session_state[auth.USER_KEY] = asdict(auth._user_from_entry(username, entry))
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return [m.value for m in at.markdown]
+
+    traffic = probe("traffic")
+    assert traffic[:3] == ["result=CH,CM,DX,SQ,TS,UNKNOWN,WH,WL", "result=MartMissing", "result=5"]
+    assert traffic[3] == f"path={exports.analyst_file(cfg, 'traffic')}"
+    assert probe("street_wl")[:3] == ["result=WL", "result=1", "result=0"]
+    leader = probe("leader")
+    assert leader[:3] == ["result=CH,CM,DX,SQ,TS,UNKNOWN,WH,WL", "result=3", "result=5"]
+    assert leader[3] == f"path={cfg.warehouse_db}"
+
+
+def test_demo_accounts_are_hashed_and_private(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    assert accounts.main(["--home", str(home)]) == 0
+    path = home / "secrets" / "users.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    text = path.read_text(encoding="utf-8")
+    assert "leader-demo" not in text and "wl-demo" not in text
+    users = json.loads(text)["users"]
+    assert set(users) == set(P.load().principals)
+    assert users["street_wl"]["role"] == "street" and users["street_wl"]["scope"] == "WL"
+    assert users["emb"] == {**users["emb"], "role": "department", "scope": "emb"}
+    assert P.verify_password("leader-demo", users["leader"]["password_hash"])
+    assert P.verify_password("wl-demo", users["street_wl"]["password_hash"])
+    assert not P.verify_password("wl-demo", users["street_ts"]["password_hash"])
+    assert users["leader"]["password_hash"] != users["emb"]["password_hash"]  # salted per user
+    assert accounts.main(["--home", str(home)]) == 0 and path.read_text(encoding="utf-8") == text  # kept
