@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from dashboards import data
+
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -331,3 +333,38 @@ def select_filter(
     chosen = chosen if chosen in choices else ALL
     _set_query_param(param, chosen or None)
     return chosen
+
+
+# --- shared page helpers ----------------------------------------------------------------------
+
+
+def missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA (a value that pd.isna cannot judge is not missing)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct(numerator: float, denominator: float) -> str:
+    """numerator / denominator as "12.3%"; "—" for a zero denominator."""
+    return f"{100.0 * numerator / denominator:.1f}%" if denominator else "—"
+
+
+def fmt_pct(value: float | None) -> str:
+    """A percentage value as "12.3%"; "—" when missing."""
+    return "—" if value is None or missing(value) else f"{value:.1f}%"
+
+
+def show_unavailable(exc: data.DataUnavailable) -> None:
+    """The page's message when the warehouse or one of its tables is not there (or not readable)."""
+    if isinstance(exc, data.WarehouseMissing):
+        st.info(exc.message, icon=":material/database:")
+        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
+    else:
+        st.warning(exc.message, icon=":material/warning:")
+        if exc.detail:
+            with st.expander("技术详情"):
+                st.code(exc.detail, language=None)

@@ -7,19 +7,11 @@ below, plus the mart tables the 总览 page (the app's default page) reads.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import math
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pandas as pd
 import pytest
@@ -27,21 +19,24 @@ import streamlit
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    FCT_CASUALTY_EVENTS,
+    KPI_SAFETY_TARGETS,
+    browser_page,
+    create_table,
+    goto_via_app,
+    home,
+    metrics,
+    open_warehouse,
+    screenshot,
+    sidebar_nav,
+    table_with,
+    wait_text,
+    warehouse_path,
+)
+from dashboard_harness import run_page as _run_page
 from dashboards import components
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGE = "data_health"
 
 # --- fixture of the published warehouse -------------------------------------------------------
@@ -113,79 +108,46 @@ EVENTS = [("E1", "emb", "工矿商贸", "WL", "武林街道", 2020, 1, 0, 50.0)]
 
 
 def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation", "quarantine", "quality")) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
-        con.execute("CREATE SCHEMA audit")
+    with open_warehouse(db_path, schemas=("marts", "audit")) as con:
         # The mart tables of 总览 (the default page), so that the whole app runs.
-        con.execute("CREATE TABLE marts.dim_streets (street_code VARCHAR, street_name VARCHAR)")
-        con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?)", STREETS)
-        con.execute(
-            """CREATE TABLE marts.kpi_safety_targets (
-                year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
-                deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
-                gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
-                deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
-                deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
-                deaths_target_met BOOLEAN, rate_target_met BOOLEAN)"""
-        )
-        con.executemany(
-            "INSERT INTO marts.kpi_safety_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            KPI_ROWS,
-        )
-        con.execute(
-            """CREATE TABLE marts.fct_casualty_events (
-                event_id VARCHAR, department VARCHAR, department_name VARCHAR,
-                source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
-                year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
-                injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
-                linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
-                source_row_number INTEGER)"""
-        )
-        con.executemany(
-            "INSERT INTO marts.fct_casualty_events VALUES "
-            "(?, ?, ?, ?, '2020-06-01 10:00', '2020-06-01', ?, ?, ?, ?, ?, ?, '测试类别', NULL, "
-            "'2020-06-01 10:00', 'x.csv', 1)",
+        create_table(con, "marts.dim_streets", "street_code VARCHAR, street_name VARCHAR", STREETS)
+        create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, KPI_ROWS)
+        create_table(
+            con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS,
             [(eid, dept, dname, f"{dept}-1", year, code, name, deaths, injuries, loss)
              for eid, dept, dname, code, name, year, deaths, injuries, loss in EVENTS],
+            values="(?, ?, ?, ?, '2020-06-01 10:00', '2020-06-01', ?, ?, ?, ?, ?, ?, '测试类别', NULL, "
+            "'2020-06-01 10:00', 'x.csv', 1)",
         )
         if "reconciliation" in audit:
-            con.execute(
-                """CREATE TABLE audit.reconciliation (
-                    source VARCHAR, feed VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
-                    file_bytes BIGINT, rows_delivered BIGINT, rows_loaded BIGINT,
-                    rows_quarantined BIGINT, status VARCHAR, duplicate_of VARCHAR, notes VARCHAR,
-                    loaded_at TIMESTAMP)"""
-            )
-            con.executemany(
-                "INSERT INTO audit.reconciliation VALUES (?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?)",
+            create_table(
+                con, "audit.reconciliation",
+                """source VARCHAR, feed VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
+                file_bytes BIGINT, rows_delivered BIGINT, rows_loaded BIGINT,
+                rows_quarantined BIGINT, status VARCHAR, duplicate_of VARCHAR, notes VARCHAR,
+                loaded_at TIMESTAMP""",
                 [(s, f, name, f"sha-{name}", d, lo, q, st_, dup, at)
                  for s, f, name, d, lo, q, st_, dup, at in RECONCILIATION],
+                values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?)",
             )
         if "quarantine" in audit:
             loaded = {name: at for _, _, name, *_, at in RECONCILIATION}
-            con.execute(
-                """CREATE TABLE audit.quarantine (
-                    source VARCHAR, feed VARCHAR, file_name VARCHAR, row_number BIGINT,
-                    reason VARCHAR, raw_record VARCHAR, file_sha256 VARCHAR,
-                    quarantined_at TIMESTAMP)"""
-            )
-            con.executemany(
-                "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            create_table(
+                con, "audit.quarantine",
+                """source VARCHAR, feed VARCHAR, file_name VARCHAR, row_number BIGINT,
+                reason VARCHAR, raw_record VARCHAR, file_sha256 VARCHAR,
+                quarantined_at TIMESTAMP""",
                 [(s, f, name, n, reason, raw, f"sha-{name}", loaded[name])
                  for s, f, name, n, reason, raw in QUARANTINE],
             )
         if "quality" in audit:
-            con.execute(
-                """CREATE TABLE audit.quality_results (
-                    checked_at TIMESTAMP, table_name VARCHAR, expectation VARCHAR,
-                    column_name VARCHAR, success BOOLEAN, unexpected_count BIGINT,
-                    unexpected_sample VARCHAR)"""
+            create_table(
+                con, "audit.quality_results",
+                """checked_at TIMESTAMP, table_name VARCHAR, expectation VARCHAR,
+                column_name VARCHAR, success BOOLEAN, unexpected_count BIGINT,
+                unexpected_sample VARCHAR""",
+                QUALITY,
             )
-            con.executemany("INSERT INTO audit.quality_results VALUES (?, ?, ?, ?, ?, ?, ?)", QUALITY)
-    finally:
-        con.close()
 
 
 def data_docs_index(home: Path) -> Path:
@@ -196,39 +158,15 @@ def data_docs_index(home: Path) -> Path:
 @pytest.fixture(scope="module")
 def warehouse_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
+    build_warehouse(warehouse_path(home))
     docs = data_docs_index(home)
     docs.parent.mkdir(parents=True, exist_ok=True)
     docs.write_text("<html><body>Data Docs</body></html>", encoding="utf-8")
     return home
 
 
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
-
-
 def run_page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()  # the default page (总览) first: switch_page needs the registered pages
-    at.switch_page(f"views/{PAGE}.py")
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
+    return _run_page(PAGE, query_params)
 
 
 def by_title(df: pd.DataFrame) -> pd.DataFrame:
@@ -632,127 +570,33 @@ def test_street_and_year_filters_follow_the_url_convention():
 # --- real server + browser --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
-
-
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@contextlib.contextmanager
-def served_app(home: Path, log_path: Path):
-    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
-    port = _free_port()
-    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--browser.serverAddress", "localhost",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        try:
-            os.killpg(server.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait(timeout=5)
-        log.close()
-
-
-def _sidebar_nav(page) -> str:
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    return nav.inner_text() if nav.count() else ""
-
-
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 2600})
-                # The app's main script first (see the known issue below), then the page itself.
-                page.goto(f"{base}/")
-                page.get_by_text("筛选条件", exact=True).first.wait_for(timeout=30_000)
-                page.goto(f"{base}/{PAGE}?dept=traffic")
-                # Content arrives over the websocket after load: wait for known text.
-                page.get_by_text("各数据项交付时效", exact=True).first.wait_for(timeout=30_000)
-                page.get_by_text("主要隔离原因", exact=False).first.wait_for(timeout=10_000)
-                page.get_by_text("下载 Excel").first.wait_for(timeout=10_000)
-                page.wait_for_timeout(1000)
-                body = page.inner_text("body")
-                assert "数据健康" in body
-                assert "交警大队·道路交通事故（逾期" in body
-                assert "共 3 项检查，1 项未通过" in body
-                assert "87.50%" in body
-                for secret in SECRETS:
-                    assert secret not in body
-                nav = _sidebar_nav(page)
-                assert "总览" in nav and "数据健康" in nav
-                assert "dept=traffic" in page.url
-                page.screenshot(path=str(ARTIFACTS / f"{PAGE}.png"), full_page=True)
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=2600) as (page, base):
+        # The app's main script first (see the known issue below), then the page itself.
+        goto_via_app(page, base, f"{PAGE}?dept=traffic")
+        wait_text(page, "各数据项交付时效", exact=True)
+        wait_text(page, "主要隔离原因", exact=False, timeout=10_000)
+        wait_text(page, "下载 Excel", timeout=10_000)
+        page.wait_for_timeout(1000)
+        body = page.inner_text("body")
+        assert "数据健康" in body
+        assert "交警大队·道路交通事故（逾期" in body
+        assert "共 3 项检查，1 项未通过" in body
+        assert "87.50%" in body
+        for secret in SECRETS:
+            assert secret not in body
+        nav = sidebar_nav(page)
+        assert "总览" in nav and "数据健康" in nav
+        assert "dept=traffic" in page.url
+        screenshot(page, PAGE)
 
 
 # A direct link on a fresh server must run the app's navigation (the page scripts live in
 # dashboards/views/: a folder named pages/ would put Streamlit in its old pages-folder mode).
 def test_direct_link_to_page_on_fresh_server_uses_app_navigation(warehouse_home, tmp_path):
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(f"{base}/{PAGE}")  # the very first request of the server
-                page.get_by_text("各数据项交付时效", exact=True).first.wait_for(timeout=30_000)
-                page.wait_for_timeout(1000)
-                nav = _sidebar_nav(page)
-                assert "总览" in nav and "数据健康" in nav, nav
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log") as (page, base):
+        page.goto(f"{base}/{PAGE}")  # the very first request of the server
+        wait_text(page, "各数据项交付时效", exact=True)
+        page.wait_for_timeout(1000)
+        nav = sidebar_nav(page)
+        assert "总览" in nav and "数据健康" in nav, nav

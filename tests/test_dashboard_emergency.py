@@ -9,27 +9,30 @@ tests/test_dashboard_overview.py (top alerts).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from test_dashboard_monitoring import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    STREETS,
-    create_overview_minimal,
-    create_streets,
-    require_chromium,
-    served_app,
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    KPI_OFFICIAL_INDICATORS,
+    browser_page,
+    chart_titles,
+    create_table,
+    goto_via_app,
+    home,
+    metrics,
+    open_warehouse,
+    screenshot,
+    table_with,
+    texts,
+    wait_text,
+    warehouse_fixture,
 )
+from dashboard_harness import run_page as _run_page
+from test_dashboard_monitoring import STREETS, create_overview_minimal, create_streets
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
 PAGE = "emergency"
 
 # --- fixture of the published mart -----------------------------------------------------------
@@ -110,15 +113,6 @@ OFFICIAL_COLUMNS = [
     "hazard_rectification_rate", "major_hazards", "major_hazards_supervised",
     "major_hazard_supervised_rate", "monitoring_coverage", "insurance_coverage", "drill_coverage",
 ]
-OFFICIAL_DDL = """CREATE TABLE marts.kpi_official_indicators (
-    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR, is_district BOOLEAN,
-    accidents INTEGER, accidents_yoy_change DOUBLE, deaths INTEGER, deaths_yoy_change DOUBLE,
-    deaths_per_100m_gdp DOUBLE, employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
-    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE, vehicles_10k DOUBLE,
-    road_deaths_per_10k_vehicles DOUBLE, hazards_found INTEGER, hazards_rectified INTEGER,
-    hazard_rectification_rate DOUBLE, major_hazards INTEGER, major_hazards_supervised INTEGER,
-    major_hazard_supervised_rate DOUBLE, monitoring_coverage DOUBLE, insurance_coverage DOUBLE,
-    drill_coverage DOUBLE)"""
 # year -> district drill coverage (2024: 35 %, 2023: 30 %); a 武林 row that must not be read.
 OFFICIAL_ROWS = [
     {"year": 2023, "street_code": "ALL", "drill_coverage": 0.30},
@@ -129,131 +123,71 @@ OFFICIAL_ROWS = [
 
 def create_official_indicators(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
     """marts.kpi_official_indicators with the given cells (the others null)."""
-    con.execute(OFFICIAL_DDL)
+    cells = []
     for row in rows:
         values = {c: None for c in OFFICIAL_COLUMNS}
         values.update(row)
         values["indicator_id"] = f"{row['year']}:{row['street_code']}"
         values["is_district"] = row["street_code"] == "ALL"
-        con.execute(
-            f"INSERT INTO marts.kpi_official_indicators VALUES ({', '.join('?' * len(OFFICIAL_COLUMNS))})",
-            [values[c] for c in OFFICIAL_COLUMNS],
-        )
+        cells.append([values[c] for c in OFFICIAL_COLUMNS])
+    create_table(con, "marts.kpi_official_indicators", KPI_OFFICIAL_INDICATORS, cells)
 
 
 def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
     """fct_emergency_plans, fct_drills and agg_resources_by_street (contract columns and types)."""
-    con.execute(
-        """CREATE TABLE marts.fct_emergency_plans (
+    create_table(con, "marts.fct_emergency_plans", """
             plan_id VARCHAR NOT NULL, plan_name VARCHAR, tier VARCHAR, owner_unit VARCHAR,
             parent_plan_id VARCHAR, reaches_district_plan BOOLEAN, link_issue VARCHAR,
             depth INTEGER, chain VARCHAR, published_on DATE, revised_on DATE,
             drills_last_12_months INTEGER, last_drilled_on DATE,
-            drilled_in_last_12_months BOOLEAN)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.fct_emergency_plans VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, '2018-01-01', NULL, ?, ?, ?)",
-        [(pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last, drills > 0)
-         for pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last in PLANS],
-    )
+            drilled_in_last_12_months BOOLEAN""",
+                 [(pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last, drills > 0)
+                  for pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last in PLANS],
+                 values="(?, ?, ?, ?, ?, ?, ?, ?, ?, '2018-01-01', NULL, ?, ?, ?)")
     plans = {p[0]: p for p in PLANS}
-    con.execute(
-        """CREATE TABLE marts.fct_drills (
+    create_table(con, "marts.fct_drills", """
             drill_id VARCHAR NOT NULL, drilled_on DATE, drill_year INTEGER, drill_form VARCHAR,
             participants INTEGER, plan_id VARCHAR, plan_current BOOLEAN, plan_known BOOLEAN,
             plan_name VARCHAR, plan_tier VARCHAR, street_code VARCHAR, versions INTEGER,
-            source_file VARCHAR, source_row_number INTEGER)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.fct_drills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)",
-        [
-            (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
-             plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
-             street, i)
-            for i, (did, day, form, people, pid, street) in enumerate(DRILLS, start=2)
-        ],
-    )
-    con.execute(
-        """CREATE TABLE marts.agg_resources_by_street (
-            street_code VARCHAR NOT NULL, street_name VARCHAR, resource_type VARCHAR NOT NULL,
-            resources INTEGER, quantity_total DOUBLE, quantity_unit VARCHAR, units INTEGER,
-            quantity_by_unit VARCHAR, last_updated_on DATE)"""
-    )
+            source_file VARCHAR, source_row_number INTEGER""",
+                 [
+                     (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
+                      plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
+                      street, i)
+                     for i, (did, day, form, people, pid, street) in enumerate(DRILLS, start=2)
+                 ],
+                 values="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)")
     rows = []
     for code, name, _ in STREETS:
         for rtype in RESOURCE_TYPES:
             count, total, unit, units, by_unit = RESOURCES.get((code, rtype), (0, 0.0, None, 0, None))
             rows.append((code, name, rtype, count, total, unit, units, by_unit,
                          "2024-05-01" if count else None))
-    con.executemany("INSERT INTO marts.agg_resources_by_street VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    create_table(con, "marts.agg_resources_by_street", """
+            street_code VARCHAR NOT NULL, street_name VARCHAR, resource_type VARCHAR NOT NULL,
+            resources INTEGER, quantity_total DOUBLE, quantity_unit VARCHAR, units INTEGER,
+            quantity_by_unit VARCHAR, last_updated_on DATE""",
+                 rows)
 
 
 def build_warehouse(db_path: Path, *, emergency: bool = True) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
+    with open_warehouse(db_path) as con:
         create_streets(con)
         create_overview_minimal(con)
         if emergency:
             create_emergency_marts(con)
             create_official_indicators(con, OFFICIAL_ROWS)
-    finally:
-        con.close()
 
 
-@pytest.fixture(scope="module")
-def warehouse_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
-    return home
-
-
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
+warehouse_home = warehouse_fixture(build_warehouse)
 
 
 def run_page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()  # the default page (总览) first: switch_page needs the registered pages
-    at.switch_page(f"views/{PAGE}.py")
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
-                               *at.success, *at.title, *at.subheader)]
-    return "\n".join(str(p) for p in parts)
+    return _run_page(PAGE, query_params)
 
 
 def graphs(at: AppTest) -> list[str]:
     return [chart.proto.spec for chart in at.get("graphviz_chart")]
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    titles = []
-    for chart in at.get("vega_lite_chart"):
-        title = json.loads(chart.proto.spec).get("title", {})
-        titles.append(title.get("text") if isinstance(title, dict) else title)
-    return titles
 
 
 # --- AppTest ----------------------------------------------------------------------------------
@@ -431,30 +365,18 @@ def test_plan_graph_collapses_and_escapes():
 
 
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 3400})
-                page.goto(f"{base}/")
-                page.get_by_text("筛选条件", exact=True).first.wait_for(timeout=30_000)
-                page.goto(f"{base}/{PAGE}")
-                page.get_by_text("应急管理", exact=True).first.wait_for(timeout=30_000)
-                page.get_by_text("预案衔接关系（全区）").first.wait_for(timeout=10_000)
-                # The graphviz graph is drawn in the browser (bundled renderer, no CDN).
-                svgs = page.locator('[data-testid="stGraphVizChart"] svg')
-                svgs.nth(1).wait_for(timeout=20_000)
-                page.locator(".vega-embed").nth(2).wait_for(timeout=20_000)
-                page.wait_for_timeout(1000)
-                assert "下城区突发事件总体应急预案" in svgs.nth(0).text_content()
-                assert "上级预案不存在" in svgs.nth(1).text_content()
-                body = page.inner_text("body")
-                assert "40.0%" in body
-                assert "以下预案未衔接到区级总体预案" in body
-                page.screenshot(path=str(ARTIFACTS / f"{PAGE}.png"), full_page=True)
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=3400) as (page, base):
+        goto_via_app(page, base, PAGE)
+        wait_text(page, "应急管理", exact=True)
+        wait_text(page, "预案衔接关系（全区）", timeout=10_000)
+        # The graphviz graph is drawn in the browser (bundled renderer, no CDN).
+        svgs = page.locator('[data-testid="stGraphVizChart"] svg')
+        svgs.nth(1).wait_for(timeout=20_000)
+        page.locator(".vega-embed").nth(2).wait_for(timeout=20_000)
+        page.wait_for_timeout(1000)
+        assert "下城区突发事件总体应急预案" in svgs.nth(0).text_content()
+        assert "上级预案不存在" in svgs.nth(1).text_content()
+        body = page.inner_text("body")
+        assert "40.0%" in body
+        assert "以下预案未衔接到区级总体预案" in body
+        screenshot(page, PAGE)

@@ -8,37 +8,31 @@ marts.kpi_official_indicators, with the contracts' columns): nine units, nine in
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pytest
-from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    DIM_ENTERPRISES,
+    DIM_STREETS,
+    KPI_OFFICIAL_INDICATORS,
+    browser_page,
+    chart_specs,
+    create_table,
+    home,
+    metrics,
+    open_warehouse,
+    screenshot,
+    table_with,
+    wait_text,
+    warehouse_fixture,
+)
+from dashboard_harness import run_page as _run_page
 from dashboards.views import enforcement
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGE = "enforcement"
 
 # --- fixture of the published mart -----------------------------------------------------------
@@ -94,26 +88,18 @@ COVERAGE = {
 def build_warehouse(
     db_path: Path, *, tables: tuple[str, ...] = ("streets", "inspections", "enterprises", "kpi")
 ) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
+    with open_warehouse(db_path) as con:
         if "streets" in tables:
-            con.execute(
-                "CREATE TABLE marts.dim_streets (street_code VARCHAR NOT NULL, street_name VARCHAR, "
-                "short_name VARCHAR, is_unknown BOOLEAN)"
-            )
-            con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?, ?, ?)", STREETS)
+            create_table(con, "marts.dim_streets", DIM_STREETS, STREETS)
         if "inspections" in tables:
-            con.execute(
-                """CREATE TABLE marts.fct_inspections (
-                    inspection_id VARCHAR NOT NULL, uscc VARCHAR, inspected_on DATE,
-                    year INTEGER, team VARCHAR, findings INTEGER, result VARCHAR,
-                    penalty_yuan DOUBLE, penalty_10k_yuan DOUBLE, blacklisted BOOLEAN,
-                    updated_at TIMESTAMP, versions INTEGER, source_file VARCHAR)"""
-            )
-            con.executemany(
-                "INSERT INTO marts.fct_inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            create_table(
+                con,
+                "marts.fct_inspections",
+                """
+                inspection_id VARCHAR NOT NULL, uscc VARCHAR, inspected_on DATE,
+                year INTEGER, team VARCHAR, findings INTEGER, result VARCHAR,
+                penalty_yuan DOUBLE, penalty_10k_yuan DOUBLE, blacklisted BOOLEAN,
+                updated_at TIMESTAMP, versions INTEGER, source_file VARCHAR""",
                 [
                     (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,
                      None if penalty is None else penalty / 10000.0, black, f"{day} 10:00:00", 1,
@@ -122,17 +108,6 @@ def build_warehouse(
                 ],
             )
         if "enterprises" in tables:
-            con.execute(
-                """CREATE TABLE marts.dim_enterprises (
-                    enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
-                    uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
-                    street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
-                    above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
-                    insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
-                    blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
-                    is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
-                    delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER)"""
-            )
             rows = []
             for i, (key, uscc, valid, name, street, current, black, since, until, active) in enumerate(UNITS, 3):
                 rows.append(
@@ -142,25 +117,8 @@ def build_warehouse(
                      until, active, "2024-12-31" if active else "2024-06-30", "2019-01-31",
                      None if active else "2024-07-31", 1, "enterprises_20241231.xlsx", i)
                 )
-            con.executemany(
-                "INSERT INTO marts.dim_enterprises VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            create_table(con, "marts.dim_enterprises", DIM_ENTERPRISES, rows)
         if "kpi" in tables:
-            con.execute(
-                """CREATE TABLE marts.kpi_official_indicators (
-                    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR,
-                    is_district BOOLEAN, accidents INTEGER, accidents_yoy_change DOUBLE,
-                    deaths INTEGER, deaths_yoy_change DOUBLE, deaths_per_100m_gdp DOUBLE,
-                    employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
-                    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE,
-                    vehicles_10k DOUBLE, road_deaths_per_10k_vehicles DOUBLE,
-                    hazards_found INTEGER, hazards_rectified INTEGER,
-                    hazard_rectification_rate DOUBLE, major_hazards INTEGER,
-                    major_hazards_supervised INTEGER, major_hazard_supervised_rate DOUBLE,
-                    monitoring_coverage DOUBLE, insurance_coverage DOUBLE, drill_coverage DOUBLE)"""
-            )
             rows = []
             for year, by_street in COVERAGE.items():
                 for street in ["ALL", *(s[0] for s in STREETS)]:
@@ -169,52 +127,14 @@ def build_warehouse(
                          None, None, None, None, None, None, 0, 0, None, 0, 0, None, None,
                          by_street.get(street), None)
                     )
-            con.executemany(
-                "INSERT INTO marts.kpi_official_indicators VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-    finally:
-        con.close()
+            create_table(con, "marts.kpi_official_indicators", KPI_OFFICIAL_INDICATORS, rows)
 
 
-@pytest.fixture(scope="module")
-def warehouse_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
-    return home
-
-
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
+warehouse_home = warehouse_fixture(build_warehouse)
 
 
 def run_page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()  # the default page (总览) first: switch_page needs the registered pages
-    at.switch_page(f"views/{PAGE}.py")
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return _run_page(PAGE, query_params)
 
 
 def chart_frames(at: AppTest, title: str) -> list[pd.DataFrame]:
@@ -381,103 +301,14 @@ def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
 # --- real server + browser --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
-
-
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@contextlib.contextmanager
-def served_app(home: Path, log_path: Path):
-    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
-    port = _free_port()
-    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--browser.serverAddress", "localhost",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        try:
-            os.killpg(server.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait(timeout=5)
-        log.close()
-
-
-def _screenshot_whole_page(page, path: Path) -> None:
-    """Streamlit scrolls its main area inside the viewport: grow the viewport to the content."""
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
-        ".map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": 1440, "height": int(height) + 40})
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(path), full_page=True)
-
-
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 2400})
-                page.goto(f"{base}/{PAGE}")
-                # Content arrives over the websocket after load: wait for known text.
-                page.get_by_text("执法检查概况", exact=False).first.wait_for(timeout=30_000)
-                page.get_by_text("安全生产黑名单", exact=False).first.wait_for(timeout=10_000)
-                page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
-                page.wait_for_timeout(1500)
-                body = page.inner_text("body")
-                assert "17.0 万元" in body
-                assert "62.5%" in body
-                _screenshot_whole_page(page, ARTIFACTS / f"{PAGE}.png")
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=2400) as (page, base):
+        page.goto(f"{base}/{PAGE}")
+        wait_text(page, "执法检查概况", exact=False)
+        wait_text(page, "安全生产黑名单", exact=False, timeout=10_000)
+        page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
+        page.wait_for_timeout(1500)
+        body = page.inner_text("body")
+        assert "17.0 万元" in body
+        assert "62.5%" in body
+        screenshot(page, PAGE, grow_viewport=True)

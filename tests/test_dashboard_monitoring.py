@@ -9,35 +9,33 @@ app's default page). The builders are reused by tests/test_dashboard_overview.py
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    DIM_ENTERPRISES,
+    DIM_STREETS,
+    FCT_CASUALTY_EVENTS,
+    KPI_SAFETY_TARGETS,
+    browser_page,
+    chart_titles,
+    create_table,
+    goto_via_app,
+    home,
+    metrics,
+    open_warehouse,
+    screenshot,
+    table_with,
+    texts,
+    wait_text,
+    warehouse_fixture,
+)
+from dashboard_harness import run_page as _run_page
+
 PAGE = "monitoring"
 
 # --- fixture of the published mart -----------------------------------------------------------
@@ -141,167 +139,67 @@ def daily_rows() -> list[tuple]:
 
 
 def create_streets(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE TABLE marts.dim_streets (street_code VARCHAR, street_name VARCHAR, "
-        "short_name VARCHAR, is_unknown BOOLEAN)"
-    )
-    con.executemany(
-        "INSERT INTO marts.dim_streets VALUES (?, ?, ?, ?)",
-        [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS],
-    )
+    create_table(con, "marts.dim_streets", DIM_STREETS,
+                 [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS])
 
 
 def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
     """The 总览 marts (the app's default page runs first), with two years and no events."""
-    con.execute(
-        """CREATE TABLE marts.kpi_safety_targets (
-            year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
-            deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
-            gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
-            deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
-            deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
-            deaths_target_met BOOLEAN, rate_target_met BOOLEAN)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.kpi_safety_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-            (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
-        ],
-    )
-    con.execute(
-        """CREATE TABLE marts.fct_casualty_events (
-            event_id VARCHAR, department VARCHAR, department_name VARCHAR,
-            source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
-            year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
-            injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
-            linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
-            source_row_number INTEGER)"""
-    )
+    create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, [
+        (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+        (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    ])
+    create_table(con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS)
 
 
 def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
     """dim_enterprises and the three sensor marts, with the contract's columns and types."""
-    con.execute(
-        """CREATE TABLE marts.dim_enterprises (
-            enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
-            uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
-            street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
-            above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
-            insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
-            blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
-            is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
-            delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER)"""
-    )
     names = {code: name for code, name, _ in STREETS}
-    con.executemany(
-        "INSERT INTO marts.dim_enterprises VALUES (?, ?, ?, TRUE, NULL, ?, ?, ?, ?, 'C 制造业', 100, "
-        "TRUE, '二级', TRUE, '2025-01-01', TRUE, TRUE, FALSE, NULL, NULL, ?, ?, '2020-01-01', "
-        "NULL, 1, 'enterprises.xlsx', ?)",
+    create_table(
+        con, "marts.dim_enterprises", DIM_ENTERPRISES,
         [
             (f"{uscc}-{i}" if not active else uscc, uscc, uscc, name, street, names[street],
              names[street], active, snapshot, i)
             for i, (uscc, name, street, active, snapshot) in enumerate(ENTERPRISES, start=3)
         ],
+        values="(?, ?, ?, TRUE, NULL, ?, ?, ?, ?, 'C 制造业', 100, "
+        "TRUE, '二级', TRUE, '2025-01-01', TRUE, TRUE, FALSE, NULL, NULL, ?, ?, '2020-01-01', "
+        "NULL, 1, 'enterprises.xlsx', ?)",
     )
-    con.execute(
-        """CREATE TABLE marts.agg_monitoring_coverage (
+    create_table(con, "marts.agg_monitoring_coverage", """
             hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR, uscc VARCHAR,
             hazard_level VARCHAR, points INTEGER, points_reporting_24h INTEGER,
-            coverage_24h DOUBLE, last_reading_at TIMESTAMP, as_of_time TIMESTAMP)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.agg_monitoring_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF)
-         for hid, name, uscc, level, points, rep, last in COVERAGE],
-    )
-    con.execute(
-        """CREATE TABLE marts.agg_sensor_alarms_daily (
+            coverage_24h DOUBLE, last_reading_at TIMESTAMP, as_of_time TIMESTAMP""",
+                 [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF)
+                  for hid, name, uscc, level, points, rep, last in COVERAGE])
+    create_table(con, "marts.agg_sensor_alarms_daily", """
             day DATE NOT NULL, hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR,
             uscc VARCHAR, hazard_level VARCHAR, points_reporting INTEGER, readings BIGINT,
             alarm_readings BIGINT, points_alarming INTEGER, episodes INTEGER,
-            high_high_episodes INTEGER, longest_episode_minutes DOUBLE)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.agg_sensor_alarms_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        daily_rows(),
-    )
-    con.execute(
-        """CREATE TABLE marts.fct_sensor_alarm_episodes (
+            high_high_episodes INTEGER, longest_episode_minutes DOUBLE""",
+                 daily_rows())
+    create_table(con, "marts.fct_sensor_alarm_episodes", """
             episode_id VARCHAR NOT NULL, point_id VARCHAR, hazard_source_id VARCHAR,
             uscc VARCHAR, metric VARCHAR, unit VARCHAR, started_at TIMESTAMP,
             ended_at TIMESTAMP, cleared_at TIMESTAMP, readings INTEGER, peak_value DOUBLE,
             high_threshold DOUBLE, high_high_threshold DOUBLE, reached_high_high BOOLEAN,
-            duration_minutes DOUBLE, day DATE)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.fct_sensor_alarm_episodes VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        episode_rows(),
-    )
+            duration_minutes DOUBLE, day DATE""",
+                 episode_rows())
 
 
 def build_warehouse(db_path: Path, *, sensors: bool = True) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
+    with open_warehouse(db_path) as con:
         create_streets(con)
         create_overview_minimal(con)
         if sensors:
             create_sensor_marts(con)
-    finally:
-        con.close()
 
 
-@pytest.fixture(scope="module")
-def warehouse_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
-    return home
-
-
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
+warehouse_home = warehouse_fixture(build_warehouse)
 
 
 def run_page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()  # the default page (总览) first: switch_page needs the registered pages
-    at.switch_page(f"views/{PAGE}.py")
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    """The titles of the altair charts of the page (vega-lite specs embedded in the page)."""
-    titles = []
-    for chart in at.get("vega_lite_chart"):
-        title = json.loads(chart.proto.spec).get("title", {})
-        titles.append(title.get("text") if isinstance(title, dict) else title)
-    return titles
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
-                               *at.success, *at.title, *at.subheader)]
-    return "\n".join(str(p) for p in parts)
+    return _run_page(PAGE, query_params)
 
 
 # --- AppTest ----------------------------------------------------------------------------------
@@ -436,98 +334,17 @@ def test_window_start_counts_the_as_of_day():
 # --- real server + browser --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
-
-
-def require_chromium() -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@contextlib.contextmanager
-def served_app(home: Path, log_path: Path):
-    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
-    port = _free_port()
-    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--browser.serverAddress", "localhost",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        try:
-            os.killpg(server.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait(timeout=5)
-        log.close()
-
-
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 2400})
-                # The app's main script first, then the page itself.
-                page.goto(f"{base}/")
-                page.get_by_text("筛选条件", exact=True).first.wait_for(timeout=30_000)
-                page.goto(f"{base}/{PAGE}?days=30")
-                # Content arrives over the websocket after load: wait for known text.
-                page.get_by_text("重大危险源监测", exact=True).first.wait_for(timeout=30_000)
-                page.get_by_text("9 起").first.wait_for(timeout=10_000)
-                # Let vega draw both charts before the screenshot.
-                page.locator(".vega-embed").nth(1).wait_for(timeout=20_000)
-                page.get_by_text("下载 Excel").first.wait_for(timeout=10_000)
-                page.wait_for_timeout(1000)
-                body = page.inner_text("body")
-                assert "68.8%" in body
-                assert "氯气钢瓶库" in body
-                assert "days=30" in page.url
-                page.screenshot(path=str(ARTIFACTS / f"{PAGE}.png"), full_page=True)
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=2400) as (page, base):
+        goto_via_app(page, base, f"{PAGE}?days=30")
+        wait_text(page, "重大危险源监测", exact=True)
+        wait_text(page, "9 起", timeout=10_000)
+        # Let vega draw both charts before the screenshot.
+        page.locator(".vega-embed").nth(1).wait_for(timeout=20_000)
+        wait_text(page, "下载 Excel", timeout=10_000)
+        page.wait_for_timeout(1000)
+        body = page.inner_text("body")
+        assert "68.8%" in body
+        assert "氯气钢瓶库" in body
+        assert "days=30" in page.url
+        screenshot(page, PAGE)

@@ -7,33 +7,30 @@ the page reads, with a handful of rows whose expected figures are computed by ha
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
-import pytest
 from streamlit.testing.v1 import AppTest
+
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    FCT_CASUALTY_EVENTS,
+    FCT_HAZARDS,
+    KPI_SAFETY_TARGETS,
+    browser_page,
+    create_table,
+    home,
+    open_warehouse,
+    run_page,
+    screenshot,
+    table_with,
+    wait_text,
+    warehouse_fixture,
+)
 from test_dashboard_emergency import create_emergency_marts, create_official_indicators
 from test_dashboard_monitoring import STREETS, create_sensor_marts, create_streets
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipeline"
 
@@ -98,33 +95,23 @@ HAZARDS = [
 
 
 def create_hazards(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """CREATE TABLE marts.fct_hazards (
-            report_id VARCHAR NOT NULL, found_on DATE, year INTEGER, street_code VARCHAR,
-            community VARCHAR, grid_code VARCHAR, uscc VARCHAR, level VARCHAR, is_major BOOLEAN,
-            deadline DATE, rectified_on DATE, status VARCHAR, is_rectified BOOLEAN,
-            is_open BOOLEAN, is_overdue BOOLEAN, days_to_rectify INTEGER, supervised BOOLEAN,
-            major_not_supervised BOOLEAN, updated_at TIMESTAMP, source_file VARCHAR)"""
-    )
-    con.executemany(
-        "INSERT INTO marts.fct_hazards VALUES (?, '2024-05-01', 2024, ?, NULL, NULL, NULL, ?, ?, "
-        "'2024-05-20', ?, ?, ?, ?, ?, NULL, ?, ?, '2024-05-01 10:00', 'grid.jsonl')",
+    create_table(
+        con, "marts.fct_hazards", FCT_HAZARDS,
         [
             (rid, street, "重大" if major else "一般", major, None if open_ else "2024-05-10",
              "整改中" if open_ else "已整改", not open_, open_, overdue, supervised,
              major and not supervised)
             for rid, street, major, open_, overdue, supervised in HAZARDS
         ],
+        values="(?, '2024-05-01', 2024, ?, NULL, NULL, NULL, ?, ?, "
+        "'2024-05-20', ?, ?, ?, ?, ?, NULL, ?, ?, '2024-05-01 10:00', 'grid.jsonl')",
     )
 
 
 def build_warehouse(
     db_path: Path, *, tables: tuple[str, ...] = ("kpi", "events", "streets", "alerts")
 ) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
+    with open_warehouse(db_path) as con:
         if "streets" in tables:
             create_streets(con)
         if "alerts" in tables:
@@ -133,29 +120,8 @@ def build_warehouse(
             create_emergency_marts(con)
             create_official_indicators(con, OFFICIAL_ROWS)
         if "kpi" in tables:
-            con.execute(
-                """CREATE TABLE marts.kpi_safety_targets (
-                    year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
-                    deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
-                    gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
-                    deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
-                    deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
-                    deaths_target_met BOOLEAN, rate_target_met BOOLEAN)"""
-            )
-            con.executemany(
-                "INSERT INTO marts.kpi_safety_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                KPI_ROWS,
-            )
+            create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, KPI_ROWS)
         if "events" in tables:
-            con.execute(
-                """CREATE TABLE marts.fct_casualty_events (
-                    event_id VARCHAR, department VARCHAR, department_name VARCHAR,
-                    source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
-                    year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
-                    injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
-                    linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
-                    source_row_number INTEGER)"""
-            )
             names = {code: name for code, name, _ in STREETS}
             rows = []
             for i, (eid, dept, street, year, deaths, injuries, loss) in enumerate(EVENTS, start=1):
@@ -165,46 +131,21 @@ def build_warehouse(
                      street, names[street], deaths, injuries, loss, "测试类别", None, occurred,
                      f"{dept}.csv", i)
                 )
-            con.executemany(
-                "INSERT INTO marts.fct_casualty_events VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-    finally:
-        con.close()
+            create_table(con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS, rows)
 
 
-@pytest.fixture(scope="module")
-def warehouse_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
-    return home
-
-
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
+warehouse_home = warehouse_fixture(build_warehouse)
 
 
 def run_app(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return run_page(None, query_params)
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
 
-def dataframe_with(at: AppTest, column: str):
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
+dataframe_with = table_with
 
 
 def all_text(at: AppTest) -> str:
@@ -494,86 +435,19 @@ def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):
 # --- real server + browser --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
-
-
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    port = _free_port()
-    env = {**os.environ, "CITYSAFETY_HOME": str(warehouse_home)}
-    log = (tmp_path / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--browser.serverAddress", "localhost",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 4200})
-                page.goto(f"http://127.0.0.1:{port}/?streets=WL&from=2016&to=2020")
-                # Content arrives over the websocket after load: wait for known text.
-                page.get_by_text("各类生产安全事故死亡人数", exact=True).first.wait_for(timeout=30_000)
-                page.get_by_text("21 人").first.wait_for(timeout=10_000)
-                # Let vega draw the charts before the screenshot.
-                page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
-                page.wait_for_timeout(500)
-                body = page.inner_text("body")
-                assert "下城区城市安全总览" in body
-                assert "0.0200 人/亿元" in body
-                assert "武林街道" in body
-                assert "今日重点提醒（武林街道）" in body
-                assert "事故起数" in body and "演练覆盖率" in body
-                assert page.title() == "下城区城市安全管理平台"
-                page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        try:
-            os.killpg(server.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait(timeout=5)
-        log.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=4200) as (page, base):
+        page.goto(f"{base}/?streets=WL&from=2016&to=2020")
+        wait_text(page, "各类生产安全事故死亡人数", exact=True)
+        wait_text(page, "21 人", timeout=10_000)
+        # Let vega draw the charts before the screenshot.
+        page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
+        page.wait_for_timeout(500)
+        body = page.inner_text("body")
+        assert "下城区城市安全总览" in body
+        assert "0.0200 人/亿元" in body
+        assert "武林街道" in body
+        assert "今日重点提醒（武林街道）" in body
+        assert "事故起数" in body and "演练覆盖率" in body
+        assert page.title() == "下城区城市安全管理平台"
+        screenshot(page, "overview")

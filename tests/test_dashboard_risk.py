@@ -7,37 +7,29 @@ contracts' columns) and eleven risk points whose expected figures are computed b
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    DIM_STREETS,
+    browser_page,
+    chart_specs,
+    create_table,
+    home,
+    metrics,
+    open_warehouse,
+    screenshot,
+    table_with,
+    wait_text,
+    warehouse_fixture,
+)
+from dashboard_harness import run_page as _run_page
 from dashboards import maps
 from dashboards.views import risk
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboards" / "app.py"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGE = "risk"
 
 # --- fixture of the published mart -----------------------------------------------------------
@@ -90,28 +82,10 @@ def agg_rows() -> list[tuple]:
 
 
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "points", "agg")) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.execute("CREATE SCHEMA marts")
+    with open_warehouse(db_path) as con:
         if "streets" in tables:
-            con.execute(
-                "CREATE TABLE marts.dim_streets (street_code VARCHAR NOT NULL, street_name VARCHAR, "
-                "short_name VARCHAR, is_unknown BOOLEAN)"
-            )
-            con.executemany("INSERT INTO marts.dim_streets VALUES (?, ?, ?, ?)", STREETS)
+            create_table(con, "marts.dim_streets", DIM_STREETS, STREETS)
         if "points" in tables:
-            con.execute(
-                """CREATE TABLE marts.fct_risk_points (
-                    risk_point_id VARCHAR NOT NULL, risk_point_name VARCHAR, street_code VARCHAR,
-                    street_name VARCHAR, risk_category VARCHAR, likelihood INTEGER,
-                    severity INTEGER, risk_value INTEGER, risk_value_computed INTEGER,
-                    risk_level VARCHAR, risk_level_computed VARCHAR, risk_level_effective VARCHAR,
-                    value_consistent BOOLEAN, level_consistent BOOLEAN, flagged BOOLEAN,
-                    flag_reason VARCHAR, responsible_unit VARCHAR, assessed_on DATE,
-                    snapshot_quarter VARCHAR, delivered_rows INTEGER, source_file VARCHAR,
-                    source_row_number INTEGER)"""
-            )
             rows = []
             for i, (pid, street, cat, lk, sv, val, comp, lvl, lvl_c, eff, v_ok, l_ok, reason) in enumerate(
                 POINTS, start=2
@@ -122,60 +96,27 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "poi
                      f"{STREET_NAMES[street]}办事处", "2024-05-20", SNAPSHOT, 1,
                      "risk_points_2024Q2.xlsx", i)
                 )
-            con.executemany(
-                "INSERT INTO marts.fct_risk_points VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            create_table(con, "marts.fct_risk_points", """
+                    risk_point_id VARCHAR NOT NULL, risk_point_name VARCHAR, street_code VARCHAR,
+                    street_name VARCHAR, risk_category VARCHAR, likelihood INTEGER,
+                    severity INTEGER, risk_value INTEGER, risk_value_computed INTEGER,
+                    risk_level VARCHAR, risk_level_computed VARCHAR, risk_level_effective VARCHAR,
+                    value_consistent BOOLEAN, level_consistent BOOLEAN, flagged BOOLEAN,
+                    flag_reason VARCHAR, responsible_unit VARCHAR, assessed_on DATE,
+                    snapshot_quarter VARCHAR, delivered_rows INTEGER, source_file VARCHAR,
+                    source_row_number INTEGER""", rows)
         if "agg" in tables:
-            con.execute(
-                """CREATE TABLE marts.agg_risk_points_by_street (
+            create_table(con, "marts.agg_risk_points_by_street", """
                     street_code VARCHAR NOT NULL, risk_level VARCHAR NOT NULL,
                     risk_level_order INTEGER, risk_points INTEGER, flagged_points INTEGER,
-                    snapshot_quarter VARCHAR)"""
-            )
-            con.executemany("INSERT INTO marts.agg_risk_points_by_street VALUES (?, ?, ?, ?, ?, ?)", agg_rows())
-    finally:
-        con.close()
+                    snapshot_quarter VARCHAR""", agg_rows())
 
 
-@pytest.fixture(scope="module")
-def warehouse_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("citysafety_home")
-    build_warehouse(home / "warehouse" / "citysafety.duckdb")
-    return home
-
-
-@pytest.fixture
-def home(warehouse_home, monkeypatch) -> Path:
-    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
-    return warehouse_home
+warehouse_home = warehouse_fixture(build_warehouse)
 
 
 def run_page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.run()  # the default page (总览) first: switch_page needs the registered pages
-    at.switch_page(f"views/{PAGE}.py")
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
-    raise AssertionError(f"no table with column {column!r}")
-
-
-def chart_specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    return _run_page(PAGE, query_params)
 
 
 def map_colors(at: AppTest) -> dict[str, str]:
@@ -399,119 +340,30 @@ def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
 # --- real server + browser --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
-
-
-def _require_chromium() -> None:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@contextlib.contextmanager
-def served_app(home: Path, log_path: Path):
-    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
-    port = _free_port()
-    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(APP),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--browser.serverAddress", "localhost",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        try:
-            os.killpg(server.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait(timeout=5)
-        log.close()
-
-
-def _screenshot_whole_page(page, path: Path) -> None:
-    """Streamlit scrolls its main area inside the viewport: grow the viewport to the content."""
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
-        ".map(e => e.scrollHeight))"
-    )
-    page.set_viewport_size({"width": 1440, "height": int(height) + 40})
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(path), full_page=True)
-
-
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with served_app(warehouse_home, tmp_path / "streamlit.log") as base:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 2400})
-                requests: list[str] = []
-                page.on("request", lambda r: requests.append(r.url))
-                page.goto(f"{base}/{PAGE}?check=flagged")
-                # Content arrives over the websocket after load: wait for known text.
-                page.get_by_text("风险地图", exact=True).first.wait_for(timeout=30_000)
-                page.get_by_text("风险点明细", exact=False).first.wait_for(timeout=10_000)
-                page.locator(".vega-embed").nth(2).wait_for(timeout=20_000)
-                # The map is drawn as SVG/canvas paths: wait until vega has rendered it.
-                page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=20_000)
-                page.wait_for_timeout(1500)
-                body = page.inner_text("body")
-                assert "城市安全风险清单" in body
-                assert "11 处" in body
-                assert "红色 重大风险" in body
-                assert "check=flagged" in page.url
-                nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-                assert "风险" in nav and "隐患" in nav and "执法与信用" in nav
-                # Offline: the page and its map come from the local server (no tiles, no CDN).
-                # Known exception outside this page: the browser tab icon of app.py's
-                # page_icon=":material/shield:" is fetched from fonts.gstatic.com.
-                external = [
-                    u for u in requests
-                    if not u.startswith((base, "data:", "blob:")) and "materialsymbols" not in u
-                ]
-                assert not external, external
-                _screenshot_whole_page(page, ARTIFACTS / f"{PAGE}.png")
-            finally:
-                browser.close()
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=2400) as (page, base):
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{base}/{PAGE}?check=flagged")
+        wait_text(page, "风险地图", exact=True)
+        wait_text(page, "风险点明细", exact=False, timeout=10_000)
+        page.locator(".vega-embed").nth(2).wait_for(timeout=20_000)
+        # The map is drawn as SVG/canvas paths: wait until vega has rendered it.
+        page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=20_000)
+        page.wait_for_timeout(1500)
+        body = page.inner_text("body")
+        assert "城市安全风险清单" in body
+        assert "11 处" in body
+        assert "红色 重大风险" in body
+        assert "check=flagged" in page.url
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "风险" in nav and "隐患" in nav and "执法与信用" in nav
+        # Offline: the page and its map come from the local server (no tiles, no CDN).
+        # Known exception outside this page: the browser tab icon of app.py's
+        # page_icon=":material/shield:" is fetched from fonts.gstatic.com.
+        external = [
+            u for u in requests
+            if not u.startswith((base, "data:", "blob:")) and "materialsymbols" not in u
+        ]
+        assert not external, external
+        screenshot(page, PAGE, grow_viewport=True)

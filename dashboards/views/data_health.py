@@ -81,28 +81,8 @@ TIME_FORMAT = "YYYY-MM-DD HH:mm"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
 def cadence_name(cadence: dt.timedelta | None) -> str:
-    if _missing(cadence):
+    if components.missing(cadence):
         return "—"
     days = cadence / dt.timedelta(days=1)
     if days.is_integer():
@@ -118,9 +98,9 @@ def freshness(
 
     Due = last delivery + cadence. Late by any part of a day counts as a day.
     """
-    if _missing(last_loaded_at):
+    if components.missing(last_loaded_at):
         return NOT_RECEIVED, None, None
-    if _missing(cadence):
+    if components.missing(cadence):
         return "—", None, None
     due = pd.Timestamp(last_loaded_at).to_pydatetime() + cadence
     if now <= due:
@@ -169,7 +149,7 @@ def feed_table(registry: pd.DataFrame, deliveries: pd.DataFrame, now: dt.datetim
     merged["last_loaded_local"] = data.utc_to_local(merged["last_loaded_at"])
     merged["cadence_name"] = merged["cadence"].map(cadence_name)
     merged["last_status_name"] = merged["last_status"].map(
-        lambda s: None if _missing(s) else data.FILE_STATUSES.get(s, s)
+        lambda s: None if components.missing(s) else data.FILE_STATUSES.get(s, s)
     )
     merged["quarantine_pct"] = [
         round(100.0 * q / d, 2) if d else None
@@ -306,7 +286,7 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
             [] if source == components.ALL else [source], lo, hi, top=TOP_REASONS
         )
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if reasons.empty:
         st.success("所选范围内没有被隔离的记录。", icon=":material/check_circle:")
@@ -336,8 +316,8 @@ def _table_department(table_name: str) -> str:
 
 
 def _failure_text(row: Any) -> str:
-    column = "" if _missing(row.column_name) or not row.column_name else f"（{row.column_name}）"
-    count = "" if _missing(row.unexpected_count) else f"，异常 {int(row.unexpected_count)} 个"
+    column = "" if components.missing(row.column_name) or not row.column_name else f"（{row.column_name}）"
+    count = "" if components.missing(row.unexpected_count) else f"，异常 {int(row.unexpected_count)} 个"
     return f"{row.table_name} · {row.expectation}{column}{count}"
 
 
@@ -356,7 +336,7 @@ def _quality_results(results: pd.DataFrame) -> None:
     table = results.copy()
     table["department"] = table["table_name"].map(_table_department)
     table["result"] = table["success"].map(
-        lambda ok: "未知" if _missing(ok) else ("通过" if bool(ok) else "未通过")
+        lambda ok: "未知" if components.missing(ok) else ("通过" if bool(ok) else "未通过")
     )
     table["unexpected_count"] = table["unexpected_count"].astype("Int64")
     st.dataframe(
@@ -390,7 +370,7 @@ def _quality_section() -> None:
     try:
         _quality_results(data.load_quality_results())
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
     _data_docs()
 
 
@@ -403,7 +383,7 @@ def render() -> None:
     try:
         first, last = data.load_delivery_span()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
 
     today = dt.datetime.now(data.LOCAL_TZ).date()
@@ -421,7 +401,7 @@ def render() -> None:
     try:
         deliveries = data.load_feed_deliveries([] if source == components.ALL else [source], q_lo, q_hi)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     table = feed_table(registry, deliveries, now)

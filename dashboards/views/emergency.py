@@ -87,33 +87,9 @@ RESOURCE_HEADERS = {
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
-def _pct(numerator: float, denominator: float) -> str:
-    return f"{100.0 * numerator / denominator:.1f}%" if denominator else "—"
-
-
 def chain_ids(chain: Any) -> list[str]:
     """The plan ids of a chain "QJ-001 > JD-WL > SQ-WL-01", top first."""
-    if _missing(chain):
+    if components.missing(chain):
         return []
     return [part.strip() for part in str(chain).split(">") if part.strip()]
 
@@ -143,13 +119,13 @@ def tree_table(tree: pd.DataFrame) -> pd.DataFrame:
     table["reaches_district_plan"] = table["reaches_district_plan"].fillna(False).astype(bool)
     levels = []
     for row in table.itertuples():
-        if row.reaches_district_plan and not _missing(row.depth):
+        if row.reaches_district_plan and not components.missing(row.depth):
             levels.append(int(row.depth))
         else:
             levels.append(max(len(chain_ids(row.chain)) - 1, 0))
     table["level"] = levels
     table["tree_label"] = [
-        ("　" * level + "└ " if level else "") + f"{name if not _missing(name) else pid}"
+        ("　" * level + "└ " if level else "") + f"{name if not components.missing(name) else pid}"
         for level, name, pid in zip(table["level"], table["plan_name"], table["plan_id"])
     ]
     table["link_status"] = table["reaches_district_plan"].map({True: LINKED, False: NOT_LINKED})
@@ -206,7 +182,7 @@ def plan_graph(tree: pd.DataFrame, *, collapse_communities: bool) -> str | None:
     for row in linked.itertuples():
         if row.tier in collapsed_tiers:
             continue
-        name = row.plan_name if not _missing(row.plan_name) else row.plan_id
+        name = row.plan_name if not components.missing(row.plan_name) else row.plan_id
         label = [f"{name}", f"{row.plan_id} · {row.tier}"]
         extra = counts.get(row.plan_id, {})
         if extra:
@@ -221,7 +197,7 @@ def plan_graph(tree: pd.DataFrame, *, collapse_communities: bool) -> str | None:
     if not shown:
         return None
     for row in linked.itertuples():
-        if row.plan_id in shown and not _missing(row.parent_plan_id) and row.parent_plan_id in shown:
+        if row.plan_id in shown and not components.missing(row.parent_plan_id) and row.parent_plan_id in shown:
             lines.append(f'  "{_dot_text(row.parent_plan_id)}" -> "{_dot_text(row.plan_id)}";')
     lines.append("}")
     return "\n".join(lines)
@@ -238,8 +214,8 @@ def broken_graph(tree: pd.DataFrame) -> str | None:
     lines = ["digraph broken {", *GRAPH_HEADER]
     shown: set[str] = set()
     for row in broken.itertuples():
-        name = row.plan_name if not _missing(row.plan_name) else row.plan_id
-        issue = row.link_issue if not _missing(row.link_issue) else "未衔接"
+        name = row.plan_name if not components.missing(row.plan_name) else row.plan_id
+        issue = row.link_issue if not components.missing(row.link_issue) else "未衔接"
         label = f"{name}\n{row.plan_id} · {row.tier}\n{issue}"
         lines.append(
             f'  "{_dot_text(row.plan_id)}" [label="{_dot_text(label)}", color="{TARGET_COLOR}", '
@@ -254,7 +230,7 @@ def broken_graph(tree: pd.DataFrame) -> str | None:
         )
         shown.add(ghost)
     for row in broken.itertuples():
-        if not _missing(row.parent_plan_id) and str(row.parent_plan_id) in shown:
+        if not components.missing(row.parent_plan_id) and str(row.parent_plan_id) in shown:
             lines.append(
                 f'  "{_dot_text(row.parent_plan_id)}" -> "{_dot_text(row.plan_id)}" '
                 f'[color="{TARGET_COLOR}"];'
@@ -457,14 +433,14 @@ def _summary_section(scope_plans: pd.DataFrame, scope: str) -> None:
     c3.metric("未衔接到区级预案", f"{int((~reaches).sum())} 个", border=True)
     c4.metric(
         "近12个月演练覆盖率",
-        _pct(int(drilled.sum()), total),
+        components.pct(int(drilled.sum()), total),
         help="近12个月内至少演练过一次的现行预案占全部现行预案的比例，要求100%。",
         border=True,
     )
     broken = scope_plans[~reaches]
     if not broken.empty:
         items = "；".join(
-            f"{r.plan_name}（{r.plan_id}，{r.link_issue if not _missing(r.link_issue) else '未衔接'}）"
+            f"{r.plan_name}（{r.plan_id}，{r.link_issue if not components.missing(r.link_issue) else '未衔接'}）"
             for r in broken.itertuples()
         )
         st.error(f"以下预案未衔接到区级总体预案：{items}", icon=":material/link_off:")
@@ -543,7 +519,7 @@ def _drill_section(
             drills = data.load_drills(lo, hi, selected)
             indicators = data.load_official_indicators()
         except data.DataUnavailable as exc:
-            _show_unavailable(exc)
+            components.show_unavailable(exc)
             return
         official = indicators.loc[indicators["year"] == hi, "drill_coverage"]
         c1, c2, c3 = st.columns(3)
@@ -556,7 +532,7 @@ def _drill_section(
         official_value = None if official.empty else official.iloc[0]
         c3.metric(
             f"预案演练覆盖率（{hi}年，全区）",
-            "—" if _missing(official_value) else f"{100.0 * float(official_value):.1f}%",
+            "—" if components.missing(official_value) else f"{100.0 * float(official_value):.1f}%",
             help="官方指标：当年至少演练一次的现行预案 / 现行预案（全区口径，不随街道筛选变化）。",
             border=True,
         )
@@ -605,7 +581,7 @@ def _resources_section(selected: list[str], scope: str) -> None:
     try:
         resources = data.load_resources(selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if resources.empty:
         st.info("所选街道没有应急资源登记。")
@@ -651,7 +627,7 @@ def render() -> None:
         plans = data.load_plans()
         first_year, last_year = data.load_drill_years()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     years = None if first_year is None else (first_year, last_year)
     selected, period = _sidebar_filters(streets_df, years)

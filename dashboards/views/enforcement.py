@@ -66,34 +66,10 @@ COVERAGE_HEADERS = {
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
 def pct(numerator: Any, denominator: Any) -> float | None:
-    if _missing(denominator) or not float(denominator):
+    if components.missing(denominator) or not float(denominator):
         return None
     return round(100.0 * float(numerator or 0) / float(denominator), 1)
-
-
-def _fmt_pct(value: float | None) -> str:
-    return "—" if value is None or _missing(value) else f"{value:.1f}%"
 
 
 def _period_text(lo: int, hi: int) -> str:
@@ -385,7 +361,7 @@ def _blacklist_section(selected: list[str], scope: str) -> None:
     try:
         blacklist = data.load_blacklist(selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     active = int(blacklist["is_active"].fillna(False).astype(bool).sum()) if not blacklist.empty else 0
     st.metric("黑名单单位", f"{len(blacklist)} 家", border=False)
@@ -397,7 +373,7 @@ def _blacklist_section(selected: list[str], scope: str) -> None:
         st.success("所选街道当前没有列入黑名单的单位。", icon=":material/check_circle:")
         return
     table = blacklist.copy()
-    table["status_text"] = table["is_active"].map(lambda a: "在册" if (not _missing(a) and bool(a)) else "已关闭/注销")
+    table["status_text"] = table["is_active"].map(lambda a: "在册" if (not components.missing(a) and bool(a)) else "已关闭/注销")
     for column in ("blacklisted_since", "blacklisted_until"):
         table[column] = pd.to_datetime(table[column]).dt.date
     st.dataframe(
@@ -419,7 +395,7 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
         by_street = data.load_insurance_by_street(selected)
         trend = data.load_insurance_trend(lo, hi, selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
     present = set(by_street["street_code"].astype(str))
@@ -435,7 +411,7 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
     when = f"（名录日期 {snapshot.max():%Y-%m-%d}）" if not snapshot.empty else ""
     st.metric(
         "安责险覆盖率（当前）",
-        _fmt_pct(pct(insured, units)),
+        components.fmt_pct(pct(insured, units)),
         border=False,
         help="在册单位中安责险在保（已投保且未过期）的比例。",
     )
@@ -449,7 +425,7 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
     with right:
         trend = trend.copy()
         trend["coverage_pct"] = trend["insurance_coverage"].map(
-            lambda r: None if _missing(r) else round(100.0 * float(r), 1)
+            lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
         )
         series = [DISTRICT] + [names.get(c, c) for c in selected]
         shown = trend[trend["coverage_pct"].notna()]
@@ -483,7 +459,7 @@ def render() -> None:
         streets_df = data.load_streets()
         first, last = data.load_inspection_years()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if first is None:
         st.info("数据集市中暂无执法检查数据（marts.fct_inspections 为空），请确认数据管道已成功运行。")
@@ -497,7 +473,7 @@ def render() -> None:
     try:
         inspections = data.load_inspections(lo, hi, selected, grain)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     subtitle = f"{period}，{scope}"
     _summary_section(inspections, scope, period)

@@ -86,35 +86,11 @@ SUPERVISED_TEXT = "已挂牌督办"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
 def pct(numerator: Any, denominator: Any) -> float | None:
     """numerator / denominator in percent, one decimal; None without a denominator."""
-    if _missing(denominator) or not float(denominator):
+    if components.missing(denominator) or not float(denominator):
         return None
     return round(100.0 * float(numerator or 0) / float(denominator), 1)
-
-
-def _fmt_pct(value: float | None) -> str:
-    return "—" if value is None or _missing(value) else f"{value:.1f}%"
 
 
 def _period_text(lo: int, hi: int) -> str:
@@ -159,10 +135,10 @@ def trend_table(trend: pd.DataFrame, grain: str, lo: int, hi: int) -> pd.DataFra
     for column in ("found", "rectified", "major", "major_supervised"):
         table[column] = table[column].fillna(0).astype("int64")
     table["rate_pct"] = table["hazard_rectification_rate"].map(
-        lambda r: None if _missing(r) else round(100.0 * float(r), 1)
+        lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
     )
     table["supervised_pct"] = table["major_hazard_supervised_rate"].map(
-        lambda r: None if _missing(r) else round(100.0 * float(r), 1)
+        lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
     )
     table["period_label"] = table["period"] + "年"
     return table
@@ -353,14 +329,14 @@ def _summary_section(table: pd.DataFrame, scope: str, period: str) -> None:
     c1.metric("排查隐患", f"{total['found']:,} 项", border=True, help="所选期间内发现的隐患。")
     c2.metric("已整改", f"{total['rectified']:,} 项", border=True,
               help="上述隐患中截至数据发布时已整改（有整改日期，或状态为已整改/已销号）的数量。")
-    c3.metric("隐患整改率", _fmt_pct(pct(total["rectified"], total["found"])), border=True,
+    c3.metric("隐患整改率", components.fmt_pct(pct(total["rectified"], total["found"])), border=True,
               help="已整改 ÷ 排查隐患。")
     c4.metric("未整改", f"{total['open']:,} 项", border=True)
     c5, c6, c7, c8 = st.columns(4)
     c5.metric("逾期未整改", f"{total['open_overdue']:,} 项", border=True,
               help="已过整改期限仍未整改的隐患。")
     c6.metric("重大隐患", f"{total['major']:,} 项", border=True)
-    c7.metric("重大隐患挂牌督办率", _fmt_pct(pct(total["major_supervised"], total["major"])), border=True,
+    c7.metric("重大隐患挂牌督办率", components.fmt_pct(pct(total["major_supervised"], total["major"])), border=True,
               help="已挂牌督办的重大隐患 ÷ 重大隐患。按规定重大隐患须全部挂牌督办。")
     c8.metric("未挂牌督办的重大隐患", f"{total['major_not_supervised']:,} 项", border=True)
     if total["open_overdue"]:
@@ -400,7 +376,7 @@ def _trend_section(selected: list[str], lo: int, hi: int, grain: str, scope: str
         else:
             raw = data.load_hazard_kpi(lo, hi, selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     source = "隐患明细按发现月份汇总" if grain == GRAIN_MONTH else "官方指标 kpi_official_indicators"
     st.caption(
@@ -435,7 +411,7 @@ def _major_section(selected: list[str], lo: int, hi: int, scope: str, period: st
     try:
         majors = data.load_major_hazards(lo, hi, selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if majors.empty:
         st.info("所选街道和期间内没有重大隐患。")
@@ -448,8 +424,8 @@ def _major_section(selected: list[str], lo: int, hi: int, scope: str, period: st
         "以红色底色标出并排在最前。"
     )
     table["check"] = table["major_not_supervised"].map(lambda f: NOT_SUPERVISED_TEXT if f else SUPERVISED_TEXT)
-    table["supervised_text"] = table["supervised"].map(lambda s: "未填写" if _missing(s) else ("是" if s else "否"))
-    table["overdue_text"] = table["is_overdue"].map(lambda s: "是" if (not _missing(s) and bool(s)) else "否")
+    table["supervised_text"] = table["supervised"].map(lambda s: "未填写" if components.missing(s) else ("是" if s else "否"))
+    table["overdue_text"] = table["is_overdue"].map(lambda s: "是" if (not components.missing(s) and bool(s)) else "否")
     for column in ("found_on", "deadline", "rectified_on"):
         table[column] = pd.to_datetime(table[column]).dt.date
     table["days_to_rectify"] = pd.to_numeric(table["days_to_rectify"], errors="coerce").astype("Int64")
@@ -483,7 +459,7 @@ def render() -> None:
         streets_df = data.load_streets()
         first, last = data.load_hazard_years()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if first is None:
         st.info("数据集市中暂无隐患数据（marts.fct_hazards 为空），请确认数据管道已成功运行。")
@@ -497,7 +473,7 @@ def render() -> None:
     try:
         by_street = data.load_hazards_by_street(lo, hi, selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     table = street_table(by_street, streets_df, selected)
     _summary_section(table, scope, period)

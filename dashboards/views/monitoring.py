@@ -18,7 +18,6 @@ Filters (sidebar) are kept in the URL:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -85,30 +84,6 @@ TREND_HEADERS = {
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
-def _pct(numerator: float, denominator: float) -> str:
-    return f"{100.0 * numerator / denominator:.1f}%" if denominator else "—"
 
 
 def window_start(as_of_day: dt.date, days: int) -> dt.date:
@@ -313,7 +288,7 @@ def _summary_section(coverage: pd.DataFrame, window_counts: pd.DataFrame, days: 
     )
     c3.metric(
         "在线监测覆盖率",
-        _pct(reporting, points),
+        components.pct(reporting, points),
         help="近24小时在线的监测点占全部监测点的比例，要求100%。",
         border=True,
     )
@@ -372,7 +347,7 @@ def _trend_section(
     try:
         daily = data.load_alarms_daily(lo, hi, selected, source)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     days = pd.DataFrame({"day": pd.date_range(lo, hi, freq="D").date})
     daily = days.merge(
@@ -425,7 +400,7 @@ def _episodes_section(
     try:
         episodes = data.load_alarm_episodes(start, end_day, selected, source, limit=EPISODE_LIMIT)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if episodes.empty:
         st.success(f"{WINDOWS[days]}没有报警。", icon=":material/check_circle:")
@@ -437,7 +412,7 @@ def _episodes_section(
     table["level_name"] = table["reached_high_high"].map(lambda hh: "高高报" if bool(hh) else "高报")
     table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
     table["cleared_at"] = pd.to_datetime(table["cleared_at"])
-    table["state"] = table["cleared_at"].map(lambda t: "未解除" if _missing(t) else "已解除")
+    table["state"] = table["cleared_at"].map(lambda t: "未解除" if components.missing(t) else "已解除")
     st.dataframe(
         table[list(EPISODE_HEADERS)].rename(columns=EPISODE_HEADERS),
         hide_index=True,
@@ -470,7 +445,7 @@ def render() -> None:
         selected, source, options, days, period = _sidebar_filters(streets_df, bounds)
         coverage = data.load_monitoring_coverage(selected, source)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
 
     scope = _scope_text(streets_df, selected, options.get(source) if source else None)
@@ -482,7 +457,7 @@ def render() -> None:
                 window_start(end_day, days), end_day, selected, source
             )
         except data.DataUnavailable as exc:
-            _show_unavailable(exc)
+            components.show_unavailable(exc)
             return
 
     if coverage.empty and first_day is None:

@@ -102,33 +102,24 @@ ALERT_PAGES = {
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _fmt_count(value: Any) -> str:
     """A count of people/events: integer, or one decimal when the value is fractional."""
-    if _missing(value):
+    if components.missing(value):
         return "—"
     number = float(value)
     return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
 def _fmt_rate(value: Any) -> str:
-    return "—" if _missing(value) else f"{float(value):.4f}"
+    return "—" if components.missing(value) else f"{float(value):.4f}"
 
 
 def _fmt_change(value: Any) -> str | None:
-    return None if _missing(value) else f"{float(value):+.1%}"
+    return None if components.missing(value) else f"{float(value):+.1%}"
 
 
 def _met_badge(met: Any) -> str:
-    if _missing(met):
+    if components.missing(met):
         return ":gray-badge[:material/hourglass_empty: 暂无法评估]"
     if bool(met):
         return ":green-badge[:material/check_circle: 已达到2020年目标]"
@@ -140,17 +131,6 @@ def _parse_year(raw: Any, default: int) -> int:
         return int(str(raw).strip())
     except (TypeError, ValueError):
         return default
-
-
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
 
 
 # --- 2020 at the current pace ------------------------------------------------------------------
@@ -185,7 +165,7 @@ def project_2020(kpi: pd.DataFrame, column: str, target_column: str, year: int) 
     average annual rate of change since 2016 continued to 2020.
     """
     values = {
-        int(y): float(v) for y, v in zip(kpi["year"], kpi[column]) if not _missing(v) and not _missing(y)
+        int(y): float(v) for y, v in zip(kpi["year"], kpi[column]) if not components.missing(v) and not components.missing(y)
     }
     targets = kpi[target_column].dropna()
     target = None if targets.empty else float(targets.iloc[0])
@@ -555,7 +535,7 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
             f"{_fmt_count(row['deaths_total'])} 人",
             delta=_fmt_change(row["deaths_change_vs_2016"]),
             delta_color="inverse",
-            delta_description=None if _missing(row["deaths_change_vs_2016"]) else "较2016年",
+            delta_description=None if components.missing(row["deaths_change_vs_2016"]) else "较2016年",
             help="工矿商贸、火灾、道路交通三类事故死亡人数合计。目标：2020年比2016年下降40%。",
             border=True,
         )
@@ -567,13 +547,13 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
         st.markdown(f"2020年目标：≤ {_fmt_count(row['deaths_target_2020'])} 人{base_text}")
         st.markdown(_met_badge(row["deaths_target_met"]))
     with col_rate:
-        rate_missing = _missing(row["deaths_per_100m_gdp"])
+        rate_missing = components.missing(row["deaths_per_100m_gdp"])
         st.metric(
             "亿元GDP生产安全事故死亡率",
             None if rate_missing else f"{_fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
             delta=_fmt_change(row["rate_change_vs_2016"]),
             delta_color="inverse",
-            delta_description=None if _missing(row["rate_change_vs_2016"]) else "较2016年",
+            delta_description=None if components.missing(row["rate_change_vs_2016"]) else "较2016年",
             help="死亡人数 ÷ 地区生产总值（亿元）。目标：2020年比2016年下降55%。",
             border=True,
         )
@@ -590,12 +570,12 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
         gdp = row["gdp_100m_yuan"]
         st.metric(
             "地区生产总值（GDP）",
-            None if _missing(gdp) else f"{float(gdp):,.1f} 亿元",
+            None if components.missing(gdp) else f"{float(gdp):,.1f} 亿元",
             help="亿元GDP死亡率的分母。",
             border=True,
         )
         status = row["gdp_status"]
-        st.caption(f"GDP口径：{status}" if not _missing(status) else "GDP口径：尚未发布")
+        st.caption(f"GDP口径：{status}" if not components.missing(status) else "GDP口径：尚未发布")
 
 
 def _trend_section(kpi: pd.DataFrame) -> None:
@@ -624,7 +604,7 @@ def _breakdown_section(
     try:
         detail = data.load_casualty_breakdown(lo, hi, selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
 
     c1, c2, c3, c4 = st.columns(4)
@@ -702,16 +682,16 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
     table = kpi[list(KPI_TABLE_COLUMNS)].copy()
     for column in ("deaths_target_met", "rate_target_met"):
         table[column] = table[column].map(
-            lambda met: "—" if _missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
+            lambda met: "—" if components.missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
         )
-    table["gdp_status"] = table["gdp_status"].map(lambda s: "尚未发布" if _missing(s) else s)
+    table["gdp_status"] = table["gdp_status"].map(lambda s: "尚未发布" if components.missing(s) else s)
     # Display strings, so that missing values (GDP not yet published) show as "—".
     formats = {
         "deaths_workplace": _fmt_count,
         "deaths_fire": _fmt_count,
         "deaths_road": _fmt_count,
         "deaths_total": _fmt_count,
-        "gdp_100m_yuan": lambda v: "—" if _missing(v) else f"{float(v):,.1f}",
+        "gdp_100m_yuan": lambda v: "—" if components.missing(v) else f"{float(v):,.1f}",
         "deaths_per_100m_gdp": _fmt_rate,
         "deaths_change_vs_2016": lambda v: _fmt_change(v) or "—",
         "rate_change_vs_2016": lambda v: _fmt_change(v) or "—",
@@ -786,14 +766,14 @@ def _projection_section(kpi: pd.DataFrame, year: int) -> None:
 
 def _fmt_projected_count(value: Any) -> str:
     """A projected count keeps one decimal (it is an estimate); whole counts stay whole."""
-    if _missing(value):
+    if components.missing(value):
         return "—"
     number = float(value)
     return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
 def _fmt_indicator(value: Any, kind: str) -> str | None:
-    if _missing(value):
+    if components.missing(value):
         return None
     number = float(value)
     if kind == "count":
@@ -812,7 +792,7 @@ def _official_section(year: int) -> None:
     try:
         indicators = data.load_official_indicators()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     rows = indicators.loc[indicators["year"] == year]
     if rows.empty:
@@ -963,7 +943,7 @@ def render() -> None:
         kpi = data.load_kpi()
         first_event_year, last_event_year = data.load_event_years()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
 
     years = {int(y) for y in kpi["year"].dropna()}

@@ -79,17 +79,6 @@ CONSISTENT_TEXT = "一致"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def _show_unavailable(exc: data.DataUnavailable) -> None:
-    if isinstance(exc, data.WarehouseMissing):
-        st.info(exc.message, icon=":material/database:")
-        st.caption(f"预期的数据仓库文件：`{data.warehouse_path()}`")
-    else:
-        st.warning(exc.message, icon=":material/warning:")
-        if exc.detail:
-            with st.expander("技术详情"):
-                st.code(exc.detail, language=None)
-
-
 _REASON_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(可能性L|严重性S) missing$"), r"\1缺失"),
     (re.compile(r"^(可能性L|严重性S) (-?\d+) outside 1-5$"), r"\1为\2，超出1–5"),
@@ -382,7 +371,7 @@ def _category_section(selected: list[str], scope: str) -> None:
     try:
         by_category = data.load_risk_by_category(selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if by_category.empty:
         st.info("所选街道暂无风险点。")
@@ -428,7 +417,7 @@ def _points_section(selected: list[str], level: str, category: str, flagged_only
     try:
         points = data.load_risk_points(selected, level, category, flagged_only)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     flagged = int(points["flagged"].fillna(False).astype(bool).sum()) if not points.empty else 0
     st.caption(
@@ -474,7 +463,7 @@ def render() -> None:
         streets_df = data.load_streets()
         categories = data.load_risk_categories()
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
 
     selected, level, category, flagged_only = _sidebar_filters(streets_df, categories)
@@ -484,7 +473,7 @@ def render() -> None:
     try:
         by_street = data.load_risk_by_street(selected)
     except data.DataUnavailable as exc:
-        _show_unavailable(exc)
+        components.show_unavailable(exc)
         return
     if not categories:
         st.info("数据集市中暂无风险清单数据（marts.fct_risk_points 为空），请确认数据管道已成功运行。")

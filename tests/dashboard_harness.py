@@ -1,0 +1,317 @@
+"""Shared scaffolding of the dashboard tests (tests/test_dashboard_*.py).
+
+- a fixture warehouse: `open_warehouse` / `create_table` build $CITYSAFETY_HOME/warehouse/citysafety.duckdb
+  from column specs and rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
+  (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test;
+- AppTest helpers: `run_page`, `metrics`, `table_with`, `chart_titles`, `texts`;
+- a real server: `served_app(home, log)` runs `streamlit run dashboards/app.py` on a free loopback
+  port, waits for its health endpoint and kills its process group afterwards;
+- Chromium: `require_chromium` (skip, or fail when CI=true), `browser_page` (served app + headless
+  Chromium page), `wait_text`, `goto_via_app`, `screenshot` (to tests/artifacts/<name>.png).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboards" / "app.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# --- fixture warehouse ------------------------------------------------------------------------
+
+
+# Column specs of the mart tables several pages' fixtures hold (the contract's columns and types).
+DIM_STREETS = "street_code VARCHAR NOT NULL, street_name VARCHAR, short_name VARCHAR, is_unknown BOOLEAN"
+KPI_SAFETY_TARGETS = """
+    year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
+    deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
+    gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
+    deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
+    deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
+    deaths_target_met BOOLEAN, rate_target_met BOOLEAN"""
+FCT_CASUALTY_EVENTS = """
+    event_id VARCHAR, department VARCHAR, department_name VARCHAR,
+    source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
+    year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
+    injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
+    linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
+    source_row_number INTEGER"""
+DIM_ENTERPRISES = """
+    enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
+    uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
+    street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
+    above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
+    insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
+    blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
+    is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
+    delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER"""
+FCT_HAZARDS = """
+    report_id VARCHAR NOT NULL, found_on DATE, year INTEGER, street_code VARCHAR,
+    community VARCHAR, grid_code VARCHAR, uscc VARCHAR, level VARCHAR,
+    is_major BOOLEAN, deadline DATE, rectified_on DATE, status VARCHAR,
+    is_rectified BOOLEAN, is_open BOOLEAN, is_overdue BOOLEAN,
+    days_to_rectify INTEGER, supervised BOOLEAN, major_not_supervised BOOLEAN,
+    updated_at TIMESTAMP, source_file VARCHAR"""
+KPI_OFFICIAL_INDICATORS = """
+    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR,
+    is_district BOOLEAN, accidents INTEGER, accidents_yoy_change DOUBLE,
+    deaths INTEGER, deaths_yoy_change DOUBLE, deaths_per_100m_gdp DOUBLE,
+    employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
+    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE,
+    vehicles_10k DOUBLE, road_deaths_per_10k_vehicles DOUBLE,
+    hazards_found INTEGER, hazards_rectified INTEGER,
+    hazard_rectification_rate DOUBLE, major_hazards INTEGER,
+    major_hazards_supervised INTEGER, major_hazard_supervised_rate DOUBLE,
+    monitoring_coverage DOUBLE, insurance_coverage DOUBLE, drill_coverage DOUBLE"""
+
+
+def warehouse_path(home: Path) -> Path:
+    return home / "warehouse" / "citysafety.duckdb"
+
+
+@contextlib.contextmanager
+def open_warehouse(db_path: Path, schemas: Sequence[str] = ("marts",)) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new fixture warehouse at db_path with the given schemas; closed afterwards."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        for schema in schemas:
+            con.execute(f"CREATE SCHEMA {schema}")
+        yield con
+    finally:
+        con.close()
+
+
+def create_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: str,
+    rows: Iterable[Sequence] = (),
+    *,
+    values: str | None = None,
+) -> None:
+    """CREATE TABLE table (columns) and insert the rows (one `?` a value unless `values` is given)."""
+    con.execute(f"CREATE TABLE {table} ({columns})")
+    rows = list(rows)
+    if not rows:
+        return
+    if values is None:
+        values = "(" + ", ".join("?" * len(rows[0])) + ")"
+    con.executemany(f"INSERT INTO {table} VALUES {values}", rows)
+
+
+def warehouse_fixture(build: Callable[..., None], **kwargs):
+    """A module-scoped `warehouse_home` fixture: a tmp CITYSAFETY_HOME whose warehouse `build` made."""
+
+    @pytest.fixture(scope="module")
+    def warehouse_home(tmp_path_factory) -> Path:
+        home = tmp_path_factory.mktemp("citysafety_home")
+        build(warehouse_path(home), **kwargs)
+        return home
+
+    return warehouse_home
+
+
+@pytest.fixture
+def home(warehouse_home, monkeypatch) -> Path:
+    monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    return warehouse_home
+
+
+# --- AppTest ----------------------------------------------------------------------------------
+
+
+def run_page(page: str | None, query_params: dict[str, str] | None = None) -> AppTest:
+    """The app with its default page first, then views/<page>.py (None: stay on the default page)."""
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    if page is not None:
+        at.run()  # the default page (总览) first: switch_page needs the registered pages
+        at.switch_page(f"views/{page}.py")
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    """The titles of the altair charts of the page (vega-lite specs embedded in the page)."""
+    titles = []
+    for spec in chart_specs(at):
+        title = spec.get("title", {})
+        titles.append(title.get("text") if isinstance(title, dict) else title)
+    return titles
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                               *at.success, *at.title, *at.subheader)]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- real server + browser --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"streamlit not healthy at {url} after {timeout}s")
+
+
+@contextlib.contextmanager
+def served_app(home: Path, log_path: Path) -> Iterator[str]:
+    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
+    port = free_port()
+    env = {**os.environ, "CITYSAFETY_HOME": str(home)}
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--browser.serverAddress", "localhost",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(port),
+            "--server.fileWatcherType", "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        try:
+            os.killpg(server.pid, 15)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait(timeout=5)
+        log.close()
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@contextlib.contextmanager
+def browser_page(home: Path, log_path: Path, height: int | None = None):
+    """Chromium (required) on a fresh served app; yields (page, base URL).
+
+    height: a 1440 px wide viewport of that height; None: Playwright's default viewport.
+    """
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with served_app(home, log_path) as base:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                if height is None:
+                    page = browser.new_page()
+                else:
+                    page = browser.new_page(viewport={"width": 1440, "height": height})
+                yield page, base
+            finally:
+                browser.close()
+
+
+def wait_text(page, text: str, *, exact: bool | None = None, timeout: float = 30_000) -> None:
+    """Content arrives over the websocket after load: wait until the text is on the page."""
+    page.get_by_text(text, exact=exact).first.wait_for(timeout=timeout)
+
+
+def goto_via_app(page, base: str, path: str) -> None:
+    """The app's main script first (its filters are up), then the page itself."""
+    page.goto(f"{base}/")
+    wait_text(page, "筛选条件", exact=True)
+    page.goto(f"{base}/{path}")
+
+
+def sidebar_nav(page) -> str:
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    return nav.inner_text() if nav.count() else ""
+
+
+def screenshot(page, name: str, *, grow_viewport: bool = False) -> Path:
+    """A full-page screenshot to tests/artifacts/<name>.png.
+
+    grow_viewport: Streamlit scrolls its main area inside the viewport, so grow the viewport to the
+    content first.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    if grow_viewport:
+        height = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main, body')]"
+            ".map(e => e.scrollHeight))"
+        )
+        page.set_viewport_size({"width": 1440, "height": int(height) + 40})
+        page.wait_for_timeout(1000)
+    page.screenshot(path=str(path), full_page=True)
+    return path
