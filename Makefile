@@ -38,8 +38,10 @@ serve: install $(MANIFEST)
 
 demo: demo-data pipeline serve
 
+# Two workers, a test file each at a time (module fixtures stay in one process); 2 cores here.
+PYTEST_WORKERS ?= 2
 test: install $(MANIFEST)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 DOCS_PORT ?= 8081
 docs: install $(MANIFEST)
@@ -49,6 +51,10 @@ docs: install $(MANIFEST)
 
 lint: install
 	$(BIN)/sqlfluff lint dbt_project/models
+
+# Performance, measured (bench/run.py): SCALE=full (default) | medium | small.
+bench: install $(MANIFEST)
+	$(BIN)/python -m bench.run $(if $(SCALE),--scale $(SCALE))
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -291,10 +291,9 @@ def test_build_flags_streets_and_no_personal_data(sqlite_home, monkeypatch):
     res = dbtRunner().invoke([
         "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-        "--select", "+fct_hazards+", "+dim_streets", "--indirect-selection", "cautious",
-        # The street-spelling unit test of the shared int_street_values_mapped is not this
-        # feed's: its `given` must list every staging model in the union, which is the lead's.
-        "--exclude", "unit_test:test_street_spellings_resolve",
+        # fct_hazards and its parents, not its descendants (the official indicators read every
+        # department's marts).
+        "--select", "+fct_hazards", "+dim_streets", "--indirect-selection", "cautious",
         "--vars", json.dumps({"as_of_date": AS_OF}), "--quiet",
     ])
     assert res.success, res.exception or [r.message for r in res.result if r.status not in ("pass", "success")]
