@@ -1,0 +1,537 @@
+"""The phases of `make bench`, each run in a process of its own by bench/run.py.
+
+`python -m bench.steps <phase> --work DIR --scale NAME --out FILE` runs one phase and writes
+its result (JSON) to FILE. A process per phase keeps the figures apart: each phase's memory is
+its own (run.py samples the RSS of the phase's process tree), and no import or cache of one
+phase warms another. Times are taken inside the phase around the work (time.perf_counter),
+so interpreter start-up is not counted; dbt runs as a subprocess (citysafety.build.run_dbt)
+and its start-up, parse and run are counted, as they are in the pipeline.
+
+Homes under the bench work folder (default bench/work/<scale>/):
+- year/  : the delivery set at scale (spine demo feeds + the sensor history), built and published;
+- empty/ : the same non-sensor raw layer, the sensor feed starting from one day (no history);
+- kpi/   : the four spine feeds only (our path for the headline KPI, against pandas);
+- gen/   : the sensor days delivered after the history (incremental runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from citysafety import build, ingest
+from citysafety import sources as S
+from citysafety.config import PROJECT_ROOT, Settings
+
+BENCH_DIR = Path(__file__).resolve().parent
+SEED = 20180101
+HISTORY_END = date(2025, 12, 31)  # the last day of the sensor history
+EXTRA_DAYS = 3  # days delivered after the history, one incremental run each
+END = HISTORY_END + timedelta(EXTRA_DAYS + 1)  # the demo set's end: last delivery, "as of"
+
+SCALES = {  # days of history, monitoring points (one reading a minute each)
+    "full": (365, 500),
+    "medium": (90, 200),
+    "small": (14, 50),
+}
+
+SENSOR_MARTS = ["fct_sensor_alarm_episodes", "agg_sensor_alarms_daily", "agg_monitoring_coverage"]
+KPI_MART = "kpi_safety_targets"
+# The compared build: the sensor marts and the headline KPI with every parent (seeds, staging,
+# intermediate), their unit tests and the data tests whose parents are all selected.
+SELECTION = [f"+{m}" for m in [*SENSOR_MARTS, KPI_MART]]
+DBT_SELECTED = ["build", "--select", *SELECTION, "--indirect-selection", "cautious"]
+SPINE = [S.EMB_ACCIDENTS, S.FIRE_FIRES, S.TRAFFIC_ROAD_ACCIDENTS, S.STATS_ECONOMY]
+
+
+def days_of(scale: str) -> tuple[list[date], list[date]]:
+    n, _ = SCALES[scale]
+    history = [HISTORY_END - timedelta(n - 1 - k) for k in range(n)]
+    extras = [HISTORY_END + timedelta(k + 1) for k in range(EXTRA_DAYS)]
+    return history, extras
+
+
+class Homes:
+    def __init__(self, work: Path):
+        self.work = work
+        self.year = Settings(home=work / "year")
+        self.empty = Settings(home=work / "empty")
+        self.kpi = Settings(home=work / "kpi")
+        self.gen = work / "gen"
+
+    @staticmethod
+    def sensor_landing(cfg: Settings) -> Path:
+        return cfg.landing / S.EMB_SENSOR_READINGS.source / S.EMB_SENSOR_READINGS.feed
+
+
+def say(text: str) -> None:
+    print(f"  {text}", file=sys.stderr, flush=True)
+
+
+def _elapsed(t0: float) -> float:
+    return round(time.perf_counter() - t0, 3)
+
+
+def _dbt(args: list[str], cfg: Settings) -> dict:
+    """Run dbt through citysafety.build.run_dbt; time it, summarise run_results.json."""
+    t0 = time.perf_counter()
+    error = None
+    try:
+        build.run_dbt(args, cfg)
+    except RuntimeError as exc:  # a failed test or model: recorded, the bench goes on
+        error = str(exc)[-3000:]
+    seconds = _elapsed(t0)
+    out = {"seconds": seconds, "args": " ".join(args), "error": error}
+    results = cfg.build_dir / "dbt_target" / "run_results.json"
+    if results.exists():
+        data = json.loads(results.read_text())
+        by_type: dict[str, dict] = {}
+        slowest = []
+        for r in data.get("results", []):
+            kind = r["unique_id"].split(".")[0]
+            t = by_type.setdefault(kind, {"nodes": 0, "seconds": 0.0, "not_passed": 0})
+            t["nodes"] += 1
+            t["seconds"] = round(t["seconds"] + (r.get("execution_time") or 0.0), 3)
+            if r.get("status") not in ("success", "pass"):
+                t["not_passed"] += 1
+            slowest.append((round(r.get("execution_time") or 0.0, 3), r["unique_id"], r.get("status")))
+        out["by_type"] = by_type
+        out["slowest"] = sorted(slowest, reverse=True)[:8]
+        out["dbt_elapsed"] = round(data.get("elapsed_time", 0.0), 3)
+        out["failures"] = [u for _, u, s in slowest if s in ("error", "fail")]
+    return out
+
+
+def _copy_atomic(src: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".{src.name}.part"
+    shutil.copyfile(src, part)
+    target = folder / src.name
+    os.replace(part, target)
+    return target
+
+
+# ------------------------------------------------------------------------------- phases
+
+def phase_generate(homes: Homes, scale: str) -> dict:
+    from citysafety.demo.generate import generate as demo_generate
+
+    from bench.generate import write_sensor_set
+
+    if homes.work.exists():
+        shutil.rmtree(homes.work)
+    homes.work.mkdir(parents=True)
+    history, extras = days_of(scale)
+    _, points = SCALES[scale]
+    t0 = time.perf_counter()
+    spine = demo_generate(homes.year.home, SEED, END)
+    # the demo's own sensor feed (14 days, ~80 points) makes way for the bench's
+    for feed in (S.EMB_SENSOR_READINGS, S.EMB_HAZARD_SOURCES):
+        for old in (homes.year.landing / feed.source / feed.feed).glob(feed.file_glob):
+            old.unlink()
+    spine_s = _elapsed(t0)
+    say(f"demo spine and feeds written in {spine_s:.1f} s; sensor readings "
+        f"{len(history)} days x {points} points (+{len(extras)} days for the incremental runs)")
+    landing = Homes.sensor_landing(homes.year)
+    history_set = set(history)
+    sensors = write_sensor_set(
+        SEED, points, history + extras,
+        target_of=lambda d: landing if d in history_set else homes.gen,
+        snapshot_dir=homes.year.landing / S.EMB_HAZARD_SOURCES.source / S.EMB_HAZARD_SOURCES.feed,
+        stop_day=history[-3])
+    return {"demo_files": spine, "demo_seconds": spine_s, "sensors": sensors,
+            "history": [history[0].isoformat(), history[-1].isoformat()],
+            "extra_days": [d.isoformat() for d in extras], "end": END.isoformat()}
+
+
+def phase_ingest_other(homes: Homes, scale: str) -> dict:
+    """Every feed but the sensor readings into the year home (pulled feeds from the demo sources)."""
+    from citysafety import pull
+    from citysafety.demo import emb_api, grid_db
+    from citysafety.pull import http_api
+
+    cfg = homes.year
+    out = {}
+    t0 = time.perf_counter()
+    with emb_api.demo_connection_env(cfg) as env:
+        if env:
+            base, token = http_api._from_uri(env["AIRFLOW_CONN_EMB_API"], "emb_api")
+            pull.pull_feed(S.EMB_INSPECTIONS, cfg, base_url=base, token=token)
+    grid = grid_db.demo_connection_env(cfg)
+    if grid:
+        pull.pull_feed(S.GRID_HAZARD_REPORTS, cfg, url=grid["AIRFLOW_CONN_GRID_DB"])
+    for feed in S.all_feeds():
+        if feed is S.EMB_SENSOR_READINGS:
+            continue
+        t = time.perf_counter()
+        summary = ingest.summarise(ingest.ingest_feed(feed, cfg))
+        out[feed.id] = {**summary, "seconds": _elapsed(t)}
+    return {"feeds": out, "seconds": _elapsed(t0)}
+
+
+def _sensor_files(cfg: Settings) -> list[Path]:
+    return ingest.delivered_files(S.EMB_SENSOR_READINGS, cfg)
+
+
+def phase_limit(homes: Homes, scale: str) -> dict:
+    """DuckDB's own read_parquet into a table over the same files: the limit on this machine."""
+    files = _sensor_files(homes.year)
+    db = homes.work / "limit.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    try:
+        listing = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
+        t0 = time.perf_counter()
+        con.execute(f"create table t as select * from read_parquet({listing})")
+        con.execute("checkpoint")
+        seconds = _elapsed(t0)
+        rows = con.execute("select count(*) from t").fetchone()[0]
+        threads = con.execute("select current_setting('threads')").fetchone()[0]
+    finally:
+        con.close()
+    size = db.stat().st_size
+    db.unlink()
+    return {"files": len(files), "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds,
+            "duckdb_threads": threads, "db_bytes": size,
+            "statement": "create table t as select * from read_parquet([...files...]); checkpoint"}
+
+
+def phase_ingest_sensors(homes: Homes, scale: str) -> dict:
+    cfg = homes.year
+    files = _sensor_files(cfg)
+    loaded = ingest.feed_dir(S.EMB_SENSOR_READINGS, cfg)
+    if loaded.exists():  # a repeat: the same files ingested again from scratch
+        shutil.rmtree(loaded)
+    t0 = time.perf_counter()
+    results = ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg)
+    seconds = _elapsed(t0)
+    summary = ingest.summarise(results)
+    t = time.perf_counter()  # diagnostic, after the timing: the ingest's sha256 of every file
+    for path in files:
+        ingest._sha256(path)
+    return {**summary, "files_delivered": len(files), "seconds": seconds,
+            "rows_per_s": summary["rows_loaded"] / seconds, "sha256_all_files_s": _elapsed(t)}
+
+
+def phase_build_year(homes: Homes, scale: str) -> dict:
+    cfg = homes.year
+    t0 = time.perf_counter()
+    counts = build.prepare_build(cfg)
+    prepare_s = _elapsed(t0)
+    say(f"prepare_build {prepare_s:.1f} s; dbt {' '.join(DBT_SELECTED)} --full-refresh ...")
+    dbt = _dbt([*DBT_SELECTED, "--full-refresh"], cfg)
+    return {"prepare_build_s": prepare_s, "dbt": dbt, "seconds": round(prepare_s + dbt["seconds"], 3),
+            "raw_counts": counts}
+
+
+def _hand_statements(raw: Path) -> list[str]:
+    text = (BENCH_DIR / "hand_sql.sql").read_text(encoding="utf-8")
+    text = text.replace("{RAW}", str(raw)).replace("{SEEDS}", str(PROJECT_ROOT / "dbt_project" / "seeds"))
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in re.split(r";\s*\n", text) if s.strip()]
+
+
+CHECKS = {
+    # name: (dbt query, hand query); each returns rows compared as sets
+    "readings_deduplicated": (
+        "select count(*), sum(deliveries), round(sum(value), 3) from dbt.intermediate.int_sensor_readings_deduplicated",
+        "select count(*), sum(deliveries), round(sum(value), 3) from readings"),
+    "point_days": (
+        "select count(*), sum(readings), sum(alarm_readings) from dbt.intermediate.int_sensor_point_days_summarised",
+        "select count(*), sum(readings), sum(alarm_readings) from point_days"),
+    "episodes_count": (
+        "select count(*), count(*) filter (where reached_high_high), count(cleared_at) from dbt.marts.fct_sensor_alarm_episodes",
+        "select count(*), count(*) filter (where reached_high_high), count(cleared_at) from episodes"),
+    "episodes_rows_differing": (
+        "select count(*) from (select episode_id, started_at, ended_at, cleared_at, readings, peak_value, reached_high_high "
+        "from dbt.marts.fct_sensor_alarm_episodes except all select episode_id, started_at, ended_at, cleared_at, readings, "
+        "peak_value, reached_high_high from episodes)",
+        "select count(*) from (select episode_id, started_at, ended_at, cleared_at, readings, peak_value, reached_high_high "
+        "from episodes except all select episode_id, started_at, ended_at, cleared_at, readings, peak_value, "
+        "reached_high_high from dbt.marts.fct_sensor_alarm_episodes)"),
+    "alarms_daily": (
+        "select count(*), sum(readings), sum(alarm_readings), sum(episodes), sum(high_high_episodes) from dbt.marts.agg_sensor_alarms_daily",
+        "select count(*), sum(readings), sum(alarm_readings), sum(episodes), sum(high_high_episodes) from alarms_daily"),
+    "coverage": (
+        "select hazard_source_id, points, points_reporting_24h, last_reading_at, as_of_time from dbt.marts.agg_monitoring_coverage order by 1",
+        "select hazard_source_id, points, points_reporting_24h, last_reading_at, as_of_time from coverage order by 1"),
+    "casualty_events": (
+        "select department, street_code, count(*), sum(deaths), sum(injuries) from dbt.marts.fct_casualty_events group by all order by all",
+        "select department, street_code, count(*), sum(deaths), sum(injuries) from casualty_events group by all order by all"),
+    "kpi_safety_targets": (
+        "select year, deaths_workplace, deaths_fire, deaths_road, deaths_total, events, gdp_100m_yuan, gdp_status, "
+        "round(deaths_per_100m_gdp, 9), round(rate_change_vs_2016, 9), deaths_target_met, rate_target_met "
+        "from dbt.marts.kpi_safety_targets order by year",
+        "select year, deaths_workplace, deaths_fire, deaths_road, deaths_total, events, gdp_100m_yuan, gdp_status, "
+        "round(deaths_per_100m_gdp, 9), round(rate_change_vs_2016, 9), deaths_target_met, rate_target_met "
+        "from kpi_safety_targets order by year"),
+}
+
+
+def phase_hand_sql(homes: Homes, scale: str) -> dict:
+    cfg = homes.year
+    db = homes.work / "hand.duckdb"
+    db.unlink(missing_ok=True)
+    statements = _hand_statements(cfg.raw)
+    con = duckdb.connect(str(db))
+    steps = []
+    try:
+        t0 = time.perf_counter()
+        for sql in statements:
+            t = time.perf_counter()
+            con.execute(sql)
+            name = re.search(r"create table (\w+)", sql)
+            steps.append((name.group(1) if name else sql[:40], _elapsed(t)))
+        con.execute("checkpoint")
+        seconds = _elapsed(t0)
+        say(f"hand SQL {seconds:.1f} s: " + ", ".join(f"{n} {s:.1f}s" for n, s in steps))
+        # the same numbers as dbt? (after the timing)
+        con.execute(f"attach '{cfg.build_db}' as dbt (read_only)")
+        checks = {}
+        for name, (dbt_sql, hand_sql) in CHECKS.items():
+            a = con.execute(dbt_sql).fetchall()
+            b = con.execute(hand_sql).fetchall()
+            if name == "episodes_rows_differing":
+                equal = a[0][0] == 0 and b[0][0] == 0
+                checks[name] = {"equal": equal, "dbt_only": a[0][0], "hand_only": b[0][0]}
+            else:
+                equal = a == b
+                checks[name] = {"equal": equal, "rows": len(a),
+                                **({} if equal else {"dbt": str(a[:5])[:600], "hand": str(b[:5])[:600]})}
+        episodes = con.execute("select count(*) from episodes").fetchone()[0]
+        con.execute("detach dbt")
+    finally:
+        con.close()
+    db.unlink(missing_ok=True)
+    return {"seconds": seconds, "statements": steps, "checks": checks, "episodes": episodes,
+            "all_equal": all(c["equal"] for c in checks.values())}
+
+
+def phase_publish(homes: Homes, scale: str) -> dict:
+    """The rest of the mart (every model), the quality gate, publish: what the dashboard reads."""
+    from citysafety import publish, quality
+
+    cfg = homes.year
+    t0 = time.perf_counter()
+    dbt = _dbt(["build"], cfg)
+    gate, gate_error = "passed", None
+    t = time.perf_counter()
+    try:
+        quality.validate(cfg)
+    except quality.QualityGateFailed as exc:
+        gate, gate_error = "failed", str(exc)[-3000:]
+    gate_s = _elapsed(t)
+    t = time.perf_counter()
+    counts = publish.publish(cfg)  # the bench publishes either way (the pages need a warehouse)
+    publish_s = _elapsed(t)
+    return {"dbt": dbt, "quality_gate": gate, "quality_gate_error": gate_error,
+            "quality_gate_s": gate_s, "publish_s": publish_s, "tables_published": len(counts),
+            "seconds": _elapsed(t0)}
+
+
+def _pages() -> list[str]:
+    """The pages of dashboards/app.py's navigation (views/<name>.py), in their order."""
+    app = (PROJECT_ROOT / "dashboards" / "app.py").read_text(encoding="utf-8")
+    names = re.findall(r'"views"\s*/\s*"(\w+)\.py"', app)
+    if not names:
+        names = sorted(p.stem for p in (PROJECT_ROOT / "dashboards" / "views").glob("*.py")
+                       if p.stem != "__init__")
+    return names
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(-(-0.95 * len(ordered) // 1)) - 1))  # nearest rank
+    return ordered[k]
+
+
+def phase_pages(homes: Homes, scale: str) -> dict:
+    import logging
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    # Streamlit warns "No runtime found" at every cache clear outside a server and "missing
+    # ScriptRunContext" per app; page exceptions are collected from at.exception below.
+    logging.disable(logging.WARNING)
+
+    runs = int(os.environ.get("BENCH_PAGE_RUNS", "10"))
+    os.environ["CITYSAFETY_HOME"] = str(homes.year.home)
+    os.environ["CITYSAFETY_AUTH"] = "off"
+    app = str(PROJECT_ROOT / "dashboards" / "app.py")
+    pages: dict[str, dict] = {}
+    cold_all, warm_all = [], []
+    for name in _pages():
+        at = AppTest.from_file(app, default_timeout=300)
+        at.run()  # the default page first: switch_page needs the registered pages
+        at.switch_page(f"views/{name}.py")
+        at.run()  # warm-up (imports, first queries)
+        errors = [e.message for e in at.exception]
+        cold, warm = [], []
+        for _ in range(runs):
+            st.cache_data.clear()  # every query runs again: a first visit after a publish
+            t = time.perf_counter()
+            at.run()
+            cold.append(time.perf_counter() - t)
+            errors += [e.message for e in at.exception]
+        for _ in range(runs):
+            t = time.perf_counter()  # query results cached (st.cache_data, ttl 60 s)
+            at.run()
+            warm.append(time.perf_counter() - t)
+        pages[name] = {"cold_p95_s": round(_p95(cold), 3), "cold_median_s": round(sorted(cold)[len(cold) // 2], 3),
+                       "warm_p95_s": round(_p95(warm), 3), "errors": sorted(set(errors))[:3],
+                       "elements": len(list(at.main))}
+        cold_all += cold
+        warm_all += warm
+        say(f"page {name}: cold p95 {pages[name]['cold_p95_s']:.2f} s, warm p95 "
+            f"{pages[name]['warm_p95_s']:.2f} s{' ERRORS ' + str(errors[:1]) if errors else ''}")
+    return {"runs_per_page": runs, "pages": pages, "cold_p95_s": round(_p95(cold_all), 3),
+            "warm_p95_s": round(_p95(warm_all), 3), "renders": len(cold_all) + len(warm_all),
+            "errors": sum(bool(p["errors"]) for p in pages.values())}
+
+
+def _one_day(cfg: Settings, src: Path) -> dict:
+    """Deliver one day's file, then ingest + prepare_build + dbt build of the selection (timed)."""
+    _copy_atomic(src, Homes.sensor_landing(cfg))
+    t0 = time.perf_counter()
+    loaded = ingest.summarise(ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg))
+    ingest_s = _elapsed(t0)
+    t = time.perf_counter()
+    build.prepare_build(cfg)
+    prepare_s = _elapsed(t)
+    dbt = _dbt(DBT_SELECTED, cfg)
+    total = _elapsed(t0)
+    return {"file": src.name, "rows_loaded": loaded["rows_loaded"], "ingest_s": ingest_s,
+            "prepare_build_s": prepare_s, "dbt_s": dbt["seconds"], "dbt_by_type": dbt.get("by_type"),
+            "dbt_error": dbt["error"], "seconds": total}
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def _incremental(cfg: Settings, homes: Homes, label: str) -> dict:
+    days = []
+    for src in sorted(homes.gen.glob(S.EMB_SENSOR_READINGS.file_glob)):
+        day = _one_day(cfg, src)
+        say(f"{label}: {day['file']} in {day['seconds']:.1f} s (ingest {day['ingest_s']:.1f}, "
+            f"prepare {day['prepare_build_s']:.1f}, dbt {day['dbt_s']:.1f})")
+        days.append(day)
+    return {"days": days, "median_s": round(_median([d["seconds"] for d in days]), 3)}
+
+
+def phase_incremental_year(homes: Homes, scale: str) -> dict:
+    return _incremental(homes.year, homes, "new day at a year of history")
+
+
+def phase_incremental_empty(homes: Homes, scale: str) -> dict:
+    """The same new days over no sensor history: the same non-sensor raw layer, one prior day."""
+    cfg = homes.empty
+    if cfg.home.exists():
+        shutil.rmtree(cfg.home)
+    for feed in S.all_feeds():
+        if feed is S.EMB_SENSOR_READINGS:
+            continue
+        src = ingest.feed_dir(feed, homes.year)
+        if src.is_dir():
+            shutil.copytree(src, ingest.feed_dir(feed, cfg))
+    # the year home has the extra days in landing by now: take the last day before them
+    extras = {p.name for p in homes.gen.glob(S.EMB_SENSOR_READINGS.file_glob)}
+    history = [p for p in _sensor_files(homes.year) if p.name not in extras]
+    last_history_day = history[-1]
+    _copy_atomic(last_history_day, Homes.sensor_landing(cfg))
+    t0 = time.perf_counter()
+    ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg)
+    build.prepare_build(cfg)
+    first = _dbt(DBT_SELECTED, cfg)
+    say(f"empty history: first build over {last_history_day.name} in {_elapsed(t0):.1f} s")
+    out = _incremental(cfg, homes, "new day at empty history")
+    return {**out, "first_day": last_history_day.name, "first_build_s": first["seconds"],
+            "first_build_error": first["error"]}
+
+
+def phase_kpi_ours(homes: Homes, scale: str) -> dict:
+    """Our path to the headline KPI: ingest the four spine feeds, prepare_build, dbt build +kpi."""
+    cfg = homes.kpi
+    if cfg.home.exists():
+        shutil.rmtree(cfg.home)
+    for feed in SPINE:
+        shutil.copytree(homes.year.landing / feed.source / feed.feed, cfg.landing / feed.source / feed.feed)
+    t0 = time.perf_counter()
+    for feed in SPINE:
+        ingest.ingest_feed(feed, cfg)
+    ingest_s = _elapsed(t0)
+    t = time.perf_counter()
+    build.prepare_build(cfg)
+    prepare_s = _elapsed(t)
+    dbt = _dbt(["build", "--select", f"+{KPI_MART}", "--indirect-selection", "cautious"], cfg)
+    return {"ingest_s": ingest_s, "prepare_build_s": prepare_s, "dbt": dbt, "seconds": _elapsed(t0)}
+
+
+def phase_kpi_pandas(homes: Homes, scale: str) -> dict:
+    import pandas as pd
+
+    from bench import pandas_baseline
+
+    cfg = homes.kpi
+    t0 = time.perf_counter()
+    ours_df = pandas_baseline.kpi(cfg.landing)
+    seconds = _elapsed(t0)
+    con = duckdb.connect(str(cfg.build_db), read_only=True)
+    try:
+        mart = con.execute("select year, deaths_workplace, deaths_fire, deaths_road, deaths_total, gdp_100m_yuan, "
+                           "deaths_per_100m_gdp from marts.kpi_safety_targets order by year").df().set_index("year")
+    finally:
+        con.close()
+    cols = ["deaths_workplace", "deaths_fire", "deaths_road", "deaths_total", "gdp_100m_yuan", "deaths_per_100m_gdp"]
+    a = ours_df[cols].astype(float)
+    b = mart[cols].astype(float)
+    same_years = list(a.index) == list(b.index)
+    equal = same_years and bool(((a - b).abs().fillna(0) < 1e-9).all().all()
+                                and (a.isna() == b.isna()).all().all())
+    table = {int(y): {c: (None if pd.isna(v) else (round(float(v), 6))) for c, v in row.items()}
+             for y, row in mart[cols].iterrows()}
+    return {"seconds": seconds, "equal": equal, "years": len(b), "mart": table,
+            "pandas_differs": None if equal else a.compare(b).to_string()[:2000]}
+
+
+PHASES = {
+    "generate": phase_generate,
+    "ingest_other": phase_ingest_other,
+    "limit": phase_limit,
+    "ingest_sensors": phase_ingest_sensors,
+    "build_year": phase_build_year,
+    "hand_sql": phase_hand_sql,
+    "publish": phase_publish,
+    "pages": phase_pages,
+    "incremental_year": phase_incremental_year,
+    "incremental_empty": phase_incremental_empty,
+    "kpi_ours": phase_kpi_ours,
+    "kpi_pandas": phase_kpi_pandas,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.steps")
+    parser.add_argument("phase", choices=list(PHASES))
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--scale", choices=list(SCALES), required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    result = PHASES[args.phase](Homes(args.work.resolve()), args.scale)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
