@@ -83,12 +83,6 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
     return counts
 
 
-def dbt_env(cfg: Settings | None = None) -> dict[str, str]:
-    """Environment for a dbt invocation against the build copy."""
-    cfg = cfg or settings()
-    return {**os.environ, "CITYSAFETY_HOME": str(cfg.home)}
-
-
 def run_dbt(args: list[str], cfg: Settings | None = None) -> None:
     """Run dbt against the build copy (for benchmarks and tests; DAGs use cosmos).
 

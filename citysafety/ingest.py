@@ -321,10 +321,6 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     return results
 
 
-def ingest_source(source_name: str, cfg: Settings | None = None) -> dict[str, list[FileResult]]:
-    return {f.feed: ingest_feed(f, cfg) for f in S.source(source_name).feeds}
-
-
 def summarise(results: list[FileResult]) -> dict:
     """What a task run loaded, for its log and XCom."""
     return {

@@ -258,25 +258,19 @@ def scoped_warehouse_path() -> Path | None:
     return analyst_file(settings(), principal.name)
 
 
-def bind_data_layer() -> None:
-    """Make ``dashboards.data`` read the signed-in user's file (idempotent, per session)."""
+def _session_scope() -> Path | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+    if get_script_run_ctx() is None:  # not in a Streamlit session: nobody to scope
+        return None
+    return scoped_warehouse_path()
+
+
+def bind_data_layer() -> None:
+    """Make ``dashboards.data`` read the signed-in user's file (idempotent)."""
     from dashboards import data
 
-    if getattr(data.warehouse_path, "_citysafety_scoped", False):
-        return
-    whole = data.warehouse_path
-
-    def warehouse_path() -> Path:
-        if get_script_run_ctx() is None:  # not in a Streamlit session: nobody to scope
-            return whole()
-        scoped = scoped_warehouse_path()
-        return whole() if scoped is None else scoped
-
-    warehouse_path._citysafety_scoped = True  # type: ignore[attr-defined]
-    warehouse_path.__doc__ = whole.__doc__
-    data.warehouse_path = warehouse_path
+    data.set_scope(_session_scope)
 
 
 # --- the page parts ---------------------------------------------------------------------------

@@ -69,9 +69,22 @@ class MartMissing(DataUnavailable):
     message = "数据集市中缺少所需的数据表，请重新运行数据管道 make pipeline 发布完整数据。"
 
 
+# Sign-in narrows what a session may read (dashboards.auth registers the resolver): it returns
+# the signed-in user's analyst file, or None for the whole published warehouse.
+_scope = None
+
+
+def set_scope(resolver) -> None:
+    """Register the function that names the file this session may read (None: the warehouse)."""
+    global _scope
+    _scope = resolver
+
+
 def warehouse_path() -> Path:
-    """The published warehouse file, read from the settings now (tests change CITYSAFETY_HOME)."""
-    return settings().warehouse_db
+    """The file pages read: the published warehouse (from the settings now; tests change
+    CITYSAFETY_HOME), or the signed-in user's analyst file when sign-in scopes the session."""
+    scoped = _scope() if _scope is not None else None
+    return scoped if scoped is not None else settings().warehouse_db
 
 
 def _file_identity(path: Path) -> tuple[int, int, int]:

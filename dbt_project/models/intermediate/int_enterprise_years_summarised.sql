@@ -24,14 +24,9 @@ units as (
         snapshots.snapshot_date,
         coalesce(streets.street_code, 'UNKNOWN') as street_code,
         coalesce(snapshots.employees, 0) as employees,
-        coalesce(
-            snapshots.insured
-            and (
-                snapshots.insurance_expires_on is null
-                or snapshots.insurance_expires_on >= snapshots.snapshot_date
-            ),
-            false
-        ) as insurance_current
+        {{ insurance_current(
+            'snapshots.insured', 'snapshots.insurance_expires_on', 'snapshots.snapshot_date'
+        ) }} as insurance_current
     from snapshots
     inner join last_of_year on snapshots.snapshot_date = last_of_year.snapshot_date
     left join streets on snapshots.street_raw = streets.street_raw

@@ -141,10 +141,8 @@ final as (
         units.standardisation_grade,
         units.insured,
         units.insurance_expires_on,
-        -- Insured and not expired on the snapshot date; an insured unit without an expiry date
-        -- counts as insured (the bureau says so), an expiry date without 是 does not.
-        coalesce(units.insured, false)
-            and coalesce(units.insurance_expires_on >= units.snapshot_date, true) as insurance_current,
+        {{ insurance_current('units.insured', 'units.insurance_expires_on', 'units.snapshot_date') }}
+            as insurance_current,
         units.major_hazard_unit,
         units.is_active,
         units.snapshot_date,
