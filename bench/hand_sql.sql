@@ -2,7 +2,9 @@
 -- compared with (the sensor marts and the headline KPI, with their parents), written by hand as
 -- one DuckDB script over the raw layer's Parquet (raw/<source>/<feed>/<load>/rows.parquet),
 -- with no framework: no dbt, no incremental bookkeeping, no tests, no contracts.
--- bench/steps.py replaces {RAW} with the raw folder and {SEEDS} with dbt_project/seeds, then
+-- bench/steps.py replaces {RAW} with the raw folder, {SEEDS} with dbt_project/seeds and
+-- {SENSOR_READINGS} with the read of the sensor loads that the build's raw view uses
+-- (citysafety.build.raw_select: rows.parquet stores no per-file lineage), then
 -- runs the statements in order on one connection to a new database file.
 -- Kept like the models: the deduplicated readings are stored in time order, as
 -- int_sensor_readings_deduplicated stores them.
@@ -19,17 +21,18 @@ with delivered as (
         _source_file as source_file,
         _row_number as source_row_number,
         _loaded_at as loaded_at
-    from read_parquet('{RAW}/emb/sensor_readings/*/rows.parquet', union_by_name = true)
+    from ({SENSOR_READINGS})
 ),
 latest as (
-    select *, count(*) over (partition by point_id, ts_utc) as deliveries
+    select point_id, ts_utc, count(*) as deliveries,
+           arg_max({'ts_local': ts_local, 'value': value, 'source_file': source_file,
+                    'source_row_number': source_row_number, 'loaded_at': loaded_at},
+                   (loaded_at, source_file, source_row_number)) as w
     from delivered
-    qualify row_number() over (
-        partition by point_id, ts_utc
-        order by loaded_at desc, source_file desc, source_row_number desc) = 1
+    group by point_id, ts_utc
 )
-select point_id, ts_utc, ts_local, value, deliveries::integer as deliveries,
-       source_file, source_row_number, loaded_at
+select point_id, ts_utc, w.ts_local as ts_local, w.value as value, deliveries::integer as deliveries,
+       w.source_file as source_file, w.source_row_number as source_row_number, w.loaded_at as loaded_at
 from latest
 order by ts_utc, point_id;
 

@@ -30,7 +30,7 @@ import duckdb
 
 from citysafety import build, ingest
 from citysafety import sources as S
-from citysafety.config import PROJECT_ROOT, Settings
+from citysafety.config import PROJECT_ROOT, Settings, duckdb_memory_limit
 
 BENCH_DIR = Path(__file__).resolve().parent
 SEED = 20180101
@@ -233,10 +233,12 @@ def phase_build_year(homes: Homes, scale: str) -> dict:
             "raw_counts": counts}
 
 
-def _hand_statements(raw: Path) -> list[str]:
+def _hand_statements(cfg: Settings) -> list[str]:
     text = (BENCH_DIR / "hand_sql.sql").read_text(encoding="utf-8")
-    text = text.replace("{RAW}", str(raw)).replace("{SEEDS}", str(PROJECT_ROOT / "dbt_project" / "seeds"))
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    sensors = build.raw_select(S.EMB_SENSOR_READINGS, ingest.loads(S.EMB_SENSOR_READINGS, cfg))
+    text = text.replace("{RAW}", str(cfg.raw)).replace("{SEEDS}", str(PROJECT_ROOT / "dbt_project" / "seeds"))
+    text = text.replace("{SENSOR_READINGS}", sensors)
     return [s.strip() for s in re.split(r";\s*\n", text) if s.strip()]
 
 
@@ -281,8 +283,10 @@ def phase_hand_sql(homes: Homes, scale: str) -> dict:
     cfg = homes.year
     db = homes.work / "hand.duckdb"
     db.unlink(missing_ok=True)
-    statements = _hand_statements(cfg.raw)
-    con = duckdb.connect(str(db))
+    statements = _hand_statements(cfg)
+    # the memory the dbt build's DuckDB gets (dbt_project/profiles.yml), spilling alike
+    con = duckdb.connect(str(db), config={"memory_limit": duckdb_memory_limit(),
+                                          "temp_directory": str(homes.work / "hand_tmp")})
     steps = []
     try:
         t0 = time.perf_counter()

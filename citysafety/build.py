@@ -40,42 +40,133 @@ def _empty_select(schema: pa.Schema) -> str:
     return f"select {cols} where false"
 
 
-def _load(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema,
-          storage: str = "table") -> int:
-    source = (f"select * from read_parquet({_parquet_list(files)}, union_by_name = true)"
-              if files else _empty_select(schema))
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def raw_select(feed: S.Feed, loads: list[Path], con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """SQL giving a feed's raw rows (ingest.raw_schema) from its loads' rows.parquet.
+
+    Where the loads store every column, one read_parquet over the files. Where they leave out
+    the per-file lineage (the Parquet feed, ingest.PER_FILE_LINEAGE), one scan per file with
+    its file name and sha256 as constants, taken from the load's reconciliation: a filter on
+    either drops whole files at planning, and no per-row join is paid (measured on 7.3M rows:
+    a join on the file name made a sort of the rows 3.2 s instead of 2.0 s).
+    """
+    schema = ingest.raw_schema(feed)
+    if not loads:
+        return _empty_select(schema)
+    stored = set(ingest.raw_file_schema(feed).names)
+    if stored == set(schema.names):
+        return f"select * from read_parquet({_parquet_list([p / 'rows.parquet' for p in loads])}, union_by_name = true)"
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        recon = {Path(f).parent: rest for f, *rest in con.execute(
+            "select filename, file_name, file_sha256, rows_loaded from read_parquet(?, filename = true)",
+            [[str(p / "reconciliation.parquet") for p in loads]]).fetchall()}
+    finally:
+        if own:
+            con.close()
+    branches = []
+    for load in loads:
+        file_name, sha, rows_loaded = recon[load]
+        if not rows_loaded:
+            continue  # rejected, duplicate or empty: its rows.parquet holds no row
+        constants = {"_source_file": file_name, "_file_sha256": sha}
+        cols = ", ".join(f'{_lit(constants[n])} as "{n}"' if n not in stored else f'"{n}"' for n in schema.names)
+        branches.append(f"select {cols} from read_parquet({_lit(str(load / 'rows.parquet'))})")
+    return "\nunion all\n".join(branches) if branches else _empty_select(schema)
+
+
+_LOADED = "raw._loaded_files"  # which Parquet files each raw/audit table holds (not published)
+
+
+def _relation_type(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     schema, name = table.split(".")
-    existing = con.execute(
+    found = con.execute(
         "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, name]).fetchone()
+    return found[0] if found else None
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str, storage: str) -> None:
+    existing = _relation_type(con, table)
     if existing:  # DuckDB refuses "drop view" on a table and the reverse
-        con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {table}")
+        con.execute(f"drop {'view' if existing == 'VIEW' else 'table'} {table}")
     con.execute(f"create {'view' if storage == 'view' else 'table'} {table} as {source}")
-    if storage == "view":
-        return len(files)  # files, not rows: counting would read the whole feed
+
+
+def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema) -> int:
+    """Make `table` hold exactly the rows of `files`, reading only files it does not hold yet.
+
+    A load folder never changes once renamed into place (ingest.commit_load), so the files a
+    table already holds are still right while each is present with the same mtime and the
+    table has the expected columns. Anything else (a file gone or rewritten, a registry change
+    of the columns, a table with no record of its files) rebuilds the table from every file. The caller's transaction makes the rows
+    and the record of their files commit together.
+    """
+    current = {str(f): f.stat().st_mtime_ns for f in files}
+    held = dict(con.execute(f"select file, mtime_ns from {_LOADED} where relation = ?", [table]).fetchall())
+    columns = [(n, t.lower()) for n, t in con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position", table.split(".")).fetchall()]
+    wanted = [(f.name, _DUCKDB_TYPES[f.type]) for f in schema]
+    if (held and _relation_type(con, table) == "BASE TABLE" and columns == wanted
+            and all(current.get(f) == m for f, m in held.items())):
+        new = [f for f in files if str(f) not in held]
+        if new:
+            con.execute(f"insert into {table} by name "
+                        f"select * from read_parquet({_parquet_list(new)}, union_by_name = true)")
+    else:
+        con.execute(f"delete from {_LOADED} where relation = ?", [table])
+        _replace(con, table, _union(files, schema), "table")
+        new = files
+    if new:
+        con.execute(f"insert into {_LOADED} select ?, unnest(?), unnest(?)",
+                    [table, [str(f) for f in new], [current[str(f)] for f in new]])
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
+def _union(files: list[Path], schema: pa.Schema) -> str:
+    if not files:
+        return _empty_select(schema)
+    cols = ", ".join(f'"{f.name}"::{_DUCKDB_TYPES[f.type]} as "{f.name}"' for f in schema)
+    return f"select {cols} from read_parquet({_parquet_list(files)}, union_by_name = true)"
+
+
 def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
-    """Refresh the raw and audit tables of the build copy. Returns row counts by table."""
+    """Refresh the raw and audit tables of the build copy. Returns row counts by table.
+
+    Tables read only the loads they do not hold yet (see _refresh_table); the high-volume feed
+    is a view over its files, rebuilt each time (it reads nothing until queried). One
+    transaction: a run killed half-way leaves the build copy as it was.
+    """
     cfg = cfg or settings()
     cfg.build_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(cfg.build_db))
     try:
+        con.execute("begin transaction")
         con.execute("create schema if not exists raw")
         con.execute("create schema if not exists audit")
+        con.execute(f"create table if not exists {_LOADED} (relation varchar, file varchar, mtime_ns bigint)")
         recon_files, quarantine_files = [], []
         for feed in S.all_feeds():
             loads = ingest.loads(feed, cfg)
-            counts[feed.raw_table] = _load(con, feed.raw_table, [p / "rows.parquet" for p in loads],
-                                           ingest.raw_schema(feed), feed.build_storage)
+            if feed.build_storage == "view":
+                _replace(con, feed.raw_table, raw_select(feed, loads, con), "view")
+                counts[feed.raw_table] = len(loads)  # files, not rows: counting would read the feed
+            else:
+                counts[feed.raw_table] = _refresh_table(con, feed.raw_table, [p / "rows.parquet" for p in loads],
+                                                        ingest.raw_schema(feed))
             recon_files += [p / "reconciliation.parquet" for p in loads]
             quarantine_files += [p / "quarantine.parquet" for p in loads]
-        counts["audit.reconciliation"] = _load(con, "audit.reconciliation", recon_files,
-                                               ingest.RECONCILIATION)
-        counts["audit.quarantine"] = _load(con, "audit.quarantine", quarantine_files,
-                                           ingest.QUARANTINE)
+        counts["audit.reconciliation"] = _refresh_table(con, "audit.reconciliation", recon_files,
+                                                        ingest.RECONCILIATION)
+        counts["audit.quarantine"] = _refresh_table(con, "audit.quarantine", quarantine_files,
+                                                    ingest.QUARANTINE)
+        con.execute("commit")
         con.execute("checkpoint")
     finally:
         con.close()
@@ -95,7 +186,7 @@ def run_dbt(args: list[str], cfg: Settings | None = None) -> None:
 
     from citysafety.config import DBT_PROJECT_DIR
 
-    from citysafety.config import as_of_date
+    from citysafety.config import as_of_date, duckdb_memory_limit
 
     cfg = cfg or settings()
     project = str(DBT_PROJECT_DIR)
@@ -105,7 +196,8 @@ def run_dbt(args: list[str], cfg: Settings | None = None) -> None:
         str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", project,
         "--profiles-dir", project, "--target-path", str(cfg.build_dir / "dbt_target"),
         "--log-path", str(cfg.build_dir / "dbt_logs"),
-    ], env={**os.environ, "CITYSAFETY_HOME": str(cfg.home)}, capture_output=True, text=True)
+    ], env={**os.environ, "CITYSAFETY_HOME": str(cfg.home),
+            "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-5000:]}{done.stderr[-2000:]}")
 

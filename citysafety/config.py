@@ -79,6 +79,24 @@ def airflow_port() -> int:
     return int(os.environ.get("CITYSAFETY_AIRFLOW_PORT", "8080"))
 
 
+def ingest_workers() -> int:
+    """Files of the high-volume Parquet feed loaded at once (default: one per CPU).
+
+    Each file is one DuckDB pass on one thread: files in parallel keep every core busy even
+    when a day's file is a single Parquet row group (which DuckDB reads on one thread).
+    """
+    return max(1, int(os.environ.get("CITYSAFETY_INGEST_WORKERS") or os.cpu_count() or 1))
+
+
+def duckdb_memory_limit() -> str:
+    """Memory the mart build's DuckDB may use before spilling to disk (build/duckdb_tmp).
+
+    Keeps the pipeline's peak memory bounded whatever the sensor history: the full refresh of a
+    year of readings needs more and spills. Passed to dbt as CITYSAFETY_DUCKDB_MEMORY_LIMIT.
+    """
+    return os.environ.get("CITYSAFETY_DUCKDB_MEMORY_LIMIT") or "5GB"
+
+
 def demo_seed() -> int:
     return int(os.environ.get("CITYSAFETY_DEMO_SEED", "20180101"))
 

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from citysafety import config, ingest
+from citysafety import build, config, ingest
 from citysafety import sources as S
 from citysafety.build import prepare_build
 from citysafety.config import Settings
@@ -131,7 +131,9 @@ def test_parquet_ingest_quarantines_rejects_and_reconciles(tmp_path):
         bad = pq.read_table(folder / "quarantine.parquet")
         assert recon["rows_delivered"] == recon["rows_loaded"] + recon["rows_quarantined"]
         assert (rows.num_rows, bad.num_rows) == (recon["rows_loaded"], recon["rows_quarantined"])
-        assert rows.schema.remove_metadata().equals(ingest.raw_schema(SENSORS))
+        # names and types (DuckDB marks the columns it never leaves empty as required)
+        assert [(f.name, f.type) for f in rows.schema] == \
+            [(f.name, f.type) for f in ingest.raw_file_schema(SENSORS)]
         assert bad.schema.remove_metadata().equals(ingest.QUARANTINE)
 
     day1 = loads["readings_20260501.parquet"]
@@ -139,7 +141,16 @@ def test_parquet_ingest_quarantines_rejects_and_reconciles(tmp_path):
     # UTC as delivered; the row index in the file from 1; a reading sent twice is loaded twice
     assert [(r["point_id"], r["ts"], r["value"], r["_row_number"]) for r in rows] == [
         ("P1", datetime(2026, 5, 1, 2, 0), 40.0, 1), ("P1", datetime(2026, 5, 1, 2, 0), 40.0, 8)]
-    assert {r["_source_file"] for r in rows} == {"readings_20260501.parquet"}
+    assert "_source_file" not in rows[0] and "_file_sha256" not in rows[0]  # per file: attached below
+    # the raw view prepare_build makes attaches the per-file lineage from the reconciliation
+    with duckdb.connect() as con:
+        viewed = con.execute(f"select * from ({build.raw_select(SENSORS, ingest.loads(SENSORS, cfg))}) "
+                             "order by _source_file, _row_number").fetchall()
+    recon1 = pq.read_table(day1 / "reconciliation.parquet").to_pylist()[0]
+    assert [(r[0], r[3], r[4], r[5]) for r in viewed if r[3] == "readings_20260501.parquet"] == [
+        ("P1", "readings_20260501.parquet", 1, recon1["file_sha256"]),
+        ("P1", "readings_20260501.parquet", 8, recon1["file_sha256"])]
+    assert len(viewed) == sum(pq.read_metadata(p / "rows.parquet").num_rows for p in ingest.loads(SENSORS, cfg))
     bad = {r["row_number"]: r for r in pq.read_table(day1 / "quarantine.parquet").to_pylist()}
     assert {n: r["reason"] for n, r in bad.items()} == {
         2: "point_id: required value is empty",
