@@ -24,6 +24,7 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "CITYSAFETY_HOME": str(cfg.home),
+        "CITYSAFETY_DUCKDB_MEMORY_LIMIT": config.duckdb_memory_limit(),
         "AIRFLOW_HOME": str(cfg.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

