@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -330,9 +331,15 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
         if rec["status"] not in ("duplicate", "empty"):
             by_sha.setdefault(sha, name)
+    files = delivered_files(feed, cfg)
+    workers = ingest_workers() if feed.form == "parquet" else 1
+    if workers > 1 and len(files) > 1:
+        with ThreadPoolExecutor(workers) as pool:  # hashlib releases the GIL on large reads
+            shas = list(pool.map(_sha256, files))
+    else:
+        shas = [_sha256(p) for p in files]
     pending: list[tuple[Path, str]] = []
-    for path in delivered_files(feed, cfg):
-        sha = _sha256(path)
+    for path, sha in zip(files, shas):
         if (path.name, sha) not in seen:
             seen[(path.name, sha)] = {}
             pending.append((path, sha))
@@ -345,10 +352,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
             by_sha.setdefault(sha, path.name)
 
     later = pending
-    workers = ingest_workers()
-    if feed.form == "parquet" and workers > 1 and len(pending) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
+    if workers > 1 and len(pending) > 1:
         first: dict[str, Path] = {}
         for path, sha in pending:
             first.setdefault(sha, path)
