@@ -5,7 +5,8 @@ policy (`policy/access.yml`: the leader, each department, each street office):
 
     exports/<name>/<export_id>/          one folder per publish, never changed once in place
         <name>.duckdb                    analyst file: only its tables, only its streets' rows
-        <relation>.parquet               each shared table it may see (marts.*)
+        <relation>.parquet               each shared table it may see (marts.*); during a version
+                                         change both relations (fct_x, fct_x_v2), each with its version
         <relation>.xlsx                  the same with Chinese headers (citysafety.labels)
         manifest.json                    table, version, rows, sha256 of every file, published_at
     exports/<name>/current  -> <export_id>   switched atomically (os.replace of a new symlink)
@@ -170,7 +171,8 @@ def _write_xlsx(path: Path, cursor, columns: list[str], table: contracts.SharedT
             data.append([_cell(v) for v in row])
         rows += len(batch)
     sheet = wb.create_sheet("说明")
-    descriptions = {c.name: c.description for c in contracts.mart_contracts().get(table.name, [])}
+    described = contracts.relation_contracts().get(relation) or contracts.mart_contracts().get(table.name, [])
+    descriptions = {c.name: c.description for c in described}
     for key, value in (("数据表", f"marts.{relation}"), ("版本", version),
                        ("说明", table.description_zh), ("负责单位", table.owner), *about.items()):
         sheet.append([key, _cell(value)])
@@ -203,6 +205,19 @@ def _grants(policy: P.Policy, principal: P.Principal, present: dict[str, list[st
     return out
 
 
+def _select(policy: P.Policy, principal: P.Principal, qualified: str, table: contracts.SharedTable | None,
+            columns: list[str]) -> tuple[str, dict] | None:
+    """What `principal` may see of relation `qualified` (SQL over catalog `wh`, parameters).
+
+    The policy grants, withholds and cuts rows per shared table, by the table's name: every
+    relation of the table (`marts.fct_x` and, during a version change, `marts.fct_x_v2`) is read
+    under the table's rules, with its own columns (so the street filter applies to each)."""
+    if table is None or qualified == table.qualified:
+        return P.select_sql(policy, principal, "wh", qualified, columns)
+    return P.select_sql(policy, principal, "wh", table.qualified, columns,
+                        relation=qualified.split(".", 1)[1])
+
+
 def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principal: P.Principal,
                       present: dict[str, list[str]], dest: Path, folder: str, publish: dict) -> dict:
     name = principal.name
@@ -218,7 +233,7 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
     try:
         for qualified, table, version in _grants(policy, principal, present):
             schema, relation = qualified.split(".", 1)
-            select = P.select_sql(policy, principal, "wh", qualified, present[qualified])
+            select = _select(policy, principal, qualified, table, present[qualified])
             if select is None:
                 continue
             sql, params = select

@@ -220,11 +220,14 @@ def _quote(identifier: str) -> str:
 
 
 def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: str,
-               columns: list[str]) -> tuple[str, dict] | None:
+               columns: list[str], relation: str | None = None) -> tuple[str, dict] | None:
     """SELECT of what `principal` may see of `catalog.qualified` (which has `columns`), with its
     named parameters; None when the table is not granted. Withheld columns are left out. For a
     principal limited to some streets, a table with the street column keeps only their rows,
-    and a table without it only the rows its row rule admits (all rows when it has none)."""
+    and a table without it only the rows its row rule admits (all rows when it has none).
+
+    `relation` reads another relation of the same schema under `qualified`'s rules: during a
+    version change, `marts.fct_x_v2` is granted, withheld and cut as `marts.fct_x` is."""
     if not principal.sees_table(qualified):
         return None
     personal = [c for c in columns if c in PERSONAL_COLUMNS]
@@ -233,6 +236,7 @@ def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: st
     withheld = set(policy.withheld(qualified))
     keep = [c for c in columns if c not in withheld]
     schema, table = qualified.split(".", 1)
+    table = relation or table
     sql = (f"select {', '.join('t.' + _quote(c) for c in keep)} "
            f"from {_quote(catalog)}.{_quote(schema)}.{_quote(table)} as t")
     params: dict = {}

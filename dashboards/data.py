@@ -929,7 +929,8 @@ SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
        coalesce(i.result, '未填写') AS result,
        count(*)::BIGINT AS inspections,
        coalesce(sum(i.findings), 0)::BIGINT AS findings,
-       coalesce(sum(i.penalty_10k_yuan), 0)::DOUBLE AS penalty_10k_yuan,
+       -- from 元 (penalty_10k_yuan is gone in fct_inspections version 2: dbt_project/CHANGELOG.md)
+       coalesce(sum(i.penalty_yuan), 0)::DOUBLE / 10000 AS penalty_10k_yuan,
        count(*) FILTER (WHERE coalesce(i.penalty_yuan, 0) > 0)::BIGINT AS penalised,
        count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
 FROM inspections AS i

@@ -2,10 +2,15 @@
 
 One real build over a hand-made delivery set (tests/deliveries.py's spine, which plants contact
 张某某 / 13912345678, plus enterprises, risk points, grid hazard reports with planted reporters,
-emergency plans, drills and resources), `build_and_publish`, then `export_all`. Then:
+emergency plans, drills, resources and enforcement inspections), `build_and_publish`, then
+`export_all`. Then:
 
 * the policy file names every department, street office and dashboard page;
 * the shared tables, their versions, their Chinese labels and the changelog agree;
+* a table changing version (fct_inspections: version 1 and version 2 beside it for a release)
+  is published in both versions with the columns and types of contracts.lock.json, the two agree
+  row for row, and every principal entitled to the table gets both (each with its version),
+  under the table's grants and row rules;
 * each analyst file and export holds only its tables and its streets' rows;
 * an export never mixes two publishes (a publish during an export, a failed export, readers
   holding the previous one, pruning);
@@ -15,7 +20,9 @@ emergency plans, drills and resources), `build_and_publish`, then `export_all`. 
   department sees only its pages and reads only its analyst file through the data layer.
 
 Hand-computed facts used below: 2020 deaths are 3 in the district, 2 in 武林 (WL: JJ-2020-1);
-casualty events by street WL 2, TS 2, CH 1, CM 1, SQ 2, DX 1, WH 1, UNKNOWN 1.
+casualty events by street WL 2, TS 2, CH 1, CM 1, SQ 2, DX 1, WH 1, UNKNOWN 1. Inspections: 4
+(XCZF20200003 changed after a hearing: 12,500 -> 8,750 yuan); penalties 188,750 yuan; units in
+WL (0001), TS (0002), CH (0003) and one unlicensed (0004, no uscc).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 import deliveries
@@ -59,6 +67,7 @@ PERSONAL = ["张某某", "13912345678", GRID_NAME, GRID_ID_NO, GRID_PHONE]
 PLANS_WL = {"QJ-001", "BM-EMB", "JD-WL", "SQ-WL-01", "QY-WL-01"}  # what 武林 may see of the plans
 CASUALTY_EVENTS_BY_STREET = {"WL": 2, "TS": 2, "CH": 1, "CM": 1, "SQ": 2, "DX": 1, "WH": 1, "UNKNOWN": 1}
 PASSWORDS = {"leader": "leader-test", "street_wl": "wl-test", "traffic": "traffic-test", "emb": "emb-test"}
+INSPECTIONS_BY_STREET = {"WL": {"XCZF20200001"}, "TS": {"XCZF20200002"}, "CH": {"XCZF20200003"}}
 
 
 # --- the delivery set beyond the spine ------------------------------------------------------------
@@ -127,6 +136,21 @@ def write_more(landing: Path) -> None:
     _csv(landing / "emergency" / "resources" / "resources_202005.csv", heads["emergency__resources"], [
         "R-1,救援队伍,武林救援队,30,人,武林街道,2020-05-01", "R-2,应急物资,天水物资库,100,件,天水,2020-05-01"])
 
+    def inspection(n, uscc, on, result, penalty, updated):
+        return json.dumps({"inspection_id": f"XCZF2020{n:04d}", "uscc": uscc, "inspected_on": on,
+                           "team": "执法一中队", "findings": 2, "result": result, "penalty_yuan": penalty,
+                           "blacklisted": False, "updated_at": updated}, ensure_ascii=False)
+
+    pulled = landing / "emb" / "inspections"
+    pulled.mkdir(parents=True, exist_ok=True)
+    (pulled / "inspections_20200601T000000Z.jsonl").write_text("\n".join([
+        inspection(1, "914403001922038216", "2020-05-06", "行政处罚", 30000, "2020-05-06T10:00:00+08:00"),
+        inspection(2, "91330100799655058B", "2020-05-07", "责令整改", 0, "2020-05-07T10:00:00+08:00"),
+        inspection(3, "9144030071526726XG", "2020-05-08", "行政处罚", 12500, "2020-05-08T10:00:00+08:00"),
+        inspection(4, None, "2020-05-09", "停产整顿", 150000, "2020-05-09T10:00:00+08:00"),
+        inspection(3, "9144030071526726XG", "2020-05-08", "行政处罚", 8750, "2020-05-28T10:00:00+08:00"),
+    ]) + "\n", encoding="utf-8")
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
@@ -162,6 +186,14 @@ def tables_of(path: Path) -> set[str]:
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def table_of(qualified: str) -> str:
+    """The shared table a published relation serves (marts.fct_x_v2 -> marts.fct_x); else itself."""
+    for table in contracts.shared_tables().values():
+        if qualified.split(".", 1)[-1] in table.relation_versions() and qualified.startswith("marts."):
+            return table.qualified
+    return qualified
 
 
 # --- policy, contracts, labels ------------------------------------------------------------------
@@ -229,7 +261,7 @@ def test_analyst_files_hold_only_granted_tables_and_rows(built):
                 held = {f"{s}.{t}": c for s, t, c in con.execute(
                     "select schema_name, table_name, list(column_name order by column_index) "
                     "from duckdb_columns() where not internal group by all").fetchall()}
-                expected = {t for t in published if principal.sees_table(t)}
+                expected = {t for t in published if principal.sees_table(table_of(t))}
                 assert set(held) == expected, name
                 for table, columns in held.items():
                     assert not set(columns) & set(policy.withheld(table)), (name, table)
@@ -270,7 +302,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
     cfg, summary = built
     live = cfg.warehouse_db
     live_sha = sha(live)
-    versions = {t.name: t.version for t in contracts.shared_tables().values()}
+    versions = {r: v for t in contracts.shared_tables().values() for r, v in t.relation_versions().items()}
     for name in ("leader", "traffic", "street_wl"):
         folder = exports.exports_dir(cfg) / name / exports.CURRENT
         assert folder.is_symlink() and os.readlink(folder) == summary["exports"][name]["export_id"]
@@ -282,7 +314,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
             live.stat().st_mtime_ns / 1e9, exports.LOCAL_TZ).isoformat(timespec="seconds")
         assert manifest["analyst_file"]["sha256"] == sha(folder / f"{name}.duckdb")
         for entry in manifest["tables"]:
-            assert entry["version"] == versions[entry["name"]]
+            assert entry["version"] == versions[entry["relation"]] and entry["table"] == f"marts.{entry['relation']}"
             for info in entry["files"].values():
                 path = folder / info["path"]
                 assert sha(path) == info["sha256"] and path.stat().st_size == info["bytes"]
@@ -293,7 +325,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
             rows = list(sheet.iter_rows(values_only=True))
             assert list(rows[0]) == [labels.label(entry["name"], c["name"]) for c in entry["columns"]]
             assert len(rows) - 1 == entry["rows"]
-        assert {e["name"] for e in manifest["tables"]} == {
+        assert {e["relation"] for e in manifest["tables"]} == {
             t.split(".")[1] for t in tables_of(folder / f"{name}.duckdb") if t.startswith("marts.")}
     wl = exports.exports_dir(cfg) / "street_wl" / exports.CURRENT
     events = q(Path(":memory:"), f"select distinct street_code from read_parquet('{wl / 'fct_casualty_events.parquet'}')")
@@ -302,6 +334,153 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
     streets = {r[7] for r in list(sheet.iter_rows(values_only=True))[1:]}
     assert streets == {"WL"} and labels.label("fct_casualty_events", "street_code") == "街道代码"
     assert not (exports.exports_dir(cfg) / "traffic" / exports.CURRENT / "fct_hazards.parquet").exists()
+
+
+# --- a table changing version: both versions for one release ------------------------------------
+
+V1, V2 = "marts.fct_inspections", "marts.fct_inspections_v2"
+V1_COLUMNS = ["inspection_id", "uscc", "inspected_on", "year", "team", "findings", "result", "penalty_yuan",
+              "penalty_10k_yuan", "blacklisted", "updated_at", "versions", "source_file"]
+
+
+def columns_of(path: Path) -> dict[str, list[list[str]]]:
+    """schema.table -> [[column, DuckDB type], ...] for every table of a DuckDB file."""
+    out: dict[str, list[list[str]]] = {}
+    for schema, table, column, data_type in q(path, """
+            select schema_name, table_name, column_name, data_type from duckdb_columns()
+            where not internal order by schema_name, table_name, column_index"""):
+        out.setdefault(f"{schema}.{table}", []).append([column, data_type])
+    return out
+
+
+def test_published_versions_keep_their_locked_columns(built):
+    """Both versions are published, and every shared relation has exactly the columns and DuckDB
+    types that dbt_project/contracts.lock.json froze for its version: a published version changed
+    in place fails here (and in tests/test_contracts.py) until it ships as a new version."""
+    cfg, _ = built
+    published = columns_of(cfg.warehouse_db)
+    lock = contracts.read_lock()
+    assert {t for t in published if t.startswith("marts.")} == set(lock)
+    for relation, entry in lock.items():
+        assert published[relation] == entry["columns"], relation
+    assert contracts.published_tables(cfg.warehouse_db) == {r: e["version"] for r, e in lock.items()}
+    assert (lock[V1]["version"], lock[V2]["version"]) == (1, 2)
+    assert [c for c, _ in published[V1]] == V1_COLUMNS  # version 1 as it was first published
+    assert [c for c, _ in published[V2]] == [c for c in V1_COLUMNS if c != "penalty_10k_yuan"]
+    # dbt: both versions built under enforced contracts, v1 under the table's own name; an
+    # unpinned ref('fct_inspections') anywhere (models, tests, unit tests, exposures) reads v1.
+    target = cfg.build_dir / "dbt_target"
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    v1_id, v2_id = "model.citysafety.fct_inspections.v1", "model.citysafety.fct_inspections.v2"
+    models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    assert {(models[u]["alias"], models[u]["schema"], models[u]["version"], models[u]["latest_version"],
+             models[u]["contract"]["enforced"]) for u in (v1_id, v2_id)} == {
+        ("fct_inspections", "marts", 1, 1, True), ("fct_inspections_v2", "marts", 2, 1, True)}
+    # citysafety.contracts reads the model YAML (versions, include/exclude) as dbt does.
+    by_relation = {n["alias"]: n for n in models.values() if n["schema"] == "marts"}
+    for relation, columns in contracts.relation_contracts().items():
+        assert [(c["name"], c["data_type"]) for c in by_relation[relation]["columns"].values()] == [
+            (c.name, c.data_type) for c in columns], relation
+    for kind in ("nodes", "unit_tests", "exposures"):
+        for uid, node in manifest.get(kind, {}).items():
+            for ref in node.get("refs", []):
+                if ref["name"] == "fct_inspections" and ref.get("version") is None:
+                    assert v1_id in node["depends_on"]["nodes"] and v2_id not in node["depends_on"]["nodes"], uid
+    key_tests = {(n["test_metadata"]["name"], n["attached_node"]) for n in manifest["nodes"].values()
+                 if n["resource_type"] == "test" and n.get("column_name") == "inspection_id" and n.get("test_metadata")}
+    assert {(t, m) for t in ("unique", "not_null") for m in (v1_id, v2_id)} <= key_tests
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    attached = {uid for uid, n in manifest["nodes"].items() if n.get("attached_node") in (v1_id, v2_id)}
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"] in attached | {v1_id, v2_id}}
+    assert ran[v1_id] == ran[v2_id] == "success" and len(ran) == len(attached) + 2 >= 10
+    assert {ran[t] for t in attached} == {"pass"}
+    # The quality gate validated both (their suites: expectations/marts/fct_inspections*.py).
+    gate = {t: (n, ok) for t, n, ok in q(cfg.warehouse_db, """select table_name, count(*), bool_and(success)
+        from audit.quality_results where table_name like 'marts.fct_inspections%' group by 1""")}
+    assert set(gate) == {V1, V2} and all(n >= 9 and ok for n, ok in gate.values()), gate
+
+
+def test_versions_agree_row_for_row(built):
+    cfg, _ = built
+    db = cfg.warehouse_db
+    shared = ", ".join(c for c in V1_COLUMNS if c != "penalty_10k_yuan")
+    for a, b in ((V1, V2), (V2, V1)):
+        assert q(db, f"select count(*) from (select {shared} from {a} except all select {shared} from {b})") == [(0,)]
+    assert q(db, f"select count(*) from {V1}") == q(db, f"select count(*) from {V2}") == [(4,)]
+    assert q(db, f"select inspection_id, uscc is null, penalty_yuan, versions from {V2} order by 1") == [
+        ("XCZF20200001", False, 30000.0, 1), ("XCZF20200002", False, 0.0, 1),
+        ("XCZF20200003", False, 8750.0, 2), ("XCZF20200004", True, 150000.0, 1)]
+    # What version 2 drops: the same penalties again in 万元.
+    assert q(db, f"select sum(penalty_10k_yuan), sum(penalty_yuan) from {V1}") == [(18.875, 188750.0)]
+
+
+def test_both_versions_reach_the_principals_entitled_to_the_table(built):
+    cfg, _ = built
+    policy = P.load()
+    published = columns_of(cfg.warehouse_db)
+    entitled = {n for n, p in policy.principals.items() if p.sees_table(V1)}
+    assert entitled == {"leader", "emb", "safety_office"}
+    for name in policy.principals:
+        folder = exports.exports_dir(cfg) / name / exports.CURRENT
+        entries = {e["relation"]: e for e in exports.current_manifest(cfg, name)["tables"]
+                   if e["name"] == "fct_inspections"}
+        held = columns_of(folder / f"{name}.duckdb")
+        if name not in entitled:
+            assert entries == {} and not {V1, V2} & set(held), name
+            assert not list(folder.glob("fct_inspections*")), name
+            continue
+        assert {r: e["version"] for r, e in entries.items()} == {"fct_inspections": 1, "fct_inspections_v2": 2}, name
+        for relation, entry in entries.items():
+            qualified = f"marts.{relation}"
+            assert held[qualified] == published[qualified], (name, relation)  # analyst file
+            assert entry["table"] == qualified and entry["rows"] == 4 and entry["streets"] is None
+            assert [c["name"] for c in entry["columns"]] == [c for c, _ in published[qualified]]
+            assert q(Path(":memory:"), f"select count(*) from read_parquet('{folder / entry['files']['parquet']['path']}')"
+                     ) == [(4,)]
+    # The XLSX of version 2: Chinese headers from citysafety/labels.py, yuan only, its version noted.
+    folder = exports.exports_dir(cfg) / "emb" / exports.CURRENT
+    book = openpyxl.load_workbook(folder / "fct_inspections_v2.xlsx", read_only=True)
+    header = list(next(book["数据"].iter_rows(values_only=True)))
+    assert header == [labels.label("fct_inspections_v2", c) for c, _ in published[V2]]
+    assert "罚款（元）" in header and "罚款（万元）" not in header and header[0] == "检查编号"
+    about = {r[0]: r[1] for r in book["说明"].iter_rows(values_only=True) if r and r[0]}
+    assert about["数据表"] == V2 and about["版本"] == 2
+    v1_header = next(openpyxl.load_workbook(folder / "fct_inspections.xlsx", read_only=True)["数据"]
+                     .iter_rows(values_only=True))
+    assert "罚款（万元）" in v1_header
+
+
+def test_the_street_rules_of_a_table_apply_to_every_version(built, tmp_path, monkeypatch):
+    """The policy grants and cuts rows per table, whatever the version. The real policy grants
+    inspections to no street office, so a variant of policy/access.yml does: street offices get
+    the inspections set, cut by a row rule through the unit's street (dim_enterprises). Each
+    office then gets only its street's inspections, in version 1 and in version 2 alike."""
+    src, _ = built
+    cfg = Settings(home=tmp_path / "home")
+    cfg.warehouse_dir.mkdir(parents=True)
+    shutil.copy2(src.warehouse_db, cfg.warehouse_db)
+    doc = yaml.safe_load(P.POLICY_FILE.read_text(encoding="utf-8"))
+    doc["street_offices"]["sets"].append("inspections")
+    doc["row_rules"]["fct_inspections"] = (
+        "t.uscc in (select e.uscc from {catalog}.marts.dim_enterprises as e "
+        "where list_contains($streets::varchar[], e.street_code))")
+    variant = tmp_path / "access.yml"
+    variant.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setattr(P, "POLICY_FILE", variant)
+    expected = {**INSPECTIONS_BY_STREET, "CQ": set()}
+    exports.export_all(cfg, [f"street_{code.lower()}" for code in expected] + ["traffic"])
+    for code, ids in expected.items():
+        name = f"street_{code.lower()}"
+        folder = exports.exports_dir(cfg) / name / exports.CURRENT
+        entries = {e["relation"]: e for e in exports.current_manifest(cfg, name)["tables"]
+                   if e["name"] == "fct_inspections"}
+        assert {r: e["version"] for r, e in entries.items()} == {"fct_inspections": 1, "fct_inspections_v2": 2}, name
+        for relation, entry in entries.items():
+            parquet = folder / entry["files"]["parquet"]["path"]
+            assert {r[0] for r in q(Path(":memory:"), f"select inspection_id from read_parquet('{parquet}')")} == ids
+            assert {r[0] for r in q(folder / f"{name}.duckdb", f"select inspection_id from marts.{relation}")} == ids
+            assert entry["rows"] == len(ids), (name, relation)
+    assert not [e for e in exports.current_manifest(cfg, "traffic")["tables"] if e["name"] == "fct_inspections"]
 
 
 def test_an_export_never_mixes_two_publishes(built, tmp_path, monkeypatch):
