@@ -24,15 +24,14 @@ with delivered as (
     from ({SENSOR_READINGS})
 ),
 latest as (
-    select point_id, ts_utc, count(*) as deliveries,
-           arg_max({'ts_local': ts_local, 'value': value, 'source_file': source_file,
-                    'source_row_number': source_row_number, 'loaded_at': loaded_at},
-                   (loaded_at, source_file, source_row_number)) as w
+    select *, count(*) over (partition by point_id, ts_utc) as deliveries
     from delivered
-    group by point_id, ts_utc
+    qualify row_number() over (
+        partition by point_id, ts_utc
+        order by loaded_at desc, source_file desc, source_row_number desc) = 1
 )
-select point_id, ts_utc, w.ts_local as ts_local, w.value as value, deliveries::integer as deliveries,
-       w.source_file as source_file, w.source_row_number as source_row_number, w.loaded_at as loaded_at
+select point_id, ts_utc, ts_local, value, deliveries::integer as deliveries,
+       source_file, source_row_number, loaded_at
 from latest
 order by ts_utc, point_id;
 
