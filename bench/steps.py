@@ -244,9 +244,10 @@ def _hand_statements(cfg: Settings) -> list[str]:
 
 CHECKS = {
     # name: (dbt query, hand query); each returns rows compared as sets
+    # values summed as decimals: a double sum of 263M values depends on the order of addition
     "readings_deduplicated": (
-        "select count(*), sum(deliveries), round(sum(value), 3) from dbt.intermediate.int_sensor_readings_deduplicated",
-        "select count(*), sum(deliveries), round(sum(value), 3) from readings"),
+        "select count(*), sum(deliveries), sum(value::decimal(38, 6)) from dbt.intermediate.int_sensor_readings_deduplicated",
+        "select count(*), sum(deliveries), sum(value::decimal(38, 6)) from readings"),
     "point_days": (
         "select count(*), sum(readings), sum(alarm_readings) from dbt.intermediate.int_sensor_point_days_summarised",
         "select count(*), sum(readings), sum(alarm_readings) from point_days"),

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -141,11 +142,51 @@ def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
 
 def ledger(feed: S.Feed, cfg: Settings) -> dict[tuple[str, str], dict]:
     """What has been loaded: (file name, sha256) -> reconciliation record."""
-    out: dict[tuple[str, str], dict] = {}
-    for folder in loads(feed, cfg):
-        row = pq.read_table(folder / "reconciliation.parquet").to_pylist()[0]
-        out[(row["file_name"], row["file_sha256"])] = row
-    return out
+    folders = loads(feed, cfg)
+    if not folders:
+        return {}
+    # one multi-file read: a year of daily files is 365 small Parquet files
+    table = pq.ParquetDataset([str(f / "reconciliation.parquet") for f in folders],
+                              schema=RECONCILIATION).read()
+    return {(row["file_name"], row["file_sha256"]): row for row in table.to_pylist()}
+
+
+_HASHES = ".sha256-by-stat.json"  # per feed, beside its loads (loads() skips dot names)
+
+
+def _hashes(feed: S.Feed, cfg: Settings, files: list[Path], workers: int) -> list[str]:
+    """sha256 of each delivered file. A file whose size and mtime (ns) are what they were when
+    it was last hashed is not read again, as git's index does: a day's run then reads the new
+    file, not the year of files before it. Any change of size or mtime rehashes."""
+    cache_path = feed_dir(feed, cfg) / _HASHES
+    try:
+        cache = json.loads(cache_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    stats = {p.name: p.stat() for p in files}
+
+    def sha(path: Path) -> str:
+        st, hit = stats[path.name], cache.get(path.name)
+        if isinstance(hit, list) and hit[:2] == [st.st_size, st.st_mtime_ns]:
+            return hit[2]
+        return _sha256(path)
+
+    if workers > 1 and len(files) > 1:
+        with ThreadPoolExecutor(workers) as pool:  # hashlib releases the GIL on large reads
+            shas = list(pool.map(sha, files))
+    else:
+        shas = [sha(p) for p in files]
+    # A file changed twice within the file system's timestamp granularity could keep size and
+    # mtime ("racy git"): only files unchanged for a while are remembered.
+    settled = time.time_ns() - 2_000_000_000
+    fresh = {p.name: [stats[p.name].st_size, stats[p.name].st_mtime_ns, h]
+             for p, h in zip(files, shas) if stats[p.name].st_mtime_ns < settled}
+    if fresh != cache and files:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_name(f"{_HASHES}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(fresh), encoding="utf-8")
+        os.replace(tmp, cache_path)
+    return shas
 
 
 def _now() -> datetime:
@@ -324,8 +365,11 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     file after another.
     """
     cfg = cfg or settings()
-    for stale in feed_dir(feed, cfg).glob(".*.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a killed run; redone below
+    for stale in feed_dir(feed, cfg).glob(".*.tmp-*"):  # left by a killed run; redone below
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
     seen = ledger(feed, cfg)
     by_sha = {}
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
@@ -333,11 +377,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
             by_sha.setdefault(sha, name)
     files = delivered_files(feed, cfg)
     workers = ingest_workers() if feed.form == "parquet" else 1
-    if workers > 1 and len(files) > 1:
-        with ThreadPoolExecutor(workers) as pool:  # hashlib releases the GIL on large reads
-            shas = list(pool.map(_sha256, files))
-    else:
-        shas = [_sha256(p) for p in files]
+    shas = _hashes(feed, cfg, files, workers)
     pending: list[tuple[Path, str]] = []
     for path, sha in zip(files, shas):
         if (path.name, sha) not in seen:

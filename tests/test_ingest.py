@@ -751,3 +751,27 @@ def test_real_samples_load_every_row(cfg):
     for feed in (EMB_ACCIDENTS, FIRE_FIRES, TRAFFIC_ROAD_ACCIDENTS, STATS_ECONOMY):
         assert ingest_feed(feed) == []
     assert snapshot(cfg.raw) == before
+
+
+def test_unchanged_files_are_not_read_again_and_a_changed_one_is(cfg, monkeypatch):
+    """The stat cache (size, mtime) spares a day's run the year of files before it, like git's
+    index; a rewrite of the same size under the same name is still seen (its mtime moved)."""
+    import os
+    import time
+
+    head = ",".join(c.delivered for c in FIRE_FIRES.columns)
+    path = land(cfg, FIRE_FIRES, "fires_2016-W01.csv", f"\ufeff{head}\nF-1,A\n".encode())
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    assert len(ingest_feed(FIRE_FIRES, cfg)) == 1
+
+    read = []
+    real = ingest._sha256
+    monkeypatch.setattr(ingest, "_sha256", lambda p: read.append(p.name) or real(p))
+    assert ingest_feed(FIRE_FIRES, cfg) == [] and read == []
+
+    path.write_bytes(f"\ufeff{head}\nF-2,B\n".encode())  # same size, new content
+    os.utime(path, (an_hour_ago + 60, an_hour_ago + 60))
+    again = ingest_feed(FIRE_FIRES, cfg)
+    assert read == ["fires_2016-W01.csv"] and len(again) == 1
+    assert len(ingest.loads(FIRE_FIRES, cfg)) == 2  # both contents, each once
