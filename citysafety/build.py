@@ -112,8 +112,8 @@ def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
     A load folder never changes once renamed into place (ingest.commit_load), so the files a
     table already holds are still right while each is present with the same mtime and the
     table has the expected columns. Anything else (a file gone or rewritten, a registry change
-    of the columns, a table with no record of its files) rebuilds the table from every file. The caller's transaction makes the rows
-    and the record of their files commit together.
+    of the columns, a table with no record of its files) rebuilds the table from every file.
+    The caller's transaction makes the rows and the record of their files commit together.
     """
     current = {str(f): f.stat().st_mtime_ns for f in files}
     held = dict(con.execute(f"select file, mtime_ns from {_LOADED} where relation = ?", [table]).fetchall())
@@ -125,8 +125,7 @@ def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
             and all(current.get(f) == m for f, m in held.items())):
         new = [f for f in files if str(f) not in held]
         if new:
-            con.execute(f"insert into {table} by name "
-                        f"select * from read_parquet({_parquet_list(new)}, union_by_name = true)")
+            con.execute(f"insert into {table} {_union(new, schema)}")
     else:
         con.execute(f"delete from {_LOADED} where relation = ?", [table])
         _replace(con, table, _union(files, schema), "table")

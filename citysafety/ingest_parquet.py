@@ -241,7 +241,7 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
         log.warning("%s/%s %s: %s, %s", feed.source, feed.feed, path.name, status, reason)
         return ingest.FileResult(path.name, status, 1, 0, 1)
 
-    # One pass over the file: typed columns, the reason a row cannot load, and its raw record.
+    # Per column: its typed value, the reason a row cannot load, the verdict; the raw record.
     typed_cols, problems, oks, raw_parts = [], [], [], []
     for column in feed.columns:
         found = by_key.get(header_key(column.delivered).lower())
@@ -258,9 +258,8 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
     reason = f"nullif(concat_ws('; ', {', '.join(problems)}), '')"
     # whether a row loads: true exactly when reason is null (null counts as no)
     loads_sql = " and ".join(oks) or "true"
-    if dup_reason:
+    if dup_reason:  # the bytes were loaded from another file: every row goes to quarantine
         loads_sql = "false"
-    if dup_reason:
         reason = (f"case when {reason} is null then {_lit(dup_reason)} "
                   f"else {_lit(dup_reason + ' (there: ')} || {reason} || ')' end")
     delivered = con.execute(f"select count(*) from {src}").fetchone()[0] if described else 0
@@ -289,7 +288,7 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
             """).fetchone()[0]
             quarantined = delivered - loaded
             # Only when some rows did not load: a second pass picks them with their raw record
-            # (few: fetched and written like every other feed's quarantine).
+            # (usually a handful: fetched and written like every other feed's quarantine).
             bad = con.sql(f"""
                 select {_lit(feed.source)} as source, {_lit(feed.feed)} as feed,
                        {_lit(path.name)} as file_name, file_row_number + 1 as row_number,
