@@ -171,8 +171,7 @@ def _write_xlsx(path: Path, cursor, columns: list[str], table: contracts.SharedT
             data.append([_cell(v) for v in row])
         rows += len(batch)
     sheet = wb.create_sheet("说明")
-    described = contracts.relation_contracts().get(relation) or contracts.mart_contracts().get(table.name, [])
-    descriptions = {c.name: c.description for c in described}
+    descriptions = {c.name: c.description for c in contracts.relation_contracts().get(relation, [])}
     for key, value in (("数据表", f"marts.{relation}"), ("版本", version),
                        ("说明", table.description_zh), ("负责单位", table.owner), *about.items()):
         sheet.append([key, _cell(value)])

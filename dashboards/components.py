@@ -348,6 +348,28 @@ def missing(value: Any) -> bool:
         return False
 
 
+def street_names(streets_df: pd.DataFrame) -> dict[str, str]:
+    """street_code -> street_name, in the district's street order (marts.dim_streets)."""
+    return dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+
+
+def scope_text(names: Mapping[str, str], selected: list[str], everywhere: str = "全部街道") -> str:
+    """The streets a page shows, for its subtitles: the selected names, or `everywhere`."""
+    return "、".join(names.get(c, c) for c in selected) if selected else everywhere
+
+
+def years_text(lo: int, hi: int) -> str:
+    """A span of years: "2019年" or "2016–2020年"."""
+    return f"{lo}年" if lo == hi else f"{lo}–{hi}年"
+
+
+def rate_pct(numerator: Any, denominator: Any) -> float | None:
+    """numerator / denominator in percent, one decimal; None without a denominator."""
+    if missing(denominator) or not float(denominator):
+        return None
+    return round(100.0 * float(numerator or 0) / float(denominator), 1)
+
+
 def pct(numerator: float, denominator: float) -> str:
     """numerator / denominator as "12.3%"; "—" for a zero denominator."""
     return f"{100.0 * numerator / denominator:.1f}%" if denominator else "—"

@@ -31,6 +31,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_fixture,
 )
 from dashboard_harness import run_page as _run_page
+from dashboards import components
 from dashboards.views import hazards
 
 PAGE = "hazards"
@@ -128,8 +129,8 @@ def all_text(at: AppTest) -> str:
 
 
 def test_pct_and_trend_table_fill_months():
-    assert hazards.pct(7, 12) == 58.3
-    assert hazards.pct(1, 0) is None and hazards.pct(0, None) is None
+    assert components.rate_pct(7, 12) == 58.3
+    assert components.rate_pct(1, 0) is None and components.rate_pct(0, None) is None
     monthly = pd.DataFrame({"period": ["2024-01", "2024-03"], "found": [2, 1], "rectified": [1, 1],
                             "major": [1, 0], "major_supervised": [0, 0]})
     table = hazards.trend_table(monthly, "month", 2024, 2024)

@@ -631,8 +631,8 @@ def render() -> None:
         return
     years = None if first_year is None else (first_year, last_year)
     selected, period = _sidebar_filters(streets_df, years)
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全区"
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected, "全区")
 
     scope_plans = plans_in_scope(plans, selected)
     if plans.empty:

@@ -14,7 +14,6 @@ The blacklist and the coverage by street are the registry's current state (no pe
 
 from __future__ import annotations
 
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -66,16 +65,6 @@ COVERAGE_HEADERS = {
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def pct(numerator: Any, denominator: Any) -> float | None:
-    if components.missing(denominator) or not float(denominator):
-        return None
-    return round(100.0 * float(numerator or 0) / float(denominator), 1)
-
-
-def _period_text(lo: int, hi: int) -> str:
-    return f"{lo}年" if lo == hi else f"{lo}–{hi}年"
-
-
 def _period_label(period: str) -> str:
     return f"{period[:4]}年{int(period[5:])}月" if len(period) == 7 else f"{period}年"
 
@@ -112,7 +101,7 @@ def trend_table(inspections: pd.DataFrame, grain: str, lo: int, hi: int) -> pd.D
 
 def street_table(inspections: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
     """One row per street in scope (the unknown street only when it has inspections)."""
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    names = components.street_names(streets_df)
     present = set(inspections["street_code"].astype(str))
     codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
     results = result_order(inspections["result"])
@@ -397,21 +386,21 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    names = components.street_names(streets_df)
     present = set(by_street["street_code"].astype(str))
     codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
     coverage = by_street.set_index("street_code").reindex(codes).reset_index(names="street_code")
     coverage["street_name"] = coverage["street_code"].map(lambda c: names.get(c, c))
     coverage["units"] = coverage["units"].fillna(0).astype("int64")
     coverage["insured"] = coverage["insured"].fillna(0).astype("int64")
-    coverage["coverage_pct"] = [pct(i, u) for i, u in zip(coverage["insured"], coverage["units"])]
+    coverage["coverage_pct"] = [components.rate_pct(i, u) for i, u in zip(coverage["insured"], coverage["units"])]
     coverage["snapshot_date"] = pd.to_datetime(coverage["snapshot_date"]).dt.date
     units, insured = int(coverage["units"].sum()), int(coverage["insured"].sum())
     snapshot = coverage["snapshot_date"].dropna()
     when = f"（名录日期 {snapshot.max():%Y-%m-%d}）" if not snapshot.empty else ""
     st.metric(
         "安责险覆盖率（当前）",
-        components.fmt_pct(pct(insured, units)),
+        components.fmt_pct(components.rate_pct(insured, units)),
         border=False,
         help="在册单位中安责险在保（已投保且未过期）的比例。",
     )
@@ -433,7 +422,7 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
             st.info("所选期间没有安责险覆盖率指标（kpi_official_indicators）。")
         else:
             st.altair_chart(
-                _coverage_trend_chart(shown, series, f"{_period_text(lo, hi)}，各年末企业名录；全区与所选街道"),
+                _coverage_trend_chart(shown, series, f"{components.years_text(lo, hi)}，各年末企业名录；全区与所选街道"),
                 width="stretch",
             )
     st.dataframe(
@@ -466,9 +455,9 @@ def render() -> None:
         return
 
     selected, lo, hi, grain = _sidebar_filters(streets_df, first, last)
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全部街道"
-    period = _period_text(lo, hi)
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected)
+    period = components.years_text(lo, hi)
 
     try:
         inspections = data.load_inspections(lo, hi, selected, grain)

@@ -14,7 +14,6 @@ Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2023&to=2024&grain=
 
 from __future__ import annotations
 
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -86,21 +85,10 @@ SUPERVISED_TEXT = "已挂牌督办"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def pct(numerator: Any, denominator: Any) -> float | None:
-    """numerator / denominator in percent, one decimal; None without a denominator."""
-    if components.missing(denominator) or not float(denominator):
-        return None
-    return round(100.0 * float(numerator or 0) / float(denominator), 1)
-
-
-def _period_text(lo: int, hi: int) -> str:
-    return f"{lo}年" if lo == hi else f"{lo}–{hi}年"
-
-
 def street_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
     """One row per street in scope (selected, or every street; the unknown street only when it
     has hazards), zeros where none were found, in the district's street order."""
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    names = components.street_names(streets_df)
     present = set(by_street["street_code"].astype(str))
     codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
     counts = [c for c in STREET_HEADERS if c not in ("street_name", "rate_pct")] + ["major_not_supervised_open"]
@@ -112,7 +100,7 @@ def street_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: li
         .reset_index(names="street_code")
     )
     table.insert(1, "street_name", table["street_code"].map(lambda c: names.get(c, c)))
-    table["rate_pct"] = [pct(r, f) for r, f in zip(table["rectified"], table["found"])]
+    table["rate_pct"] = [components.rate_pct(r, f) for r, f in zip(table["rectified"], table["found"])]
     return table
 
 
@@ -126,8 +114,8 @@ def trend_table(trend: pd.DataFrame, grain: str, lo: int, hi: int) -> pd.DataFra
         table = trend.set_index("period").reindex(periods).reset_index(names="period")
         for column in ("found", "rectified", "major", "major_supervised"):
             table[column] = table[column].fillna(0).astype("int64")
-        table["rate_pct"] = [pct(r, f) for r, f in zip(table["rectified"], table["found"])]
-        table["supervised_pct"] = [pct(s, m) for s, m in zip(table["major_supervised"], table["major"])]
+        table["rate_pct"] = [components.rate_pct(r, f) for r, f in zip(table["rectified"], table["found"])]
+        table["supervised_pct"] = [components.rate_pct(s, m) for s, m in zip(table["major_supervised"], table["major"])]
         table["period_label"] = table["period"].map(lambda p: f"{p[:4]}年{int(p[5:])}月")
         return table
     table = trend.copy()
@@ -329,14 +317,14 @@ def _summary_section(table: pd.DataFrame, scope: str, period: str) -> None:
     c1.metric("排查隐患", f"{total['found']:,} 项", border=True, help="所选期间内发现的隐患。")
     c2.metric("已整改", f"{total['rectified']:,} 项", border=True,
               help="上述隐患中截至数据发布时已整改（有整改日期，或状态为已整改/已销号）的数量。")
-    c3.metric("隐患整改率", components.fmt_pct(pct(total["rectified"], total["found"])), border=True,
+    c3.metric("隐患整改率", components.fmt_pct(components.rate_pct(total["rectified"], total["found"])), border=True,
               help="已整改 ÷ 排查隐患。")
     c4.metric("未整改", f"{total['open']:,} 项", border=True)
     c5, c6, c7, c8 = st.columns(4)
     c5.metric("逾期未整改", f"{total['open_overdue']:,} 项", border=True,
               help="已过整改期限仍未整改的隐患。")
     c6.metric("重大隐患", f"{total['major']:,} 项", border=True)
-    c7.metric("重大隐患挂牌督办率", components.fmt_pct(pct(total["major_supervised"], total["major"])), border=True,
+    c7.metric("重大隐患挂牌督办率", components.fmt_pct(components.rate_pct(total["major_supervised"], total["major"])), border=True,
               help="已挂牌督办的重大隐患 ÷ 重大隐患。按规定重大隐患须全部挂牌督办。")
     c8.metric("未挂牌督办的重大隐患", f"{total['major_not_supervised']:,} 项", border=True)
     if total["open_overdue"]:
@@ -387,7 +375,7 @@ def _trend_section(selected: list[str], lo: int, hi: int, grain: str, scope: str
         st.info("所选街道和期间内没有隐患指标数据。")
         return
     trend = trend_table(raw, grain, lo, hi)
-    subtitle = f"{_period_text(lo, hi)}，{scope}"
+    subtitle = f"{components.years_text(lo, hi)}，{scope}"
     left, right = st.columns(2)
     with left:
         st.altair_chart(_counts_chart(trend, grain, subtitle), width="stretch")
@@ -466,9 +454,9 @@ def render() -> None:
         return
 
     selected, lo, hi, grain = _sidebar_filters(streets_df, first, last)
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全部街道"
-    period = _period_text(lo, hi)
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected)
+    period = components.years_text(lo, hi)
 
     try:
         by_street = data.load_hazards_by_street(lo, hi, selected)

@@ -92,8 +92,8 @@ def window_start(as_of_day: dt.date, days: int) -> dt.date:
 
 
 def _scope_text(streets_df: pd.DataFrame, selected: list[str], source_name: str | None) -> str:
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全区"
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected, "全区")
     return f"{scope}·{source_name}" if source_name else scope
 
 

@@ -593,8 +593,8 @@ def _trend_section(kpi: pd.DataFrame) -> None:
 def _breakdown_section(
     streets_df: pd.DataFrame, selected: list[str], lo: int, hi: int
 ) -> None:
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names[c] for c in selected) if selected else "全部街道"
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected)
     period = f"{lo}年" if lo == hi else f"{lo}–{hi}年"
     st.subheader(f"伤亡事件分布（{period}，{scope}）")
     st.caption(
@@ -955,8 +955,8 @@ def render() -> None:
     y_min, y_max = min(years), max(years)
 
     selected, lo, hi = _sidebar_filters(streets_df, y_min, y_max)
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全区"
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected, "全区")
 
     _alerts_section(selected, scope)
     st.divider()

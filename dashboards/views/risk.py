@@ -119,7 +119,7 @@ def highest_level(counts: dict[str, int]) -> str:
 def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
     """One row per street in scope (selected, or every street; the unknown street only when it
     has points): counts per level, total, flagged, highest level."""
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
+    names = components.street_names(streets_df)
     present = set(by_street["street_code"].astype(str))
     codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
     pivot = by_street.pivot_table(
@@ -467,8 +467,8 @@ def render() -> None:
         return
 
     selected, level, category, flagged_only = _sidebar_filters(streets_df, categories)
-    names = dict(zip(streets_df["street_code"].astype(str), streets_df["street_name"].astype(str)))
-    scope = "、".join(names.get(c, c) for c in selected) if selected else "全部街道"
+    names = components.street_names(streets_df)
+    scope = components.scope_text(names, selected)
 
     try:
         by_street = data.load_risk_by_street(selected)
