@@ -67,12 +67,28 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """What a principal limited to some streets sees of one table, besides its streets' rows.
+
+    Declared in `row_rules:` as `none` (no row at all), `whole` (every row: a table that
+    belongs to no street) or `{column: [values]}` (also the rows whose published column holds
+    one of the values). Only equality and membership on published columns: which street a row
+    belongs to is decided in dbt (the `street_code` column), never here."""
+
+    mode: str  # none | whole | admit
+    admit: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, values) for mode admit
+
+
+NONE, WHOLE, ADMIT = "none", "whole", "admit"
+
+
+@dataclass(frozen=True)
 class Policy:
     version: int
     street_column: str
     streets: tuple[str, ...]
     withheld_columns: dict[str, tuple[str, ...]]
-    row_rules: dict[str, str]  # qualified table -> predicate over `t` for street-limited principals
+    row_rules: dict[str, "RowRule"]  # qualified table -> rows a street-limited principal sees
     pages: dict[str, str]  # url_path -> title
     principals: dict[str, Principal]
     digest: str  # sha256 of the policy file (recorded in export manifests)
@@ -117,13 +133,64 @@ def _qualify(name: str) -> str:
     return name if "." in name else f"marts.{name}"
 
 
+STREETS_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "streets.csv"
+UNKNOWN_STREET = "UNKNOWN"
+
+
+@lru_cache(maxsize=1)
+def street_codes() -> tuple[str, ...]:
+    """The district's street codes in its usual order: the seed `streets.csv` (the one list,
+    read by dbt, the policy and the dashboard), without UNKNOWN."""
+    import csv
+
+    with STREETS_SEED.open(encoding="utf-8", newline="") as handle:
+        codes = tuple(row["street_code"] for row in csv.DictReader(handle))
+    return tuple(c for c in codes if c != UNKNOWN_STREET)
+
+
+def _published_columns() -> dict[str, list[tuple[str, ...]]]:
+    """marts.<table> -> the columns of each of its published relations (all versions)."""
+    from citysafety import contracts
+
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for rel in contracts.mart_relations().values():
+        out.setdefault(f"marts.{rel.model}", []).append(tuple(c.name for c in rel.columns))
+    return out
+
+
+def _row_rule(path: Path, qualified: str, spec, columns_of: dict[str, list[tuple[str, ...]]]) -> RowRule:
+    if spec in (NONE, WHOLE):
+        return RowRule(spec)
+    if not isinstance(spec, dict) or not spec:
+        raise PolicyError(f"{path}: row_rules.{qualified}: expected none, whole or "
+                          f"{{column: [values]}}, got {spec!r}")
+    admit = []
+    for column, values in spec.items():
+        if not isinstance(values, list) or not values or not all(isinstance(v, (str, int)) for v in values):
+            raise PolicyError(f"{path}: row_rules.{qualified}.{column}: expected a list of values")
+        missing = [cols for cols in columns_of.get(qualified, [()]) if str(column) not in cols]
+        if missing:
+            raise PolicyError(f"{path}: row_rules.{qualified}: {column!r} is not a published column "
+                              "of every relation of the table")
+        admit.append((str(column), tuple(str(v) for v in values)))
+    return RowRule(ADMIT, tuple(admit))
+
+
 def _parse(path: Path) -> Policy:
     from citysafety import contracts
 
     text = path.read_text(encoding="utf-8")
-    doc = yaml.safe_load(text) or {}
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict):
+        raise PolicyError(f"{path}: expected a mapping at the top level")
     known = {t.qualified for t in contracts.shared_tables().values()} | set(AUDIT_TABLES)
-    streets = tuple(str(s) for s in doc.get("streets") or [])
+    columns_of = _published_columns()
+    streets = street_codes()
+    if "streets" in doc:
+        raise PolicyError(f"{path}: the streets are the seed {STREETS_SEED}, not a list in the policy")
     pages = {str(k): str(v) for k, v in (doc.get("pages") or {}).items()}
     sets: dict[str, frozenset[str]] = {}
     for name, tables in (doc.get("table_sets") or {}).items():
@@ -134,10 +201,12 @@ def _parse(path: Path) -> Policy:
         sets[str(name)] = qualified
     withheld = {_qualify(str(k)): tuple(str(c) for c in v or [])
                 for k, v in (doc.get("withheld_columns") or {}).items()}
-    row_rules = {_qualify(str(k)): str(v).strip() for k, v in (doc.get("row_rules") or {}).items()}
-    unknown = sorted((set(withheld) | set(row_rules)) - known)
+    street_column = str(doc.get("street_column", "street_code"))
+    unknown = sorted((set(withheld) | {_qualify(str(k)) for k in doc.get("row_rules") or {}}) - known)
     if unknown:
         raise PolicyError(f"{path}: withheld_columns/row_rules name unknown tables {unknown}")
+    row_rules = {_qualify(str(k)): _row_rule(path, _qualify(str(k)), v, columns_of)
+                 for k, v in (doc.get("row_rules") or {}).items()}
 
     def grant(where: str, spec: dict) -> frozenset[str] | None:
         if spec.get("tables") == ALL:
@@ -193,9 +262,23 @@ def _parse(path: Path) -> Policy:
         principals[name] = Principal(name, STREET, named[code], office_tables, (code,), office_pages)
     if sum(p.kind == LEADER for p in principals.values()) != 1:
         raise PolicyError(f"{path}: exactly one principal of kind leader")
+    # Fail closed: a table granted to a principal limited to some streets either carries the
+    # street column in every published relation, or says in row_rules what such a principal sees.
+    for p in principals.values():
+        if p.streets is None or p.tables is None:
+            continue
+        for qualified in sorted(p.tables):
+            if qualified in row_rules:
+                continue
+            relations = columns_of.get(qualified) or [()]
+            if not all(street_column in cols for cols in relations):
+                raise PolicyError(
+                    f"{path}: {p.name} is limited to streets {list(p.streets)} but is granted "
+                    f"{qualified}, which has no {street_column} column: declare its rows under "
+                    f"row_rules (none, whole, or {{column: [values]}})")
     return Policy(
         version=int(doc.get("version", 1)),
-        street_column=str(doc.get("street_column", "street_code")),
+        street_column=street_column,
         streets=streets, withheld_columns=withheld, row_rules=row_rules, pages=pages,
         principals=principals,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -223,8 +306,10 @@ def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: st
                columns: list[str], relation: str | None = None) -> tuple[str, dict] | None:
     """SELECT of what `principal` may see of `catalog.qualified` (which has `columns`), with its
     named parameters; None when the table is not granted. Withheld columns are left out. For a
-    principal limited to some streets, a table with the street column keeps only their rows,
-    and a table without it only the rows its row rule admits (all rows when it has none).
+    principal limited to some streets, a table keeps the rows whose street column holds one of
+    its streets (never UNKNOWN, the district row ALL, an empty or NULL street) and the rows its
+    row rule admits by membership of a published column; `none` keeps no row, `whole` every row.
+    Every value is a bound parameter.
 
     `relation` reads another relation of the same schema under `qualified`'s rules: during a
     version change, `marts.fct_x_v2` is granted, withheld and cut as `marts.fct_x` is."""
@@ -240,16 +325,24 @@ def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: st
     sql = (f"select {', '.join('t.' + _quote(c) for c in keep)} "
            f"from {_quote(catalog)}.{_quote(schema)}.{_quote(table)} as t")
     params: dict = {}
-    if principal.streets is not None:
-        if policy.street_column in columns:
-            sql += f" where list_contains($streets::varchar[], t.{_quote(policy.street_column)})"
-            params["streets"] = list(principal.streets)
-        elif qualified in policy.row_rules:
-            rule = policy.row_rules[qualified]
-            sql += " where (" + rule.replace("{catalog}", _quote(catalog)) + ")"
-            if "$streets" in rule:
-                params["streets"] = list(principal.streets)
-    return sql, params
+    if principal.streets is None:
+        return sql, params
+    rule = policy.row_rules.get(qualified)
+    if rule is not None and rule.mode == WHOLE:
+        return sql, params
+    if rule is not None and rule.mode == NONE:
+        return sql + " where false", params
+    admitted = []
+    if policy.street_column in columns:
+        admitted.append(f"list_contains($streets::varchar[], t.{_quote(policy.street_column)})")
+        params["streets"] = list(principal.streets)
+    for i, (column, values) in enumerate(rule.admit if rule is not None else ()):
+        if column not in columns:  # checked at load for contracted tables; fail closed here too
+            raise PolicyError(f"row_rules.{qualified}: {column!r} is not a column of {table}")
+        admitted.append(f"list_contains($admit_{i}::varchar[], t.{_quote(column)}::varchar)")
+        params[f"admit_{i}"] = list(values)
+    # Nothing admits a row: none (a table without a street and without a rule is refused at load).
+    return sql + " where " + (" or ".join(admitted) if admitted else "false"), params
 
 
 # --- personal data ----------------------------------------------------------------------------

@@ -27,14 +27,16 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import settings
+from citysafety.policy import street_codes
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # Departments of record, in display order, with their Chinese names (mart contract).
 DEPARTMENTS: dict[str, str] = {"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}
-# The district's usual order of its streets (the filter and tables follow it; unknown last).
-STREET_ORDER = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH"]
+# The district's usual order of its streets (the filter and tables follow it; unknown last):
+# the seed dbt_project/seeds/streets.csv, the one list of the streets.
+STREET_ORDER = list(street_codes())
 BASE_YEAR = 2016
 TARGET_YEAR = 2020
 
@@ -69,22 +71,36 @@ class MartMissing(DataUnavailable):
     message = "数据集市中缺少所需的数据表，请重新运行数据管道 make pipeline 发布完整数据。"
 
 
-# Sign-in narrows what a session may read (dashboards.auth registers the resolver): it returns
-# the signed-in user's analyst file, or None for the whole published warehouse.
+class NotBound(DataUnavailable):
+    """No signed-in user is bound to this session: nothing is read (never the whole warehouse)."""
+
+    message = "未登录或登录已失效，无法读取数据，请重新登录。"
+
+
+# Sign-in decides what a session may read (dashboards.auth registers the resolver): it returns
+# the published warehouse for the leader (or when sign-in is explicitly off), the signed-in
+# user's analyst file for everyone else, and raises when nobody is signed in.
 _scope = None
 
 
 def set_scope(resolver) -> None:
-    """Register the function that names the file this session may read (None: the warehouse)."""
+    """Register the function that names the file this session may read."""
     global _scope
     _scope = resolver
 
 
 def warehouse_path() -> Path:
-    """The file pages read: the published warehouse (from the settings now; tests change
-    CITYSAFETY_HOME), or the signed-in user's analyst file when sign-in scopes the session."""
-    scoped = _scope() if _scope is not None else None
-    return scoped if scoped is not None else settings().warehouse_db
+    """The file pages read, as the registered resolver names it. Fails closed: without a
+    resolver, or when it finds nobody signed in, this raises ``NotBound``."""
+    if _scope is None:
+        raise NotBound("no scope resolver registered (dashboards.auth.bind_data_layer)")
+    try:
+        path = _scope()
+    except PermissionError as exc:
+        raise NotBound(str(exc)) from exc
+    if path is None:
+        raise NotBound("the scope resolver named no file")
+    return Path(path)
 
 
 def _file_identity(path: Path) -> tuple[int, int, int]:
@@ -378,19 +394,16 @@ def data_docs_path() -> Path:
 
 # --- queries of the 监测 page and of the 总览 alerts (sensor marts) -----------------------------
 #
-# The sensor marts carry the unit code (uscc) of the unit operating each hazard source; its street
-# comes from marts.dim_enterprises (the active unit first, then the latest snapshot). A hazard
-# source whose unit is not in the registry counts under UNKNOWN. Episodes are read with a bound
+# The sensor marts carry the street of the unit operating each hazard source (street_code,
+# decided in dbt; UNKNOWN when the unit is not in the registry). Episodes are read with a bound
 # lower date on ``day`` and a LIMIT: a year of sensor data can be large.
 
 METRIC_NAMES: dict[str, str] = {"temperature": "温度", "pressure": "压力", "level": "液位", "gas": "可燃气体浓度"}
 
-_UNIT_STREETS_CTE = """
-unit_streets AS (
-    SELECT uscc,
-           arg_max(street_code, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
-               AS street_code,
-           arg_max(unit_name, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
+# The unit's name for display, from the registry of the units this user may see.
+_UNIT_NAMES_CTE = """
+unit_names AS (
+    SELECT uscc, arg_max(unit_name, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
                AS unit_name
     FROM marts.dim_enterprises
     WHERE uscc IS NOT NULL
@@ -400,8 +413,7 @@ unit_streets AS (
 
 # $streets: street codes (empty list = every street); $source: one hazard source ('' = all).
 _SOURCE_FILTER = """
-  AND (len($streets::VARCHAR[]) = 0
-       OR list_contains($streets::VARCHAR[], coalesce(unit_streets.street_code, 'UNKNOWN')))
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {alias}.street_code))
   AND ($source = '' OR {alias}.hazard_source_id = $source)
 """
 
@@ -412,21 +424,18 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
 """
 
 MONITORING_COVERAGE_SQL = f"""
-WITH {_UNIT_STREETS_CTE}
+WITH {_UNIT_NAMES_CTE}
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
        c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
-       unit_streets.unit_name,
-       coalesce(unit_streets.street_code, 'UNKNOWN') AS street_code,
-       coalesce(s.street_name, coalesce(unit_streets.street_code, 'UNKNOWN')) AS street_name
+       unit_names.unit_name, c.street_code, coalesce(s.street_name, c.street_code) AS street_name
 FROM marts.agg_monitoring_coverage AS c
-LEFT JOIN unit_streets ON c.uscc = unit_streets.uscc
-LEFT JOIN marts.dim_streets AS s ON s.street_code = coalesce(unit_streets.street_code, 'UNKNOWN')
+LEFT JOIN unit_names ON c.uscc = unit_names.uscc
+LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
 WHERE TRUE {_SOURCE_FILTER.format(alias='c')}
 ORDER BY c.coverage_24h, c.hazard_source_id
 """
 
 ALARMS_DAILY_SQL = f"""
-WITH {_UNIT_STREETS_CTE}
 SELECT a.day,
        sum(a.episodes)::BIGINT AS episodes,
        sum(a.high_high_episodes)::BIGINT AS high_high_episodes,
@@ -435,7 +444,6 @@ SELECT a.day,
        sum(a.readings)::BIGINT AS readings,
        max(a.longest_episode_minutes) AS longest_episode_minutes
 FROM marts.agg_sensor_alarms_daily AS a
-LEFT JOIN unit_streets ON a.uscc = unit_streets.uscc
 WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
 GROUP BY a.day
 ORDER BY a.day
@@ -444,30 +452,26 @@ ORDER BY a.day
 # Episodes that started between $day_from and $day_to (bound dates: duckdb skips the other row
 # groups), newest first, at most $limit rows.
 ALARM_EPISODES_SQL = f"""
-WITH {_UNIT_STREETS_CTE}
+WITH {_UNIT_NAMES_CTE}
 SELECT e.episode_id, e.point_id, e.hazard_source_id,
        coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
-       unit_streets.unit_name,
-       coalesce(unit_streets.street_code, 'UNKNOWN') AS street_code,
-       coalesce(s.street_name, coalesce(unit_streets.street_code, 'UNKNOWN')) AS street_name,
+       unit_names.unit_name, e.street_code, coalesce(s.street_name, e.street_code) AS street_name,
        e.metric, e.unit, e.started_at, e.ended_at, e.cleared_at, e.readings, e.peak_value,
        e.high_threshold, e.high_high_threshold, e.reached_high_high, e.duration_minutes, e.day
 FROM marts.fct_sensor_alarm_episodes AS e
-LEFT JOIN unit_streets ON e.uscc = unit_streets.uscc
+LEFT JOIN unit_names ON e.uscc = unit_names.uscc
 LEFT JOIN marts.agg_monitoring_coverage AS c ON e.hazard_source_id = c.hazard_source_id
-LEFT JOIN marts.dim_streets AS s ON s.street_code = coalesce(unit_streets.street_code, 'UNKNOWN')
+LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
 WHERE e.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='e')}
 ORDER BY e.started_at DESC, e.episode_id
 LIMIT $limit
 """
 
 ALARMS_BY_SOURCE_SQL = f"""
-WITH {_UNIT_STREETS_CTE}
 SELECT a.hazard_source_id,
        sum(a.episodes)::BIGINT AS episodes,
        sum(a.high_high_episodes)::BIGINT AS high_high_episodes
 FROM marts.agg_sensor_alarms_daily AS a
-LEFT JOIN unit_streets ON a.uscc = unit_streets.uscc
 WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
 GROUP BY a.hazard_source_id
 ORDER BY a.hazard_source_id
@@ -476,12 +480,10 @@ ORDER BY a.hazard_source_id
 # Episodes with an alarming reading after $since (ended_at > $since, local time). $day_from, a
 # lower bound on the day they started, lets duckdb skip the old part of a year of episodes.
 RECENT_EPISODE_COUNTS_SQL = f"""
-WITH {_UNIT_STREETS_CTE}
 SELECT count(*)::BIGINT AS episodes,
        count(*) FILTER (WHERE e.reached_high_high)::BIGINT AS high_high_episodes,
        count(DISTINCT e.hazard_source_id)::BIGINT AS hazard_sources
 FROM marts.fct_sensor_alarm_episodes AS e
-LEFT JOIN unit_streets ON e.uscc = unit_streets.uscc
 WHERE e.day >= $day_from AND e.ended_at > $since {_SOURCE_FILTER.format(alias='e')}
 """
 
@@ -555,51 +557,16 @@ def load_recent_episode_counts(
 
 # --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------
 #
-# marts.fct_emergency_plans carries no street: a plan's street is the nearest plan on its chain
-# (the plan itself first) whose 编制单位 names a street (武林街道办事处, 武林街道竹竿巷社区居委会),
-# as int_plans_linked does for fct_drills: the full name (武林街道) wins over the short name
-# (武林) alone, which must name one street only. District and department plans have no street.
+# A plan's street (street_code) is decided in dbt (fct_emergency_plans: the nearest plan on its
+# chain compiled by a street's office or communities; ALL for district and department plans).
 
-PLANS_SQL = r"""
-WITH plans AS (
-    SELECT * FROM marts.fct_emergency_plans
-),
-streets AS (
-    SELECT street_code, street_name, regexp_replace(street_name, '街道$', '') AS short_name
-    FROM marts.dim_streets
-    WHERE street_code <> 'UNKNOWN'
-),
-owner_streets AS (
-    SELECT p.plan_id,
-           CASE
-               WHEN count(DISTINCT s.street_code) FILTER (WHERE contains(p.owner_clean, s.street_name)) = 1
-                   THEN min(s.street_code) FILTER (WHERE contains(p.owner_clean, s.street_name))
-               WHEN count(DISTINCT s.street_code) = 1 THEN min(s.street_code)
-           END AS street_code
-    FROM (SELECT plan_id, regexp_replace(coalesce(owner_unit, ''), '\s+', '', 'g') AS owner_clean
-          FROM plans) AS p
-    INNER JOIN streets AS s ON contains(p.owner_clean, s.short_name)
-    GROUP BY p.plan_id
-),
-nodes AS (
-    SELECT p.plan_id, n.node_id, n.pos
-    FROM plans AS p,
-         unnest(list_reverse(string_split(p.chain, ' > '))) WITH ORDINALITY AS n (node_id, pos)
-),
-plan_streets AS (
-    SELECT nodes.plan_id, arg_min(o.street_code, nodes.pos) AS street_code
-    FROM nodes
-    INNER JOIN owner_streets AS o ON nodes.node_id = o.plan_id
-    WHERE o.street_code IS NOT NULL
-    GROUP BY nodes.plan_id
-)
+PLANS_SQL = """
 SELECT p.plan_id, p.plan_name, p.tier, p.owner_unit, p.parent_plan_id, p.reaches_district_plan,
        p.link_issue, p.depth, p.chain, p.published_on, p.revised_on, p.drills_last_12_months,
        p.last_drilled_on, p.drilled_in_last_12_months,
-       ps.street_code, s.street_name
-FROM plans AS p
-LEFT JOIN plan_streets AS ps ON p.plan_id = ps.plan_id
-LEFT JOIN marts.dim_streets AS s ON ps.street_code = s.street_code
+       p.street_code, s.street_name
+FROM marts.fct_emergency_plans AS p
+LEFT JOIN marts.dim_streets AS s ON p.street_code = s.street_code
 ORDER BY p.chain, p.plan_id
 """
 
@@ -632,8 +599,8 @@ ORDER BY r.street_code = 'UNKNOWN',
 
 
 def load_plans() -> pd.DataFrame:
-    """Current emergency plans (``marts.fct_emergency_plans``) ordered by chain, with the street
-    derived from their chain of owners (null for district and department plans)."""
+    """Current emergency plans (``marts.fct_emergency_plans``) ordered by chain, with their
+    street (ALL for district and department plans; no street name then)."""
     return query(PLANS_SQL)
 
 
@@ -903,9 +870,9 @@ def load_major_hazards(year_from: int, year_to: int, streets: list[str] | None) 
 
 # --- queries of the 执法与信用 page (inspections, blacklist, insurance) --------------------------
 #
-# fct_inspections has no street: it takes the street of its unit from dim_enterprises by code
-# (_UNIT_STREETS_CTE, as the 监测 page); an inspection without a matching unit counts under
-# UNKNOWN. The blacklist and the insurance by street are the registry's current state.
+# fct_inspections carries the street of the inspected unit (street_code, decided in dbt from
+# the enterprise registry; UNKNOWN when the unit is not in it). The blacklist and the insurance by
+# street are the registry's current state.
 
 INSPECTION_RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
 
@@ -915,17 +882,11 @@ FROM marts.fct_inspections
 """
 
 # One row per period (year, or month 'YYYY-MM' when $grain = 'month'), street and result.
-INSPECTIONS_SQL = f"""
-WITH {_UNIT_STREETS_CTE},
-inspections AS (
-    SELECT i.*, coalesce(unit_streets.street_code, 'UNKNOWN') AS unit_street_code
-    FROM marts.fct_inspections AS i
-    LEFT JOIN unit_streets ON unit_streets.uscc = upper(replace(trim(i.uscc), ' ', ''))
-)
+INSPECTIONS_SQL = """
 SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
             ELSE i.year::VARCHAR END AS period,
-       i.unit_street_code AS street_code,
-       coalesce(s.street_name, i.unit_street_code) AS street_name,
+       i.street_code,
+       coalesce(s.street_name, i.street_code) AS street_name,
        coalesce(i.result, '未填写') AS result,
        count(*)::BIGINT AS inspections,
        coalesce(sum(i.findings), 0)::BIGINT AS findings,
@@ -933,10 +894,10 @@ SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
        coalesce(sum(i.penalty_yuan), 0)::DOUBLE / 10000 AS penalty_10k_yuan,
        count(*) FILTER (WHERE coalesce(i.penalty_yuan, 0) > 0)::BIGINT AS penalised,
        count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
-FROM inspections AS i
-LEFT JOIN marts.dim_streets AS s ON s.street_code = i.unit_street_code
+FROM marts.fct_inspections AS i
+LEFT JOIN marts.dim_streets AS s ON s.street_code = i.street_code
 WHERE i.year BETWEEN $year_from AND $year_to
-  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], i.unit_street_code))
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], i.street_code))
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 4
 """

@@ -19,7 +19,7 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,12 +98,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def map_features(values: pd.DataFrame, defaults: Mapping[str, Any] | None = None) -> list[dict]:
+def map_features(values: pd.DataFrame, defaults: Mapping[str, Any] | None = None,
+                 only: Collection[str] | None = None) -> list[dict]:
     """The street features with the columns of ``values`` (one row per ``street_code``) merged
-    into their properties; a street missing from ``values`` gets ``defaults``."""
+    into their properties; a street missing from ``values`` gets ``defaults``. ``only`` keeps
+    the features of those street codes (the streets the user may see): a street office's map
+    draws and names its own street, no other."""
     rows = {str(r["street_code"]): r for r in values.to_dict(orient="records")} if not values.empty else {}
     columns = [c for c in values.columns if c != "street_code"]
     features = street_features()
+    if only is not None:
+        keep = {str(c) for c in only}
+        features = [f for f in features if f["properties"]["street_code"] in keep]
     for feature in features:
         props = feature["properties"]
         row = rows.get(props["street_code"])
@@ -131,15 +137,17 @@ def street_map(
     defaults: Mapping[str, Any] | None = None,
     height: int = 440,
     legend_labels: Mapping[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> alt.LayerChart:
     """A map of the eight streets coloured by ``color_field`` (nominal, ``color_domain`` →
     ``color_range``), with the short street name (and ``label_field`` below it) in each street.
 
     ``values`` holds one row per ``street_code`` with the columns to draw; ``tooltip`` lists
     ``(column, Chinese title)`` pairs (``street_name`` is always first). ``legend_labels`` maps
-    a colour value to the text shown in the legend (e.g. ``红`` → ``红色 重大风险``).
+    a colour value to the text shown in the legend (e.g. ``红`` → ``红色 重大风险``). ``only``:
+    the street codes to draw (None: every street of the map).
     """
-    features = map_features(values, defaults)
+    features = map_features(values, defaults, only)
     data = alt.Data(values=features)
 
     legend = alt.Legend(orient="bottom", columns=3, labelLimit=260, symbolType="square", symbolSize=180)

@@ -130,6 +130,9 @@ def write_more(landing: Path) -> None:
         "QY-WL-01,某某1公司应急预案,企业,杭州某某1有限公司,SQ-WL-01,2019-02-01,",
         "JD-TS,天水街道突发事件应急预案,街道,天水街道办事处,QJ-001,2018-05-02,",
         "QY-TS-01,天水小店应急预案,企业,天水小店,JD-TS,2019-03-01,",
+        # 天水's 武林门 community: its name holds 武林's short name; it is 天水's, never 武林's.
+        "SQ-TS-03,武林门社区突发事件应急预案,社区,天水街道武林门社区居委会,JD-TS,2019-01-02,",
+        "QY-TS-03,武林门某某公司应急预案,企业,杭州武林门某某有限公司,SQ-TS-03,2019-02-02,",
     ])
     _csv(landing / "emergency" / "drills" / "drills_202005.csv", heads["emergency__drills"], [
         "D-1,JD-WL,2020-05-10,实战,40", "D-2,JD-TS,2020-05-11,桌面,12"])
@@ -290,7 +293,9 @@ def test_analyst_files_hold_only_granted_tables_and_rows(built):
     assert {r[0] for r in q(wl, "select plan_id from marts.fct_emergency_plans")} == PLANS_WL
     assert q(wl, "select drill_id from marts.fct_drills") == [("D-1",)]
     ts_plans = {r[0] for r in q(exports.analyst_file(cfg, "street_ts"), "select plan_id from marts.fct_emergency_plans")}
-    assert ts_plans == {"QJ-001", "BM-EMB", "JD-TS", "QY-TS-01"}
+    assert ts_plans == {"QJ-001", "BM-EMB", "JD-TS", "QY-TS-01", "SQ-TS-03", "QY-TS-03"}
+    assert q(wl, "select street_code, count(*) from marts.fct_emergency_plans group by all order by 1") == [
+        ("ALL", 2), ("WL", 3)]
     # Departments: their tables only.
     assert "marts.fct_hazards" not in tables_of(exports.analyst_file(cfg, "stats"))
     assert "marts.fct_inspections" not in tables_of(exports.analyst_file(cfg, "traffic"))
@@ -453,17 +458,14 @@ def test_both_versions_reach_the_principals_entitled_to_the_table(built):
 def test_the_street_rules_of_a_table_apply_to_every_version(built, tmp_path, monkeypatch):
     """The policy grants and cuts rows per table, whatever the version. The real policy grants
     inspections to no street office, so a variant of policy/access.yml does: street offices get
-    the inspections set, cut by a row rule through the unit's street (dim_enterprises). Each
-    office then gets only its street's inspections, in version 1 and in version 2 alike."""
+    the inspections set, cut by the street_code dbt publishes (the inspected unit's street).
+    Each office then gets only its street's inspections, in version 1 and in version 2 alike."""
     src, _ = built
     cfg = Settings(home=tmp_path / "home")
     cfg.warehouse_dir.mkdir(parents=True)
     shutil.copy2(src.warehouse_db, cfg.warehouse_db)
     doc = yaml.safe_load(P.POLICY_FILE.read_text(encoding="utf-8"))
     doc["street_offices"]["sets"].append("inspections")
-    doc["row_rules"]["fct_inspections"] = (
-        "t.uscc in (select e.uscc from {catalog}.marts.dim_enterprises as e "
-        "where list_contains($streets::varchar[], e.street_code))")
     variant = tmp_path / "access.yml"
     variant.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     monkeypatch.setattr(P, "POLICY_FILE", variant)

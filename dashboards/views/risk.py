@@ -136,11 +136,14 @@ def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, select
     return table
 
 
-def map_frame(levels: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
-    """Per map street: the colour (highest level / 无风险点 / 未选择), the label and tooltips."""
+def map_frame(levels: pd.DataFrame, selected: list[str], visible: list[str] | None = None) -> pd.DataFrame:
+    """Per map street: the colour (highest level / 无风险点 / 未选择), the label and tooltips.
+    ``visible``: the streets the user may see (None: every street of the map)."""
     rows = []
     indexed = levels.set_index("street_code")
     for code in maps.street_codes():
+        if visible is not None and code not in visible:
+            continue
         if selected and code not in selected:
             rows.append({"street_code": code, "color": NOT_SELECTED, "label": "", "highest_name": "—",
                          "total_text": "—", "levels_text": "未在筛选范围内", "flagged_text": "—"})
@@ -232,9 +235,11 @@ def _legend_expr() -> str:
     return f"({{{pairs}}})[datum.label] || datum.label"
 
 
-def _risk_map(levels: pd.DataFrame, selected: list[str], scope: str) -> alt.TopLevelMixin:
+def _risk_map(levels: pd.DataFrame, selected: list[str], scope: str, visible: list[str]) -> alt.TopLevelMixin:
+    frame = map_frame(levels, selected, visible)
     return maps.street_map(
-        map_frame(levels, selected),
+        frame,
+        only=frame["street_code"].tolist(),
         color_field="color",
         color_domain=MAP_DOMAIN,
         color_range=MAP_RANGE,
@@ -335,11 +340,11 @@ def _summary_section(levels: pd.DataFrame, scope: str, snapshot: str | None) -> 
     st.caption("".join(notes))
 
 
-def _map_section(levels: pd.DataFrame, selected: list[str], scope: str) -> None:
+def _map_section(levels: pd.DataFrame, selected: list[str], scope: str, visible: list[str]) -> None:
     st.subheader("风险地图")
     left, right = st.columns([3, 2])
     with left:
-        st.altair_chart(_risk_map(levels, selected, scope), width="stretch")
+        st.altair_chart(_risk_map(levels, selected, scope, visible), width="stretch")
         unknown = levels.loc[levels["street_code"] == "UNKNOWN", "total"]
         note = maps.GEOMETRY_NOTE
         if not unknown.empty and int(unknown.iloc[0]):
@@ -483,7 +488,8 @@ def render() -> None:
 
     _summary_section(levels, scope, None if snapshots.empty else str(snapshots.max()))
     st.divider()
-    _map_section(levels, selected, scope)
+    # The map draws the streets of the user's own data (a street office: its street only).
+    _map_section(levels, selected, scope, streets_df["street_code"].astype(str).tolist())
     st.divider()
     _category_section(selected, scope)
     st.divider()
