@@ -20,6 +20,7 @@ import pyarrow as pa
 from citysafety import ingest
 from citysafety import sources as S
 from citysafety.config import Settings, settings
+from citysafety.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ _DUCKDB_TYPES = {
 def _empty_select(schema: pa.Schema) -> str:
     cols = ", ".join(f'cast(null as {_DUCKDB_TYPES[f.type]}) as "{f.name}"' for f in schema)
     return f"select {cols} where false"
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def raw_select(feed: S.Feed, loads: list[Path], con: duckdb.DuckDBPyConnection | None = None) -> str:
@@ -79,8 +76,8 @@ def raw_select(feed: S.Feed, loads: list[Path], con: duckdb.DuckDBPyConnection |
         path = load / "rows.parquet"
         files.append(path)
         lineage = {"_source_file": file_name, "_file_sha256": sha}
-        fields = ", ".join(f"{_lit(n)}: {_lit(v)}" for n, v in lineage.items() if n not in stored)
-        entries.append(f"{_lit(str(path))}: {{{fields}}}")
+        fields = ", ".join(f"{literal(n)}: {literal(v)}" for n, v in lineage.items() if n not in stored)
+        entries.append(f"{literal(str(path))}: {{{fields}}}")
     if not files:
         return _empty_select(schema)
     cols = ", ".join(f'"{n}"' if n in stored else f'_lineage."{n}" as "{n}"' for n in schema.names)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -43,6 +42,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from citysafety import contracts, labels
+from citysafety.files import fsync, sha256_file
+from citysafety.sql import ident, literal
 from citysafety import policy as P
 from citysafety.config import Settings, settings
 
@@ -77,30 +78,6 @@ def current_manifest(cfg: Settings, name: str) -> dict | None:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sql_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @contextmanager
@@ -224,7 +201,7 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     analyst = tmp / f"{name}.duckdb"
-    con.execute(f"attach {_sql_text(analyst)} as out")
+    con.execute(f"attach {literal(analyst)} as out")
     tables, analyst_tables = [], []
     scope = "全区" if principal.streets is None else "仅本街道：" + "、".join(principal.streets)
     about = {"发布批次": publish["publish_id"], "发布时间": publish["published_at"],
@@ -236,18 +213,18 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
             if select is None:
                 continue
             sql, params = select
-            con.execute(f"create schema if not exists out.{_quote(schema)}")
-            con.execute(f"create table out.{_quote(schema)}.{_quote(relation)} as {sql}", params)
+            con.execute(f"create schema if not exists out.{ident(schema)}")
+            con.execute(f"create table out.{ident(schema)}.{ident(relation)} as {sql}", params)
             columns = [r[0] for r in con.execute(
                 "select column_name from duckdb_columns() where database_name = 'out' "
                 "and schema_name = ? and table_name = ? order by column_index", [schema, relation]).fetchall()]
-            rows = con.execute(f"select count(*) from out.{_quote(schema)}.{_quote(relation)}").fetchone()[0]
+            rows = con.execute(f"select count(*) from out.{ident(schema)}.{ident(relation)}").fetchone()[0]
             analyst_tables.append({"table": qualified, "rows": rows})
             if table is None:
                 continue  # not a shared table: in the analyst file only
-            source = f"select * from out.{_quote(schema)}.{_quote(relation)}"
+            source = f"select * from out.{ident(schema)}.{ident(relation)}"
             parquet = tmp / f"{relation}.parquet"
-            con.execute(f"copy ({source}) to {_sql_text(parquet)} (format parquet, compression zstd)")
+            con.execute(f"copy ({source}) to {literal(parquet)} (format parquet, compression zstd)")
             files = {"parquet": parquet}
             entry = {
                 "table": qualified, "name": table.name, "relation": relation, "version": version,
@@ -263,7 +240,7 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
                 files["xlsx"] = xlsx
             else:
                 entry["xlsx_omitted"] = f"{rows} 行，超过 Excel 上限，请使用 Parquet"
-            entry["files"] = {kind: {"path": p.name, "sha256": _sha256(p), "bytes": p.stat().st_size}
+            entry["files"] = {kind: {"path": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
                               for kind, p in files.items()}
             tables.append(entry)
         con.execute("checkpoint out")
@@ -279,17 +256,17 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
         "export_id": folder,
         "exported_at": dt.datetime.now(LOCAL_TZ).isoformat(timespec="seconds"),
         "policy_version": policy.version, "policy_sha256": policy.digest,
-        "analyst_file": {"path": analyst.name, "sha256": _sha256(analyst),
+        "analyst_file": {"path": analyst.name, "sha256": sha256_file(analyst),
                          "bytes": analyst.stat().st_size, "tables": analyst_tables},
         "tables": tables,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for path in tmp.iterdir():
         path.chmod(0o444)
-        _fsync(path)
-    _fsync(tmp)
+        fsync(path)
+    fsync(tmp)
     os.rename(tmp, dest / folder)
-    _fsync(dest)
+    fsync(dest)
     return manifest
 
 
@@ -312,7 +289,7 @@ def _switch(dest: Path, folder: str) -> None:
         tmp.unlink(missing_ok=True)
         os.symlink(target, tmp)  # relative: the folder beside the link
         os.replace(tmp, dest / link_name)
-    _fsync(dest)
+    fsync(dest)
 
 
 def _prune(dest: Path) -> list[str]:
@@ -351,7 +328,7 @@ def export_all(cfg: Settings | None = None, principals: list[str] | None = None)
     summary: dict = {"exports": {}}
     failures: dict[str, str] = {}
     with _locked(root), _pinned_warehouse(cfg, root) as (pinned, stat):
-        sha = _sha256(pinned)
+        sha = sha256_file(pinned)
         published_at = dt.datetime.fromtimestamp(stat.st_mtime_ns / 1e9, tz=LOCAL_TZ)
         publish = {
             "publish_id": f"{published_at:%Y%m%dT%H%M%S}-{sha[:12]}",
@@ -361,7 +338,7 @@ def export_all(cfg: Settings | None = None, principals: list[str] | None = None)
         summary.update(publish)
         con = duckdb.connect()
         try:
-            con.execute(f"attach {_sql_text(pinned)} as wh (read_only)")
+            con.execute(f"attach {literal(pinned)} as wh (read_only)")
             present: dict[str, list[str]] = {}
             for schema, table, column in con.execute(
                     "select schema_name, table_name, column_name from duckdb_columns() "

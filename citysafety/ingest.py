@@ -11,7 +11,6 @@ delivery whose rows are quarantined with the name of the file that already carri
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from citysafety import sources as S
 from citysafety.config import Settings, ingest_workers, settings
 from citysafety.parsing import BadValue, parse_value
 from citysafety.readers import Broken, Record, UnreadableFile, header_key
+from citysafety.files import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +108,6 @@ class FileResult:
     rows_quarantined: int
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def loads(feed: S.Feed, cfg: Settings) -> list[Path]:
     """Folders of completed file loads of a feed (renamed into place, so always whole)."""
@@ -169,7 +162,7 @@ def _hashes(feed: S.Feed, cfg: Settings, files: list[Path], workers: int) -> lis
         st, hit = stats[path.name], cache.get(path.name)
         if isinstance(hit, list) and hit[:2] == [st.st_size, st.st_mtime_ns]:
             return hit[2]
-        return _sha256(path)
+        return sha256_file(path)
 
     if workers > 1 and len(files) > 1:
         with ThreadPoolExecutor(workers) as pool:  # hashlib releases the GIL on large reads
@@ -183,9 +176,7 @@ def _hashes(feed: S.Feed, cfg: Settings, files: list[Path], workers: int) -> lis
              for p, h in zip(files, shas) if stats[p.name].st_mtime_ns < settled}
     if fresh != cache and files:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(f"{_HASHES}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(fresh), encoding="utf-8")
-        os.replace(tmp, cache_path)
+        atomic_write(cache_path, json.dumps(fresh))
     return shas
 
 
@@ -318,7 +309,7 @@ def commit_load(feed: S.Feed, path: Path, sha: str, cfg: Settings, write) -> Pat
 
 def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
               sha: str | None = None, threads: int | None = None) -> FileResult:
-    sha = sha or _sha256(path)
+    sha = sha or sha256_file(path)
     if feed.form == "parquet":
         # High-volume feed: validated and written column-wise by DuckDB, not row by row.
         from citysafety.ingest_parquet import load_parquet_file

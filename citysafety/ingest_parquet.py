@@ -47,6 +47,7 @@ from citysafety import ingest
 from citysafety import sources as S
 from citysafety.config import Settings
 from citysafety.readers import header_key
+from citysafety.sql import ident, literal
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,6 @@ _NUMBER_TYPES = _INTEGER_TYPES | {"FLOAT", "DOUBLE", "REAL"}
 _TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 _TIMESTAMPTZ_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
 _SQL_TYPES = {S.TEXT: "varchar", S.CHOICE: "varchar", S.DATETIME: "timestamp", S.NUMBER: "double"}
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _type_family(duck_type: str) -> str:
@@ -191,7 +184,7 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
                   if duplicate_of else None)
 
     con = _connection(threads)
-    src = f"read_parquet({_lit(str(path))}, file_row_number = true)"
+    src = f"read_parquet({literal(str(path))}, file_row_number = true)"
     rejected_reason = None
     described = []
     if path.stat().st_size == 0:
@@ -246,27 +239,27 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
     for column in feed.columns:
         found = by_key.get(header_key(column.delivered).lower())
         if found is None:  # optional column absent (none in the registry today)
-            typed_cols.append(f"cast(null as {_SQL_TYPES[column.kind]}) as {_ident(column.name)}")
+            typed_cols.append(f"cast(null as {_SQL_TYPES[column.kind]}) as {ident(column.name)}")
             continue
-        expr, problem, ok, col_notes = _column_sql(column, _ident(found[0]), found[1])
+        expr, problem, ok, col_notes = _column_sql(column, ident(found[0]), found[1])
         notes.extend(col_notes)
-        typed_cols.append(f"{expr} as {_ident(column.name)}")
+        typed_cols.append(f"{expr} as {ident(column.name)}")
         problems.append(problem)
         oks.append(f"({ok})")
     for name, _ in by_key.values():
-        raw_parts.append(f"{_lit(name)}, cast({_ident(name)} as varchar)")
+        raw_parts.append(f"{literal(name)}, cast({ident(name)} as varchar)")
     reason = f"nullif(concat_ws('; ', {', '.join(problems)}), '')"
     # whether a row loads: true exactly when reason is null (null counts as no)
     loads_sql = " and ".join(oks) or "true"
     if dup_reason:  # the bytes were loaded from another file: every row goes to quarantine
         loads_sql = "false"
-        reason = (f"case when {reason} is null then {_lit(dup_reason)} "
-                  f"else {_lit(dup_reason + ' (there: ')} || {reason} || ')' end")
+        reason = (f"case when {reason} is null then {literal(dup_reason)} "
+                  f"else {literal(dup_reason + ' (there: ')} || {reason} || ')' end")
     delivered = con.execute(f"select count(*) from {src}").fetchone()[0] if described else 0
-    stamp = f"timestamp {_lit(loaded_at.isoformat(sep=' '))}"
+    stamp = f"timestamp {literal(loaded_at.isoformat(sep=' '))}"
     stored = ingest.raw_file_schema(feed).names
     lineage = {"_row_number": "file_row_number + 1", "_loaded_at": stamp}
-    select_rows = ", ".join(lineage[n] + f" as {_ident(n)}" if n in lineage else _ident(n) for n in stored)
+    select_rows = ", ".join(lineage[n] + f" as {ident(n)}" if n in lineage else ident(n) for n in stored)
 
     def write(folder: Path) -> pa.Table:
         nonlocal loaded, quarantined, status
@@ -283,17 +276,17 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
                 copy (
                     select {select_rows}
                     from (select {', '.join(typed_cols)}, file_row_number from {src} where {loads_sql})
-                ) to {_lit(str(folder / "rows.parquet"))}
+                ) to {literal(str(folder / "rows.parquet"))}
                   (format parquet, compression snappy, parquet_version v2)
             """).fetchone()[0]
             quarantined = delivered - loaded
             # Only when some rows did not load: a second pass picks them with their raw record
             # (usually a handful: fetched and written like every other feed's quarantine).
             bad = con.sql(f"""
-                select {_lit(feed.source)} as source, {_lit(feed.feed)} as feed,
-                       {_lit(path.name)} as file_name, file_row_number + 1 as row_number,
+                select {literal(feed.source)} as source, {literal(feed.feed)} as feed,
+                       {literal(path.name)} as file_name, file_row_number + 1 as row_number,
                        {reason} as reason, json_object({', '.join(raw_parts)})::varchar as raw_record,
-                       {_lit(sha)} as file_sha256, {stamp} as quarantined_at
+                       {literal(sha)} as file_sha256, {stamp} as quarantined_at
                 from {src}
                 where {"true" if quarantined else "false"} and ({loads_sql}) is not true
             """).to_arrow_table()

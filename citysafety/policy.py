@@ -29,6 +29,7 @@ import yaml
 
 from citysafety import sources as S
 from citysafety.config import PROJECT_ROOT
+from citysafety.sql import ident
 
 POLICY_FILE = PROJECT_ROOT / "policy" / "access.yml"
 
@@ -298,9 +299,6 @@ def load(path: Path | None = None) -> Policy:
     return _cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
 
 def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: str,
                columns: list[str], relation: str | None = None) -> tuple[str, dict] | None:
@@ -322,8 +320,8 @@ def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: st
     keep = [c for c in columns if c not in withheld]
     schema, table = qualified.split(".", 1)
     table = relation or table
-    sql = (f"select {', '.join('t.' + _quote(c) for c in keep)} "
-           f"from {_quote(catalog)}.{_quote(schema)}.{_quote(table)} as t")
+    sql = (f"select {', '.join('t.' + ident(c) for c in keep)} "
+           f"from {ident(catalog)}.{ident(schema)}.{ident(table)} as t")
     params: dict = {}
     if principal.streets is None:
         return sql, params
@@ -334,12 +332,12 @@ def select_sql(policy: Policy, principal: Principal, catalog: str, qualified: st
         return sql + " where false", params
     admitted = []
     if policy.street_column in columns:
-        admitted.append(f"list_contains($streets::varchar[], t.{_quote(policy.street_column)})")
+        admitted.append(f"list_contains($streets::varchar[], t.{ident(policy.street_column)})")
         params["streets"] = list(principal.streets)
     for i, (column, values) in enumerate(rule.admit if rule is not None else ()):
         if column not in columns:  # checked at load for contracted tables; fail closed here too
             raise PolicyError(f"row_rules.{qualified}: {column!r} is not a column of {table}")
-        admitted.append(f"list_contains($admit_{i}::varchar[], t.{_quote(column)}::varchar)")
+        admitted.append(f"list_contains($admit_{i}::varchar[], t.{ident(column)}::varchar)")
         params[f"admit_{i}"] = list(values)
     # Nothing admits a row: none (a table without a street and without a rule is refused at load).
     return sql + " where " + (" or ".join(admitted) if admitted else "false"), params
@@ -411,7 +409,7 @@ def mask_quarantine(con, catalog: str, schema: str = "audit") -> int:
     """Mask personal data in `<catalog>.<schema>.quarantine.raw_record` in place (a database
     about to be published, attached to `con`). Returns the number of records changed."""
     feeds = {(f.source, f.feed): f for f in S.all_feeds() if any(c.personal for c in f.columns)}
-    table = f"{_quote(catalog)}.{_quote(schema)}.quarantine"
+    table = f"{ident(catalog)}.{ident(schema)}.quarantine"
     exists = con.execute(
         "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
         "and table_name = 'quarantine'", [catalog, schema]).fetchone()[0]

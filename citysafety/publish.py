@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 import duckdb
 
 from citysafety.config import Settings, settings
+from citysafety.files import fsync
+from citysafety.sql import ident, literal
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def publish(cfg: Settings | None = None) -> dict[str, int]:
     con = duckdb.connect(str(cfg.build_db))
     try:
         build = con.execute("select current_database()").fetchone()[0]
-        con.execute(f"attach '{tmp}' as published")
+        con.execute(f"attach {literal(tmp)} as published")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() "
             "where database_name = ? and schema_name in (select unnest(?)) "
@@ -45,11 +46,11 @@ def publish(cfg: Settings | None = None) -> dict[str, int]:
         if missing:
             raise RuntimeError(f"build copy lacks schemas {sorted(missing)}: nothing published")
         for schema, table in tables:
-            con.execute(f'create schema if not exists published."{schema}"')
-            con.execute(f'create table published."{schema}"."{table}" as '
-                        f'select * from "{build}"."{schema}"."{table}"')
+            con.execute(f"create schema if not exists published.{ident(schema)}")
+            con.execute(f"create table published.{ident(schema)}.{ident(table)} as "
+                        f"select * from {ident(build)}.{ident(schema)}.{ident(table)}")
             counts[f"{schema}.{table}"] = con.execute(
-                f'select count(*) from published."{schema}"."{table}"').fetchone()[0]
+                f"select count(*) from published.{ident(schema)}.{ident(table)}").fetchone()[0]
         # Personal data stays in the raw layer: quarantined records are published masked.
         from citysafety.policy import mask_quarantine
 
@@ -57,15 +58,8 @@ def publish(cfg: Settings | None = None) -> dict[str, int]:
         con.execute("detach published")
     finally:
         con.close()
-    _fsync(tmp)
+    fsync(tmp)
     os.replace(tmp, cfg.warehouse_db)
+    fsync(cfg.warehouse_dir)
     log.info("published %s: %s", cfg.warehouse_db, counts)
     return counts
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -19,6 +19,7 @@ from types import ModuleType
 import duckdb
 
 from citysafety.config import EXPECTATIONS_DIR, Settings, settings
+from citysafety.sql import literal
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
     try:
         for s in modules:
             target = batches / f"{s.batch_name}.parquet"
-            con.execute(f"copy ({s.query}) to '{target}' (format parquet)")
+            con.execute(f"copy ({s.query}) to {literal(target)} (format parquet)")
     finally:
         con.close()
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 from pathlib import Path
 

@@ -766,8 +766,8 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(cfg, monkeypatc
     assert len(ingest_feed(FIRE_FIRES, cfg)) == 1
 
     read = []
-    real = ingest._sha256
-    monkeypatch.setattr(ingest, "_sha256", lambda p: read.append(p.name) or real(p))
+    real = ingest.sha256_file
+    monkeypatch.setattr(ingest, "sha256_file", lambda p: read.append(p.name) or real(p))
     assert ingest_feed(FIRE_FIRES, cfg) == [] and read == []
 
     path.write_bytes(f"\ufeff{head}\nF-2,B\n".encode())  # same size, new content

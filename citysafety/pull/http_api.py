@@ -67,6 +67,7 @@ import requests
 from citysafety import sources as S
 from citysafety.config import EMB_API_CONN_ID, Settings, settings
 from citysafety.pull import NotConfigured
+from citysafety.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,7 @@ def read_watermark(feed: S.Feed, cfg: Settings) -> dict | None:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
 
 
 def instant(value) -> datetime | None:

@@ -52,6 +52,7 @@ from typing import Any
 from citysafety import sources as S
 from citysafety.config import GRID_DB_CONN_ID, Settings, settings
 from citysafety.pull import NotConfigured
+from citysafety.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +161,7 @@ def read_watermark(feed: S.Feed, cfg: Settings) -> dict | None:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
 
 
 # ------------------------------------------------------------------ rows -> JSON

@@ -10,9 +10,9 @@
   (``marts.kpi_official_indicators``, district).
 * Emergency resources per street (``marts.agg_resources_by_street``): chart and table.
 
-A plan's street is the street named by the nearest 编制单位 on its chain (see
-``dashboards.data.PLANS_SQL``); district and department plans belong to no street and, like plans
-whose street cannot be told, count only in the district-wide view. With a street filter, the
+A plan's street is the mart's ``street_code`` (decided in dbt: the nearest plan on its chain
+compiled by a street's office or communities); district and department plans are ALL and, like
+plans whose street cannot be told (UNKNOWN), count only in the district-wide view. With a street filter, the
 plans above the selected streets' plans are still drawn (greyed) so that the chain stays visible.
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2023&to=2024``.

@@ -1,0 +1,57 @@
+"""Files written so that a reader never sees half of one: the one helper for hashing a file,
+syncing it to disk and writing it atomically (aside, synced, renamed into place).
+
+A crash leaves either the old file or the new one, never a mix; the temporary name starts with
+a dot, so the landing and raw scanners never take it for a delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+_BLOCK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (after a rename into it), to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644, encoding: str = "utf-8") -> Path:
+    """Write `data` to `path` atomically: a temporary file beside it, created with `mode` (0o600
+    for a secret: never readable by others, not even for a moment), synced, renamed over
+    `path`, and the folder synced. Returns `path`."""
+    path = Path(path)
+    payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)  # the umask may have narrowed or (for 0o644) kept the mode
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync(path.parent)
+    return path
