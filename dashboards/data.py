@@ -316,6 +316,22 @@ QUALIFY rank <= $top
 ORDER BY source, feed, rank
 """
 
+# The delivered street values that fell to UNKNOWN (marts.agg_street_values: the mapping is
+# dbt's; a person adds a real street's spelling to the seed street_spellings).
+UNMAPPED_STREET_VALUES_SQL = """
+SELECT source, feed, street_raw, rows, first_seen_on, last_seen_on
+FROM marts.agg_street_values
+WHERE street_code = 'UNKNOWN'
+  AND (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source))
+ORDER BY rows DESC, source, feed, street_raw
+"""
+
+
+def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
+    """Delivered street values mapped to no street, most rows first (``marts.agg_street_values``)."""
+    return query(UNMAPPED_STREET_VALUES_SQL, {"sources": [str(s) for s in sources]})
+
+
 QUALITY_RESULTS_SQL = """
 SELECT checked_at, table_name, expectation, column_name, success, unexpected_count
 FROM audit.quality_results

@@ -6,6 +6,7 @@
   quarantined in the selected period, and the files by status.
 * The top quarantine reasons per feed (``audit.quarantine``, grouped in SQL, delivered values
   masked; ``raw_record`` is never read).
+* The delivered street values that map to no street (``marts.agg_street_values``, UNKNOWN).
 * The last quality gate (``audit.quality_results``) and where its Data Docs are.
 
 Filters (sidebar) are kept in the URL: ``?dept=emb&from=2024-01-01&to=2024-03-31`` (the period is
@@ -66,6 +67,14 @@ REASON_HEADERS = {
     "rows_quarantined": "隔离行数",
     "files": "涉及文件数",
     "last_quarantined_local": "最近隔离时间",
+}
+UNMAPPED_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "street_raw": "交付的街道取值",
+    "rows": "行数",
+    "first_seen_on": "首次交付",
+    "last_seen_on": "最近交付",
 }
 QUALITY_HEADERS = {
     "department": "所属部门",
@@ -309,6 +318,33 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     )
 
 
+def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
+    st.subheader("未能识别街道的取值")
+    st.caption(
+        "各部门交付的街道名称须与约定写法之一完全一致（如“武林街道”“武林”“下城区武林街道办事处”），"
+        "仅包含某街道简称的取值（如“城东新城片区”）不归入该街道，计入“未知街道”，其伤亡等数据仍计入全区。"
+        "如确属某街道，请数据管理员将该写法补入街道写法清单（dbt_project/seeds/street_spellings.csv）。"
+    )
+    try:
+        values = data.load_unmapped_street_values([] if source == components.ALL else [source])
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    if values.empty:
+        st.success("所有交付的街道名称均已识别。", icon=":material/check_circle:")
+        return
+    names = registry.set_index(["source", "feed"])[["department", "title"]]
+    values = values.join(names, on=["source", "feed"])
+    values["department"] = values["department"].fillna("未登记来源（" + values["source"] + "）")
+    values["title"] = values["title"].fillna(values["feed"])
+    values["street_raw"] = values["street_raw"].replace("", "（空白）")
+    shown = values[list(UNMAPPED_HEADERS)].rename(columns=UNMAPPED_HEADERS)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    components.download_buttons(
+        values, "数据健康_未识别街道", UNMAPPED_HEADERS, key="data_health_unmapped", sheet_name="未识别街道"
+    )
+
+
 def _table_department(table_name: str) -> str:
     schema, _, name = str(table_name).partition(".")
     source = name.split("__", 1)[0] if schema == "raw" and "__" in name else None
@@ -415,6 +451,8 @@ def render() -> None:
     _delivery_section(table, period)
     st.divider()
     _reasons_section(source, q_lo, q_hi, period, registry_frame(components.ALL))
+    st.divider()
+    _unmapped_section(source, registry_frame(components.ALL))
     st.divider()
     _quality_section()
 
