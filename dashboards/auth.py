@@ -391,15 +391,15 @@ def _principal_of(user: User | None) -> P.Principal | None:
 def allowed_pages(user: User | None) -> frozenset[str] | None:
     """url_paths and titles of the pages the user may open; None: every page."""
     if user is None:  # nobody signed in: every page with sign-in off, else nothing
-        return None if _mode() == OFF else frozenset()
+        return None if _mode() == OFF or auth_disabled() else frozenset()
     principal = _principal_of(user)
     return frozenset() if principal is None else P.load().page_grants(principal)
 
 
 def allowed_streets(user: User | None) -> list[str] | None:
     """Street codes whose rows the user may see; None: every street."""
-    if user is None:
-        return None if _mode() == OFF else []
+    if user is None:  # nobody signed in: every street with sign-in off, else none
+        return None if _mode() == OFF or auth_disabled() else []
     principal = _principal_of(user)
     if principal is None:
         return []

@@ -36,7 +36,7 @@ from citysafety import policy as P
 from citysafety.config import Settings
 from citysafety.demo import accounts
 from dashboard_harness import APP, ROOT, browser_page, free_port, require_chromium, wait_healthy, wait_text
-from dashboard_harness import served_app, warehouse_fixture
+from dashboard_harness import screenshot, served_app, warehouse_fixture
 from dashboards import auth
 from dashboards import signin_store as S
 from test_dashboard_overview import build_warehouse
@@ -348,6 +348,9 @@ def test_browser_session_survives_reload_and_sign_out_ends_it_everywhere(warehou
         try:
             one = browser.new_context()
             page = one.new_page()
+            page.goto(f"{base}/")
+            wait_text(page, "请登录", exact=True)
+            screenshot(page, "signin_form")
             _sign_in_browser(page, base, "leader", PASSWORDS["leader"])
             wait_text(page, "各类生产安全事故死亡人数", exact=True)
             page.wait_for_function(f"document.cookie.includes('{auth.COOKIE_NAME}=')", timeout=10_000)
@@ -372,6 +375,8 @@ def test_browser_session_survives_reload_and_sign_out_ends_it_everywhere(warehou
             # A download is logged (the leader downloads the audit log itself).
             page.goto(f"{base}/signin_audit")
             wait_text(page, "审计记录", exact=False)
+            page.wait_for_timeout(1500)  # the table draws on a canvas after the text
+            screenshot(page, "signin_audit")
             with page.expect_download() as download:
                 page.get_by_role("button", name="下载 CSV").click()
             assert download.value.suggested_filename.startswith("登录审计_")
