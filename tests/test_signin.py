@@ -31,11 +31,11 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from citysafety import config, orchestration
+from citysafety import orchestration
 from citysafety import policy as P
 from citysafety.config import Settings
 from citysafety.demo import accounts
-from dashboard_harness import APP, ROOT, browser_page, free_port, require_chromium, wait_healthy, wait_text
+from dashboard_harness import APP, ROOT, free_port, require_chromium, wait_healthy, wait_text
 from dashboard_harness import screenshot, served_app, warehouse_fixture
 from dashboards import auth
 from dashboards import signin_store as S
