@@ -23,9 +23,11 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
+# Demo accounts get random passwords ($(CITYSAFETY_HOME)/secrets/demo_passwords.txt, mode 0600),
+# printed at the end of `make demo-data`; `make demo` prints them when the dashboard is up.
 demo-data: install
 	$(BIN)/python -m citysafety.demo
-	$(BIN)/python -m citysafety.demo.accounts --home $(CITYSAFETY_HOME)
+	$(BIN)/python -m citysafety.demo.accounts --home $(CITYSAFETY_HOME) $(if $(filter demo,$(MAKECMDGOALS)),--no-print)
 
 pipeline: install $(MANIFEST)
 	$(BIN)/python -m citysafety.orchestration pipeline
@@ -43,11 +45,13 @@ PYTEST_WORKERS ?= 2
 test: install $(MANIFEST)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
+# Services listen on this machine only unless CITYSAFETY_BIND_ADDRESS says otherwise (README).
+BIND_ADDRESS = $(or $(CITYSAFETY_BIND_ADDRESS),127.0.0.1)
 DOCS_PORT ?= 8081
 docs: install $(MANIFEST)
 	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . --quiet
-	@echo "dbt docs: http://localhost:$(DOCS_PORT)"
-	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --port $(DOCS_PORT) --host 127.0.0.1 --no-browser
+	@echo "dbt docs: http://localhost:$(DOCS_PORT) (listening on $(BIND_ADDRESS))"
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --port $(DOCS_PORT) --host $(BIND_ADDRESS) --no-browser
 
 lint: install
 	$(BIN)/sqlfluff lint dbt_project/models

@@ -64,6 +64,12 @@ class Settings:
     def logs(self) -> Path:
         return self.home / "logs"
 
+    @property
+    def secrets_dir(self) -> Path:
+        """Secrets the platform writes (0700; each file 0600): demo accounts, the dashboard's
+        session key and sign-in store."""
+        return self.home / "secrets"
+
 
 def settings() -> Settings:
     """Read settings now (tests change CITYSAFETY_HOME between cases, so never cache)."""
@@ -73,6 +79,22 @@ def settings() -> Settings:
 
 def dashboard_port() -> int:
     return int(os.environ.get("CITYSAFETY_DASHBOARD_PORT", "8501"))
+
+
+def bind_address() -> str:
+    """The address every service of the platform listens on: the dashboard, the Airflow UI/API
+    server, the demo API and dbt docs. Default 127.0.0.1 (this machine only); set
+    CITYSAFETY_BIND_ADDRESS=0.0.0.0 (or one interface's address) to open them to other machines."""
+    return os.environ.get("CITYSAFETY_BIND_ADDRESS", "").strip() or "127.0.0.1"
+
+
+def session_hours() -> float:
+    """How long a dashboard sign-in lasts (a reload keeps it): CITYSAFETY_SESSION_HOURS, default 8."""
+    try:
+        hours = float(os.environ.get("CITYSAFETY_SESSION_HOURS", "").strip() or 8)
+    except ValueError:
+        hours = 8.0
+    return hours if hours > 0 else 8.0
 
 
 def airflow_port() -> int:

@@ -33,6 +33,8 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(cfg.airflow_home / "cosmos"),
         "AIRFLOW__API__PORT": str(config.airflow_port()),
+        # The UI/API server listens on this machine only unless CITYSAFETY_BIND_ADDRESS says otherwise.
+        "AIRFLOW__API__HOST": config.bind_address(),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
     })
@@ -102,9 +104,32 @@ def _airflow(args: list[str], env: dict[str, str], **kw) -> subprocess.Completed
     return subprocess.run([str(VENV_BIN / "airflow"), *args], env=env, **kw)
 
 
+AIRFLOW_PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+def airflow_passwords_file(cfg: config.Settings) -> Path:
+    """Airflow's simple auth manager password file: written here first, random and 0600.
+
+    Airflow 3.3 opens it with "a+" (its mode is kept) and only adds users missing from it, so a
+    file made beforehand with the admin's password is the one it uses; an existing one is kept
+    and made 0600 (Airflow itself would create it world-readable under the default umask).
+    """
+    import json
+    import secrets
+
+    from citysafety.secretfiles import private_file, write_secret
+
+    path = cfg.airflow_home / AIRFLOW_PASSWORDS_FILE
+    if path.exists() and path.read_text(encoding="utf-8").strip():
+        return private_file(path)
+    write_secret(path, json.dumps({"admin": secrets.token_urlsafe(12)}) + "\n", private_parent=False)
+    return path
+
+
 def init_airflow(cfg: config.Settings | None = None) -> None:
     cfg = cfg or config.settings()
     cfg.airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow_passwords_file(cfg)
     env = airflow_env(cfg)
     if _airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL).returncode:
         raise SystemExit("airflow db migrate failed")
@@ -149,7 +174,19 @@ def dashboard_command(port: int | None = None) -> list[str]:
     return [str(VENV_BIN / "streamlit"), "run", str(config.PROJECT_ROOT / "dashboards" / "app.py"),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--browser.serverAddress", "localhost",
-            "--server.port", str(port or config.dashboard_port())]
+            "--server.address", config.bind_address(),
+            "--server.port", str(port or config.dashboard_port()),
+            "--client.toolbarMode", "viewer"]
+
+
+def service_url(port: int) -> str:
+    """How to open a service on this machine (the bound address, or localhost for loopback/any)."""
+    host = config.bind_address()
+    if host in ("127.0.0.1", "0.0.0.0", "::", "localhost"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def serve(with_airflow: bool = True) -> int:
@@ -172,11 +209,16 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool) -> int
         procs.append(subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env,
                                       start_new_session=True))
     procs.append(subprocess.Popen(dashboard_command(), env=env, start_new_session=True))
-    print(f"dashboard:  http://localhost:{config.dashboard_port()}", flush=True)
+    from citysafety.demo import accounts
+
+    where = config.bind_address()
+    print(f"dashboard:  {service_url(config.dashboard_port())}  (listening on {where}; "
+          f"CITYSAFETY_BIND_ADDRESS changes it)", flush=True)
+    print(accounts.show_passwords(cfg.home), flush=True)
     if with_airflow:
-        print(f"Airflow UI: http://localhost:{config.airflow_port()}  (user admin, password in "
-              f"{cfg.airflow_home / 'simple_auth_manager_passwords.json.generated'})", flush=True)
-    print("Ctrl-C stops both.", flush=True)
+        print(f"Airflow UI: {service_url(config.airflow_port())}  (user admin, password in "
+              f"{airflow_passwords_file(cfg)}, mode 0600)", flush=True)
+    print("Ctrl-C stops " + ("both." if with_airflow else "it."), flush=True)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(1)

@@ -68,6 +68,12 @@ def build_navigation():
             icon=":material/monitor_heart:",
             url_path="data_health",
         ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "signin_audit.py",
+            title="登录审计",
+            icon=":material/manage_accounts:",
+            url_path="signin_audit",
+        ),
     ]
     # Sign-in: only the pages the access policy (policy/access.yml) grants this user.
     return st.navigation(auth.visible_pages(pages))
@@ -75,7 +81,8 @@ def build_navigation():
 
 def main() -> None:
     st.set_page_config(page_title=APP_TITLE, page_icon="🛡️", layout="wide")
-    auth.require_login()  # the login form until someone signs in (demo mode: a banner)
+    auth.require_login()  # the login form until someone signs in (sign-in off: a banner); stops
+    # the app on a users configuration it cannot use
     auth.bind_data_layer()  # pages read the signed-in user's analyst file, never more
     navigation = build_navigation()
     navigation.run()

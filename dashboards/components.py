@@ -89,6 +89,13 @@ def xlsx_bytes(df: pd.DataFrame, headers: Mapping[str, str], sheet_name: str = "
     return buffer.getvalue()
 
 
+def _record_download(file_name: str, rows: int) -> None:
+    """The sign-in audit log records every download (who, from where, which file)."""
+    from dashboards import auth
+
+    auth.record_download(file_name, rows)
+
+
 def download_buttons(
     df: pd.DataFrame,
     filename_stem: str,
@@ -101,7 +108,7 @@ def download_buttons(
 
     ``headers`` maps the columns of ``df`` to their Chinese headers and fixes the exported
     columns and their order. ``key`` (default: ``filename_stem``) keeps the buttons of several
-    tables on one page apart.
+    tables on one page apart. Each download is recorded in the sign-in audit log.
     """
     key = key or filename_stem
     left, right, _ = st.columns([1, 1, 4], gap="small")
@@ -113,7 +120,8 @@ def download_buttons(
             mime=CSV_MIME,
             key=f"{key}__csv",
             icon=":material/download:",
-            on_click="ignore",
+            on_click=_record_download,
+            args=(f"{filename_stem}.csv", len(df)),
             help="UTF-8（带 BOM）编码，可直接用 Excel 打开",
         )
     with right:
@@ -124,7 +132,8 @@ def download_buttons(
             mime=XLSX_MIME,
             key=f"{key}__xlsx",
             icon=":material/table_view:",
-            on_click="ignore",
+            on_click=_record_download,
+            args=(f"{filename_stem}.xlsx", len(df)),
         )
 
 

@@ -2,10 +2,12 @@
 
 - a fixture warehouse: `open_warehouse` / `create_table` build $CITYSAFETY_HOME/warehouse/citysafety.duckdb
   from column specs and rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
-  (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test;
+  (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test, with sign-in
+  switched off explicitly (CITYSAFETY_AUTH=off: the app fails closed without users);
 - AppTest helpers: `run_page`, `metrics`, `table_with`, `chart_titles`, `texts`;
 - a real server: `served_app(home, log)` runs `streamlit run dashboards/app.py` on a free loopback
-  port, waits for its health endpoint and kills its process group afterwards;
+  port (sign-in off unless `auth=True`), waits for its health endpoint and kills its process
+  group afterwards;
 - Chromium: `require_chromium` (skip, or fail when CI=true), `browser_page` (served app + headless
   Chromium page), `wait_text`, `goto_via_app`, `screenshot` (to tests/artifacts/<name>.png).
 """
@@ -140,6 +142,7 @@ def warehouse_fixture(build: Callable[..., None], **kwargs):
 @pytest.fixture
 def home(warehouse_home, monkeypatch) -> Path:
     monkeypatch.setenv("CITYSAFETY_HOME", str(warehouse_home))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # these tests read pages without signing in
     return warehouse_home
 
 
@@ -214,10 +217,20 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
 
 
 @contextlib.contextmanager
-def served_app(home: Path, log_path: Path) -> Iterator[str]:
-    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL."""
+def served_app(home: Path, log_path: Path, *, auth: bool = False,
+               env_extra: dict[str, str] | None = None) -> Iterator[str]:
+    """A fresh `streamlit run dashboards/app.py` on a free loopback port; yields the base URL.
+
+    auth: keep sign-in on (the users must then be configured, e.g. CITYSAFETY_USERS in
+    env_extra); by default sign-in is switched off explicitly (CITYSAFETY_AUTH=off).
+    """
     port = free_port()
     env = {**os.environ, "CITYSAFETY_HOME": str(home)}
+    if auth:
+        env.pop("CITYSAFETY_AUTH", None)
+    else:
+        env["CITYSAFETY_AUTH"] = "off"
+    env.update(env_extra or {})
     log = log_path.open("w")
     server = subprocess.Popen(
         [

@@ -621,7 +621,7 @@ def _page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_no_personal_data_leaves_the_raw_layer(built):
+def test_no_personal_data_leaves_the_raw_layer(built, monkeypatch):
     cfg, _ = built
     # The values really were delivered: they are in the raw layer (so the scan means something).
     raw_text = " ".join(str(v) for p in sorted(cfg.raw.rglob("*.parquet"))
@@ -659,9 +659,10 @@ def test_no_personal_data_leaves_the_raw_layer(built):
     assert logs, "the dbt log is under the home"
     for path in logs:
         leaks += _text_leaks(path.read_text(encoding="utf-8", errors="replace"), str(path.relative_to(cfg.home)))
-    # Every dashboard page (demo mode: no users configured here, so all of them, as the leader).
+    # Every dashboard page (sign-in switched off explicitly: all of them, as the leader).
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert any("未配置用户，演示模式：无需登录" in w.value for w in at.warning)
+    assert any(auth.OFF_BANNER in w.value for w in at.warning)
     pages = sorted(pages_of(at))
     assert {"overview", "data_health"} <= set(pages)
     for page in pages:
@@ -749,14 +750,15 @@ def test_users_come_from_secrets_or_env_and_fail_closed(built, tmp_path, monkeyp
     at.text_input(key=auth.PASSWORD_KEY).input("pw")
     at.button[0].click().run()
     assert at.multiselect(key="overview_streets").options == ["武林街道"]
-    # A users file that is named but unreadable stops the app: no page, no demo mode.
+    # A users file that is named but unreadable stops the app: no page, no sign-in form, no data.
     monkeypatch.setenv("CITYSAFETY_USERS", str(tmp_path / "missing.json"))
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert any("用户配置无法读取" in e.value for e in at.error) and not at.metric and not at.text_input
-    # CITYSAFETY_AUTH=off: demo mode, with its banner.
+    assert any(auth.BROKEN_TITLE in e.value and "用户文件不存在" in e.value for e in at.error)
+    assert not at.metric and not at.text_input
+    # CITYSAFETY_AUTH=off: no sign-in, and a banner says so.
     monkeypatch.setenv("CITYSAFETY_AUTH", "off")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    assert any("演示模式：无需登录" in w.value for w in at.warning) and at.metric
+    assert any(auth.OFF_BANNER in w.value for w in at.warning) and at.metric
 
 
 def test_street_user_sees_only_its_street(users):
@@ -812,7 +814,9 @@ def test_department_sees_only_its_pages_and_tables(users, built):
     def probe(username: str) -> list[str]:
         at = AppTest.from_function(_probe_data_layer, default_timeout=60)
         entry = json.loads(users.read_text(encoding="utf-8"))["users"][username]
-        at.session_state[auth.USER_KEY] = asdict(auth._user_from_entry(username, entry))
+        user = auth._user_from_entry(username, entry)
+        at.session_state[auth.USER_KEY] = asdict(user)
+        at.session_state[auth.TOKEN_KEY] = auth.start_session(user, entry, None, auth.store())[0]
         at.run()
         assert not at.exception, [e.message for e in at.exception]
         return [m.value for m in at.markdown]
@@ -826,19 +830,35 @@ def test_department_sees_only_its_pages_and_tables(users, built):
     assert leader[3] == f"path={cfg.warehouse_db}"
 
 
-def test_demo_accounts_are_hashed_and_private(tmp_path, monkeypatch):
+def test_demo_accounts_are_hashed_and_private(tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     assert accounts.main(["--home", str(home)]) == 0
     path = home / "secrets" / "users.json"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    secret = home / "secrets" / "demo_passwords.txt"
+    for p in (path, secret):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    # Random passwords, written once (0600) and printed once at the end of the run.
+    passwords = dict(line.split("\t")[:2] for line in secret.read_text(encoding="utf-8").splitlines()[2:])
+    assert set(passwords) == set(P.load().principals)
+    assert passwords["leader"] in capsys.readouterr().out
     text = path.read_text(encoding="utf-8")
+    assert not any(pw in text for pw in passwords.values())
     assert "leader-demo" not in text and "wl-demo" not in text
     users = json.loads(text)["users"]
     assert set(users) == set(P.load().principals)
     assert users["street_wl"]["role"] == "street" and users["street_wl"]["scope"] == "WL"
     assert users["emb"] == {**users["emb"], "role": "department", "scope": "emb"}
-    assert P.verify_password("leader-demo", users["leader"]["password_hash"])
-    assert P.verify_password("wl-demo", users["street_wl"]["password_hash"])
-    assert not P.verify_password("wl-demo", users["street_ts"]["password_hash"])
+    assert P.verify_password(passwords["leader"], users["leader"]["password_hash"])
+    assert P.verify_password(passwords["street_wl"], users["street_wl"]["password_hash"])
+    assert not P.verify_password(passwords["street_wl"], users["street_ts"]["password_hash"])
+    assert not P.verify_password("leader-demo", users["leader"]["password_hash"])  # no public password
+    assert len(set(passwords.values())) == len(passwords)  # one each
     assert users["leader"]["password_hash"] != users["emb"]["password_hash"]  # salted per user
-    assert accounts.main(["--home", str(home)]) == 0 and path.read_text(encoding="utf-8") == text  # kept
+    assert accounts.main(["--home", str(home), "--no-print"]) == 0 and path.read_text(encoding="utf-8") == text  # kept
+    assert passwords["leader"] not in capsys.readouterr().out
+    # Accounts from before (public password leader-demo) are replaced on sight.
+    accounts.write_users(path, {**users, "leader": {**users["leader"], "password_hash": P.hash_password(
+        "leader-demo", iterations=1000)}})
+    assert accounts.main(["--home", str(home), "--no-print"]) == 0
+    assert not P.verify_password("leader-demo", json.loads(path.read_text(encoding="utf-8"))["users"]["leader"]["password_hash"])

@@ -415,6 +415,7 @@ def test_download_buttons_exist(home):
 
 def test_missing_audit_table_shows_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", audit=("reconciliation",))
     at = run_page()
     # The delivery tables still show; the quarantine and quality sections say what is missing.
@@ -425,6 +426,7 @@ def test_missing_audit_table_shows_message(tmp_path, monkeypatch):
 
 def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     at = run_page()
     assert any("数据仓库尚未发布" in i.value for i in at.info)
     assert not at.metric
@@ -551,7 +553,8 @@ def _filters_result(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("result="))
 
 
-def test_street_and_year_filters_follow_the_url_convention():
+def test_street_and_year_filters_follow_the_url_convention(monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # the filters without sign-in: every street
     at = AppTest.from_function(_filters_app, default_timeout=30)
     at.query_params["streets"] = "XX,ts,wl,TS"
     at.query_params["from"] = "2017"

@@ -331,6 +331,7 @@ def test_download_buttons_exist(home):
 
 def test_missing_emergency_marts_show_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", emergency=False)
     at = run_page()
     assert any("缺少所需的数据表" in w.value for w in at.warning)

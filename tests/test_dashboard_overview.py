@@ -246,6 +246,7 @@ def test_overview_ignores_bad_query_params(home):
 
 def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     at = run_app()
     assert any(MISSING_MESSAGE in i.value for i in at.info)
     assert not at.metric
@@ -253,6 +254,7 @@ def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
 
 def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("streets",))
     at = run_app()
     assert any("缺少所需的数据表" in w.value for w in at.warning)
@@ -262,6 +264,7 @@ def test_lock_conflict_shows_message(tmp_path, monkeypatch):
     db = tmp_path / "warehouse" / "citysafety.duckdb"
     build_warehouse(db)
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import duckdb, sys, time
@@ -285,6 +288,7 @@ def test_lock_conflict_shows_message(tmp_path, monkeypatch):
 def test_new_publication_is_picked_up(tmp_path, monkeypatch):
     """An atomic swap of the warehouse file (as the publisher does) shows the new data at once."""
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     live = tmp_path / "warehouse" / "citysafety.duckdb"
     build_warehouse(live)
     at = run_app()
@@ -425,6 +429,7 @@ def test_project_2020_rules():
 
 def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("kpi", "events", "streets"))
     at = run_app()
     assert set(alerts(at).values()) == {"—"}

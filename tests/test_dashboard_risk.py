@@ -325,6 +325,7 @@ def test_download_buttons_with_chinese_headers(home):
 
 def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("streets",))
     at = run_page()
     assert any("缺少所需的数据表" in w.value for w in at.warning)
@@ -333,6 +334,7 @@ def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
 
 def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
     at = run_page()
     assert any("数据仓库尚未发布" in i.value for i in at.info)
 

@@ -117,8 +117,10 @@ def test_published_warehouse_is_shared_tables_only(home):
     assert gate[0] > 20 and gate[1] is True
 
 
-def test_overview_page_reads_the_published_mart(home):
+def test_overview_page_reads_the_published_mart(home, monkeypatch):
     from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # the page without sign-in
 
     at = AppTest.from_file(str(config.PROJECT_ROOT / "dashboards" / "app.py"), default_timeout=60)
     at.query_params["to"] = "2020"

@@ -358,11 +358,16 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Serve the demo inspections API until Ctrl-C.")
     parser.add_argument("--home", type=Path, default=None, help="CITYSAFETY_HOME (default: environment)")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=None,
+                        help="address to listen on (default: CITYSAFETY_BIND_ADDRESS, else 127.0.0.1)")
     parser.add_argument("--faults", default=os.environ.get(FAULTS_ENV),
                         help=f"e.g. every_429=7,every_503=11,retry_after=1 (default: ${FAULTS_ENV})")
     parser.add_argument("--as-of", default=_as_of_from_env(), help="the server's clock (ISO-8601)")
     args = parser.parse_args(argv)
+    if args.host is None:
+        from citysafety.config import bind_address
+
+        args.host = bind_address()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     folder = data_dir(Settings(home=args.home.resolve())) if args.home else data_dir()
     if not (folder / DATA_FILE).exists() or not (folder / TOKEN_FILE).exists():

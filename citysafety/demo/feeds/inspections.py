@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from citysafety.demo.emb_api import DATA_FILE, TOKEN_FILE, data_dir
+from citysafety.secretfiles import write_secret
 from citysafety.demo.generate import INDUSTRIES, _rng, _units
 from citysafety.config import Settings
 
@@ -138,12 +139,7 @@ def _write_token(path: Path) -> None:
     if path.exists() and path.read_text("utf-8").strip():
         os.chmod(path, 0o600)
         return
-    part = path.with_name(f".{path.name}.part")
-    part.unlink(missing_ok=True)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(secrets.token_urlsafe(32) + "\n")
-    os.replace(part, path)
+    write_secret(path, secrets.token_urlsafe(32) + "\n", private_parent=False)
 
 
 def generate(home: Path, seed: int, end: date) -> dict[str, int]:

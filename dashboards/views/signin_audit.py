@@ -1,0 +1,88 @@
+"""登录审计: who signed in, failed, was throttled, signed out or downloaded what, and from where.
+
+Reads the sign-in store (``$CITYSAFETY_HOME/secrets/signin.sqlite``, ``dashboards.signin_store``),
+never the warehouse. Shown only to principals with ``pages: all`` in policy/access.yml (区领导,
+区安委办); the page checks that itself too. Filters: a user name and a period (Beijing dates, both
+days included); the table downloads as CSV and XLSX (the download is logged as well).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import auth, components
+from dashboards import signin_store as S
+
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # Beijing time, no daylight saving
+KEY_USER = "signin_audit_user"
+KEY_PERIOD = "signin_audit_period"
+ALL_USERS = "（全部用户）"
+DEFAULT_DAYS = 30
+HEADERS = {
+    "time_local": "时间（北京时间）",
+    "username": "用户名",
+    "address": "来源地址",
+    "event_name": "事件",
+    "result": "结果",
+    "reason_name": "原因",
+    "detail": "详情",
+    "at_utc": "时间（UTC）",
+}
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["at_utc", "at_epoch", "username", "address", "event", "success",
+                                     "reason", "detail"])
+    df["time_local"] = [dt.datetime.fromtimestamp(e, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+                        for e in df["at_epoch"]]
+    df["event_name"] = df["event"].map(lambda v: S.LABELS.get(v, v))
+    df["result"] = df["success"].map(lambda v: "成功" if v else "失败")
+    df["reason_name"] = [("" if r == S.OK else S.LABELS.get(r, r)) for r in df["reason"]]
+    df["username"] = df["username"].fillna("（无）")
+    df["detail"] = df["detail"].fillna("")
+    return df
+
+
+def main() -> None:
+    if not auth.can_read_audit():
+        st.error("您的账号无权查看登录审计。", icon=":material/lock:")
+        st.stop()
+    st.title("登录审计")
+    st.caption("登录成功与失败（及原因）、尝试过多被限制、退出登录、刷新页面恢复会话和数据下载的记录；"
+               "时间为北京时间，来源地址“本机”表示从本机访问。")
+    store = auth.store()
+    today = dt.datetime.now(LOCAL_TZ).date()
+    with st.sidebar:
+        st.subheader("筛选条件")
+        user = st.selectbox("用户", [ALL_USERS, *store.usernames()], key=KEY_USER)
+        period = st.date_input("日期", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1), today),
+                               key=KEY_PERIOD, format="YYYY-MM-DD")
+    start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2
+                  else (period[0], period[0]) if isinstance(period, (tuple, list)) and period
+                  else (period, period))
+    since = dt.datetime.combine(start, dt.time(), LOCAL_TZ).timestamp()
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), LOCAL_TZ).timestamp()
+    rows = store.events(since=since, until=until, username=None if user == ALL_USERS else user)
+    df = frame(rows)
+    signins = df[df["event"] == S.SIGNIN]
+    cols = st.columns(4)
+    cols[0].metric("登录成功", f"{int(signins['success'].sum())} 次")
+    cols[1].metric("登录失败", f"{int((signins['success'] == 0).sum())} 次")
+    cols[2].metric("其中被限制", f"{int((signins['reason'] == S.THROTTLED).sum())} 次")
+    cols[3].metric("数据下载", f"{int((df['event'] == S.DOWNLOAD).sum())} 次")
+    scope = "全部用户" if user == ALL_USERS else f"用户 {user}"
+    st.subheader(f"审计记录（{scope}，{start:%Y-%m-%d} 至 {end:%Y-%m-%d}，{len(df)} 条）")
+    if df.empty:
+        st.info("所选范围内没有记录。")
+        return
+    shown = df[[c for c in HEADERS if c != "at_utc"]].rename(columns=HEADERS)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    components.download_buttons(df, f"登录审计_{start:%Y%m%d}_{end:%Y%m%d}", HEADERS,
+                                key="signin_audit", sheet_name="登录审计")
+
+
+if __name__ == "__main__":
+    main()
