@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 _BLOCK = 1 << 20
@@ -32,26 +33,32 @@ def fsync(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644, encoding: str = "utf-8") -> Path:
+def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644, exclusive: bool = False,
+                 encoding: str = "utf-8") -> Path:
     """Write `data` to `path` atomically: a temporary file beside it, created with `mode` (0o600
     for a secret: never readable by others, not even for a moment), synced, renamed over
-    `path`, and the folder synced. Returns `path`."""
+    `path`, and the folder synced. Returns `path`.
+
+    exclusive: never replace an existing file (FileExistsError), so that processes creating the
+    same file at once agree on the first one written (a hard link puts it in place)."""
     path = Path(path)
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        os.fchmod(fd, mode)  # the umask may have narrowed or (for 0o644) kept the mode
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
+        try:
+            os.fchmod(fd, mode)  # whatever the umask
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
     fsync(path.parent)
     return path

@@ -3,16 +3,17 @@
 Every secret the platform writes goes through ``write_secret`` (demo account hashes and
 passwords, the dashboard's session signing key, the emb demo API token, Airflow's simple auth
 manager password file), and every secret store it opens is made private with ``private_file``
-(the sign-in store). A file is written beside its target with mode 0600 from the start, synced
-and renamed into place, so a reader never sees a half-written or world-readable secret.
+(the sign-in store). A file is written by the one atomic writer (`citysafety.files`) with mode
+0600 from the start, so a reader never sees a half-written or world-readable secret.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
+
+from citysafety.files import atomic_write
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -40,22 +41,7 @@ def write_secret(path: Path, data: str | bytes, *, exclusive: bool = False,
         private_dir(path.parent)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)  # whatever the umask
-        if exclusive:
-            os.link(tmp, path)  # fails with FileExistsError when someone was first
-        else:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, data, mode=FILE_MODE, exclusive=exclusive)
 
 
 def private_file(path: Path) -> Path:

@@ -183,7 +183,7 @@ def _probe():
     st.session_state.setdefault(auth.MODE_KEY, auth.ON)
     try:
         st.markdown(f"path={data.warehouse_path()}")
-    except auth.NotSignedIn as exc:
+    except data.NotBound as exc:  # the data layer refuses (auth.NotSignedIn underneath)
         st.markdown(f"refused={exc}")
 
 
