@@ -195,6 +195,29 @@ def texts(at: AppTest) -> str:
 # --- real server + browser --------------------------------------------------------------------
 
 
+def page_text(at: AppTest) -> str:
+    """Everything a page shows as text: every element's proto (texts, metrics, chart specs with
+    their data) and every dataframe as CSV, main area and sidebar."""
+    from google.protobuf import text_format
+
+    def nodes(node):
+        children = getattr(node, "children", None)
+        if children:
+            for child in children.values():
+                yield from nodes(child)
+        else:
+            yield node
+
+    parts = []
+    for root in (at.main, at.sidebar):
+        for node in nodes(root):
+            if getattr(node, "type", None) == "dataframe":
+                parts.append(node.value.to_csv())
+            elif getattr(node, "proto", None) is not None:
+                parts.append(text_format.MessageToString(node.proto, as_utf8=True))
+    return "\n".join(parts)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

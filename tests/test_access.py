@@ -44,6 +44,7 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 import deliveries
+from dashboard_harness import page_text
 from citysafety import build, contracts, exports, ingest, labels, publish
 from citysafety import policy as P
 from citysafety import sources as S
@@ -600,25 +601,6 @@ def _text_leaks(text: str, where: str) -> list[str]:
     return [f"{where}: holds {v}" for v in PERSONAL if v in text]
 
 
-def _page_text(at: AppTest) -> str:
-    from google.protobuf import text_format
-
-    def nodes(node):
-        children = getattr(node, "children", None)
-        if children:
-            for child in children.values():
-                yield from nodes(child)
-        else:
-            yield node
-
-    parts = []
-    for root in (at.main, at.sidebar):
-        for node in nodes(root):
-            if getattr(node, "type", None) == "dataframe":
-                parts.append(node.value.to_csv())
-            elif getattr(node, "proto", None) is not None:
-                parts.append(text_format.MessageToString(node.proto, as_utf8=True))
-    return "\n".join(parts)
 
 
 def test_no_personal_data_leaves_the_raw_layer(built, monkeypatch):
@@ -668,7 +650,7 @@ def test_no_personal_data_leaves_the_raw_layer(built, monkeypatch):
     for page in pages:
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (page, [e.message for e in at.exception])
-        leaks += _text_leaks(_page_text(at), f"dashboard {page}")
+        leaks += _text_leaks(page_text(at), f"dashboard {page}")
     assert leaks == [], "personal data outside the raw layer:\n" + "\n".join(leaks)
 
 
@@ -767,14 +749,14 @@ def test_street_user_sees_only_its_street(users):
     assert metrics["死亡人数（所选范围）"] == "2 人"  # 武林 in 2020; the district had 3
     assert "各类生产安全事故死亡人数" not in metrics  # the district targets are not its numbers
     assert at.multiselect(key="overview_streets").options == ["武林街道"]
-    text = _page_text(at)
+    text = page_text(at)
     assert "武林街道" in text and not any(n in text for n in ("天水街道", "石桥街道", "文晖街道", "3 人"))
     assert pages_of(at) == {"overview", "risk", "hazards", "emergency"}
     assert any("武林街道办事处" in c.value for c in at.sidebar.caption)
     # Its other pages read its own file: 隐患 shows WL's hazard only.
     at.switch_page("views/hazards.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    text = _page_text(at)
+    text = page_text(at)
     assert "H-WL-1" in text or "武林街道" in text
     assert "H-TS-1" not in text and "天水" not in text
     with pytest.raises(ValueError):

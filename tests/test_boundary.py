@@ -32,6 +32,7 @@ import streamlit
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from dashboard_harness import page_text
 from citysafety import contracts, exports
 from citysafety import policy as P
 from citysafety.config import PROJECT_ROOT, Settings
@@ -292,25 +293,6 @@ def users_file(fixture, tmp_path_factory):
     return accounts.write_users(tmp_path_factory.mktemp("users") / "users.json", entries)
 
 
-def _page_text(at: AppTest) -> str:
-    from google.protobuf import text_format
-
-    def nodes(node):
-        children = getattr(node, "children", None)
-        if children:
-            for child in children.values():
-                yield from nodes(child)
-        else:
-            yield node
-
-    parts = []
-    for root in (at.main, at.sidebar):
-        for node in nodes(root):
-            if getattr(node, "type", None) == "dataframe":
-                parts.append(node.value.to_csv())
-            elif getattr(node, "proto", None) is not None:
-                parts.append(text_format.MessageToString(node.proto, as_utf8=True))
-    return "\n".join(parts)
 
 
 def _download_text(payloads: list) -> str:
@@ -365,7 +347,7 @@ def test_every_page_of_every_principal_shows_only_its_rows(name, fixture, users_
         captured.clear()
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, (name, page, [e.message for e in at.exception])
-        text = _page_text(at) + "\n" + _download_text(captured)
+        text = page_text(at) + "\n" + _download_text(captured)
         found = _text_tokens(text)
         assert found <= every  # a token is a token
         leaked = found - allowed

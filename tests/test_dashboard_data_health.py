@@ -16,7 +16,6 @@ import openpyxl
 import pandas as pd
 import pytest
 import streamlit
-from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
@@ -28,6 +27,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     home,
     metrics,
     open_warehouse,
+    page_text,
     screenshot,
     sidebar_nav,
     table_with,
@@ -173,25 +173,6 @@ def by_title(df: pd.DataFrame) -> pd.DataFrame:
     return df.set_index("数据项")
 
 
-def _all_nodes(node):
-    children = getattr(node, "children", None)
-    if children:
-        for child in children.values():
-            yield from _all_nodes(child)
-    else:
-        yield node
-
-
-def page_text(at: AppTest) -> str:
-    """Every element of the page as text: tables as CSV, the rest as their protobuf message."""
-    parts = []
-    for root in (at.main, at.sidebar):
-        for node in _all_nodes(root):
-            if getattr(node, "type", None) == "dataframe":
-                parts.append(node.value.to_csv())
-            elif getattr(node, "proto", None) is not None:
-                parts.append(text_format.MessageToString(node.proto, as_utf8=True))
-    return "\n".join(parts)
 
 
 def days_late(last_utc: dt.datetime, cadence_days: int) -> int:

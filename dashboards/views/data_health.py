@@ -283,6 +283,16 @@ def _delivery_section(table: pd.DataFrame, period: str) -> None:
     )
 
 
+def with_feed_names(df: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (with source, feed) joined to the registry's department, title and order; a feed
+    the registry does not know keeps its own name."""
+    names = registry.set_index(["source", "feed"])[["department", "title", "order"]]
+    out = df.join(names, on=["source", "feed"])
+    out["department"] = out["department"].fillna("未登记来源（" + out["source"] + "）")
+    out["title"] = out["title"].fillna(out["feed"])
+    return out
+
+
 def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period: str,
                      registry: pd.DataFrame) -> None:
     st.subheader(f"主要隔离原因（{period}）")
@@ -300,10 +310,7 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     if reasons.empty:
         st.success("所选范围内没有被隔离的记录。", icon=":material/check_circle:")
         return
-    names = registry.set_index(["source", "feed"])[["department", "title", "order"]]
-    reasons = reasons.join(names, on=["source", "feed"])
-    reasons["department"] = reasons["department"].fillna("未登记来源（" + reasons["source"] + "）")
-    reasons["title"] = reasons["title"].fillna(reasons["feed"])
+    reasons = with_feed_names(reasons, registry)
     reasons = reasons.sort_values(["order", "source", "feed", "rank"], na_position="last", kind="stable")
     reasons["last_quarantined_local"] = data.utc_to_local(reasons["last_quarantined_at"])
     reasons["rank"] = reasons["rank"].astype("int64")
@@ -333,10 +340,7 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     if values.empty:
         st.success("所有交付的街道名称均已识别。", icon=":material/check_circle:")
         return
-    names = registry.set_index(["source", "feed"])[["department", "title"]]
-    values = values.join(names, on=["source", "feed"])
-    values["department"] = values["department"].fillna("未登记来源（" + values["source"] + "）")
-    values["title"] = values["title"].fillna(values["feed"])
+    values = with_feed_names(values, registry)
     values["street_raw"] = values["street_raw"].replace("", "（空白）")
     shown = values[list(UNMAPPED_HEADERS)].rename(columns=UNMAPPED_HEADERS)
     st.dataframe(shown, hide_index=True, width="stretch")
