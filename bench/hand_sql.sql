@@ -231,7 +231,8 @@ with ranked as (
 )
 select year, gdp_100m_yuan, data_status from ranked where version_rank = 1;
 
--- street spellings of every feed -> the eight streets (as int_street_values_mapped)
+-- street spellings of every feed -> the eight streets (as int_street_values_mapped: an exact
+-- match of the cleaned value with a cleaned spelling of the seed, else UNKNOWN)
 create table street_map as
 with delivered as (
     select street_raw from read_parquet('{RAW}/emb/accidents/*/rows.parquet', union_by_name = true)
@@ -248,7 +249,7 @@ cleaned as (
             translate(street_raw,
                 '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
                 '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
-            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(办事处|办)$', '') as street_clean
+            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(\(办事处\)|办事处|办)$', '') as street_clean
     from delivered
     where street_raw is not null
 ),
@@ -258,31 +259,20 @@ spellings as (
             translate(spelling,
                 '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
                 '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
-            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(办事处|办)$', '') as street_clean,
+            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(\(办事处\)|办事处|办)$', '') as street_clean,
         street_code
     from read_csv('{SEEDS}/street_spellings.csv', header = true, all_varchar = true)
-),
-streets as (
-    select * from read_csv('{SEEDS}/streets.csv', header = true, all_varchar = true)
-    where street_code != 'UNKNOWN'
 ),
 exact as (
     select c.street_raw, min(s.street_code) as street_code, count(distinct s.street_code) as n_codes
     from cleaned as c join spellings as s on c.street_clean = s.street_clean
     group by c.street_raw
-),
-contains_name as (
-    select c.street_raw, min(s.street_code) as street_code, count(*) as n_codes
-    from cleaned as c join streets as s on contains(c.street_clean, s.short_name)
-    group by c.street_raw
 )
 select
     c.street_raw,
-    coalesce(case when e.n_codes = 1 then e.street_code end,
-             case when n.n_codes = 1 then n.street_code end, 'UNKNOWN') as street_code
+    case when e.n_codes = 1 then e.street_code else 'UNKNOWN' end as street_code
 from cleaned as c
-left join exact as e on c.street_raw = e.street_raw
-left join contains_name as n on c.street_raw = n.street_raw;
+left join exact as e on c.street_raw = e.street_raw;
 
 -- one event reported by two departments counts once, under the other department's record
 create table accidents_matched as
