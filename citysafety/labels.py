@@ -281,6 +281,16 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "source_file": "来源文件",
         "source_row_number": "来源文件行号",
     },
+    "agg_street_values": {
+        "source": "报送部门",
+        "feed": "数据项",
+        "street_raw": "街道（报送原值）",
+        "street_code": "街道代码",
+        "match_method": "匹配方式",
+        "rows": "报送行数",
+        "first_seen_on": "首次加载日期",
+        "last_seen_on": "最近加载日期",
+    },
     "agg_resources_by_street": {
         "street_code": "街道代码",
         "street_name": "街道名称",
