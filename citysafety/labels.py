@@ -264,6 +264,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "drills_last_12_months": "近12个月演练次数",
         "last_drilled_on": "最近演练日期",
         "drilled_in_last_12_months": "近12个月是否演练",
+        "street_code": "街道代码（ALL为全区）",
     },
     "fct_drills": {
         "drill_id": "演练编号",
