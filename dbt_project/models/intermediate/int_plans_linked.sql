@@ -46,7 +46,7 @@ spellings as (
     select
         cleaned.spelling_clean,
         cleaned.street_code,
-        cleaned.spelling_clean not in (select short_name from streets) as may_begin_owner
+        cleaned.spelling_clean not in (select streets.short_name from streets) as may_begin_owner
     from (
         select {{ clean_street('spelling') }} as spelling_clean, street_code
         from {{ ref('street_spellings') }}

@@ -5,25 +5,53 @@
 with
 
 staged as (
-    select 'emb' as source, 'accidents' as feed, street_raw, loaded_at
+    select
+        'emb' as source,
+        'accidents' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_emb__accidents') }}
     union all
-    select 'fire', 'fires', street_raw, loaded_at
+    select
+        'fire' as source,
+        'fires' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_fire__fires') }}
     union all
-    select 'traffic', 'road_accidents', street_raw, loaded_at
+    select
+        'traffic' as source,
+        'road_accidents' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_traffic__road_accidents') }}
     union all
-    select 'emergency', 'resources', street_raw, loaded_at
+    select
+        'emergency' as source,
+        'resources' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_emergency__resources') }}
     union all
-    select 'grid', 'hazard_reports', street_raw, loaded_at
+    select
+        'grid' as source,
+        'hazard_reports' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_grid__hazard_reports') }}
     union all
-    select 'emb', 'enterprises', street_raw, loaded_at
+    select
+        'emb' as source,
+        'enterprises' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_emb__enterprises') }}
     union all
-    select 'safety_office', 'risk_points', street_raw, loaded_at
+    select
+        'safety_office' as source,
+        'risk_points' as feed,
+        street_raw,
+        loaded_at
     from {{ ref('stg_safety_office__risk_points') }}
 ),
 

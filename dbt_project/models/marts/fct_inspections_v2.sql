@@ -14,17 +14,17 @@ unit_streets as (
 
 final as (
     select
-        inspection_id::varchar as inspection_id,
+        inspections.inspection_id::varchar as inspection_id,
         inspections.uscc::varchar as uscc,
-        inspected_on::date as inspected_on,
-        year(inspected_on)::integer as year,
-        team::varchar as team,
-        findings::integer as findings,
-        result::varchar as result,
-        penalty_yuan::double as penalty_yuan,
-        blacklisted::boolean as blacklisted,
-        updated_at::timestamp as updated_at,
-        versions::integer as versions,
+        inspections.inspected_on::date as inspected_on,
+        year(inspections.inspected_on)::integer as year,
+        inspections.team::varchar as team,
+        inspections.findings::integer as findings,
+        inspections.result::varchar as result,
+        inspections.penalty_yuan::double as penalty_yuan,
+        inspections.blacklisted::boolean as blacklisted,
+        inspections.updated_at::timestamp as updated_at,
+        inspections.versions::integer as versions,
         inspections.source_file::varchar as source_file,
         -- added after the first release: new columns go at the end (CHANGELOG.md)
         coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code
