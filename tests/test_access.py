@@ -342,6 +342,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
 V1, V2 = "marts.fct_inspections", "marts.fct_inspections_v2"
 V1_COLUMNS = ["inspection_id", "uscc", "inspected_on", "year", "team", "findings", "result", "penalty_yuan",
               "penalty_10k_yuan", "blacklisted", "updated_at", "versions", "source_file"]
+V1_ADDED = ["street_code"]  # added at the end of both versions on 2027-01-04
 
 
 def columns_of(path: Path) -> dict[str, list[list[str]]]:
@@ -366,8 +367,10 @@ def test_published_versions_keep_their_locked_columns(built):
         assert published[relation] == entry["columns"], relation
     assert contracts.published_tables(cfg.warehouse_db) == {r: e["version"] for r, e in lock.items()}
     assert (lock[V1]["version"], lock[V2]["version"]) == (1, 2)
-    assert [c for c, _ in published[V1]] == V1_COLUMNS  # version 1 as it was first published
-    assert [c for c, _ in published[V2]] == [c for c in V1_COLUMNS if c != "penalty_10k_yuan"]
+    # version 1 as it was first published, with only the columns added at the end since (not
+    # breaking, CHANGELOG.md: street_code, 2027-01-04); version 2 the same without the 万元 column
+    assert [c for c, _ in published[V1]] == V1_COLUMNS + V1_ADDED
+    assert [c for c, _ in published[V2]] == [c for c in V1_COLUMNS + V1_ADDED if c != "penalty_10k_yuan"]
     # dbt: both versions built under enforced contracts, v1 under the table's own name; an
     # unpinned ref('fct_inspections') anywhere (models, tests, unit tests, exposures) reads v1.
     target = cfg.build_dir / "dbt_target"
