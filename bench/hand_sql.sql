@@ -1,5 +1,6 @@
 -- The bench's yardstick for the mart build: the same transformations as the dbt models it is
--- compared with (the sensor marts and the headline KPI, with their parents), written by hand as
+-- compared with (the sensor marts and the headline KPI, with their parents: the street mapping
+-- and the streets of the units operating hazard sources too), written by hand as
 -- one DuckDB script over the raw layer's Parquet (raw/<source>/<feed>/<load>/rows.parquet),
 -- with no framework: no dbt, no incremental bookkeeping, no tests, no contracts.
 -- bench/steps.py replaces {RAW} with the raw folder, {SEEDS} with dbt_project/seeds and
@@ -8,6 +9,92 @@
 -- runs the statements in order on one connection to a new database file.
 -- Kept like the models: the deduplicated readings are stored in time order, as
 -- int_sensor_readings_deduplicated stores them.
+
+-- ============================================================ streets
+
+-- street spellings of every feed -> the eight streets (as int_street_values_mapped: an exact
+-- match of the cleaned value with a cleaned spelling of the seed, else UNKNOWN)
+create table street_map as
+with delivered as (
+    select street_raw from read_parquet('{RAW}/emb/accidents/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/fire/fires/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/traffic/road_accidents/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/emergency/resources/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/grid/hazard_reports/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/emb/enterprises/*/rows.parquet', union_by_name = true)
+    union select street_raw from read_parquet('{RAW}/safety_office/risk_points/*/rows.parquet', union_by_name = true)
+),
+cleaned as (
+    select distinct street_raw,
+        regexp_replace(regexp_replace(regexp_replace(
+            translate(street_raw,
+                '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
+                '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
+            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(\(办事处\)|办事处|办)$', '') as street_clean
+    from delivered
+    where street_raw is not null
+),
+spellings as (
+    select
+        regexp_replace(regexp_replace(regexp_replace(
+            translate(spelling,
+                '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
+                '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
+            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(\(办事处\)|办事处|办)$', '') as street_clean,
+        street_code
+    from read_csv('{SEEDS}/street_spellings.csv', header = true, all_varchar = true)
+),
+exact as (
+    select c.street_raw, min(s.street_code) as street_code, count(distinct s.street_code) as n_codes
+    from cleaned as c join spellings as s on c.street_clean = s.street_clean
+    group by c.street_raw
+)
+select
+    c.street_raw,
+    case when e.n_codes = 1 then e.street_code else 'UNKNOWN' end as street_code
+from cleaned as c
+left join exact as e on c.street_raw = e.street_raw;
+
+-- the street of a unit by its credit code (as int_unit_streets_resolved over the registry's units
+-- of int_enterprises_validated: per code, the unit of the latest snapshot first, then the latest
+-- snapshot listing it, then the later line; a code's validity is the same on all its rows; a
+-- code gone from the latest snapshot whose unit name is in it is the same unit, renamed code)
+create table unit_streets as
+with snapshot_rows as (
+    select
+        nullif(upper(regexp_replace(coalesce(uscc, ''), '[\s\x{3000}]', '', 'g')), '') as uscc_key,
+        regexp_replace(unit_name, '[\s\x{3000}]', '', 'g') as name_clean,
+        street_raw,
+        coalesce(try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date,
+                 _loaded_at::date) as snapshot_date,
+        _source_file as source_file,
+        _row_number as source_row_number
+    from read_parquet('{RAW}/emb/enterprises/*/rows.parquet', union_by_name = true)
+),
+latest_file as (
+    select source_file
+    from (select distinct source_file, snapshot_date from snapshot_rows)
+    order by snapshot_date desc, source_file desc
+    limit 1
+),
+flagged as (
+    select r.*, r.source_file = l.source_file as in_latest
+    from snapshot_rows as r cross join latest_file as l
+),
+units as (
+    select * from flagged
+    where in_latest
+       or (uscc_key not in (select uscc_key from flagged where in_latest and uscc_key is not null)
+           and name_clean not in (select name_clean from flagged where in_latest))
+)
+select
+    u.uscc_key as uscc,
+    arg_max(coalesce(m.street_code, 'UNKNOWN'),
+            struct_pack(a := u.in_latest, d := u.snapshot_date, r := u.source_row_number)) as street_code
+from units as u
+left join street_map as m on u.street_raw = m.street_raw
+where u.uscc_key is not null
+group by u.uscc_key;
 
 -- ============================================================ sensors
 
@@ -116,9 +203,11 @@ select
     p.high_threshold, p.high_high_threshold,
     coalesce(g.peak_value >= p.high_high_threshold, false) as reached_high_high,
     date_diff('second', g.started_at, g.ended_at) / 60.0 as duration_minutes,
-    g.started_at::date as day
+    g.started_at::date as day,
+    coalesce(us.street_code, 'UNKNOWN') as street_code
 from grouped as g
-join points as p on g.point_id = p.point_id;
+join points as p on g.point_id = p.point_id
+left join unit_streets as us on upper(regexp_replace(coalesce(p.uscc, ''), '[\s\x{3000}]', '', 'g')) = us.uscc;
 
 create table sources as
 select hazard_source_id, min(hazard_source_name) as hazard_source_name, min(uscc) as uscc,
@@ -153,10 +242,12 @@ select
     coalesce(r.points_alarming, 0)::integer as points_alarming,
     coalesce(e.episodes, 0)::integer as episodes,
     coalesce(e.high_high_episodes, 0)::integer as high_high_episodes,
-    e.longest_episode_minutes
+    e.longest_episode_minutes,
+    coalesce(us.street_code, 'UNKNOWN') as street_code
 from readings_daily as r
 full join episodes_daily as e on r.day = e.day and r.hazard_source_id = e.hazard_source_id
-join sources as s on s.hazard_source_id = coalesce(r.hazard_source_id, e.hazard_source_id);
+join sources as s on s.hazard_source_id = coalesce(r.hazard_source_id, e.hazard_source_id)
+left join unit_streets as us on upper(regexp_replace(coalesce(s.uscc, ''), '[\s\x{3000}]', '', 'g')) = us.uscc;
 
 -- coverage: points with a reading in the 24 h before the latest reading
 create table coverage as
@@ -184,12 +275,14 @@ select
     (count(*) filter (where r.point_id is not null))::integer as points_reporting_24h,
     ((count(*) filter (where r.point_id is not null)) / count(*))::double as coverage_24h,
     max(l.last_reading_at) as last_reading_at,
-    any_value(as_of.as_of_time) as as_of_time
+    any_value(as_of.as_of_time) as as_of_time,
+    coalesce(any_value(us.street_code), 'UNKNOWN') as street_code
 from points as p
 left join reporting as r on p.point_id = r.point_id
 left join point_last as l on p.point_id = l.point_id
 join sources as s on p.hazard_source_id = s.hazard_source_id
 cross join as_of
+left join unit_streets as us on upper(regexp_replace(coalesce(s.uscc, ''), '[\s\x{3000}]', '', 'g')) = us.uscc
 group by p.hazard_source_id;
 
 -- ============================================================ headline KPI
@@ -230,59 +323,6 @@ with ranked as (
     from read_parquet('{RAW}/stats/economy/*/rows.parquet', union_by_name = true)
 )
 select year, gdp_100m_yuan, data_status from ranked where version_rank = 1;
-
--- street spellings of every feed -> the eight streets (as int_street_values_mapped)
-create table street_map as
-with delivered as (
-    select street_raw from read_parquet('{RAW}/emb/accidents/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/fire/fires/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/traffic/road_accidents/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/emergency/resources/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/grid/hazard_reports/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/emb/enterprises/*/rows.parquet', union_by_name = true)
-    union select street_raw from read_parquet('{RAW}/safety_office/risk_points/*/rows.parquet', union_by_name = true)
-),
-cleaned as (
-    select distinct street_raw,
-        regexp_replace(regexp_replace(regexp_replace(
-            translate(street_raw,
-                '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
-                '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
-            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(办事处|办)$', '') as street_clean
-    from delivered
-    where street_raw is not null
-),
-spellings as (
-    select
-        regexp_replace(regexp_replace(regexp_replace(
-            translate(spelling,
-                '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　 ',
-                '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~  '),
-            '\s+', '', 'g'), '^(浙江省)?(杭州市)?(下城区)?', ''), '(办事处|办)$', '') as street_clean,
-        street_code
-    from read_csv('{SEEDS}/street_spellings.csv', header = true, all_varchar = true)
-),
-streets as (
-    select * from read_csv('{SEEDS}/streets.csv', header = true, all_varchar = true)
-    where street_code != 'UNKNOWN'
-),
-exact as (
-    select c.street_raw, min(s.street_code) as street_code, count(distinct s.street_code) as n_codes
-    from cleaned as c join spellings as s on c.street_clean = s.street_clean
-    group by c.street_raw
-),
-contains_name as (
-    select c.street_raw, min(s.street_code) as street_code, count(*) as n_codes
-    from cleaned as c join streets as s on contains(c.street_clean, s.short_name)
-    group by c.street_raw
-)
-select
-    c.street_raw,
-    coalesce(case when e.n_codes = 1 then e.street_code end,
-             case when n.n_codes = 1 then n.street_code end, 'UNKNOWN') as street_code
-from cleaned as c
-left join exact as e on c.street_raw = e.street_raw
-left join contains_name as n on c.street_raw = n.street_raw;
 
 -- one event reported by two departments counts once, under the other department's record
 create table accidents_matched as

@@ -268,6 +268,15 @@ CHECKS = {
     "coverage": (
         "select hazard_source_id, points, points_reporting_24h, last_reading_at, as_of_time from dbt.marts.agg_monitoring_coverage order by 1",
         "select hazard_source_id, points, points_reporting_24h, last_reading_at, as_of_time from coverage order by 1"),
+    "sensor_streets": (
+        "select 'coverage', hazard_source_id, street_code, count(*) from dbt.marts.agg_monitoring_coverage group by all "
+        "union all select 'daily', hazard_source_id, street_code, count(*) from dbt.marts.agg_sensor_alarms_daily group by all "
+        "union all select 'episodes', hazard_source_id, street_code, count(*) from dbt.marts.fct_sensor_alarm_episodes group by all "
+        "order by all",
+        "select 'coverage', hazard_source_id, street_code, count(*) from coverage group by all "
+        "union all select 'daily', hazard_source_id, street_code, count(*) from alarms_daily group by all "
+        "union all select 'episodes', hazard_source_id, street_code, count(*) from episodes group by all "
+        "order by all"),
     "casualty_events": (
         "select department, street_code, count(*), sum(deaths), sum(injuries) from dbt.marts.fct_casualty_events group by all order by all",
         "select department, street_code, count(*), sum(deaths), sum(injuries) from casualty_events group by all order by all"),

@@ -151,6 +151,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "updated_at": "更新时间",
         "versions": "版本数",
         "source_file": "来源文件",
+        "street_code": "街道代码",
     },
     "agg_monitoring_coverage": {
         "hazard_source_id": "危险源编号",
@@ -162,6 +163,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "coverage_24h": "24小时在线监测覆盖率",
         "last_reading_at": "最近读数时间",
         "as_of_time": "统计时点",
+        "street_code": "街道代码",
     },
     "agg_sensor_alarms_daily": {
         "day": "日期",
@@ -176,6 +178,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "episodes": "报警次数",
         "high_high_episodes": "高高报次数",
         "longest_episode_minutes": "最长报警时长（分钟）",
+        "street_code": "街道代码",
     },
     "fct_sensor_alarm_episodes": {
         "episode_id": "报警编号",
@@ -194,6 +197,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "reached_high_high": "是否达到高高报",
         "duration_minutes": "持续时长（分钟）",
         "day": "报警开始日期",
+        "street_code": "街道代码",
     },
     "fct_risk_points": {
         "risk_point_id": "风险点编号",
@@ -264,6 +268,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "drills_last_12_months": "近12个月演练次数",
         "last_drilled_on": "最近演练日期",
         "drilled_in_last_12_months": "近12个月是否演练",
+        "street_code": "街道代码（ALL为全区）",
     },
     "fct_drills": {
         "drill_id": "演练编号",
@@ -280,6 +285,16 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "versions": "报送版本数",
         "source_file": "来源文件",
         "source_row_number": "来源文件行号",
+    },
+    "agg_street_values": {
+        "source": "报送部门",
+        "feed": "数据项",
+        "street_raw": "街道（报送原值）",
+        "street_code": "街道代码",
+        "match_method": "匹配方式",
+        "rows": "报送行数",
+        "first_seen_on": "首次加载日期",
+        "last_seen_on": "最近加载日期",
     },
     "agg_resources_by_street": {
         "street_code": "街道代码",

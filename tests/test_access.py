@@ -240,7 +240,8 @@ def test_shared_tables_versions_labels_and_changelog_agree():
     assert "## 2026-11-29" in changelog and "_v2" in changelog and "versions:" in changelog
     for name, table in shared.items():
         assert f"| `marts.{name}` | 1 |" in changelog, name
-        assert table.description_zh and table.owner and table.since == "2026-11-29"
+        # `since`: the release that first published the table, a dated entry of the changelog
+        assert table.description_zh and table.owner and f"## {table.since} — " in changelog, name
         columns = [c.name for c in marts[name]]
         missing = [c for c in columns if not labels.explicit(name, c)]
         assert not missing, f"{name}: no Chinese label for {missing} (citysafety/labels.py)"
@@ -347,6 +348,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
 V1, V2 = "marts.fct_inspections", "marts.fct_inspections_v2"
 V1_COLUMNS = ["inspection_id", "uscc", "inspected_on", "year", "team", "findings", "result", "penalty_yuan",
               "penalty_10k_yuan", "blacklisted", "updated_at", "versions", "source_file"]
+V1_ADDED = ["street_code"]  # added at the end of both versions on 2027-01-04
 
 
 def columns_of(path: Path) -> dict[str, list[list[str]]]:
@@ -371,8 +373,10 @@ def test_published_versions_keep_their_locked_columns(built):
         assert published[relation] == entry["columns"], relation
     assert contracts.published_tables(cfg.warehouse_db) == {r: e["version"] for r, e in lock.items()}
     assert (lock[V1]["version"], lock[V2]["version"]) == (1, 2)
-    assert [c for c, _ in published[V1]] == V1_COLUMNS  # version 1 as it was first published
-    assert [c for c, _ in published[V2]] == [c for c in V1_COLUMNS if c != "penalty_10k_yuan"]
+    # version 1 as it was first published, with only the columns added at the end since (not
+    # breaking, CHANGELOG.md: street_code, 2027-01-04); version 2 the same without the 万元 column
+    assert [c for c, _ in published[V1]] == V1_COLUMNS + V1_ADDED
+    assert [c for c, _ in published[V2]] == [c for c in V1_COLUMNS + V1_ADDED if c != "penalty_10k_yuan"]
     # dbt: both versions built under enforced contracts, v1 under the table's own name; an
     # unpinned ref('fct_inspections') anywhere (models, tests, unit tests, exposures) reads v1.
     target = cfg.build_dir / "dbt_target"

@@ -216,6 +216,20 @@ def test_plans_link_up_to_the_district_plan(home):
     assert sum(r[1] for r in rows.values()) == 8
 
 
+def test_plans_belong_to_a_street_or_the_district(home):
+    """District and department plans are the whole district (ALL); the others take the street of
+    the nearest street owner up their chain (the plan itself first), UNKNOWN when there is none:
+    an enterprise under a department plan, or on a broken chain that meets no street plan."""
+    streets = dict(q(home, "select plan_id, street_code from marts.fct_emergency_plans"))
+    assert streets == {
+        "QJ-001": "ALL", "BM-001": "ALL",
+        "JD-WL": "WL", "SQ-WL-01": "WL", "QY-0001": "WL",  # 武林街道办事处 > 武林街道竹竿巷社区居委会 > 企业
+        "JD-TS": "TS", "QY-0007": "TS",  # carried forward, still under 天水街道办事处
+        "QY-0006": "UNKNOWN",  # under the department plan BM-001: no street on its chain
+        "QY-0002": "UNKNOWN", "QY-0003": "UNKNOWN", "QY-0004": "UNKNOWN", "QY-0005": "UNKNOWN",
+    }
+
+
 def test_latest_list_is_current_and_quarantined_lines_carry_forward(home):
     dates = {r[0]: r[1:] for r in q(home, """
         select plan_id, published_on, revised_on from marts.fct_emergency_plans""")}
@@ -261,9 +275,10 @@ def test_drills_deduplicated_with_plan_and_street(home):
     assert rows["YL-2020-0010"] == ("QY-0001", True, True, "企业", "WL", 45, 2, "drills_202012.csv", "实战",
                                     date(2020, 11, 5))
     assert rows["YL-2020-0002"][:5] == ("JD-WL", True, True, "街道", "WL")
-    assert rows["YL-2020-0001"][:5] == ("QJ-001", True, True, "区级", None)  # district-wide: no street
-    assert rows["YL-2020-0011"][:5] == ("QY0006", False, False, None, None)  # on no list
-    assert rows["YL-2020-0013"][:5] == ("QY-0009", False, True, None, None)  # withdrawn plan
+    assert rows["YL-2020-0001"][:5] == ("QJ-001", True, True, "区级", "ALL")  # district-wide
+    assert rows["YL-2019-0005"][:5] == ("BM-001", True, True, "部门", "ALL")  # a department's: district-wide
+    assert rows["YL-2020-0011"][:5] == ("QY0006", False, False, None, "UNKNOWN")  # on no list
+    assert rows["YL-2020-0013"][:5] == ("QY-0009", False, True, None, "UNKNOWN")  # withdrawn plan
     quarantined = q(home, """select file_name, record_id, reason from staging.stg_emergency__quarantined_rows
                              where feed = 'drills' order by 1, 2""")
     assert [r[:2] for r in quarantined] == [("drills_202011.csv", "YL-2020-0012"),

@@ -64,7 +64,7 @@ from citysafety.ingest import ingest_feed
 from citysafety.sources import EMB_ENTERPRISES, SAFETY_OFFICE_RISK_POINTS
 
 DBT_DIR = str(DBT_PROJECT_DIR)
-SELECT = ["+dim_enterprises+", "+fct_risk_points+", "dim_streets"]
+SELECT = ["+dim_enterprises+", "+fct_risk_points+", "dim_streets", "+int_unit_streets_resolved", "+agg_street_values"]
 SEED = 20180101
 MINE = ("raw.emb__enterprises", "raw.safety_office__risk_points", "marts.dim_enterprises",
         "marts.fct_risk_points")
@@ -316,6 +316,52 @@ def test_dim_enterprises_keys_flags_and_closures(hand):
         if r[4] is None or not r[4].startswith("code used by"):
             assert r[4] == uscc.issue(r[1]), r[1]
         assert r[3] is uscc.is_valid(r[1])
+
+
+def test_the_street_of_a_unit_by_its_code(hand):
+    """One street per credit code (int_unit_streets_resolved), the rule every table placing a unit's
+    rows in a street uses: the registry's units with that code, the active one first, then a valid
+    code, then the latest snapshot, then the later line. Units without a code are not reachable."""
+    rows = {r[0]: r[1:] for r in q(hand, "select uscc, street_code, units from intermediate.int_unit_streets_resolved")}
+    assert rows == {
+        "914403001922038216": ("WL", 1),
+        "9144030071526726XG": ("UNKNOWN", 1),  # 不详: no street, kept
+        "91330100799655058C": ("CH", 1),  # an invalid code still finds its unit
+        "9133010379965505": ("CQ", 1),
+        "O1330100799655058B": ("SQ", 1),
+        # 庚公司 (东新) and 辛公司 (文晖街道) share the code in the same snapshot: the later line
+        "91330103MA27XC001G": ("WH", 2),
+        "91330103MA27XC002K": ("WL", 1),
+        "91330103MA27XC003N": ("TS", 1),  # 91330103MA27XC003M (the wrong code before) is no unit
+        "91330103MA27XC004R": ("WL", 1),  # closed, 甲公司 of 2024-01-31
+        "91330103MA27XC005W": ("WL", 1),  # closed
+    }
+
+
+def test_street_values_delivered_and_how_they_map(hand):
+    """marts.agg_street_values: every value of each feed with its street and rows (all snapshots)."""
+    rows = {(r[0], r[1], r[2]): r[3:] for r in q(hand, """
+        select source, feed, street_raw, street_code, match_method, rows, first_seen_on = last_seen_on
+        from marts.agg_street_values""")}
+    assert rows == {
+        ("emb", "enterprises", "武林街道"): ("WL", "exact", 6, True),
+        ("emb", "enterprises", "武林"): ("WL", "exact", 2, True),
+        ("emb", "enterprises", "天水"): ("TS", "exact", 2, True),
+        ("emb", "enterprises", "下城区 朝晖街道"): ("CH", "exact", 1, True),
+        ("emb", "enterprises", "潮鸣街道办事处"): ("CM", "exact", 1, True),
+        ("emb", "enterprises", "长庆"): ("CQ", "exact", 1, True),
+        ("emb", "enterprises", "石桥街道"): ("SQ", "exact", 1, True),
+        ("emb", "enterprises", "东新"): ("DX", "exact", 1, True),
+        ("emb", "enterprises", "文晖街道"): ("WH", "exact", 1, True),
+        ("emb", "enterprises", "不详"): ("UNKNOWN", "unmapped", 1, True),
+        ("safety_office", "risk_points", "武林街道"): ("WL", "exact", 2, True),
+        ("safety_office", "risk_points", "下城区武林街道"): ("WL", "exact", 1, True),
+        ("safety_office", "risk_points", "武林"): ("WL", "exact", 4, True),
+        ("safety_office", "risk_points", "天水"): ("TS", "exact", 1, True),
+        ("safety_office", "risk_points", "天水街道"): ("TS", "exact", 1, True),
+        ("safety_office", "risk_points", "不详"): ("UNKNOWN", "unmapped", 1, True),
+    }
+    assert sum(r[2] for r in rows.values()) == 17 + 10  # every loaded row, once
 
 
 def test_fct_risk_points_flags_and_latest_snapshot(hand):

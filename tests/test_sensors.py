@@ -27,6 +27,11 @@ The scenario (local Asia/Shanghai times; files carry UTC; thresholds of the late
       05-02 09:00 4 | 23:59 22                          -> G open at the end of day 2
       day 3: 05-03 00:00 24 | 00:01 3 | 10:00 3 | 11:00 30   -> G extended to 00:00; H open
     P4 level, H2: never reports (coverage 1/2).  PX: not in the snapshot (no alarms).
+
+Streets: the registry (emb/enterprises) puts H1's unit U1 in 武林街道 and H2's unit U2 in
+城东新城片区 (no street: UNKNOWN, never DX); with the new hazard-source snapshot a new registry
+moves U1 to 天水街道 and U2 to 东新街道, and every row of the sensor marts follows, the episodes
+built in earlier runs too.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from citysafety.config import Settings
 
 SENSORS = S.EMB_SENSOR_READINGS
 HAZARDS = S.EMB_HAZARD_SOURCES
+ENTERPRISES = S.EMB_ENTERPRISES
 DBT_DIR = config.DBT_PROJECT_DIR
 SELECT = ["+fct_sensor_alarm_episodes", "+agg_monitoring_coverage", "+agg_sensor_alarms_daily"]
 MY_SUITES = ("raw/emb__hazard_sources.py", "marts/fct_sensor_alarm_episodes.py",
@@ -272,6 +278,21 @@ MARTS = {
 }
 
 
+def write_registry(home: Path, day: date, streets: dict[str, str]) -> None:
+    """An enterprise registry snapshot (XLSX, merged title row) listing U1 and U2 in the given streets."""
+    import openpyxl
+
+    header = [c.delivered for c in ENTERPRISES.columns]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([f"下城区生产经营单位基础信息表（截至{day.year}年{day.month}月{day.day}日）"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    ws.append(header)
+    for code, name in ((U1, "液氨储运有限公司"), (U2, "甲醇化工有限公司")):
+        ws.append([code, name, streets[code], "C 制造业", 50, "是", "二级", "否", None, "是"])
+    wb.save(landing(home, ENTERPRISES) / f"enterprises_{day:%Y%m%d}.xlsx")
+
+
 def write_snapshot(home: Path, name: str, rows: list[list[str]]) -> None:
     import csv
     import io
@@ -283,7 +304,7 @@ def write_snapshot(home: Path, name: str, rows: list[list[str]]) -> None:
 
 
 def ingest_and_prepare(cfg: Settings) -> dict:
-    loaded = {f.feed: ingest.summarise(ingest.ingest_feed(f, cfg)) for f in (HAZARDS, SENSORS)}
+    loaded = {f.feed: ingest.summarise(ingest.ingest_feed(f, cfg)) for f in (ENTERPRISES, HAZARDS, SENSORS)}
     prepare_build(cfg)  # a persistent build copy is refreshed again and again
     return loaded
 
@@ -329,6 +350,11 @@ def snapshot(home: Path) -> dict:
     out["point_days"] = query(home, """select point_id, day, readings, alarm_readings, first_reading_at,
                                               last_reading_at, high_threshold
                                        from intermediate.int_sensor_point_days_summarised order by 1, 2""")
+    out["streets"] = query(home, """
+        select 'coverage', hazard_source_id, street_code, count(*) from marts.agg_monitoring_coverage group by all
+        union all select 'daily', hazard_source_id, street_code, count(*) from marts.agg_sensor_alarms_daily group by all
+        union all select 'episodes', hazard_source_id, street_code, count(*) from marts.fct_sensor_alarm_episodes
+        group by all order by all""")
     out["files"] = query(home, """select file_name, processed_at from intermediate.sensor_files_processed
                                   order by processed_at, file_name""")
     out["last_batch"] = query(home, """select source_file, count(*) from intermediate.int_sensor_readings_deduplicated
@@ -346,6 +372,7 @@ def builds(tmp_path_factory):
     mp.setenv("CITYSAFETY_HOME", str(home))
     cfg = Settings(home=home)
     try:
+        write_registry(home, date(2026, 1, 31), {U1: "武林街道", U2: "城东新城片区"})
         write_snapshot(home, "hazard_sources_20260101.csv", SNAPSHOT_JAN)
         write_snapshot(home, "hazard_sources_20260401.csv", SNAPSHOT_APR)
         land = landing(home, SENSORS)
@@ -366,9 +393,11 @@ def builds(tmp_path_factory):
         dbt_build(home, "--full-refresh")
         full = snapshot(home)
 
-        # A new snapshot raises P2's 高报 to 1.25 and drops P4: P2's alarms are recounted.
+        # A new snapshot raises P2's 高报 to 1.25 and drops P4: P2's alarms are recounted. A new
+        # registry moves U1 (H1) to 天水街道 and U2 (H2) to 东新街道.
         write_snapshot(home, "hazard_sources_20260502.csv",
                        [r if r[4] != "P2" else [*r[:7], "1.25", "1.5"] for r in SNAPSHOT_APR if r[4] != "P4"])
+        write_registry(home, date(2026, 5, 2), {U1: "天水街道", U2: "东新街道"})
         ingest_and_prepare(cfg)
         dbt_build(home)
         revised = snapshot(home)
@@ -484,6 +513,23 @@ def test_quality_suites_pass(builds):
     schemas = {r[0] for r in query(builds["home"], "select distinct schema_name from duckdb_tables() "
                                                    "where table_name like '%sensor%' or table_name like '%hazard%'")}
     assert schemas <= {"raw", "staging", "intermediate", "marts"}
+
+
+def test_sensor_rows_follow_the_street_of_their_unit(builds):
+    """street_code of the three sensor marts is the registry's street of the unit operating the
+    hazard source (by credit code), mapped exactly; when the registry moves the units, every row
+    follows on the next incremental build, episodes built by earlier runs included."""
+    def streets(snap):
+        return {(table, source): street for table, source, street, _ in snap["streets"]}
+
+    before = {(t, "H1"): "WL" for t in ("coverage", "daily", "episodes")}
+    before.update({(t, "H2"): "UNKNOWN" for t in ("coverage", "daily", "episodes")})  # 城东新城片区 is no street
+    assert streets(builds["first"]) == streets(builds["incremental"]) == streets(builds["full"]) == before
+    after = {(t, "H1"): "TS" for t in ("coverage", "daily", "episodes")}
+    after.update({(t, "H2"): "DX" for t in ("coverage", "daily", "episodes")})
+    assert streets(builds["revised"]) == streets(builds["revised_full"]) == after
+    episodes = {source: n for table, source, _, n in builds["revised"]["streets"] if table == "episodes"}
+    assert episodes == {"H1": 5, "H2": 3}  # every episode moved, the old ones too
 
 
 def test_new_thresholds_recount_the_point_incrementally(builds):

@@ -1,6 +1,7 @@
 {#-
     Incremental bookkeeping of the sensor feed (emb/sensor_readings), shared by
-    int_sensor_readings_deduplicated -> int_sensor_point_days_summarised -> fct_sensor_alarm_episodes.
+    int_sensor_readings_deduplicated -> int_sensor_point_days_summarised -> int_sensor_alarm_episodes
+    (published, with the unit's street, as marts.fct_sensor_alarm_episodes: a table, not incremental).
 
     Two small state tables live beside the models in the build copy (schema intermediate; publish
     never copies them):
@@ -11,7 +12,7 @@
       daily run reads one file whatever the history. Written by the dedup model's post-hook, in
       the same transaction as the rows: a failed run leaves neither.
     - sensor_watermarks: per downstream model, the change stamp it has consumed up to
-      (int_sensor_point_days_summarised: processed_at of the readings; fct_sensor_alarm_episodes:
+      (int_sensor_point_days_summarised: processed_at of the readings; int_sensor_alarm_episodes:
       refreshed_at of the point-days). Written by each model's post-hook, in its transaction.
 
     Why not `where _source_file not in (select source_file from {{ this }})`: that reads the
@@ -142,7 +143,7 @@
     select '{{ model_name }}', max({{ column }}), {{ sensor_stamp() }} from {{ relation }}
 {% endmacro %}
 
-{#- Episode windows of fct_sensor_alarm_episodes: per point whose point-days changed since the
+{#- Episode windows of int_sensor_alarm_episodes: per point whose point-days changed since the
     last run, the time from which its episodes are recomputed (see the model). Returns
     {'sql': a relation (point_id, window_start), 'min_start': literal, 'points': count}. -#}
 {% macro sensor_episode_windows() %}
@@ -155,7 +156,7 @@
         with touched as (
             select point_id, min(day)::timestamp as changed_from
             from {{ ref('int_sensor_point_days_summarised') }}
-            where refreshed_at > {{ sensor_watermark('fct_sensor_alarm_episodes') }}
+            where refreshed_at > {{ sensor_watermark('int_sensor_alarm_episodes') }}
             group by point_id
         ),
         prior as (
@@ -191,7 +192,7 @@
                'min_start': "timestamp '" ~ (starts | min) ~ "'", 'points': rows | length}) }}
 {% endmacro %}
 
-{#- Custom incremental strategy of fct_sensor_alarm_episodes: delete every episode of a window
+{#- Custom incremental strategy of int_sensor_alarm_episodes: delete every episode of a window
     (point, from window_start on), insert the recomputed ones. The windows are computed again
     here from the same, not yet modified, state as when the model was compiled. -#}
 {% macro get_incremental_sensor_episode_windows_sql(arg_dict) %}

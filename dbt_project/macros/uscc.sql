@@ -42,3 +42,9 @@
             then 'check character ' || right({{ column }}, 1) || ', expected ' || {{ uscc_check_char(column) }}
     end
 {%- endmacro %}
+
+{#- The form a credit code is compared in: upper case, no spaces (ASCII or full-width), null
+    when empty. dim_enterprises.uscc is in this form; join any delivered code through it. -#}
+{% macro uscc_key(column) -%}
+    nullif(upper(regexp_replace(coalesce({{ column }}, ''), '[\s\x{3000}]', '', 'g')), '')
+{%- endmacro %}

@@ -4,6 +4,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 TABLE = "marts.agg_monitoring_coverage"
+STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
 
 
 def suite() -> gx.ExpectationSuite:
@@ -17,4 +18,7 @@ def suite() -> gx.ExpectationSuite:
                                                     or_equal=True),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="as_of_time", column_B="last_reading_at",
                                                     or_equal=True, ignore_row_if="either_value_is_missing"),
+        # The street of the unit operating the hazard source (by credit code), UNKNOWN without one.
+        gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
     ])

@@ -4,6 +4,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 TABLE = "marts.fct_drills"
+STREETS_AND_ALL = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN", "ALL"]
 
 
 def suite() -> gx.ExpectationSuite:
@@ -13,9 +14,8 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToNotBeNull(column="drilled_on"),
         gxe.ExpectColumnValuesToBeBetween(column="drill_year", min_value=2000, max_value=2100),
         gxe.ExpectColumnValuesToBeBetween(column="participants", min_value=0, max_value=10000),
-        # Null street (district and department plans) is allowed; any value is one of the streets.
-        gxe.ExpectColumnValuesToBeInSet(
-            column="street_code",
-            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+        # The plan's street: ALL for district and department plans, UNKNOWN without one.
+        gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS_AND_ALL),
         gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
     ])

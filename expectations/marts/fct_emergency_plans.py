@@ -4,13 +4,15 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 TABLE = "marts.fct_emergency_plans"
+STREETS_AND_ALL = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN", "ALL"]
 # The flags must agree with the figures they summarise.
 QUERY = """
 select
     *,
     reaches_district_plan = (link_issue is null)
         and reaches_district_plan = (depth is not null)
-        and drilled_in_last_12_months = (drills_last_12_months > 0) as flags_consistent
+        and drilled_in_last_12_months = (drills_last_12_months > 0) as flags_consistent,
+    (street_code = 'ALL') = coalesce(tier in ('区级', '部门'), false) as street_all_iff_district_wide
 from marts.fct_emergency_plans
 """
 
@@ -28,4 +30,8 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeBetween(column="depth", min_value=0, max_value=20),
         # Monthly drills of one plan are already a lot.
         gxe.ExpectColumnValuesToBeBetween(column="drills_last_12_months", min_value=0, max_value=60),
+        # The plan's street: ALL for district (区级) and department (部门) plans, else a street or UNKNOWN.
+        gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS_AND_ALL),
+        gxe.ExpectColumnValuesToBeInSet(column="street_all_iff_district_wide", value_set=[True]),
     ])

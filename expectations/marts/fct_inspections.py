@@ -13,6 +13,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 TABLE = "marts.fct_inspections"
+STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
 QUERY = """
 select *, round(penalty_yuan / 10000.0, 6) as penalty_10k_expected,
        round(penalty_10k_yuan, 6) as penalty_10k_rounded
@@ -36,6 +37,9 @@ def expectations(version: int) -> list:
         gxe.ExpectColumnValuesToBeBetween(column="versions", min_value=1),
         gxe.ExpectColumnValuesToNotBeNull(column="updated_at"),
         gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
+        # The street of the inspected unit (by credit code), UNKNOWN without one; both versions.
+        gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
     ]
     if version == 1:  # the penalty again in 万元 (QUERY adds the two rounded columns)
         common[6:6] = [

@@ -4,6 +4,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 TABLE = "marts.fct_sensor_alarm_episodes"
+STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
 QUERY = """
 select *,
        coalesce(peak_value >= high_high_threshold, false) as high_high_expected
@@ -28,4 +29,7 @@ def suite() -> gx.ExpectationSuite:
                                                     ignore_row_if="either_value_is_missing"),
         gxe.ExpectColumnValuesToBeBetween(column="duration_minutes", min_value=0),
         gxe.ExpectColumnPairValuesToBeEqual(column_A="reached_high_high", column_B="high_high_expected"),
+        # The street of the unit operating the hazard source (by credit code), UNKNOWN without one.
+        gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
     ])

@@ -24,7 +24,7 @@ streets as (
 normalised as (
     select
         *,
-        nullif(upper(regexp_replace(coalesce(uscc, ''), '[\s\x{3000}]', '', 'g')), '') as uscc_clean,
+        {{ uscc_key('uscc') }} as uscc_clean,
         regexp_replace(unit_name, '[\s\x{3000}]', '', 'g') as unit_name_clean
     from snapshot_rows
 ),

@@ -12,9 +12,14 @@
 -- version is carried forward (carried_forward), so that one bad line neither drops the plan nor
 -- breaks the chains of the plans below it.
 --
--- Street: the nearest plan on the chain (the plan itself first) whose 编制单位 names a street
--- (武林街道办事处, 武林街道竹竿巷社区居委会) - so community and enterprise plans under a street
--- plan belong to that street; district and department plans belong to none (null).
+-- Street (street_code): district (区级) and department (部门) plans belong to the whole district,
+-- 'ALL'. Any other plan belongs to the street of the nearest plan on its chain (the plan itself
+-- first) whose 编制单位, cleaned as delivered streets are (macros/clean_street.sql), is an
+-- accepted spelling of a street (seed street_spellings, or a street's full name) or starts with
+-- one: 武林街道办事处 and 武林街道竹竿巷社区居委会 are WL, 天水街道武林门社区居委会 is TS. A street's
+-- bare short name (武林) counts only as the whole owner, never as a beginning: 武林门社区居委会
+-- is a community of 天水街道, not of 武林 (and no name is searched for inside an owner). A plan
+-- whose chain reaches no such owner is 'UNKNOWN'.
 with recursive
 
 plans as (
@@ -34,6 +39,22 @@ quarantined as (
 streets as (
     select * from {{ ref('streets') }}
     where street_code != 'UNKNOWN'
+),
+
+spellings as (
+    -- every accepted spelling, cleaned; a bare short name matches only a whole owner
+    select
+        cleaned.spelling_clean,
+        cleaned.street_code,
+        cleaned.spelling_clean not in (select streets.short_name from streets) as may_begin_owner
+    from (
+        select {{ clean_street('spelling') }} as spelling_clean, street_code
+        from {{ ref('street_spellings') }}
+        union
+        select {{ clean_street('street_name') }} as spelling_clean, street_code
+        from streets
+    ) as cleaned
+    where cleaned.spelling_clean != ''
 ),
 
 latest_list as (
@@ -82,22 +103,19 @@ current_plans as (
 ),
 
 owner_streets as (
-    -- A street named in full (武林街道) wins over a short name only (天水街道武林门社区 is 天水).
+    -- the street whose spelling the owner is or begins with; an owner matching two streets: none
     select
-        current_plans.plan_id,
-        case
-            when count(distinct streets.street_code) filter (
-                where contains({{ clean_street('current_plans.owner_unit') }}, streets.street_name)
-            ) = 1
-                then min(streets.street_code) filter (
-                    where contains({{ clean_street('current_plans.owner_unit') }}, streets.street_name)
-                )
-            when count(distinct streets.street_code) = 1 then min(streets.street_code)
-        end as street_code
-    from current_plans
-    inner join streets
-        on contains({{ clean_street('current_plans.owner_unit') }}, streets.short_name)
-    group by current_plans.plan_id
+        owners.plan_id,
+        case when count(distinct spellings.street_code) = 1 then min(spellings.street_code) end
+            as street_code
+    from (
+        select plan_id, {{ clean_street('owner_unit') }} as owner_clean
+        from current_plans
+    ) as owners
+    inner join spellings
+        on owners.owner_clean = spellings.spelling_clean
+        or (spellings.may_begin_owner and starts_with(owners.owner_clean, spellings.spelling_clean))
+    group by owners.plan_id
 ),
 
 walk as (
@@ -171,7 +189,10 @@ final as (
         case when linked.link_issue is null then linked.steps end as depth,
         array_to_string(list_reverse(linked.path), ' > ') as chain,
         linked.chain_top_plan_id,
-        chain_streets.street_code,
+        case
+            when current_plans.tier in ('区级', '部门') then 'ALL'
+            else coalesce(chain_streets.street_code, 'UNKNOWN')
+        end as street_code,
         current_plans.published_on,
         current_plans.revised_on,
         not current_plans.in_latest_list as carried_forward,

@@ -8,7 +8,7 @@
       (processed_at after this model's watermark in intermediate.sensor_watermarks), and
     - every day of a point whose point_version changed (a new snapshot changed its thresholds,
       its hazard source, or dropped or added it): its alarms are counted anew.
-    refreshed_at stamps the rows written: fct_sensor_alarm_episodes recomputes the points and days
+    refreshed_at stamps the rows written: int_sensor_alarm_episodes recomputes the points and days
     refreshed since it last ran.
 -#}
 {{ config(

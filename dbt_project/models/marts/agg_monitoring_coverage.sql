@@ -69,6 +69,11 @@ sources as (
     group by hazard_source_id
 ),
 
+-- the street of the unit operating the source, by its credit code (int_unit_streets_resolved)
+unit_streets as (
+    select * from {{ ref('int_unit_streets_resolved') }}
+),
+
 final as (
     select
         per_point.hazard_source_id::varchar as hazard_source_id,
@@ -79,10 +84,13 @@ final as (
         (count(*) filter (where per_point.reporting_24h))::integer as points_reporting_24h,
         ((count(*) filter (where per_point.reporting_24h)) / count(*))::double as coverage_24h,
         max(per_point.last_reading_at)::timestamp as last_reading_at,
-        any_value(as_of.as_of_time)::timestamp as as_of_time
+        any_value(as_of.as_of_time)::timestamp as as_of_time,
+        -- added after the first release: new columns go at the end (CHANGELOG.md)
+        coalesce(any_value(unit_streets.street_code), 'UNKNOWN')::varchar as street_code
     from per_point
     inner join sources on per_point.hazard_source_id = sources.hazard_source_id
     cross join as_of
+    left join unit_streets on {{ uscc_key('sources.uscc') }} = unit_streets.uscc
     group by per_point.hazard_source_id
 )
 

@@ -1,6 +1,7 @@
 -- One row per local day and hazard source with readings or alarm episodes that day: pre-added
 -- for the dashboards from the point-day summaries and the episodes (both small), never from the
 -- readings. An episode counts on the day it started; alarm readings on the day they were taken.
+-- street_code: the street of the unit operating the hazard source (int_unit_streets_resolved).
 with
 
 points as (
@@ -12,7 +13,7 @@ point_days as (
 ),
 
 episodes as (
-    select * from {{ ref('fct_sensor_alarm_episodes') }}
+    select * from {{ ref('int_sensor_alarm_episodes') }}
 ),
 
 sources as (
@@ -49,6 +50,11 @@ episodes_daily as (
     group by day, hazard_source_id
 ),
 
+-- the street of the unit operating the source, by its credit code (int_unit_streets_resolved)
+unit_streets as (
+    select * from {{ ref('int_unit_streets_resolved') }}
+),
+
 final as (
     select
         coalesce(readings_daily.day, episodes_daily.day)::date as day,
@@ -62,13 +68,16 @@ final as (
         coalesce(readings_daily.points_alarming, 0)::integer as points_alarming,
         coalesce(episodes_daily.episodes, 0)::integer as episodes,
         coalesce(episodes_daily.high_high_episodes, 0)::integer as high_high_episodes,
-        episodes_daily.longest_episode_minutes::double as longest_episode_minutes
+        episodes_daily.longest_episode_minutes::double as longest_episode_minutes,
+        -- added after the first release: new columns go at the end (CHANGELOG.md)
+        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code
     from readings_daily
     full outer join episodes_daily
         on readings_daily.day = episodes_daily.day
         and readings_daily.hazard_source_id = episodes_daily.hazard_source_id
     inner join sources
         on sources.hazard_source_id = coalesce(readings_daily.hazard_source_id, episodes_daily.hazard_source_id)
+    left join unit_streets on {{ uscc_key('sources.uscc') }} = unit_streets.uscc
 )
 
 select * from final

@@ -1,7 +1,7 @@
 -- One row per emergency drill ever delivered (latest delivered version), with the plan it
--- drilled as on the current plan list and the street of that plan (via the plan's chain of
--- owners, see int_plans_linked); null street for district and department plans and for drills
--- of plans that are not on the current list.
+-- drilled as on the current plan list and the street of that plan, as int_plans_linked decides
+-- it for fct_emergency_plans: ALL for district and department plans, the street of the plan's
+-- chain, UNKNOWN for a plan without one and for drills of plans that are not on the current list.
 with
 
 drills as (
@@ -28,7 +28,7 @@ final as (
         (known_plans.plan_id is not null)::boolean as plan_known,
         plans.plan_name::varchar as plan_name,
         plans.tier::varchar as plan_tier,
-        plans.street_code::varchar as street_code,
+        coalesce(plans.street_code, 'UNKNOWN')::varchar as street_code,
         drills.versions::integer as versions,
         drills.source_file::varchar as source_file,
         drills.source_row_number::integer as source_row_number

@@ -1,6 +1,8 @@
 -- One row per current emergency plan: is it linked up to the district plan (and if not, why),
 -- how deep below it, and is it drilled. A drill on day D counts as "in the last 12 months" when
 -- as_of_date - 12 months < D <= as_of_date (as_of_date: dbt var, default the build day).
+-- street_code: the plan's street as int_plans_linked decides it (ALL for 区级 and 部门 plans,
+-- the street of the nearest street owner on its chain, else UNKNOWN).
 with
 
 plans as (
@@ -43,7 +45,9 @@ final as (
         plans.revised_on::date as revised_on,
         coalesce(drill_stats.drills_last_12_months, 0)::integer as drills_last_12_months,
         drill_stats.last_drilled_on::date as last_drilled_on,
-        (coalesce(drill_stats.drills_last_12_months, 0) > 0)::boolean as drilled_in_last_12_months
+        (coalesce(drill_stats.drills_last_12_months, 0) > 0)::boolean as drilled_in_last_12_months,
+        -- added after the first release: new columns go at the end (CHANGELOG.md)
+        plans.street_code::varchar as street_code
     from plans
     left join drill_stats on plans.plan_id = drill_stats.plan_id
 )

@@ -7,21 +7,29 @@ inspections as (
     select * from {{ ref('int_inspections_deduplicated') }}
 ),
 
+-- the street of the inspected unit by its credit code (the one rule: int_unit_streets_resolved)
+unit_streets as (
+    select * from {{ ref('int_unit_streets_resolved') }}
+),
+
 final as (
     select
-        inspection_id::varchar as inspection_id,
-        uscc::varchar as uscc,
-        inspected_on::date as inspected_on,
-        year(inspected_on)::integer as year,
-        team::varchar as team,
-        findings::integer as findings,
-        result::varchar as result,
-        penalty_yuan::double as penalty_yuan,
-        blacklisted::boolean as blacklisted,
-        updated_at::timestamp as updated_at,
-        versions::integer as versions,
-        source_file::varchar as source_file
+        inspections.inspection_id::varchar as inspection_id,
+        inspections.uscc::varchar as uscc,
+        inspections.inspected_on::date as inspected_on,
+        year(inspections.inspected_on)::integer as year,
+        inspections.team::varchar as team,
+        inspections.findings::integer as findings,
+        inspections.result::varchar as result,
+        inspections.penalty_yuan::double as penalty_yuan,
+        inspections.blacklisted::boolean as blacklisted,
+        inspections.updated_at::timestamp as updated_at,
+        inspections.versions::integer as versions,
+        inspections.source_file::varchar as source_file,
+        -- added after the first release: new columns go at the end (CHANGELOG.md)
+        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code
     from inspections
+    left join unit_streets on {{ uscc_key('inspections.uscc') }} = unit_streets.uscc
 )
 
 select * from final
