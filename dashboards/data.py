@@ -443,7 +443,7 @@ MONITORING_COVERAGE_SQL = f"""
 WITH {_UNIT_NAMES_CTE}
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
        c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
-       unit_names.unit_name, c.street_code, coalesce(s.street_name, c.street_code) AS street_name
+       unit_names.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
 FROM marts.agg_monitoring_coverage AS c
 LEFT JOIN unit_names ON c.uscc = unit_names.uscc
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
@@ -471,7 +471,7 @@ ALARM_EPISODES_SQL = f"""
 WITH {_UNIT_NAMES_CTE}
 SELECT e.episode_id, e.point_id, e.hazard_source_id,
        coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
-       unit_names.unit_name, e.street_code, coalesce(s.street_name, e.street_code) AS street_name,
+       unit_names.unit_name, e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
        e.metric, e.unit, e.started_at, e.ended_at, e.cleared_at, e.readings, e.peak_value,
        e.high_threshold, e.high_high_threshold, e.reached_high_high, e.duration_minutes, e.day
 FROM marts.fct_sensor_alarm_episodes AS e
@@ -602,7 +602,7 @@ ORDER BY d.drilled_on DESC, d.drill_id
 """
 
 RESOURCES_SQL = """
-SELECT r.street_code, coalesce(r.street_name, s.street_name, r.street_code) AS street_name,
+SELECT r.street_code, coalesce(r.street_name, s.street_name, nullif(r.street_code, ''), '（无街道）') AS street_name,
        r.resource_type, r.resources, r.quantity_total, r.quantity_unit, r.units,
        r.quantity_by_unit, r.last_updated_on
 FROM marts.agg_resources_by_street AS r
@@ -692,7 +692,7 @@ RISK_CATEGORIES = ["工业企业", "人员密集场所", "城市建设", "交通
 _RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {col}))"
 
 RISK_BY_STREET_SQL = f"""
-SELECT a.street_code, coalesce(s.street_name, a.street_code) AS street_name,
+SELECT a.street_code, coalesce(s.street_name, nullif(a.street_code, ''), '（无街道）') AS street_name,
        a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter
 FROM marts.agg_risk_points_by_street AS a
 LEFT JOIN marts.dim_streets AS s ON s.street_code = a.street_code
@@ -719,7 +719,7 @@ FROM marts.fct_risk_points
 # $level / $category: '' = all; $flagged_only: only the flagged rows.
 RISK_POINTS_SQL = f"""
 SELECT p.risk_point_id, p.risk_point_name, p.street_code,
-       coalesce(p.street_name, s.street_name, p.street_code) AS street_name,
+       coalesce(p.street_name, s.street_name, nullif(p.street_code, ''), '（无街道）') AS street_name,
        coalesce(p.risk_category, '未分类') AS risk_category,
        p.likelihood, p.severity, p.risk_value, p.risk_value_computed, p.risk_level,
        coalesce(p.risk_level_effective, '未定级') AS risk_level_effective,
@@ -788,7 +788,7 @@ WHERE h.year BETWEEN $year_from AND $year_to
 """
 
 HAZARDS_BY_STREET_SQL = f"""
-SELECT h.street_code, coalesce(s.street_name, h.street_code) AS street_name,
+SELECT h.street_code, coalesce(s.street_name, nullif(h.street_code, ''), '（无街道）') AS street_name,
        count(*)::BIGINT AS found,
        count(*) FILTER (WHERE h.is_rectified)::BIGINT AS rectified,
        count(*) FILTER (WHERE h.is_open)::BIGINT AS open,
@@ -841,7 +841,7 @@ ORDER BY year
 """
 
 MAJOR_HAZARDS_SQL = f"""
-SELECT h.report_id, h.found_on, h.street_code, coalesce(s.street_name, h.street_code) AS street_name,
+SELECT h.report_id, h.found_on, h.street_code, coalesce(s.street_name, nullif(h.street_code, ''), '（无街道）') AS street_name,
        h.community, h.grid_code, h.level, h.deadline, h.rectified_on, h.status, h.is_open,
        h.is_overdue, h.days_to_rectify, h.supervised, h.major_not_supervised
 FROM marts.fct_hazards AS h
@@ -902,7 +902,7 @@ INSPECTIONS_SQL = """
 SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
             ELSE i.year::VARCHAR END AS period,
        i.street_code,
-       coalesce(s.street_name, i.street_code) AS street_name,
+       coalesce(s.street_name, nullif(i.street_code, ''), '（无街道）') AS street_name,
        coalesce(i.result, '未填写') AS result,
        count(*)::BIGINT AS inspections,
        coalesce(sum(i.findings), 0)::BIGINT AS findings,
@@ -920,7 +920,7 @@ ORDER BY 1, 2, 4
 
 BLACKLIST_SQL = """
 SELECT e.enterprise_key, e.unit_name, e.uscc, e.street_code,
-       coalesce(e.street_name, s.street_name, e.street_code) AS street_name,
+       coalesce(e.street_name, s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
        e.industry, e.blacklisted_since, e.blacklisted_until, e.is_active
 FROM marts.dim_enterprises AS e
 LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
@@ -930,7 +930,7 @@ ORDER BY e.blacklisted_since DESC NULLS LAST, e.unit_name, e.enterprise_key
 """
 
 INSURANCE_BY_STREET_SQL = """
-SELECT e.street_code, coalesce(s.street_name, e.street_code) AS street_name,
+SELECT e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
        count(*)::BIGINT AS units,
        count(*) FILTER (WHERE e.insurance_current)::BIGINT AS insured,
        max(e.snapshot_date) AS snapshot_date
@@ -945,7 +945,7 @@ ORDER BY 1
 # The district row and the rows of the chosen streets.
 INSURANCE_TREND_SQL = """
 SELECT k.year, k.street_code,
-       CASE WHEN k.street_code = 'ALL' THEN '全区' ELSE coalesce(s.street_name, k.street_code) END
+       CASE WHEN k.street_code = 'ALL' THEN '全区' ELSE coalesce(s.street_name, nullif(k.street_code, ''), '（无街道）') END
            AS street_name,
        k.insurance_coverage
 FROM marts.kpi_official_indicators AS k

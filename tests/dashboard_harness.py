@@ -30,6 +30,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from citysafety import contracts
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboards" / "app.py"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -47,49 +49,21 @@ CHROMIUM_ARGS = [
 # --- fixture warehouse ------------------------------------------------------------------------
 
 
-# Column specs of the mart tables several pages' fixtures hold (the contract's columns and types).
-DIM_STREETS = "street_code VARCHAR NOT NULL, street_name VARCHAR, short_name VARCHAR, is_unknown BOOLEAN"
-KPI_SAFETY_TARGETS = """
-    year INTEGER, deaths_workplace INTEGER, deaths_fire INTEGER,
-    deaths_road INTEGER, deaths_total INTEGER, gdp_100m_yuan DOUBLE,
-    gdp_status VARCHAR, deaths_per_100m_gdp DOUBLE,
-    deaths_change_vs_2016 DOUBLE, rate_change_vs_2016 DOUBLE,
-    deaths_target_2020 DOUBLE, rate_target_2020 DOUBLE,
-    deaths_target_met BOOLEAN, rate_target_met BOOLEAN"""
-FCT_CASUALTY_EVENTS = """
-    event_id VARCHAR, department VARCHAR, department_name VARCHAR,
-    source_record_id VARCHAR, occurred_at TIMESTAMP, occurred_on DATE,
-    year INTEGER, street_code VARCHAR, street_name VARCHAR, deaths INTEGER,
-    injuries INTEGER, direct_loss_10k_yuan DOUBLE, category VARCHAR,
-    linked_emb_accident_id VARCHAR, reported_at TIMESTAMP, source_file VARCHAR,
-    source_row_number INTEGER"""
-DIM_ENTERPRISES = """
-    enterprise_key VARCHAR NOT NULL, uscc VARCHAR, uscc_delivered VARCHAR,
-    uscc_valid BOOLEAN, uscc_issue VARCHAR, unit_name VARCHAR, street_code VARCHAR,
-    street_name VARCHAR, street_raw VARCHAR, industry VARCHAR, employees INTEGER,
-    above_scale BOOLEAN, standardisation_grade VARCHAR, insured BOOLEAN,
-    insurance_expires_on DATE, insurance_current BOOLEAN, major_hazard_unit BOOLEAN,
-    blacklisted BOOLEAN, blacklisted_since DATE, blacklisted_until DATE,
-    is_active BOOLEAN, snapshot_date DATE, first_seen_on DATE, missing_since DATE,
-    delivered_rows INTEGER, source_file VARCHAR, source_row_number INTEGER"""
-FCT_HAZARDS = """
-    report_id VARCHAR NOT NULL, found_on DATE, year INTEGER, street_code VARCHAR,
-    community VARCHAR, grid_code VARCHAR, uscc VARCHAR, level VARCHAR,
-    is_major BOOLEAN, deadline DATE, rectified_on DATE, status VARCHAR,
-    is_rectified BOOLEAN, is_open BOOLEAN, is_overdue BOOLEAN,
-    days_to_rectify INTEGER, supervised BOOLEAN, major_not_supervised BOOLEAN,
-    updated_at TIMESTAMP, source_file VARCHAR"""
-KPI_OFFICIAL_INDICATORS = """
-    indicator_id VARCHAR NOT NULL, year INTEGER, street_code VARCHAR,
-    is_district BOOLEAN, accidents INTEGER, accidents_yoy_change DOUBLE,
-    deaths INTEGER, deaths_yoy_change DOUBLE, deaths_per_100m_gdp DOUBLE,
-    employees BIGINT, workplace_deaths_per_100k_employees DOUBLE,
-    population_10k DOUBLE, fire_deaths_per_100k_residents DOUBLE,
-    vehicles_10k DOUBLE, road_deaths_per_10k_vehicles DOUBLE,
-    hazards_found INTEGER, hazards_rectified INTEGER,
-    hazard_rectification_rate DOUBLE, major_hazards INTEGER,
-    major_hazards_supervised INTEGER, major_hazard_supervised_rate DOUBLE,
-    monitoring_coverage DOUBLE, insurance_coverage DOUBLE, drill_coverage DOUBLE"""
+def contract_columns(relation: str) -> str:
+    """The columns and types of a published relation (``marts.x``), as
+    ``dbt_project/contracts.lock.json`` freezes them: the fixture tables are the published ones,
+    so a contract change breaks the tests that read the table."""
+    spec = contracts.read_lock()[relation if "." in relation else f"marts.{relation}"]
+    return ", ".join(f"{name} {kind}" for name, kind in spec["columns"])
+
+
+# The mart tables several pages' fixtures hold.
+DIM_STREETS = contract_columns("marts.dim_streets")
+KPI_SAFETY_TARGETS = contract_columns("marts.kpi_safety_targets")
+FCT_CASUALTY_EVENTS = contract_columns("marts.fct_casualty_events")
+DIM_ENTERPRISES = contract_columns("marts.dim_enterprises")
+FCT_HAZARDS = contract_columns("marts.fct_hazards")
+KPI_OFFICIAL_INDICATORS = contract_columns("marts.kpi_official_indicators")
 
 
 def warehouse_path(home: Path) -> Path:
@@ -107,6 +81,13 @@ def open_warehouse(db_path: Path, schemas: Sequence[str] = ("marts",)) -> Iterat
         yield con
     finally:
         con.close()
+
+
+def create_mart(
+    con: duckdb.DuckDBPyConnection, relation: str, rows: Iterable[Sequence] = (), *, values: str | None = None
+) -> None:
+    """A published relation with its contract's columns (contracts.lock.json) and the rows."""
+    create_table(con, relation, contract_columns(relation), rows, values=values)
 
 
 def create_table(

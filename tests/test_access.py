@@ -274,7 +274,8 @@ def test_analyst_files_hold_only_granted_tables_and_rows(built):
                     count = con.execute(f"select count(*) from {table}").fetchone()
                     if principal.streets is None:
                         assert count == live.execute(f"select count(*) from {table}").fetchone(), (name, table)
-                    elif "street_code" in columns:
+                    elif "street_code" in columns and table_of(table) not in policy.row_rules:
+                        # (tables with a row rule: the hand checks below; tests/test_boundary.py)
                         streets = {r[0] for r in con.execute(f"select distinct street_code from {table}").fetchall()}
                         assert streets <= set(principal.streets), (name, table, streets)
                         assert count == live.execute(f"select count(*) from {table} where street_code = ?",

@@ -19,9 +19,8 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    FCT_CASUALTY_EVENTS,
-    KPI_SAFETY_TARGETS,
     browser_page,
+    create_mart,
     create_table,
     goto_via_app,
     home,
@@ -99,22 +98,26 @@ QUALITY = [
      "rows_delivered,rows_loaded", False, 2, "[\"张三丰 13812345678\"]"),
 ]
 
-STREETS = [("WL", "武林街道"), ("TS", "天水街道"), ("UNKNOWN", "未知街道")]
+STREETS = [("WL", "武林街道", "武林", False), ("TS", "天水街道", "天水", False), ("UNKNOWN", "未知街道", None, True)]
 KPI_ROWS = [
-    (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-    (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
 ]
 EVENTS = [("E1", "emb", "工矿商贸", "WL", "武林街道", 2020, 1, 0, 50.0)]
+# Street values as delivered and as dbt mapped them: two fell to UNKNOWN.
+STREET_VALUES = [
+    ("fire", "fires", "城东新城片区", "UNKNOWN", "unmapped", 3, dt.date(2020, 1, 5), dt.date(2020, 3, 1)),
+    ("fire", "fires", "武林街道", "WL", "exact", 40, dt.date(2016, 1, 3), dt.date(2020, 3, 1)),
+    ("emb", "accidents", "", "UNKNOWN", "unmapped", 1, dt.date(2019, 5, 1), dt.date(2019, 5, 1)),
+]
 
 
 def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation", "quarantine", "quality")) -> None:
     with open_warehouse(db_path, schemas=("marts", "audit")) as con:
         # The mart tables of 总览 (the default page), so that the whole app runs.
-        create_table(con, "marts.dim_streets", "street_code VARCHAR, street_name VARCHAR", STREETS)
-        create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, KPI_ROWS)
-        create_table(
-            con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS,
-            [(eid, dept, dname, f"{dept}-1", year, code, name, deaths, injuries, loss)
+        create_mart(con, "marts.dim_streets", STREETS)
+        create_mart(con, "marts.kpi_safety_targets", KPI_ROWS)
+        create_mart(con, "marts.fct_casualty_events", [(eid, dept, dname, f"{dept}-1", year, code, name, deaths, injuries, loss)
              for eid, dept, dname, code, name, year, deaths, injuries, loss in EVENTS],
             values="(?, ?, ?, ?, '2020-06-01 10:00', '2020-06-01', ?, ?, ?, ?, ?, ?, '测试类别', NULL, "
             "'2020-06-01 10:00', 'x.csv', 1)",
@@ -148,6 +151,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                 unexpected_sample VARCHAR""",
                 QUALITY,
             )
+        create_mart(con, "marts.agg_street_values", STREET_VALUES)
 
 
 def data_docs_index(home: Path) -> Path:
@@ -279,7 +283,7 @@ def test_raw_records_and_samples_never_shown(home, monkeypatch):
     text = page_text(at)
     assert "道路交通事故" in text and "死亡人数: not a whole number: …" in text
     downloads = b"".join(captured)
-    assert len(captured) == 8  # CSV + XLSX of four tables
+    assert len(captured) == 10  # CSV + XLSX of five tables (with the unmapped street values)
     for secret in [*SECRETS, "RAW-FILE-MARKER", "2020-13-01"]:
         assert secret not in text, secret
         assert secret.encode("utf-8") not in downloads, secret
@@ -391,7 +395,7 @@ def test_download_buttons_exist(home):
     at = run_page()
     buttons = at.get("download_button")
     labels = [b.proto.label for b in buttons]
-    assert labels.count("下载 CSV") == 4 and labels.count("下载 Excel") == 4
+    assert labels.count("下载 CSV") == 5 and labels.count("下载 Excel") == 5
 
 
 def test_missing_audit_table_shows_message(tmp_path, monkeypatch):
@@ -584,3 +588,16 @@ def test_direct_link_to_page_on_fresh_server_uses_app_navigation(warehouse_home,
         page.wait_for_timeout(1000)
         nav = sidebar_nav(page)
         assert "总览" in nav and "数据健康" in nav, nav
+
+
+def test_street_values_that_fell_to_unknown_are_listed(home):
+    """The values dbt mapped to no street (marts.agg_street_values), with their feed in Chinese,
+    most rows first; the mapped ones are not listed; an empty value is named as such."""
+    at = run_page()
+    table = table_with(at, "交付的街道取值")
+    assert table["交付的街道取值"].tolist() == ["城东新城片区", "（空白）"]
+    assert table["行数"].tolist() == [3, 1]
+    assert table["数据项"].tolist()[0] != "fires" and "武林街道" not in table["交付的街道取值"].tolist()
+    # With one department chosen, only its values.
+    at = run_page({"dept": "emb"})
+    assert table_with(at, "交付的街道取值")["交付的街道取值"].tolist() == ["（空白）"]

@@ -16,10 +16,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    KPI_OFFICIAL_INDICATORS,
     browser_page,
     chart_titles,
-    create_table,
+    create_mart,
     goto_via_app,
     home,
     metrics,
@@ -43,7 +42,10 @@ PAGE = "emergency"
 # JD-WL, SQ-WL-01, QY-0001, SQ-DX-04 = 6 of 15 (40.0 %).
 # Streets (nearest owner on the chain naming a street): 武林 JD-WL, SQ-WL-01, QY-0001; 天水 JD-TS,
 # SQ-TS-03 (天水街道武林门社区: the full name 天水街道 wins over 武林); 东新 SQ-DX-04, QY-0021;
-# none for the district, department, QY-0002 (under a department) and the broken enterprise chains.
+# ALL for the district and department plans; UNKNOWN for QY-0002 (under a department) and the
+# broken enterprise chains. (The street is the mart's: decided in dbt, published as street_code.)
+PLAN_STREETS = {"QJ-001": "ALL", "BM-001": "ALL", "BM-003": "ALL", "JD-WL": "WL", "JD-TS": "TS",
+                "SQ-WL-01": "WL", "SQ-TS-03": "TS", "QY-0001": "WL", "SQ-DX-04": "DX", "QY-0021": "DX"}
 PLANS = [
     ("QJ-001", "下城区突发事件总体应急预案", "区级", "下城区人民政府", None, True, None, 0,
      "QJ-001", 1, "2024-03-01"),
@@ -77,19 +79,19 @@ PLANS = [
      "QY-0032 > QY-0031 > QY-0032", 0, None),
 ]
 
-# drill_id, day, form, participants, plan_id, street (of the plan, as fct_drills derives it)
+# drill_id, day, form, participants, plan_id (the drill's street is its plan's, PLAN_STREETS)
 # All years (2022-2024): 9 drills, 645 participants. 2024: D1 D2 D4 D6 = 4 drills, 505 people.
 # 武林: D4 D5 D6 = 3 drills (185 people); 武林 in 2024: D4 D6.
 DRILLS = [
-    ("D1", "2024-03-01", "综合", 300, "QJ-001", None),
-    ("D2", "2024-04-10", "实战", 60, "BM-003", None),
-    ("D3", "2023-11-05", "桌面", 30, "BM-003", None),
-    ("D4", "2024-02-20", "实战", 120, "JD-WL", "WL"),
-    ("D5", "2023-09-15", "实战", 40, "SQ-WL-01", "WL"),
-    ("D6", "2024-05-05", "实战", 25, "QY-0001", "WL"),
-    ("D7", "2023-12-01", "实战", 35, "SQ-DX-04", "DX"),
-    ("D8", "2022-06-01", "桌面", 20, "JD-TS", "TS"),
-    ("D9", "2023-07-01", "实战", 15, "QY0012", None),  # names no plan on any list
+    ("D1", "2024-03-01", "综合", 300, "QJ-001"),
+    ("D2", "2024-04-10", "实战", 60, "BM-003"),
+    ("D3", "2023-11-05", "桌面", 30, "BM-003"),
+    ("D4", "2024-02-20", "实战", 120, "JD-WL"),
+    ("D5", "2023-09-15", "实战", 40, "SQ-WL-01"),
+    ("D6", "2024-05-05", "实战", 25, "QY-0001"),
+    ("D7", "2023-12-01", "实战", 35, "SQ-DX-04"),
+    ("D8", "2022-06-01", "桌面", 20, "JD-TS"),
+    ("D9", "2023-07-01", "实战", 15, "QY0012"),  # names no plan on any list: UNKNOWN
 ]
 
 # street, type, resources, quantity_total, quantity_unit, units, quantity_by_unit
@@ -130,44 +132,30 @@ def create_official_indicators(con: duckdb.DuckDBPyConnection, rows: list[dict])
         values["indicator_id"] = f"{row['year']}:{row['street_code']}"
         values["is_district"] = row["street_code"] == "ALL"
         cells.append([values[c] for c in OFFICIAL_COLUMNS])
-    create_table(con, "marts.kpi_official_indicators", KPI_OFFICIAL_INDICATORS, cells)
+    create_mart(con, "marts.kpi_official_indicators", cells)
 
 
 def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
     """fct_emergency_plans, fct_drills and agg_resources_by_street (contract columns and types)."""
-    create_table(con, "marts.fct_emergency_plans", """
-            plan_id VARCHAR NOT NULL, plan_name VARCHAR, tier VARCHAR, owner_unit VARCHAR,
-            parent_plan_id VARCHAR, reaches_district_plan BOOLEAN, link_issue VARCHAR,
-            depth INTEGER, chain VARCHAR, published_on DATE, revised_on DATE,
-            drills_last_12_months INTEGER, last_drilled_on DATE,
-            drilled_in_last_12_months BOOLEAN""",
-                 [(pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last, drills > 0)
-                  for pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last in PLANS],
-                 values="(?, ?, ?, ?, ?, ?, ?, ?, ?, '2018-01-01', NULL, ?, ?, ?)")
+    create_mart(con, "marts.fct_emergency_plans",
+                [(pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last, drills > 0,
+                  PLAN_STREETS.get(pid, "UNKNOWN"))
+                 for pid, name, tier, owner, parent, reaches, issue, depth, chain, drills, last in PLANS],
+                values="(?, ?, ?, ?, ?, ?, ?, ?, ?, '2018-01-01', NULL, ?, ?, ?, ?)")
     plans = {p[0]: p for p in PLANS}
-    create_table(con, "marts.fct_drills", """
-            drill_id VARCHAR NOT NULL, drilled_on DATE, drill_year INTEGER, drill_form VARCHAR,
-            participants INTEGER, plan_id VARCHAR, plan_current BOOLEAN, plan_known BOOLEAN,
-            plan_name VARCHAR, plan_tier VARCHAR, street_code VARCHAR, versions INTEGER,
-            source_file VARCHAR, source_row_number INTEGER""",
-                 [
-                     (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
-                      plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
-                      street, i)
-                     for i, (did, day, form, people, pid, street) in enumerate(DRILLS, start=2)
-                 ],
-                 values="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)")
+    create_mart(con, "marts.fct_drills", [
+        (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
+         plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
+         PLAN_STREETS.get(pid, "UNKNOWN"), i)
+        for i, (did, day, form, people, pid) in enumerate(DRILLS, start=2)
+    ], values="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)")
     rows = []
     for code, name, _ in STREETS:
         for rtype in RESOURCE_TYPES:
             count, total, unit, units, by_unit = RESOURCES.get((code, rtype), (0, 0.0, None, 0, None))
             rows.append((code, name, rtype, count, total, unit, units, by_unit,
                          "2024-05-01" if count else None))
-    create_table(con, "marts.agg_resources_by_street", """
-            street_code VARCHAR NOT NULL, street_name VARCHAR, resource_type VARCHAR NOT NULL,
-            resources INTEGER, quantity_total DOUBLE, quantity_unit VARCHAR, units INTEGER,
-            quantity_by_unit VARCHAR, last_updated_on DATE""",
-                 rows)
+    create_mart(con, "marts.agg_resources_by_street", rows)
 
 
 def build_warehouse(db_path: Path, *, emergency: bool = True) -> None:
@@ -228,7 +216,9 @@ def test_default_view_linkage_drills_and_resources(home):
     assert by_id.loc["QY-0013", "未衔接原因"] == "上级预案不存在"
     assert by_id.loc["SQ-TS-03", "街道"] == "天水街道"  # 天水街道武林门社区: the full name wins
     assert by_id.loc["QY-0001", "街道"] == "武林街道"  # through its chain
-    assert by_id.loc["QY-0002", "街道"] == "（全区/部门）"
+    # An enterprise plan under a department plan names no street on its chain: UNKNOWN in the mart.
+    assert by_id.loc["QY-0002", "街道"] == "未知街道"
+    assert by_id.loc["BM-001", "街道"] == "（全区/部门）"  # ALL: the district's
 
     # Drill coverage per tier.
     tiers = table_with(at, "现行预案（个）").set_index("层级")

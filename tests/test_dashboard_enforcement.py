@@ -16,12 +16,9 @@ from streamlit.testing.v1 import AppTest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    DIM_ENTERPRISES,
-    DIM_STREETS,
-    KPI_OFFICIAL_INDICATORS,
     browser_page,
     chart_specs,
-    create_table,
+    create_mart,
     home,
     metrics,
     open_warehouse,
@@ -66,16 +63,17 @@ UNITS = [
 ]
 
 # id, uscc, inspected_on, result, findings, penalty (yuan), blacklisted
+# The street of each inspection is the mart's (dbt: the unit's street by its credit code).
 INSPECTIONS = [
-    ("I01", "U1", "2023-02-10", "合格", 0, 0.0, False),
-    ("I02", "U2", "2023-05-10", "停产整顿", 5, 100000.0, True),
-    ("I03", "U3", "2023-06-15", "责令整改", 2, 0.0, False),
-    ("I04", "u4 ", "2023-09-01", "行政处罚", 3, 20000.0, False),  # U4 once normalised
-    ("I05", None, "2024-01-20", "行政处罚", 2, 5000.0, False),  # unlicensed: 未知街道
-    ("I06", "U7", "2024-03-05", "合格", 0, None, False),
-    ("I07", "U5", "2024-03-18", "责令整改", 1, 0.0, False),
-    ("I08", "UX", "2024-07-01", "行政处罚", 4, 30000.0, True),  # not in the registry
-    ("I09", "U2", "2024-08-08", "行政处罚", 2, 15000.0, False),
+    ("I01", "U1", "2023-02-10", "合格", 0, 0.0, False, "WL"),
+    ("I02", "U2", "2023-05-10", "停产整顿", 5, 100000.0, True, "WL"),
+    ("I03", "U3", "2023-06-15", "责令整改", 2, 0.0, False, "TS"),
+    ("I04", "u4 ", "2023-09-01", "行政处罚", 3, 20000.0, False, "TS"),  # U4 once normalised
+    ("I05", None, "2024-01-20", "行政处罚", 2, 5000.0, False, "UNKNOWN"),  # unlicensed: 未知街道
+    ("I06", "U7", "2024-03-05", "合格", 0, None, False, "CM"),
+    ("I07", "U5", "2024-03-18", "责令整改", 1, 0.0, False, "CH"),
+    ("I08", "UX", "2024-07-01", "行政处罚", 4, 30000.0, True, "UNKNOWN"),  # not in the registry
+    ("I09", "U2", "2024-08-08", "行政处罚", 2, 15000.0, False, "WL"),
 ]
 
 # year -> street -> insurance_coverage
@@ -90,23 +88,14 @@ def build_warehouse(
 ) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_table(con, "marts.dim_streets", DIM_STREETS, STREETS)
+            create_mart(con, "marts.dim_streets", STREETS)
         if "inspections" in tables:
-            create_table(
-                con,
-                "marts.fct_inspections",
-                """
-                inspection_id VARCHAR NOT NULL, uscc VARCHAR, inspected_on DATE,
-                year INTEGER, team VARCHAR, findings INTEGER, result VARCHAR,
-                penalty_yuan DOUBLE, penalty_10k_yuan DOUBLE, blacklisted BOOLEAN,
-                updated_at TIMESTAMP, versions INTEGER, source_file VARCHAR""",
-                [
-                    (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,
-                     None if penalty is None else penalty / 10000.0, black, f"{day} 10:00:00", 1,
-                     "inspections_pull.jsonl")
-                    for iid, uscc, day, result, findings, penalty, black in INSPECTIONS
-                ],
-            )
+            create_mart(con, "marts.fct_inspections", [
+                (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,
+                 None if penalty is None else penalty / 10000.0, black, f"{day} 10:00:00", 1,
+                 "inspections_pull.jsonl", street)
+                for iid, uscc, day, result, findings, penalty, black, street in INSPECTIONS
+            ])
         if "enterprises" in tables:
             rows = []
             for i, (key, uscc, valid, name, street, current, black, since, until, active) in enumerate(UNITS, 3):
@@ -117,7 +106,7 @@ def build_warehouse(
                      until, active, "2024-12-31" if active else "2024-06-30", "2019-01-31",
                      None if active else "2024-07-31", 1, "enterprises_20241231.xlsx", i)
                 )
-            create_table(con, "marts.dim_enterprises", DIM_ENTERPRISES, rows)
+            create_mart(con, "marts.dim_enterprises", rows)
         if "kpi" in tables:
             rows = []
             for year, by_street in COVERAGE.items():
@@ -127,7 +116,7 @@ def build_warehouse(
                          None, None, None, None, None, None, 0, 0, None, 0, 0, None, None,
                          by_street.get(street), None)
                     )
-            create_table(con, "marts.kpi_official_indicators", KPI_OFFICIAL_INDICATORS, rows)
+            create_mart(con, "marts.kpi_official_indicators", rows)
 
 
 warehouse_home = warehouse_fixture(build_warehouse)

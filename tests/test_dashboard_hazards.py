@@ -16,12 +16,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    DIM_STREETS,
-    FCT_HAZARDS,
-    KPI_OFFICIAL_INDICATORS,
     browser_page,
     chart_specs,
-    create_table,
+    create_mart,
     home,
     metrics,
     open_warehouse,
@@ -105,11 +102,11 @@ def kpi_rows() -> list[tuple]:
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "hazards", "kpi")) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_table(con, "marts.dim_streets", DIM_STREETS, STREETS)
+            create_mart(con, "marts.dim_streets", STREETS)
         if "hazards" in tables:
-            create_table(con, "marts.fct_hazards", FCT_HAZARDS, hazard_rows())
+            create_mart(con, "marts.fct_hazards", hazard_rows())
         if "kpi" in tables:
-            create_table(con, "marts.kpi_official_indicators", KPI_OFFICIAL_INDICATORS, kpi_rows())
+            create_mart(con, "marts.kpi_official_indicators", kpi_rows())
 
 
 warehouse_home = warehouse_fixture(build_warehouse)

@@ -17,13 +17,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    DIM_ENTERPRISES,
-    DIM_STREETS,
-    FCT_CASUALTY_EVENTS,
-    KPI_SAFETY_TARGETS,
     browser_page,
     chart_titles,
-    create_table,
+    create_mart,
     goto_via_app,
     home,
     metrics,
@@ -60,6 +56,15 @@ ENTERPRISES = [
     ("U3", "朝晖石化仓储公司", "CH", True, "2024-05-01"),
     ("U3", "朝晖石化仓储公司（旧址）", "WL", False, "2023-01-01"),
 ]
+
+# The street each sensor mart publishes for a unit (dbt's rule: the active row of the registry;
+# a unit not in it, U9, is UNKNOWN).
+UNIT_STREETS = {"U1": "WL", "U2": "TS", "U3": "CH"}
+
+
+def unit_street(uscc: str) -> str:
+    return UNIT_STREETS.get(uscc, "UNKNOWN")
+
 
 AS_OF = dt.datetime(2024, 5, 31, 12, 0)
 # hazard_source_id, name, uscc, level, points, points reporting in the last 24 h, last reading
@@ -110,6 +115,7 @@ def episode_rows() -> list[tuple]:
             f"{point}:{start.isoformat()}", point, source, uscc, metric, unit, start, end,
             None if cleared is None else dt.datetime.fromisoformat(cleared), readings, peak, high,
             high_high, peak >= high_high, (end - start).total_seconds() / 60.0, start.date(),
+            unit_street(uscc),
         ))
     return rows
 
@@ -134,30 +140,28 @@ def daily_rows() -> list[tuple]:
         rows.append((
             day, source, name, uscc, level, points, 1440 * points, cell["alarm"],
             1 if cell["alarm"] else 0, cell["episodes"], cell["hh"], cell["longest"] or None,
+            unit_street(uscc),
         ))
     return rows
 
 
 def create_streets(con: duckdb.DuckDBPyConnection) -> None:
-    create_table(con, "marts.dim_streets", DIM_STREETS,
-                 [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS])
+    create_mart(con, "marts.dim_streets", [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS])
 
 
 def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
     """The 总览 marts (the app's default page runs first), with two years and no events."""
-    create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, [
-        (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-        (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    create_mart(con, "marts.kpi_safety_targets", [
+        (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+        (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
     ])
-    create_table(con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS)
+    create_mart(con, "marts.fct_casualty_events")
 
 
 def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
     """dim_enterprises and the three sensor marts, with the contract's columns and types."""
     names = {code: name for code, name, _ in STREETS}
-    create_table(
-        con, "marts.dim_enterprises", DIM_ENTERPRISES,
-        [
+    create_mart(con, "marts.dim_enterprises", [
             (f"{uscc}-{i}" if not active else uscc, uscc, uscc, name, street, names[street],
              names[street], active, snapshot, i)
             for i, (uscc, name, street, active, snapshot) in enumerate(ENTERPRISES, start=3)
@@ -166,25 +170,10 @@ def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
         "TRUE, '二级', TRUE, '2025-01-01', TRUE, TRUE, FALSE, NULL, NULL, ?, ?, '2020-01-01', "
         "NULL, 1, 'enterprises.xlsx', ?)",
     )
-    create_table(con, "marts.agg_monitoring_coverage", """
-            hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR, uscc VARCHAR,
-            hazard_level VARCHAR, points INTEGER, points_reporting_24h INTEGER,
-            coverage_24h DOUBLE, last_reading_at TIMESTAMP, as_of_time TIMESTAMP""",
-                 [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF)
+    create_mart(con, "marts.agg_monitoring_coverage", [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF, unit_street(uscc))
                   for hid, name, uscc, level, points, rep, last in COVERAGE])
-    create_table(con, "marts.agg_sensor_alarms_daily", """
-            day DATE NOT NULL, hazard_source_id VARCHAR NOT NULL, hazard_source_name VARCHAR,
-            uscc VARCHAR, hazard_level VARCHAR, points_reporting INTEGER, readings BIGINT,
-            alarm_readings BIGINT, points_alarming INTEGER, episodes INTEGER,
-            high_high_episodes INTEGER, longest_episode_minutes DOUBLE""",
-                 daily_rows())
-    create_table(con, "marts.fct_sensor_alarm_episodes", """
-            episode_id VARCHAR NOT NULL, point_id VARCHAR, hazard_source_id VARCHAR,
-            uscc VARCHAR, metric VARCHAR, unit VARCHAR, started_at TIMESTAMP,
-            ended_at TIMESTAMP, cleared_at TIMESTAMP, readings INTEGER, peak_value DOUBLE,
-            high_threshold DOUBLE, high_high_threshold DOUBLE, reached_high_high BOOLEAN,
-            duration_minutes DOUBLE, day DATE""",
-                 episode_rows())
+    create_mart(con, "marts.agg_sensor_alarms_daily", daily_rows())
+    create_mart(con, "marts.fct_sensor_alarm_episodes", episode_rows())
 
 
 def build_warehouse(db_path: Path, *, sensors: bool = True) -> None:

@@ -16,11 +16,8 @@ import duckdb
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    FCT_CASUALTY_EVENTS,
-    FCT_HAZARDS,
-    KPI_SAFETY_TARGETS,
     browser_page,
-    create_table,
+    create_mart,
     home,
     open_warehouse,
     run_page,
@@ -42,14 +39,14 @@ MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipe
 # year, workplace, fire, road, total, gdp, gdp_status, rate, d_chg, r_chg, d_tgt, r_tgt, d_met, r_met
 # 2016: 40 deaths / 800 亿元 = 0.05; targets 40 × 0.6 = 24 and 0.05 × 0.45 = 0.0225.
 KPI_ROWS = [
-    (2016, 10, 5, 25, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-    (2017, 8, 4, 22, 34, 850.0, "最终核实", 0.04, -0.15, -0.2, 24.0, 0.0225, False, False),
-    (2018, 6, 3, 20, 29, 1000.0, "最终核实", 0.029, -0.275, -0.42, 24.0, 0.0225, False, False),
-    (2019, 5, 2, 18, 25, 1000.0, "最终核实", 0.025, -0.375, -0.5, 24.0, 0.0225, False, False),
+    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
+    (2017, 8, 4, 22, 34, 34, 850.0, "最终核实", 0.04, -0.15, -0.2, 24.0, 0.0225, False, False),
+    (2018, 6, 3, 20, 29, 29, 1000.0, "最终核实", 0.029, -0.275, -0.42, 24.0, 0.0225, False, False),
+    (2019, 5, 2, 18, 25, 25, 1000.0, "最终核实", 0.025, -0.375, -0.5, 24.0, 0.0225, False, False),
     # 2020: 21 deaths (-47.5 %), 21 / 1050 = 0.02 (-60 %): both targets met.
-    (2020, 4, 2, 15, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
     # 2021: GDP not published yet -> rate NULL; 19 deaths (-52.5 %).
-    (2021, 3, 2, 14, 19, None, None, None, -0.525, None, 24.0, 0.0225, True, None),
+    (2021, 3, 2, 14, 19, 19, None, None, None, -0.525, None, 24.0, 0.0225, True, None),
 ]
 
 # event_id, department, street_code, year, deaths, injuries, loss (万元)
@@ -95,9 +92,7 @@ HAZARDS = [
 
 
 def create_hazards(con: duckdb.DuckDBPyConnection) -> None:
-    create_table(
-        con, "marts.fct_hazards", FCT_HAZARDS,
-        [
+    create_mart(con, "marts.fct_hazards", [
             (rid, street, "重大" if major else "一般", major, None if open_ else "2024-05-10",
              "整改中" if open_ else "已整改", not open_, open_, overdue, supervised,
              major and not supervised)
@@ -120,7 +115,7 @@ def build_warehouse(
             create_emergency_marts(con)
             create_official_indicators(con, OFFICIAL_ROWS)
         if "kpi" in tables:
-            create_table(con, "marts.kpi_safety_targets", KPI_SAFETY_TARGETS, KPI_ROWS)
+            create_mart(con, "marts.kpi_safety_targets", KPI_ROWS)
         if "events" in tables:
             names = {code: name for code, name, _ in STREETS}
             rows = []
@@ -131,7 +126,7 @@ def build_warehouse(
                      street, names[street], deaths, injuries, loss, "测试类别", None, occurred,
                      f"{dept}.csv", i)
                 )
-            create_table(con, "marts.fct_casualty_events", FCT_CASUALTY_EVENTS, rows)
+            create_mart(con, "marts.fct_casualty_events", rows)
 
 
 warehouse_home = warehouse_fixture(build_warehouse)

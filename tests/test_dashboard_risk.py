@@ -14,10 +14,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
-    DIM_STREETS,
     browser_page,
     chart_specs,
-    create_table,
+    create_mart,
     home,
     metrics,
     open_warehouse,
@@ -84,7 +83,7 @@ def agg_rows() -> list[tuple]:
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "points", "agg")) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_table(con, "marts.dim_streets", DIM_STREETS, STREETS)
+            create_mart(con, "marts.dim_streets", STREETS)
         if "points" in tables:
             rows = []
             for i, (pid, street, cat, lk, sv, val, comp, lvl, lvl_c, eff, v_ok, l_ok, reason) in enumerate(
@@ -96,20 +95,9 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "poi
                      f"{STREET_NAMES[street]}办事处", "2024-05-20", SNAPSHOT, 1,
                      "risk_points_2024Q2.xlsx", i)
                 )
-            create_table(con, "marts.fct_risk_points", """
-                    risk_point_id VARCHAR NOT NULL, risk_point_name VARCHAR, street_code VARCHAR,
-                    street_name VARCHAR, risk_category VARCHAR, likelihood INTEGER,
-                    severity INTEGER, risk_value INTEGER, risk_value_computed INTEGER,
-                    risk_level VARCHAR, risk_level_computed VARCHAR, risk_level_effective VARCHAR,
-                    value_consistent BOOLEAN, level_consistent BOOLEAN, flagged BOOLEAN,
-                    flag_reason VARCHAR, responsible_unit VARCHAR, assessed_on DATE,
-                    snapshot_quarter VARCHAR, delivered_rows INTEGER, source_file VARCHAR,
-                    source_row_number INTEGER""", rows)
+            create_mart(con, "marts.fct_risk_points", rows)
         if "agg" in tables:
-            create_table(con, "marts.agg_risk_points_by_street", """
-                    street_code VARCHAR NOT NULL, risk_level VARCHAR NOT NULL,
-                    risk_level_order INTEGER, risk_points INTEGER, flagged_points INTEGER,
-                    snapshot_quarter VARCHAR""", agg_rows())
+            create_mart(con, "marts.agg_risk_points_by_street", agg_rows())
 
 
 warehouse_home = warehouse_fixture(build_warehouse)
