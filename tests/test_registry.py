@@ -66,3 +66,27 @@ def test_latest_version_is_written_once():
             by_hand.append(path.name)
     assert not by_hand, by_hand
 
+
+def test_the_street_list_is_held_once():
+    """The seed dbt_project/seeds/streets.csv is the list of the streets: no quality suite, dbt
+    model or dbt test spells the codes out again (they read it: citysafety.policy.street_codes(),
+    ref('streets'), or street_codes() of the generated macros/registry.sql, checked above)."""
+    from citysafety.config import EXPECTATIONS_DIR
+    from citysafety.policy import street_codes
+
+    codes = street_codes()
+    spelled = re.compile(r"\b" + r"\W+".join(re.escape(c) for c in codes[:3]) + r"\b")
+    places = [*EXPECTATIONS_DIR.rglob("*.py"), *(DBT_PROJECT_DIR / p for p in ("models", "tests", "macros", "seeds"))]
+    files = [f for p in places for f in ([p] if p.is_file() else p.rglob("*"))
+             if f.suffix in (".py", ".sql", ".yml") and f != DBT_PROJECT_DIR / S.DBT_REGISTRY_FILE]
+    repeated = [str(f.relative_to(DBT_PROJECT_DIR.parent)) for f in files if spelled.search(f.read_text(encoding="utf-8"))]
+    assert not repeated, repeated
+
+
+def test_the_action_plan_years_are_dbt_vars():
+    """BASE_YEAR / TARGET_YEAR are dbt_project.yml's vars; the quality suite reads them."""
+    from citysafety.config import EXPECTATIONS_DIR, dbt_project_vars
+
+    assert dbt_project_vars()["baseline_year"] < dbt_project_vars()["target_year"]
+    suite = (EXPECTATIONS_DIR / "marts" / "kpi_safety_targets.py").read_text(encoding="utf-8")
+    assert "2016" not in suite and "dbt_project_vars()" in suite
