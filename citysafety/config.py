@@ -135,3 +135,13 @@ def as_of_date() -> str | None:
 def demo_end_date() -> str | None:
     """Last day of the demo delivery set (YYYY-MM-DD); default today."""
     return os.environ.get("CITYSAFETY_DEMO_END") or None
+
+
+def dbt_project_vars() -> dict:
+    """The vars of dbt_project.yml: the action plan's base and target years (baseline_year,
+    target_year) and reductions, held once there, for the Python that needs them too (the
+    quality suites, the dashboards)."""
+    import yaml
+
+    with (DBT_PROJECT_DIR / "dbt_project.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["vars"]

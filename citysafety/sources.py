@@ -44,7 +44,10 @@ class Feed:
     cadence: timedelta
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    latest_wins: str | None = None  # column whose latest value wins per key
+    # Column whose latest value wins per key (dbt: macros/latest_version.sql); ties go to the later
+    # file, then the later row. A column with choices: the later choice wins. "_source_file": the
+    # latest file (by the date in its name, then its name); "_loaded_at": the latest load.
+    latest_wins: str | None = None
     encoding: str = "utf-8"
     header_row: int = 1  # 1-based row of the header (XLSX title rows above it)
     sheet: str | None = None  # XLSX sheet name (None: the first sheet)
@@ -239,6 +242,7 @@ EMB_SENSOR_READINGS = Feed(
     file_glob="readings_*.parquet",
     cadence=timedelta(days=1),
     key=("point_id", "ts"),
+    latest_wins="_loaded_at",  # a reading delivered again may correct its value
     build_storage="view",
     description="One Parquet file a day, one row a reading (about one a minute per point); late and repeated readings.",
     columns=(
@@ -417,3 +421,79 @@ def feed(source_name: str, feed_name: str) -> Feed:
         if f.feed == feed_name:
             return f
     raise KeyError(f"unknown feed {source_name}/{feed_name}")
+
+
+# --- The registry as dbt reads it ---------------------------------------------------------------
+# dbt cannot import this module: `python -m citysafety.sources dbt` writes what dbt needs of it
+# (key, latest_wins, choices of every feed), and the codes of the seed streets (dbt cannot read a
+# seed when it compiles), into macros, dbt_project/macros/registry.sql, which is checked in;
+# tests/test_registry.py fails when the file and the registry (or the seed) disagree.
+
+DBT_REGISTRY_FILE = "macros/registry.sql"
+
+
+def dbt_registry() -> dict[str, dict]:
+    """Per feed id (the raw table, also the staging model's name after `stg_`): its key, the
+    column whose latest value wins and the declared choices of each column, in registry names."""
+    return {
+        f.id: {
+            "key": list(f.key),
+            "latest_wins": f.latest_wins,
+            "choices": {c.name: list(c.choices) for c in f.columns if c.choices},
+        }
+        for f in all_feeds()
+    }
+
+
+def dbt_registry_text() -> str:
+    import json
+
+    from citysafety.policy import UNKNOWN_STREET, street_codes
+
+    def literal(v) -> str:  # a Jinja literal (JSON but for none)
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{literal(k)}: {literal(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ", ".join(literal(x) for x in v) + "]"
+        return "none" if v is None else json.dumps(v, ensure_ascii=False)
+
+    feeds = ",\n".join(f"    {literal(i)}: {literal(e)}" for i, e in dbt_registry().items())
+    return (
+        "{#- Generated from citysafety/sources.py by `python -m citysafety.sources dbt`: do not edit.\n"
+        "    Per feed (raw table name): key, latest_wins, choices - read by macros/latest_version.sql\n"
+        "    and tests/generic/registry_choices.sql. -#}\n"
+        "{% macro registry_feeds() -%}\n"
+        "{{ return({\n" + feeds + "\n}) }}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The codes of the seed streets (dbt_project/seeds/streets.csv, the one list) for tests that\n"
+        "    check a street_code without joining the seed (tests/generic/street_code.sql). -#}\n"
+        "{% macro street_codes() -%}\n"
+        "{{ return(" + literal([*street_codes(), UNKNOWN_STREET]) + ") }}\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from citysafety.config import DBT_PROJECT_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m citysafety.sources")
+    parser.add_argument("command", choices=["dbt"], help="write dbt's copy of the registry")
+    parser.add_argument("--check", action="store_true", help="only say whether it is up to date")
+    args = parser.parse_args(argv)
+    path, text = DBT_PROJECT_DIR / DBT_REGISTRY_FILE, dbt_registry_text()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        print(f"{path} is up to date")
+        return 0
+    if args.check:
+        print(f"{path} is behind citysafety/sources.py: run `python -m citysafety.sources dbt`")
+        return 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,8 +3,10 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.agg_sensor_alarms_daily"
-STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
+STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
 
 
 def suite() -> gx.ExpectationSuite:

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.dim_enterprises"
 
 
@@ -17,7 +19,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToMatchRegex(column="enterprise_key", regex=r"^(?:[0-9A-HJ-NP-RTUWXY]{18}|X-[0-9a-f]{16})$"),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
-            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+            value_set=[*street_codes(), UNKNOWN_STREET]),
         gxe.ExpectColumnValuesToBeBetween(column="employees", min_value=0, max_value=100000),
         gxe.ExpectColumnValuesToNotBeNull(column="is_active"),
         gxe.ExpectColumnValuesToNotBeNull(column="insurance_current"),

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.fct_casualty_events"
 
 
@@ -12,7 +14,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(column="department", value_set=["emb", "fire", "traffic"]),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
-            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+            value_set=[*street_codes(), UNKNOWN_STREET]),
         gxe.ExpectColumnValuesToBeBetween(column="deaths", min_value=0, max_value=100),
         gxe.ExpectColumnValuesToNotBeNull(column="occurred_at"),
         gxe.ExpectColumnValuesToNotBeNull(column="source_file"),

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.fct_hazards"
 # Derived check column: the flags must agree with each other.
 QUERY = """
@@ -19,7 +21,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToNotBeNull(column="report_id"),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
-            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+            value_set=[*street_codes(), UNKNOWN_STREET]),
         gxe.ExpectColumnValuesToBeInSet(column="level", value_set=["一般", "重大"]),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["待整改", "整改中", "已整改", "已销号"]),
         gxe.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=2100),

@@ -12,8 +12,10 @@ release, dbt_project/CHANGELOG.md) with `expectations(2)` from this module. Vers
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.fct_inspections"
-STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
+STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
 QUERY = """
 select *, round(penalty_yuan / 10000.0, 6) as penalty_10k_expected,
        round(penalty_10k_yuan, 6) as penalty_10k_rounded

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.fct_risk_points"
 
 
@@ -12,7 +14,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToNotBeNull(column="risk_point_id"),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
-            value_set=["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+            value_set=[*street_codes(), UNKNOWN_STREET]),
         gxe.ExpectColumnValuesToBeInSet(column="risk_level_computed", value_set=["红", "橙", "黄", "蓝"]),
         gxe.ExpectColumnValuesToNotBeNull(column="flagged"),
         # A few inconsistent rows are normal; a third flagged means the inventory is broken.

@@ -3,8 +3,10 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.fct_sensor_alarm_episodes"
-STREETS = ["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]
+STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
 QUERY = """
 select *,
        coalesce(peak_value >= high_high_threshold, false) as high_high_expected

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.policy import UNKNOWN_STREET, street_codes
+
 TABLE = "marts.kpi_official_indicators"
 
 
@@ -13,7 +15,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeUnique(column="indicator_id"),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
-            value_set=["ALL", "WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]),
+            value_set=["ALL", *street_codes(), UNKNOWN_STREET]),
         gxe.ExpectColumnValuesToBeBetween(column="deaths", min_value=0),
         *[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in rates],
         # No upper bound: on a street with a few hundred registered employees one death is

@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.config import dbt_project_vars
+
 TABLE = "marts.kpi_safety_targets"
 QUERY = """
 select *, deaths_workplace + deaths_fire + deaths_road as deaths_sum_of_parts
@@ -13,7 +15,8 @@ from marts.kpi_safety_targets
 def suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=TABLE, expectations=[
         gxe.ExpectColumnValuesToBeUnique(column="year"),
-        gxe.ExpectColumnDistinctValuesToContainSet(column="year", value_set=[2016]),
+        # the action plan's base year (dbt_project.yml vars: baseline_year)
+        gxe.ExpectColumnDistinctValuesToContainSet(column="year", value_set=[dbt_project_vars()["baseline_year"]]),
         gxe.ExpectColumnPairValuesToBeEqual(column_A="deaths_total", column_B="deaths_sum_of_parts"),
         gxe.ExpectColumnValuesToBeBetween(column="deaths_total", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="gdp_100m_yuan", min_value=1, max_value=100000),

@@ -8,15 +8,9 @@ drills as (
     select * from {{ ref('stg_emergency__drills') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by drill_id
-            order by list_month desc, source_file desc, source_row_number desc
-        ) as version_rank,
-        count(*) over (partition by drill_id) as versions
-    from drills
+latest as (
+    -- one row per drill, from the latest file listing it (macros/latest_version.sql)
+    {{ latest_version('drills', 'emergency__drills', file_date='list_month') }}
 ),
 
 final as (
@@ -29,8 +23,7 @@ final as (
         versions::integer as versions,
         source_file,
         source_row_number
-    from ranked
-    where version_rank = 1
+    from latest
 )
 
 select * from final

@@ -9,14 +9,8 @@ reports as (
 ranked as (
     select
         *,
-        row_number() over (
-            partition by year
-            order by
-                (data_status = '最终核实') desc,
-                file_date desc,
-                source_file desc,
-                source_row_number desc
-        ) as version_rank
+        -- the registry's latest_wins is data_status, its later choice wins (macros/latest_version.sql)
+        row_number() over ({{ latest_version_window('stats__economy', file_date='file_date') }}) as version_rank
     from reports
 ),
 

@@ -16,14 +16,17 @@ latest_file as (
     limit 1
 ),
 
-current_rows as (
+latest_file_rows as (
     select snapshots.*
     from snapshots
     inner join latest_file
         on snapshots.source_file = latest_file.source_file
         and snapshots.loaded_at = latest_file.loaded_at
-    -- a point listed twice in one snapshot: its last line wins
-    qualify row_number() over (partition by snapshots.point_id order by snapshots.source_row_number desc) = 1
+),
+
+current_rows as (
+    -- a point listed twice in one snapshot: its last line wins (macros/latest_version.sql)
+    {{ latest_version('latest_file_rows', 'emb__hazard_sources', file_date='snapshot_date', versions_as=none) }}
 ),
 
 final as (

@@ -3,47 +3,36 @@
 -- same version, and the later extract (file name, then line) is kept.
 with
 
-reports as (
-    select * from {{ ref('stg_grid__hazard_reports') }}
+latest as (
+    -- one row per report_id, its latest version (the registry's latest_wins; macros/latest_version.sql)
+    {{ latest_version(ref('stg_grid__hazard_reports'), 'grid__hazard_reports') }}
 ),
 
 streets as (
     select * from {{ ref('int_street_values_mapped') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by report_id
-            order by updated_at desc, source_file desc, source_row_number desc
-        ) as version_rank,
-        count(*) over (partition by report_id) as versions
-    from reports
-),
-
 final as (
     select
-        ranked.report_id,
-        ranked.found_on,
+        latest.report_id,
+        latest.found_on,
         coalesce(streets.street_code, 'UNKNOWN') as street_code,
-        ranked.street_raw,
-        ranked.community,
-        ranked.grid_code,
-        ranked.uscc,
-        ranked.description,
-        ranked.level,
-        ranked.deadline,
-        ranked.rectified_on,
-        ranked.status,
-        ranked.supervised,
-        ranked.updated_at,
-        ranked.versions::integer as versions,
-        ranked.source_file,
-        ranked.source_row_number
-    from ranked
-    left join streets on ranked.street_raw = streets.street_raw
-    where ranked.version_rank = 1
+        latest.street_raw,
+        latest.community,
+        latest.grid_code,
+        latest.uscc,
+        latest.description,
+        latest.level,
+        latest.deadline,
+        latest.rectified_on,
+        latest.status,
+        latest.supervised,
+        latest.updated_at,
+        latest.versions::integer as versions,
+        latest.source_file,
+        latest.source_row_number
+    from latest
+    left join streets on latest.street_raw = streets.street_raw
 )
 
 select * from final

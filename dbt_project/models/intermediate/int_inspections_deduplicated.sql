@@ -17,34 +17,28 @@ version_counts as (
     group by inspection_id
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by inspection_id
-            order by updated_at desc, source_file desc, source_row_number desc
-        ) as version_rank
-    from items
+latest as (
+    -- one row per inspection, its latest version (the registry's latest_wins; macros/latest_version.sql)
+    {{ latest_version('items', 'emb__inspections', versions_as=none) }}
 ),
 
 final as (
     select
-        ranked.inspection_id,
-        ranked.uscc,
-        ranked.inspected_on,
-        ranked.team,
-        ranked.findings,
-        ranked.result,
-        ranked.penalty_yuan,
-        ranked.blacklisted,
-        ranked.updated_at,
+        latest.inspection_id,
+        latest.uscc,
+        latest.inspected_on,
+        latest.team,
+        latest.findings,
+        latest.result,
+        latest.penalty_yuan,
+        latest.blacklisted,
+        latest.updated_at,
         version_counts.first_updated_at,
         version_counts.versions::integer as versions,
-        ranked.source_file,
-        ranked.source_row_number
-    from ranked
-    inner join version_counts on ranked.inspection_id = version_counts.inspection_id
-    where ranked.version_rank = 1
+        latest.source_file,
+        latest.source_row_number
+    from latest
+    inner join version_counts on latest.inspection_id = version_counts.inspection_id
 )
 
 select * from final

@@ -20,13 +20,15 @@ latest_file as (
     limit 1
 ),
 
-latest as (
-    select
-        snapshot_rows.*,
-        count(*) over (partition by risk_point_id) as delivered_rows,
-        row_number() over (partition by risk_point_id order by source_row_number desc) as row_rank
+latest_file_rows as (
+    select snapshot_rows.*
     from snapshot_rows
     inner join latest_file on snapshot_rows.source_file = latest_file.source_file
+),
+
+latest as (
+    -- a point listed twice in the snapshot: its last line wins (macros/latest_version.sql)
+    {{ latest_version('latest_file_rows', 'safety_office__risk_points', file_date='snapshot_quarter', versions_as='delivered_rows') }}
 ),
 
 computed as (
@@ -44,7 +46,6 @@ computed as (
             when risk_level like '低%' then '蓝'
         end as risk_level_read
     from latest
-    where row_rank = 1
 ),
 
 levelled as (

@@ -46,14 +46,8 @@ delivered as (
 ),
 
 latest_delivery as (
-    select
-        *,
-        count(*) over (partition by point_id, ts_utc) as times_delivered
-    from delivered
-    qualify row_number() over (
-        partition by point_id, ts_utc
-        order by loaded_at desc, source_file desc, source_row_number desc
-    ) = 1
+    -- the registry's key (point_id, ts) and latest_wins (_loaded_at): macros/latest_version.sql
+    {{ latest_version('delivered', 'emb__sensor_readings', versions_as='times_delivered', renamed={'ts': 'ts_utc'}) }}
 ),
 
 {%- if is_incremental() %}

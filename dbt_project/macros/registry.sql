@@ -1,0 +1,26 @@
+{#- Generated from citysafety/sources.py by `python -m citysafety.sources dbt`: do not edit.
+    Per feed (raw table name): key, latest_wins, choices - read by macros/latest_version.sql
+    and tests/generic/registry_choices.sql. -#}
+{% macro registry_feeds() -%}
+{{ return({
+    "emb__accidents": {"key": ["accident_id"], "latest_wins": "reported_on", "choices": {"accident_category": ["物体打击", "车辆伤害", "机械伤害", "起重伤害", "触电", "淹溺", "灼烫", "火灾", "高处坠落", "坍塌", "冒顶片帮", "透水", "放炮", "火药爆炸", "瓦斯爆炸", "锅炉爆炸", "容器爆炸", "其它爆炸", "中毒和窒息", "其它伤害"], "severity": ["一般", "较大", "重大", "特别重大"]}},
+    "emb__enterprises": {"key": ["uscc"], "latest_wins": "_source_file", "choices": {"standardisation_grade": ["一级", "二级", "三级", "未达标"]}},
+    "emb__hazard_sources": {"key": ["point_id"], "latest_wins": "_source_file", "choices": {"hazard_level": ["一级", "二级", "三级", "四级"], "metric": ["temperature", "pressure", "level", "gas"], "unit": ["℃", "MPa", "m", "%LEL"]}},
+    "emb__sensor_readings": {"key": ["point_id", "ts"], "latest_wins": "_loaded_at", "choices": {}},
+    "emb__inspections": {"key": ["inspection_id"], "latest_wins": "updated_at", "choices": {"result": ["合格", "责令整改", "行政处罚", "停产整顿"]}},
+    "fire__fires": {"key": ["fire_id"], "latest_wins": "reported_at", "choices": {"place_type": ["住宅", "商业", "工业", "仓储", "公共场所", "其他"], "cause": ["电气", "用火不慎", "吸烟", "放火", "生产作业", "其他", "不明"]}},
+    "traffic__road_accidents": {"key": ["accident_no"], "latest_wins": "reported_at", "choices": {}},
+    "stats__economy": {"key": ["year"], "latest_wins": "data_status", "choices": {"data_status": ["初步核算", "最终核实"]}},
+    "grid__hazard_reports": {"key": ["report_id"], "latest_wins": "updated_at", "choices": {"level": ["一般", "重大"], "status": ["待整改", "整改中", "已整改", "已销号"]}},
+    "safety_office__risk_points": {"key": ["risk_point_id"], "latest_wins": "_source_file", "choices": {"risk_category": ["工业企业", "人员密集场所", "城市建设", "交通运输", "城市生命线", "自然灾害", "其他"], "risk_level": ["红", "橙", "黄", "蓝"]}},
+    "emergency__plans": {"key": ["plan_id"], "latest_wins": "_source_file", "choices": {"tier": ["区级", "部门", "街道", "社区", "企业"]}},
+    "emergency__drills": {"key": ["drill_id"], "latest_wins": "_source_file", "choices": {"drill_form": ["桌面", "实战", "综合"]}},
+    "emergency__resources": {"key": ["resource_id"], "latest_wins": "updated_on", "choices": {"resource_type": ["救援队伍", "应急物资", "应急装备"]}}
+}) }}
+{%- endmacro %}
+
+{#- The codes of the seed streets (dbt_project/seeds/streets.csv, the one list) for tests that
+    check a street_code without joining the seed (tests/generic/street_code.sql). -#}
+{% macro street_codes() -%}
+{{ return(["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]) }}
+{%- endmacro %}
