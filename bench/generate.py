@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from citysafety.demo.feeds import sensors as demo_sensors
+from demo.feeds import sensors as demo_sensors
 from citysafety.sources import EMB_HAZARD_SOURCES, EMB_SENSOR_READINGS
 
 MINUTES = 1440

@@ -1,6 +1,6 @@
 """Sign-in for the dashboards: who you are decides which pages and which streets you see.
 
-Roles (policy/access.yml, read through citysafety.policy):
+Roles (policy/access.yml, read through citysafety.share.policy):
 
 * ``leader`` sees every page and every street; its pages read the published warehouse;
 * ``department`` (scope: emb, fire, traffic, stats, grid, safety_office, emergency) sees its
@@ -14,12 +14,12 @@ anywhere, or a users source that is missing where it is named, unreadable or mal
 TOML/JSON, an entry that is not a table, an entry without role or password_hash, a role or
 scope the policy does not know) stops the app with a message in Chinese before any page runs.
 
-Users live outside the repository, with PBKDF2-SHA256 hashes (``citysafety.policy.hash_password``),
+Users live outside the repository, with PBKDF2-SHA256 hashes (``citysafety.share.policy.hash_password``),
 looked up in this order:
 
 1. the file named by ``CITYSAFETY_USERS`` (JSON or TOML);
 2. ``st.secrets["users"]`` (``.streamlit/secrets.toml``, kept out of git);
-3. ``$CITYSAFETY_HOME/secrets/users.json`` (``python -m citysafety.demo.accounts`` writes demo users).
+3. ``$CITYSAFETY_HOME/secrets/users.json`` (``python -m demo.accounts`` writes demo users).
 
 Each holds ``{username: {role, scope, password_hash, display_name?}}`` (at the top level or under
 ``users``).
@@ -57,7 +57,7 @@ from typing import Any
 
 import streamlit as st
 
-from citysafety import policy as P
+from citysafety.share import policy as P
 from citysafety.config import session_hours, settings
 from citysafety.secretfiles import read_or_create_secret
 from dashboards import signin_store as S
@@ -445,7 +445,7 @@ def scoped_warehouse_path() -> Path:
     """The file this session's pages must read: the published warehouse for the leader (or with
     sign-in explicitly off), the user's analyst file for a department or street office.
     Raises NotSignedIn when sign-in is on and nobody signed in is bound to the session."""
-    from citysafety.exports import analyst_file
+    from citysafety.share.exports import analyst_file
 
     if auth_disabled():
         return settings().warehouse_db

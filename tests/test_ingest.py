@@ -1,4 +1,4 @@
-"""Landing -> raw (citysafety.ingest) on delivery files written byte by byte in a temporary home.
+"""Landing -> raw (citysafety.raw.ingest) on delivery files written byte by byte in a temporary home.
 
 Each test lands files in $CITYSAFETY_HOME/landing/<source>/<feed>/, runs `ingest_feed`, and reads
 back rows.parquet, quarantine.parquet and reconciliation.parquet with pyarrow. Expectations
@@ -22,9 +22,10 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from citysafety import ingest
+from citysafety.raw import store
 from citysafety.config import settings
-from citysafety.ingest import FileResult, ingest_feed
+from citysafety.raw.ingest import ingest_feed
+from citysafety.raw.store import FileResult
 from citysafety.sources import EMB_ACCIDENTS, FIRE_FIRES, STATS_ECONOMY, TRAFFIC_ROAD_ACCIDENTS
 
 SAMPLES = Path("/work/shared/feeds/samples")
@@ -98,14 +99,14 @@ def fire(**changes) -> list[str]:
 
 def load_of(cfg, feed, name: str) -> SimpleNamespace:
     """The raw folder of one delivered file, read back."""
-    base = ingest.feed_dir(feed, cfg)
+    base = store.feed_dir(feed, cfg)
     dirs = [p for p in base.iterdir() if re.fullmatch(re.escape(name) + r"-[0-9a-f]{12}", p.name)]
     assert len(dirs) == 1, sorted(p.name for p in base.iterdir())
     d = dirs[0]
     rows = pq.read_table(d / "rows.parquet")
-    assert rows.schema.equals(ingest.raw_schema(feed), check_metadata=False)
+    assert rows.schema.equals(store.raw_schema(feed), check_metadata=False)
     quarantine = pq.read_table(d / "quarantine.parquet")
-    assert quarantine.schema.equals(ingest.QUARANTINE, check_metadata=False)
+    assert quarantine.schema.equals(store.QUARANTINE, check_metadata=False)
     recon = pq.read_table(d / "reconciliation.parquet").to_pylist()
     assert len(recon) == 1
     return SimpleNamespace(dir=d, rows=rows.to_pylist(), quarantine=quarantine.to_pylist(),
@@ -650,7 +651,7 @@ def test_partial_uploads_are_ignored(cfg):
     (folder(cfg, EMB_ACCIDENTS) / "accidents_201903.csv.part").rename(
         folder(cfg, EMB_ACCIDENTS) / "accidents_201903.csv")
     assert ingest_feed(EMB_ACCIDENTS, cfg) == [FileResult("accidents_201903.csv", "loaded", 1, 1, 0)]
-    assert [p.name for p in ingest.feed_dir(EMB_ACCIDENTS, cfg).iterdir()] == [
+    assert [p.name for p in store.feed_dir(EMB_ACCIDENTS, cfg).iterdir()] == [
         f"accidents_201903.csv-{sha(data)[:12]}"]
 
 
@@ -766,12 +767,12 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(cfg, monkeypatc
     assert len(ingest_feed(FIRE_FIRES, cfg)) == 1
 
     read = []
-    real = ingest.sha256_file
-    monkeypatch.setattr(ingest, "sha256_file", lambda p: read.append(p.name) or real(p))
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: read.append(p.name) or real(p))
     assert ingest_feed(FIRE_FIRES, cfg) == [] and read == []
 
     path.write_bytes(f"\ufeff{head}\nF-2,B\n".encode())  # same size, new content
     os.utime(path, (an_hour_ago + 60, an_hour_ago + 60))
     again = ingest_feed(FIRE_FIRES, cfg)
     assert read == ["fires_2016-W01.csv"] and len(again) == 1
-    assert len(ingest.loads(FIRE_FIRES, cfg)) == 2  # both contents, each once
+    assert len(store.loads(FIRE_FIRES, cfg)) == 2  # both contents, each once

@@ -1,4 +1,4 @@
-"""Value parsers of citysafety.parsing, against the delivery agreements (shared/feeds/README.md).
+"""Value parsers of citysafety.raw.parsing, against the delivery agreements (shared/feeds/README.md).
 
 Every expectation below is computed by hand from the agreement: the three 发生时间 forms of the
 accident reports, ISO-8601 with an offset converted to Asia/Shanghai local time, casualty counts
@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from citysafety import sources as S
-from citysafety.parsing import (
+from citysafety.raw.parsing import (
     BadValue,
     clean_text,
     parse_bool,
