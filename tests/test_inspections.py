@@ -87,7 +87,7 @@ def extracts(cfg) -> list[Path]:
 
 def leftovers(cfg) -> list[str]:
     folder = cfg.landing / FEED.source / FEED.feed
-    return [p.name for p in folder.iterdir() if p.name.endswith(".part")] if folder.is_dir() else []
+    return [p.name for p in folder.iterdir() if p.name.endswith((".part", ".tmp"))] if folder.is_dir() else []
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ One pull:
    added while we pull), `updated_since` being the last `updated_at` seen, sent back exactly as
    the server wrote it;
 3. writes ALL pages, one item a line exactly as received (`ensure_ascii=False`), into one hidden
-   `.inspections_<UTC stamp>.jsonl.part`, renamed into place when whole, so the ingest loads it
+   temporary file (`citysafety.files.atomic_stream`), renamed into place when whole, so the ingest loads it
    like any delivery (and quarantines an item that breaks the agreement, with the reason);
 4. only then moves the watermark. Nothing new: no file, watermark unchanged, returns None.
 
@@ -67,6 +67,7 @@ import requests
 
 from citysafety import sources as S
 from citysafety.config import Settings, settings
+from citysafety.files import atomic_stream
 from citysafety.land.extracts import (
     NotConfigured, extract_dir, ids_field, read_watermark, stamp, write_watermark,
 )
@@ -303,7 +304,7 @@ def pull(feed: S.Feed, cfg: Settings | None = None, *, base_url: str | None = No
     folder = extract_dir(feed, cfg)
     folder.mkdir(parents=True, exist_ok=True)
     name = feed.file_glob.replace("*", stamp())
-    part = folder / f".{name}.part"
+    target = folder / name
     client = _Client(base_url, spec.path, token, conn_id, sleep=sleep, max_retries=max_retries,
                      backoff_base=backoff_base, backoff_cap=backoff_cap, max_wait=max_wait,
                      timeout=timeout)
@@ -311,7 +312,7 @@ def pull(feed: S.Feed, cfg: Settings | None = None, *, base_url: str | None = No
     last, last_text, ids_at_last = since, since_text, set(seen_at_mark)
     written_keys: set[tuple[str, str]] = set()
     try:
-        with part.open("w", encoding="utf-8", newline="\n") as out:
+        with atomic_stream(target) as out:
             page, total = 1, 1
             while page <= total:
                 params = {"page": page, "page_size": page_size}
@@ -341,23 +342,17 @@ def pull(feed: S.Feed, cfg: Settings | None = None, *, base_url: str | None = No
                     if mark == last and key is not None:
                         ids_at_last.add(str(key))
                 page += 1
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+            if not written:
+                out.discard()
     finally:
         client.close()
 
     retries = ", ".join(f"{k} {v}" for k, v in client.retries.items() if v) or "none"
     if not written:
-        part.unlink(missing_ok=True)
         log.info("%s/%s: nothing new at %s since %s (%d page(s), %d repeat(s) at the watermark, "
                  "retries: %s)", feed.source, feed.feed, base_url, since_text or "-", pages,
                  skipped, retries)
         return None
-    target = folder / name
-    os.replace(part, target)
     if untracked:
         log.warning("%s/%s: %d item(s) without a readable %s written to %s (the ingest will "
                     "quarantine them)", feed.source, feed.feed, untracked, spec.watermark, name)

@@ -13,7 +13,7 @@ One pull:
 2. selects the agreement's columns `where updated_at >= :watermark order by updated_at, report_id`
    (a bound parameter, never formatted into the SQL), streamed in batches of `batch_size`;
 3. writes every row as one JSON line (dates and timestamps ISO-8601, booleans true/false,
-   UTF-8 unescaped) into a hidden `.part` file, renamed into place as
+   UTF-8 unescaped) into a hidden temporary file (`citysafety.files.atomic_stream`), renamed into place as
    `<feed>_<UTC stamp>.jsonl` when whole, so the ingest loads it like any delivery;
 4. only then moves the watermark on. Nothing new: no file, watermark unchanged, returns None.
 
@@ -52,6 +52,7 @@ from typing import Any
 
 from citysafety import sources as S
 from citysafety.config import Settings, settings
+from citysafety.files import atomic_stream
 from citysafety.land.extracts import (
     NotConfigured, extract_dir, ids_field, read_watermark, stamp, write_watermark,
 )
@@ -208,12 +209,12 @@ def pull(feed: S.Feed, cfg: Settings | None = None, *, url=None,
     folder = extract_dir(feed, cfg)
     folder.mkdir(parents=True, exist_ok=True)
     name = feed.file_glob.replace("*", stamp())
-    part = folder / f".{name}.part"
+    target = folder / name
     written, skipped = 0, 0
     last_mark, ids_at_last = None, []
     engine = sa.create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as conn, part.open("w", encoding="utf-8", newline="\n") as out:
+        with engine.connect() as conn, atomic_stream(target) as out:
             result = conn.execution_options(yield_per=batch_size).execute(stmt)
             for batch in result.partitions(batch_size):
                 for row in batch:
@@ -229,22 +230,16 @@ def pull(feed: S.Feed, cfg: Settings | None = None, *, url=None,
                     if mark != last_mark:
                         last_mark, ids_at_last = mark, []
                     ids_at_last.append(str(key))
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+            if not written:
+                out.discard()
     finally:
         engine.dispose()
 
     if not written:
-        part.unlink(missing_ok=True)
         log.info("%s/%s: nothing new in %s since %s (%d boundary rows already pulled)",
                  feed.source, feed.feed, describe(url), state[spec.watermark]["value"] if state else "-",
                  skipped)
         return None
-    target = folder / name
-    os.replace(part, target)
     if last_mark is None:  # only rows without updated_at: the watermark cannot move
         log.warning("%s/%s: %d rows without %s pulled into %s", feed.source, feed.feed, written,
                     spec.watermark, name)

@@ -90,7 +90,7 @@ def _clean_text_sql(expr: str) -> str:
 
 def _shown(expr: str) -> str:
     """SQL showing a delivered value in a reason as Python's repr does: 'abc'."""
-    return f" || {expr} || "
+    return f"'''' || {expr} || ''''"
 
 
 def _column_sql(column: S.Column, src: str, duck_type: str) -> tuple[str, str, str, list[str]]:

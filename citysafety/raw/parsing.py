@@ -155,6 +155,21 @@ def parse_bool(value) -> bool:
     raise BadValue(f"not 是/否: {value!r}")
 
 
+def parse_choice(column: S.Column, value) -> str:
+    """One of the column's declared `choices`, in the registry's spelling, or BadValue.
+
+    Full-width and other compatibility forms fold as the other kinds' values do (NFKC: ＭＰａ is
+    MPa, °C is ℃); any other spelling is not one of the choices."""
+    text = str(value)
+    if text in column.choices:
+        return text
+    folded = _ascii(text)
+    for choice in column.choices:
+        if _ascii(choice) == folded:
+            return choice
+    raise BadValue(f"not one of {'/'.join(column.choices)}: {value!r}")
+
+
 def parse_value(column: S.Column, value):
     """Typed value of one delivered cell, or BadValue."""
     if isinstance(value, str) or value is None:
@@ -164,13 +179,8 @@ def parse_value(column: S.Column, value):
                 raise BadValue("required value is empty")
             return None
         value = text
-    if column.kind == S.TEXT:
-        return str(value)
-    if column.kind == S.CHOICE:
-        text = _ascii(str(value))
-        if text not in column.choices:
-            raise BadValue(f"not one of {'/'.join(column.choices)}: {value!r}")
-        return text
+    if column.kind in (S.TEXT, S.CHOICE):
+        return parse_choice(column, value) if column.choices else str(value)
     parser = {
         S.INT: parse_int,
         S.DECIMAL: parse_decimal,
