@@ -32,7 +32,7 @@ from citysafety.mart import build
 from citysafety.raw import ingest, store
 from citysafety import sources as S
 from citysafety.config import PROJECT_ROOT, Settings, duckdb_memory_limit
-from citysafety.files import sha256_file
+from citysafety.files import atomic_path, sha256_file
 from citysafety.sql import literal
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -114,12 +114,11 @@ def _dbt(args: list[str], cfg: Settings) -> dict:
     return out
 
 
-def _copy_atomic(src: Path, folder: Path) -> Path:
+def _copy_aside(src: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{src.name}.part"
-    shutil.copyfile(src, part)
     target = folder / src.name
-    os.replace(part, target)
+    with atomic_path(target, sync=False) as part:
+        shutil.copyfile(src, part)
     return target
 
 
@@ -418,7 +417,7 @@ def phase_pages(homes: Homes, scale: str) -> dict:
 
 def _one_day(cfg: Settings, src: Path) -> dict:
     """Deliver one day's file, then ingest + prepare_build + dbt build of the selection (timed)."""
-    _copy_atomic(src, Homes.sensor_landing(cfg))
+    _copy_aside(src, Homes.sensor_landing(cfg))
     t0 = time.perf_counter()
     loaded = ingest.summarise(ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg))
     ingest_s = _elapsed(t0)
@@ -466,7 +465,7 @@ def phase_incremental_empty(homes: Homes, scale: str) -> dict:
     extras = {p.name for p in homes.gen.glob(S.EMB_SENSOR_READINGS.file_glob)}
     history = [p for p in _sensor_files(homes.year) if p.name not in extras]
     last_history_day = history[-1]
-    _copy_atomic(last_history_day, Homes.sensor_landing(cfg))
+    _copy_aside(last_history_day, Homes.sensor_landing(cfg))
     t0 = time.perf_counter()
     ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg)
     build.prepare_build(cfg)

@@ -105,3 +105,21 @@ def atomic_stream(path: Path, *, mode: int = 0o644, encoding: str = "utf-8") -> 
             fsync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path: Path, *, sync: bool = True) -> Iterator[Path]:
+    """A temporary path beside `path` for a writer that wants a path (pyarrow, DuckDB, a copy):
+    renamed over `path` when the block ends (synced first, and the folder after, unless
+    `sync=False`: a benchmark's scratch data); removed on an exception."""
+    path = Path(path)
+    tmp = _temporary(path)
+    try:
+        yield tmp
+        if sync:
+            fsync(tmp)
+        os.replace(tmp, path)
+        if sync:
+            fsync(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
