@@ -12,6 +12,7 @@ delivery). A pulled feed whose connection is not configured is skipped with a cl
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,28 @@ WATERMARK_FILE = ".watermark.json"
 
 class NotConfigured(RuntimeError):
     """The connection of a pulled feed is not configured: skip it, say which connection."""
+
+
+def airflow_connection(feed: S.Feed, conn_id: str):
+    """The Airflow connection `conn_id`, or, where Airflow is not installed, the URI of its
+    `AIRFLOW_CONN_<ID>` environment variable (a str); NotConfigured when there is neither."""
+    missing = NotConfigured(f"{feed.source}/{feed.feed}: Airflow connection {conn_id!r} is not "
+                            "configured; skipped")
+    try:
+        from airflow.sdk import Connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError:  # no Airflow here: only the environment variable can configure it
+        uri = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+        if not uri:
+            raise missing from None
+        return uri
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        raise missing from None
+    if conn is None:
+        raise missing
+    return conn
 
 
 def extract_dir(feed: S.Feed, cfg: Settings) -> Path:

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -69,7 +68,7 @@ from citysafety import sources as S
 from citysafety.config import Settings, settings
 from citysafety.files import atomic_stream
 from citysafety.land.extracts import (
-    NotConfigured, extract_dir, ids_field, read_watermark, stamp, write_watermark,
+    airflow_connection, extract_dir, ids_field, read_watermark, stamp, write_watermark,
 )
 
 log = logging.getLogger(__name__)
@@ -112,22 +111,9 @@ def base_url_of(conn) -> str:
 
 def connection(conn_id: str, feed: S.Feed) -> tuple[str, str]:
     """(base URL, token) of the Airflow connection, or NotConfigured."""
-    missing = NotConfigured(f"{feed.source}/{feed.feed}: Airflow connection {conn_id!r} is not "
-                            "configured; skipped")
-    try:
-        from airflow.sdk import Connection
-        from airflow.sdk.exceptions import AirflowNotFoundException
-    except ImportError:  # no Airflow here: only the environment variable can configure it
-        uri = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-        if not uri:
-            raise missing from None
-        return _from_uri(uri, conn_id)
-    try:
-        conn = Connection.get(conn_id)
-    except AirflowNotFoundException:
-        raise missing from None
-    if conn is None:
-        raise missing
+    conn = airflow_connection(feed, conn_id)
+    if isinstance(conn, str):
+        return _from_uri(conn, conn_id)
     if not conn.password:
         raise PullError(f"Airflow connection {conn_id!r} has no password (the API token)")
     return base_url_of(conn), conn.password

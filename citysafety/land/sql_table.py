@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -54,7 +53,7 @@ from citysafety import sources as S
 from citysafety.config import Settings, settings
 from citysafety.files import atomic_stream
 from citysafety.land.extracts import (
-    NotConfigured, extract_dir, ids_field, read_watermark, stamp, write_watermark,
+    NotConfigured, airflow_connection, extract_dir, ids_field, read_watermark, stamp, write_watermark,
 )
 
 log = logging.getLogger(__name__)
@@ -96,25 +95,12 @@ def connection_url(conn) -> "sqlalchemy.engine.URL":  # noqa: F821
 def configured_url(feed: S.Feed, conn_id: str | None = None):
     """The feed's database URL from its Airflow connection, or NotConfigured."""
     conn_id = conn_id or feed.pull.connection
-    missing = NotConfigured(f"{feed.source}/{feed.feed}: Airflow connection {conn_id!r} is not "
-                            "configured; skipped")
-    try:
-        from airflow.sdk import Connection
-        from airflow.sdk.exceptions import AirflowNotFoundException
-    except ImportError:  # no Airflow here: only the environment variable can configure it
-        uri = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
-        if not uri:
-            raise missing from None
+    conn = airflow_connection(feed, conn_id)
+    if isinstance(conn, str):
         from sqlalchemy.engine import make_url
 
-        return make_url(uri.replace("postgres://", "postgresql+psycopg://", 1)
+        return make_url(conn.replace("postgres://", "postgresql+psycopg://", 1)
                         .replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        conn = Connection.get(conn_id)
-    except AirflowNotFoundException:
-        raise missing from None
-    if conn is None:
-        raise missing
     return connection_url(conn)
 
 
