@@ -26,17 +26,17 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 # Demo accounts get random passwords ($(CITYSAFETY_HOME)/secrets/demo_passwords.txt, mode 0600),
 # printed at the end of `make demo-data`; `make demo` prints them when the dashboard is up.
 demo-data: install
-	$(BIN)/python -m citysafety.demo
-	$(BIN)/python -m citysafety.demo.accounts --home $(CITYSAFETY_HOME) $(if $(filter demo,$(MAKECMDGOALS)),--no-print)
+	$(BIN)/python -m demo
+	$(BIN)/python -m demo.accounts --home $(CITYSAFETY_HOME) $(if $(filter demo,$(MAKECMDGOALS)),--no-print)
 
 pipeline: install $(MANIFEST)
-	$(BIN)/python -m citysafety.orchestration pipeline
+	$(BIN)/python -m demo.run pipeline
 
 dashboard: install
-	$(BIN)/python -m citysafety.orchestration dashboard
+	$(BIN)/python -m demo.run dashboard
 
 serve: install $(MANIFEST)
-	$(BIN)/python -m citysafety.orchestration serve
+	$(BIN)/python -m demo.run serve
 
 demo: demo-data pipeline serve
 

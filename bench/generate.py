@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import random
 import sys
 import time
@@ -34,7 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from citysafety.demo.feeds import sensors as demo_sensors
+from demo.feeds import sensors as demo_sensors
+from citysafety.files import atomic_path
 from citysafety.sources import EMB_HAZARD_SOURCES, EMB_SENSOR_READINGS
 
 MINUTES = 1440
@@ -174,11 +174,11 @@ class DayWriter:
         })
 
 
-def _write_atomic(path: Path, write) -> None:
+def _write_aside(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")  # never matches a feed glob while half written
-    write(part)
-    os.replace(part, path)
+    # a hidden name never matches a feed glob while half written; scratch data: not synced
+    with atomic_path(path, sync=False) as part:
+        write(part)
 
 
 def reading_name(day: date) -> str:
@@ -201,7 +201,7 @@ def write_sensor_set(seed: int, n_points: int, days: list[date], target_of, snap
     pts = point_set(seed, n_points)
     snap = snapshot_dir / snapshot_name(days[0] - timedelta(1))
     data = snapshot_csv(pts)
-    _write_atomic(snap, lambda p: p.write_bytes(data))
+    _write_aside(snap, lambda p: p.write_bytes(data))
     stop = (stop_day, len(pts.ids) - 1) if stop_day else None
     writer = DayWriter(seed, pts, stop)
     rows = size = 0
@@ -209,7 +209,7 @@ def write_sensor_set(seed: int, n_points: int, days: list[date], target_of, snap
     for k, day in enumerate(days, start=1):
         table = writer.day_table(day)
         path = Path(target_of(day)) / reading_name(day)
-        _write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
+        _write_aside(path, lambda p: pq.write_table(table, p, compression="zstd"))
         rows += table.num_rows
         size += path.stat().st_size
         now = time.perf_counter()

@@ -5,7 +5,7 @@
 -- with no framework: no dbt, no incremental bookkeeping, no tests, no contracts.
 -- bench/steps.py replaces {RAW} with the raw folder, {SEEDS} with dbt_project/seeds and
 -- {SENSOR_READINGS} with the read of the sensor loads that the build's raw view uses
--- (citysafety.build.raw_select: rows.parquet stores no per-file lineage), then
+-- (citysafety.mart.build.raw_select: rows.parquet stores no per-file lineage), then
 -- runs the statements in order on one connection to a new database file.
 -- Kept like the models: the deduplicated readings are stored in time order, as
 -- int_sensor_readings_deduplicated stores them.

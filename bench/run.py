@@ -8,7 +8,7 @@ Generates a delivery set at scale under the bench home (BENCH_HOME, default benc
 runs each phase in a process of its own (bench/steps.py), shows progress while it runs, and
 writes bench/results/latest.json and bench/results/latest.md (also printed):
 
-- ingest_vs_limit: sensor ingest rows/s (citysafety.ingest.ingest_feed) divided by DuckDB's own
+- ingest_vs_limit: sensor ingest rows/s (citysafety.raw.ingest.ingest_feed) divided by DuckDB's own
   `create table ... as select * from read_parquet([...])` over the same files. Target >= 0.5.
 - build_vs_hand_sql: prepare_build + `dbt build` of the sensor marts and kpi_safety_targets with
   their parents (full refresh), divided by bench/hand_sql.sql (the same transformations as one
@@ -378,9 +378,9 @@ def notes(p: dict, scale: str) -> list[str]:
     pub = p.get("publish", {})
     if pub.get("quality_gate") == "failed":
         out.append("the quality gate FAILED on the bench data; the bench published directly with "
-                   "citysafety.publish.publish so that the pages could be measured (reasons in latest.json)")
+                   "citysafety.mart.publish.publish so that the pages could be measured (reasons in latest.json)")
     elif pub.get("quality_gate") == "passed":
-        out.append("the quality gate passed; the pages read the warehouse published by citysafety.publish")
+        out.append("the quality gate passed; the pages read the warehouse published by citysafety.mart.publish")
     pg = p.get("pages", {})
     if pg.get("pages"):
         worst = max(pg["pages"].items(), key=lambda kv: kv[1]["cold_p95_s"])

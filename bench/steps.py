@@ -4,7 +4,7 @@
 its result (JSON) to FILE. A process per phase keeps the figures apart: each phase's memory is
 its own (run.py samples the RSS of the phase's process tree), and no import or cache of one
 phase warms another. Times are taken inside the phase around the work (time.perf_counter),
-so interpreter start-up is not counted; dbt runs as a subprocess (citysafety.build.run_dbt)
+so interpreter start-up is not counted; dbt runs as a subprocess (citysafety.mart.build.run_dbt)
 and its start-up, parse and run are counted, as they are in the pipeline.
 
 Homes under the bench work folder (default bench/work/<scale>/):
@@ -28,10 +28,12 @@ from pathlib import Path
 
 import duckdb
 
-from citysafety import build, ingest
+from citysafety.mart import build
+from citysafety.raw import ingest, store
 from citysafety import sources as S
 from citysafety.config import PROJECT_ROOT, Settings, duckdb_memory_limit
-from citysafety.files import sha256_file
+from citysafety.files import atomic_path, sha256_file
+from citysafety.sql import literal
 
 BENCH_DIR = Path(__file__).resolve().parent
 SEED = 20180101
@@ -83,7 +85,7 @@ def _elapsed(t0: float) -> float:
 
 
 def _dbt(args: list[str], cfg: Settings) -> dict:
-    """Run dbt through citysafety.build.run_dbt; time it, summarise run_results.json."""
+    """Run dbt through citysafety.mart.build.run_dbt; time it, summarise run_results.json."""
     t0 = time.perf_counter()
     error = None
     try:
@@ -112,19 +114,18 @@ def _dbt(args: list[str], cfg: Settings) -> dict:
     return out
 
 
-def _copy_atomic(src: Path, folder: Path) -> Path:
+def _copy_aside(src: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{src.name}.part"
-    shutil.copyfile(src, part)
     target = folder / src.name
-    os.replace(part, target)
+    with atomic_path(target, sync=False) as part:
+        shutil.copyfile(src, part)
     return target
 
 
 # ------------------------------------------------------------------------------- phases
 
 def phase_generate(homes: Homes, scale: str) -> dict:
-    from citysafety.demo.generate import generate as demo_generate
+    from demo.generate import generate as demo_generate
 
     from bench.generate import write_sensor_set
 
@@ -157,7 +158,7 @@ def phase_generate(homes: Homes, scale: str) -> dict:
 def phase_ingest_other(homes: Homes, scale: str) -> dict:
     """Every feed but the sensor readings into the year home (pulled feeds from the demo sources)."""
     from citysafety import pull
-    from citysafety.demo import emb_api, grid_db
+    from demo import emb_api, grid_db
     from citysafety.pull import http_api
 
     cfg = homes.year
@@ -180,7 +181,7 @@ def phase_ingest_other(homes: Homes, scale: str) -> dict:
 
 
 def _sensor_files(cfg: Settings) -> list[Path]:
-    return ingest.delivered_files(S.EMB_SENSOR_READINGS, cfg)
+    return store.delivered_files(S.EMB_SENSOR_READINGS, cfg)
 
 
 def phase_limit(homes: Homes, scale: str) -> dict:
@@ -190,7 +191,7 @@ def phase_limit(homes: Homes, scale: str) -> dict:
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     try:
-        listing = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
+        listing = "[" + ", ".join(literal(p) for p in files) + "]"
         t0 = time.perf_counter()
         con.execute(f"create table t as select * from read_parquet({listing})")
         con.execute("checkpoint")
@@ -209,7 +210,7 @@ def phase_limit(homes: Homes, scale: str) -> dict:
 def phase_ingest_sensors(homes: Homes, scale: str) -> dict:
     cfg = homes.year
     files = _sensor_files(cfg)
-    loaded = ingest.feed_dir(S.EMB_SENSOR_READINGS, cfg)
+    loaded = store.feed_dir(S.EMB_SENSOR_READINGS, cfg)
     if loaded.exists():  # a repeat: the same files ingested again from scratch
         shutil.rmtree(loaded)
     t0 = time.perf_counter()
@@ -237,7 +238,7 @@ def phase_build_year(homes: Homes, scale: str) -> dict:
 def _hand_statements(cfg: Settings) -> list[str]:
     text = (BENCH_DIR / "hand_sql.sql").read_text(encoding="utf-8")
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    sensors = build.raw_select(S.EMB_SENSOR_READINGS, ingest.loads(S.EMB_SENSOR_READINGS, cfg))
+    sensors = build.raw_select(S.EMB_SENSOR_READINGS, store.loads(S.EMB_SENSOR_READINGS, cfg))
     text = text.replace("{RAW}", str(cfg.raw)).replace("{SEEDS}", str(PROJECT_ROOT / "dbt_project" / "seeds"))
     text = text.replace("{SENSOR_READINGS}", sensors)
     return [s.strip() for s in re.split(r";\s*\n", text) if s.strip()]
@@ -310,7 +311,7 @@ def phase_hand_sql(homes: Homes, scale: str) -> dict:
         seconds = _elapsed(t0)
         say(f"hand SQL {seconds:.1f} s: " + ", ".join(f"{n} {s:.1f}s" for n, s in steps))
         # the same numbers as dbt? (after the timing)
-        con.execute(f"attach '{cfg.build_db}' as dbt (read_only)")
+        con.execute(f"attach {literal(cfg.build_db)} as dbt (read_only)")
         checks = {}
         for name, (dbt_sql, hand_sql) in CHECKS.items():
             a = con.execute(dbt_sql).fetchall()
@@ -333,7 +334,7 @@ def phase_hand_sql(homes: Homes, scale: str) -> dict:
 
 def phase_publish(homes: Homes, scale: str) -> dict:
     """The rest of the mart (every model), the quality gate, publish: what the dashboard reads."""
-    from citysafety import publish, quality
+    from citysafety.mart import publish, quality
 
     cfg = homes.year
     t0 = time.perf_counter()
@@ -416,7 +417,7 @@ def phase_pages(homes: Homes, scale: str) -> dict:
 
 def _one_day(cfg: Settings, src: Path) -> dict:
     """Deliver one day's file, then ingest + prepare_build + dbt build of the selection (timed)."""
-    _copy_atomic(src, Homes.sensor_landing(cfg))
+    _copy_aside(src, Homes.sensor_landing(cfg))
     t0 = time.perf_counter()
     loaded = ingest.summarise(ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg))
     ingest_s = _elapsed(t0)
@@ -457,14 +458,14 @@ def phase_incremental_empty(homes: Homes, scale: str) -> dict:
     for feed in S.all_feeds():
         if feed is S.EMB_SENSOR_READINGS:
             continue
-        src = ingest.feed_dir(feed, homes.year)
+        src = store.feed_dir(feed, homes.year)
         if src.is_dir():
-            shutil.copytree(src, ingest.feed_dir(feed, cfg))
+            shutil.copytree(src, store.feed_dir(feed, cfg))
     # the year home has the extra days in landing by now: take the last day before them
     extras = {p.name for p in homes.gen.glob(S.EMB_SENSOR_READINGS.file_glob)}
     history = [p for p in _sensor_files(homes.year) if p.name not in extras]
     last_history_day = history[-1]
-    _copy_atomic(last_history_day, Homes.sensor_landing(cfg))
+    _copy_aside(last_history_day, Homes.sensor_landing(cfg))
     t0 = time.perf_counter()
     ingest.ingest_feed(S.EMB_SENSOR_READINGS, cfg)
     build.prepare_build(cfg)

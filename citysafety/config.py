@@ -48,7 +48,7 @@ class Settings:
 
     @property
     def warehouse_db(self) -> Path:
-        """The published mart. Only citysafety.publish writes it."""
+        """The published mart. Only citysafety.mart.publish writes it."""
         return self.warehouse_dir / "citysafety.duckdb"
 
     @property

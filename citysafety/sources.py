@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-# Column kinds understood by citysafety.parsing. A value that cannot be read as its kind
+from citysafety.config import EMB_API_CONN_ID, GRID_DB_CONN_ID
+
+# Column kinds understood by citysafety.raw.parsing. A value that cannot be read as its kind
 # quarantines the row (with the column and the value in the reason) unless the column is
 # optional and empty.
 TEXT = "text"
@@ -21,6 +23,9 @@ DATETIME = "datetime"  # local (Asia/Shanghai) timestamp; ISO with offset conver
 DATE = "date"
 BOOL = "bool"  # 是/否, true/false
 CHOICE = "choice"  # text restricted to `choices`
+# Any text column may declare `choices`: the ingest quarantines a value that is not one of them
+# (full-width forms folded, as citysafety.raw.parsing does for every kind), naming the column,
+# the choices and the value.
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,18 @@ class Column:
     personal: bool = False  # personal data: raw layer only, masked everywhere else
     choices: tuple[str, ...] = ()
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Pull:
+    """How the platform fetches a pulled feed itself (citysafety.land), incrementally."""
+
+    kind: str  # "http": the department's API | "sql": a table of the department's database
+    connection: str  # the Airflow connection that reaches it (citysafety.config)
+    key: str  # delivered name of the id: rows pulled at the watermark's instant are kept by it
+    watermark: str  # delivered name of the column pulled from (the last value seen is kept)
+    table: str | None = None  # sql: the table in the source database
+    path: str | None = None  # http: the API path below the connection's base URL
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,7 @@ class Feed:
     header_row: int = 1  # 1-based row of the header (XLSX title rows above it)
     sheet: str | None = None  # XLSX sheet name (None: the first sheet)
     description: str = ""
-    pull: str | None = None  # "http" | "sql": the platform fetches it (citysafety.pull)
+    pull: Pull | None = None  # the platform fetches it (citysafety.land); None: delivered
     # "table": copied into the build copy; "view": read in place from the raw Parquet (the
     # high-volume sensor feed, processed incrementally by dbt).
     build_storage: str = "table"
@@ -257,7 +274,8 @@ EMB_INSPECTIONS = Feed(
     feed="inspections",
     title="执法检查",
     form="jsonl",
-    pull="http",
+    pull=Pull("http", connection=EMB_API_CONN_ID, path="/api/v1/inspections",
+              key="inspection_id", watermark="updated_at"),
     file_glob="inspections_*.jsonl",
     cadence=timedelta(days=1),
     key=("inspection_id",),
@@ -281,7 +299,8 @@ GRID_HAZARD_REPORTS = Feed(
     feed="hazard_reports",
     title="网格隐患排查",
     form="jsonl",
-    pull="sql",
+    pull=Pull("sql", connection=GRID_DB_CONN_ID, table="hazard_reports",
+              key="report_id", watermark="updated_at"),
     file_glob="hazard_reports_*.jsonl",
     cadence=timedelta(days=1),
     key=("report_id",),

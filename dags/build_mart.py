@@ -23,7 +23,8 @@ from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup
 
 from citysafety import sources
-from citysafety.orchestration import dbt_task_group_args, feed_asset, warehouse_asset
+from citysafety.orchestrate.assets import feed_asset, warehouse_asset
+from citysafety.orchestrate.cosmos_settings import dbt_task_group_args
 
 FEEDS = [feed_asset(f) for f in sources.all_feeds()]
 
@@ -43,25 +44,25 @@ FEEDS = [feed_asset(f) for f in sources.all_feeds()]
 def build_mart():
     @task
     def prepare_build() -> dict:
-        from citysafety.build import prepare_build as prepare
+        from citysafety.mart.build import prepare_build as prepare
 
         return prepare()
 
     @task
     def validate_quality() -> dict:
-        from citysafety.quality import validate
+        from citysafety.mart.quality import validate
 
         return validate()
 
     @task(outlets=[warehouse_asset()])
     def publish_warehouse() -> dict:
-        from citysafety.publish import publish
+        from citysafety.mart.publish import publish
 
         return publish()
 
     @task
     def export_departments() -> dict:
-        from citysafety.exports import export_all
+        from citysafety.share.exports import export_all
 
         return export_all()
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from airflow.sdk import dag, task
 
 from citysafety import sources
-from citysafety.orchestration import feed_asset
+from citysafety.orchestrate.assets import feed_asset
 
 
 def _ingest_dag(source: sources.Source):
@@ -45,7 +45,8 @@ def _ingest_dag(source: sources.Source):
                 def pull(source_name: str = source.name, feed_name: str = feed.feed) -> str | None:
                     from airflow.sdk.exceptions import AirflowSkipException
 
-                    from citysafety.pull import NotConfigured, pull_feed
+                    from citysafety.land.extracts import NotConfigured
+                    from citysafety.land.pull import pull_feed
 
                     try:
                         extract = pull_feed(sources.feed(source_name, feed_name))
@@ -60,7 +61,7 @@ def _ingest_dag(source: sources.Source):
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
-                from citysafety.ingest import ingest_feed, summarise
+                from citysafety.raw.ingest import ingest_feed, summarise
 
                 summary = summarise(ingest_feed(sources.feed(source_name, feed_name)))
                 if not summary["files"]:

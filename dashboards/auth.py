@@ -57,7 +57,7 @@ from typing import Any
 
 import streamlit as st
 
-from citysafety import policy as P
+from citysafety.share import policy as P
 from citysafety.config import session_hours, settings
 from citysafety.secretfiles import read_or_create_secret
 from dashboards import signin_store as S
@@ -445,7 +445,7 @@ def scoped_warehouse_path() -> Path:
     """The file this session's pages must read: the published warehouse for the leader (or with
     sign-in explicitly off), the user's analyst file for a department or street office.
     Raises NotSignedIn when sign-in is on and nobody signed in is bound to the session."""
-    from citysafety.exports import analyst_file
+    from citysafety.share.exports import analyst_file
 
     if auth_disabled():
         return settings().warehouse_db

@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import settings
-from citysafety.policy import street_codes
+from citysafety.share.policy import street_codes
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -403,7 +403,7 @@ def load_quality_results() -> pd.DataFrame:
 
 def data_docs_path() -> Path:
     """Where the quality gate writes the Great Expectations Data Docs (not in the mart)."""
-    from citysafety.quality import data_docs_index
+    from citysafety.mart.quality import data_docs_index
 
     return data_docs_index(settings())
 

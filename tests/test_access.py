@@ -45,12 +45,14 @@ from streamlit.testing.v1 import AppTest
 
 import deliveries
 from dashboard_harness import page_text
-from citysafety import build, contracts, exports, ingest, labels, publish
-from citysafety import policy as P
+from citysafety.mart import build, publish
+from citysafety.share import contracts, exports, labels, privacy
+from citysafety.raw import ingest
+from citysafety.share import policy as P
 from citysafety import sources as S
 from citysafety.config import PROJECT_ROOT, Settings
-from citysafety.demo import accounts
-from citysafety.demo.feeds.grid import id_check
+from demo import accounts
+from demo.feeds.grid import id_check
 from dashboards import auth
 
 pytestmark = pytest.mark.pipeline
@@ -270,7 +272,7 @@ def test_analyst_files_hold_only_granted_tables_and_rows(built):
                 assert set(held) == expected, name
                 for table, columns in held.items():
                     assert not set(columns) & set(policy.withheld(table)), (name, table)
-                    assert not set(columns) & P.PERSONAL_COLUMNS, (name, table)
+                    assert not set(columns) & privacy.PERSONAL_COLUMNS, (name, table)
                     count = con.execute(f"select count(*) from {table}").fetchone()
                     if principal.streets is None:
                         assert count == live.execute(f"select count(*) from {table}").fetchone(), (name, table)
@@ -387,7 +389,7 @@ def test_published_versions_keep_their_locked_columns(built):
     assert {(models[u]["alias"], models[u]["schema"], models[u]["version"], models[u]["latest_version"],
              models[u]["contract"]["enforced"]) for u in (v1_id, v2_id)} == {
         ("fct_inspections", "marts", 1, 1, True), ("fct_inspections_v2", "marts", 2, 1, True)}
-    # citysafety.contracts reads the model YAML (versions, include/exclude) as dbt does.
+    # citysafety.share.contracts reads the model YAML (versions, include/exclude) as dbt does.
     by_relation = {n["alias"]: n for n in models.values() if n["schema"] == "marts"}
     for relation, columns in contracts.relation_contracts().items():
         assert [(c["name"], c["data_type"]) for c in by_relation[relation]["columns"].values()] == [
@@ -663,17 +665,17 @@ def test_masking_of_quarantined_records():
     feed = S.EMB_ACCIDENTS
     record = json.dumps({c.delivered: "x" for c in feed.columns} | {"联系人": "张某某", "联系电话": "13912345678"},
                         ensure_ascii=False)
-    masked = json.loads(P.mask_raw_record(feed, record))
+    masked = json.loads(privacy.mask_raw_record(feed, record))
     assert masked["联系人"] == "张**" and masked["联系电话"] == "139****5678" and masked["事故编号"] == "x"
-    assert P.mask_raw_record(feed, "A-1,不详,张某某,13912345678") == P.REDACTED
-    assert P.mask_raw_record(S.FIRE_FIRES, "F-1,broken line") == "F-1,broken line"  # nothing personal
-    assert P.mask_id_no(GRID_ID_NO) == GRID_ID_NO[:6] + "********" + GRID_ID_NO[-4:]
+    assert privacy.mask_raw_record(feed, "A-1,不详,张某某,13912345678") == privacy.REDACTED
+    assert privacy.mask_raw_record(S.FIRE_FIRES, "F-1,broken line") == "F-1,broken line"  # nothing personal
+    assert privacy.mask_id_no(GRID_ID_NO) == GRID_ID_NO[:6] + "********" + GRID_ID_NO[-4:]
     con = duckdb.connect()
     con.execute("create schema audit")
     con.execute("create table audit.quarantine (source varchar, feed varchar, raw_record varchar)")
     con.execute("insert into audit.quarantine values ('emb', 'accidents', ?), ('grid', 'hazard_reports', ?), "
                 "('fire', 'fires', 'F-1,x')", [record, '{"reporter_name": "欧阳某某", "repo'])
-    assert P.mask_quarantine(con, "memory") == 2
+    assert privacy.mask_quarantine(con, "memory") == 2
     text = " ".join(r[0] for r in con.execute("select raw_record from audit.quarantine").fetchall())
     assert not any(v in text for v in PERSONAL) and "张**" in text and "F-1,x" in text
 

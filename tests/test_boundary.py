@@ -10,10 +10,10 @@ row's token (``TK00042``), so a path leaks when it holds a token of a row the pr
 see, and is complete when it holds every token it may.
 
 Which rows a principal may see is worked out here from the policy file's own words (the street
-column, `none`, `whole`, `{column: [values]}`), independently of `citysafety.policy`.
+column, `none`, `whole`, `{column: [values]}`), independently of `citysafety.share.policy`.
 
 Paths, for each principal: the analyst DuckDB file, each Parquet and XLSX export and the row
-counts of its manifest (`citysafety.exports` run on the fixture); and, signed in through the
+counts of its manifest (`citysafety.share.exports` run on the fixture); and, signed in through the
 login form (AppTest), each page it may open: the page's tables, texts, charts and the bytes of
 its CSV/XLSX downloads. A street office's pages name no other street.
 """
@@ -33,10 +33,10 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import page_text
-from citysafety import contracts, exports
-from citysafety import policy as P
+from citysafety.share import contracts, exports
+from citysafety.share import policy as P
 from citysafety.config import PROJECT_ROOT, Settings
-from citysafety.demo import accounts
+from demo import accounts
 from dashboards import auth
 
 APP = PROJECT_ROOT / "dashboards" / "app.py"

@@ -15,7 +15,8 @@ import re
 import pytest
 import yaml
 
-from citysafety import contracts, labels, quality
+from citysafety.share import contracts, labels
+from citysafety.mart import quality
 from citysafety.config import DBT_PROJECT_DIR
 
 CHANGELOG = DBT_PROJECT_DIR / "CHANGELOG.md"
@@ -23,12 +24,12 @@ CHANGELOG = DBT_PROJECT_DIR / "CHANGELOG.md"
 
 def test_the_lock_is_in_step_with_the_contracts():
     """Any change to the columns or types of a published relation fails here until the lock is
-    rewritten, and `python -m citysafety.contracts lock` refuses to lock an in-place change."""
+    rewritten, and `python -m citysafety.share.contracts lock` refuses to lock an in-place change."""
     locked, current = contracts.read_lock(), contracts.contract_lock()
     problems = contracts.lock_problems(locked, current)
     assert not problems, "a published version changed in place:\n" + "\n".join(problems)
     assert locked == current, ("dbt_project/contracts.lock.json is behind the contracts (nothing published "
-                               "changes in place): run `python -m citysafety.contracts lock`")
+                               "changes in place): run `python -m citysafety.share.contracts lock`")
     assert contracts.main(["check"]) == 0
 
 

@@ -155,7 +155,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
 
 
 def data_docs_index(home: Path) -> Path:
-    # Same place as citysafety.quality.data_docs_index (checked in a test below).
+    # Same place as citysafety.mart.quality.data_docs_index (checked in a test below).
     return home / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
@@ -383,7 +383,7 @@ def test_quality_gate_and_data_docs(home):
     assert "expect_old_run" not in page_text(at)
     docs = data_docs_index(home)
     from citysafety.config import settings
-    from citysafety.quality import data_docs_index as real_index
+    from citysafety.mart.quality import data_docs_index as real_index
 
     assert real_index(settings()) == docs
     assert str(docs) in [c.value for c in at.code]

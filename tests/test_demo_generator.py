@@ -1,4 +1,4 @@
-"""The seeded demo delivery generator (citysafety.demo): bytes, registry conformance, defects."""
+"""The seeded demo delivery generator (demo): bytes, registry conformance, defects."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 import openpyxl
 import pytest
 
-from citysafety.demo.generate import generate
+from demo.generate import generate
 from citysafety.sources import all_feeds, EMB_ACCIDENTS, FIRE_FIRES, STATS_ECONOMY, TRAFFIC_ROAD_ACCIDENTS
 
 SEED = 20180101

@@ -51,9 +51,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from citysafety import config, ingest
+from citysafety import config
+from citysafety.raw import ingest
+from citysafety.raw.rows import parse_delivery
 from citysafety import sources as S
-from citysafety.build import prepare_build
+from citysafety.mart.build import prepare_build
 
 DBT_DIR = str(config.DBT_PROJECT_DIR)
 MARTS = ("fct_emergency_plans", "fct_drills", "agg_resources_by_street")
@@ -309,7 +311,7 @@ def test_resources_by_street_and_type(home):
 def _suite_results(home: Path) -> dict[str, object]:
     import great_expectations as gx
 
-    from citysafety.quality import suites
+    from citysafety.mart.quality import suites
 
     wanted = {"raw.emergency__plans", "raw.emergency__drills", "raw.emergency__resources",
               *(f"marts.{m}" for m in MARTS)}
@@ -345,7 +347,7 @@ def _demo_current_plans(folder: Path) -> dict[str, dict]:
     for a line quarantined there the plan's latest loaded line of an earlier file."""
     feed = S.EMERGENCY_PLANS
     files = sorted(p for p in folder.glob(feed.file_glob) if "resend" not in p.name)
-    parsed = [ingest.parse_delivery(feed, p) for p in files]
+    parsed = [parse_delivery(feed, p) for p in files]
     current = {r["plan_id"]: r for r in parsed[-1].rows}
     for _, _, raw in parsed[-1].bad:
         pid = raw.split(",")[0] if not raw.startswith("{") else json.loads(raw)["预案编号"]
@@ -379,7 +381,7 @@ def _plain_walk(plans: dict[str, dict]) -> dict[str, str | None]:
 
 
 def test_demo_generator_is_deterministic_and_follows_the_registry(tmp_path):
-    from citysafety.demo.feeds import emergency
+    from demo.feeds import emergency
 
     end = date(2020, 12, 31)
     a, b = tmp_path / "a", tmp_path / "b"
@@ -402,7 +404,7 @@ def test_demo_generator_is_deterministic_and_follows_the_registry(tmp_path):
 
 
 def test_demo_deliveries_build_with_their_broken_links(tmp_path, monkeypatch):
-    from citysafety.demo.feeds import emergency
+    from demo.feeds import emergency
 
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
     emergency.generate(tmp_path, 20180101, date(2020, 12, 31))

@@ -56,11 +56,11 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from citysafety import uscc
-from citysafety.build import prepare_build
+from citysafety.mart.build import prepare_build
 from citysafety.config import DBT_PROJECT_DIR, EXPECTATIONS_DIR, settings
-from citysafety.demo.feeds import enterprises_risk_points as demo
-from citysafety.demo.generate import _rng, _units
-from citysafety.ingest import ingest_feed
+from demo.feeds import enterprises_risk_points as demo
+from demo.generate import _rng, _units
+from citysafety.raw.ingest import ingest_feed
 from citysafety.sources import EMB_ENTERPRISES, SAFETY_OFFICE_RISK_POINTS
 
 DBT_DIR = str(DBT_PROJECT_DIR)

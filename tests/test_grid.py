@@ -40,13 +40,14 @@ import pytest
 import sqlalchemy as sa
 
 from citysafety import sources
-from citysafety.build import prepare_build
+from citysafety.mart.build import prepare_build
 from citysafety.config import DBT_PROJECT_DIR, EXPECTATIONS_DIR, Settings
-from citysafety.demo import grid_db
-from citysafety.demo.feeds.grid import id_check
-from citysafety.ingest import ingest_feed
-from citysafety.pull import NotConfigured, pull_feed
-from citysafety.pull.sql_table import connection_url, read_watermark
+from demo import grid_db
+from demo.feeds.grid import id_check
+from citysafety.raw.ingest import ingest_feed
+from citysafety.land.extracts import NotConfigured, read_watermark
+from citysafety.land.pull import pull_feed
+from citysafety.land.sql_table import connection_url
 
 FEED = sources.GRID_HAZARD_REPORTS
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

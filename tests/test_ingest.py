@@ -1,4 +1,4 @@
-"""Landing -> raw (citysafety.ingest) on delivery files written byte by byte in a temporary home.
+"""Landing -> raw (citysafety.raw.ingest) on delivery files written byte by byte in a temporary home.
 
 Each test lands files in $CITYSAFETY_HOME/landing/<source>/<feed>/, runs `ingest_feed`, and reads
 back rows.parquet, quarantine.parquet and reconciliation.parquet with pyarrow. Expectations
@@ -22,9 +22,10 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from citysafety import ingest
+from citysafety.raw import store
 from citysafety.config import settings
-from citysafety.ingest import FileResult, ingest_feed
+from citysafety.raw.ingest import ingest_feed
+from citysafety.raw.store import FileResult
 from citysafety.sources import EMB_ACCIDENTS, FIRE_FIRES, STATS_ECONOMY, TRAFFIC_ROAD_ACCIDENTS
 
 SAMPLES = Path("/work/shared/feeds/samples")
@@ -98,14 +99,14 @@ def fire(**changes) -> list[str]:
 
 def load_of(cfg, feed, name: str) -> SimpleNamespace:
     """The raw folder of one delivered file, read back."""
-    base = ingest.feed_dir(feed, cfg)
+    base = store.feed_dir(feed, cfg)
     dirs = [p for p in base.iterdir() if re.fullmatch(re.escape(name) + r"-[0-9a-f]{12}", p.name)]
     assert len(dirs) == 1, sorted(p.name for p in base.iterdir())
     d = dirs[0]
     rows = pq.read_table(d / "rows.parquet")
-    assert rows.schema.equals(ingest.raw_schema(feed), check_metadata=False)
+    assert rows.schema.equals(store.raw_schema(feed), check_metadata=False)
     quarantine = pq.read_table(d / "quarantine.parquet")
-    assert quarantine.schema.equals(ingest.QUARANTINE, check_metadata=False)
+    assert quarantine.schema.equals(store.QUARANTINE, check_metadata=False)
     recon = pq.read_table(d / "reconciliation.parquet").to_pylist()
     assert len(recon) == 1
     return SimpleNamespace(dir=d, rows=rows.to_pylist(), quarantine=quarantine.to_pylist(),
@@ -650,7 +651,7 @@ def test_partial_uploads_are_ignored(cfg):
     (folder(cfg, EMB_ACCIDENTS) / "accidents_201903.csv.part").rename(
         folder(cfg, EMB_ACCIDENTS) / "accidents_201903.csv")
     assert ingest_feed(EMB_ACCIDENTS, cfg) == [FileResult("accidents_201903.csv", "loaded", 1, 1, 0)]
-    assert [p.name for p in ingest.feed_dir(EMB_ACCIDENTS, cfg).iterdir()] == [
+    assert [p.name for p in store.feed_dir(EMB_ACCIDENTS, cfg).iterdir()] == [
         f"accidents_201903.csv-{sha(data)[:12]}"]
 
 
@@ -766,12 +767,61 @@ def test_unchanged_files_are_not_read_again_and_a_changed_one_is(cfg, monkeypatc
     assert len(ingest_feed(FIRE_FIRES, cfg)) == 1
 
     read = []
-    real = ingest.sha256_file
-    monkeypatch.setattr(ingest, "sha256_file", lambda p: read.append(p.name) or real(p))
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: read.append(p.name) or real(p))
     assert ingest_feed(FIRE_FIRES, cfg) == [] and read == []
 
     path.write_bytes(f"\ufeff{head}\nF-2,B\n".encode())  # same size, new content
     os.utime(path, (an_hour_ago + 60, an_hour_ago + 60))
     again = ingest_feed(FIRE_FIRES, cfg)
     assert read == ["fires_2016-W01.csv"] and len(again) == 1
-    assert len(ingest.loads(FIRE_FIRES, cfg)) == 2  # both contents, each once
+    assert len(store.loads(FIRE_FIRES, cfg)) == 2  # both contents, each once
+
+
+def test_a_value_outside_a_columns_choices_is_quarantined(cfg):
+    """Declared choices hold for every column that declares them, not only the choice kind."""
+    header = [c.delivered for c in FIRE_FIRES.columns]
+    rows = [fire(fire_id="XF-1"), fire(fire_id="XF-2", place_type="厂房"),
+            fire(fire_id="XF-3", cause="电器"), fire(fire_id="XF-4", place_type="")]
+    land(cfg, FIRE_FIRES, "fires_2019-W10.csv", ("\ufeff" + csv_text(header, rows)).encode())
+    [result] = ingest_feed(FIRE_FIRES, cfg)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 2)
+    got = load_of(cfg, FIRE_FIRES, "fires_2019-W10.csv")
+    assert [r["fire_id"] for r in got.rows] == ["XF-1", "XF-4"]  # an optional column may be empty
+    assert [q["reason"] for q in got.quarantine] == [
+        "起火场所: not one of 住宅/商业/工业/仓储/公共场所/其他: '厂房'",
+        "起火原因: not one of 电气/用火不慎/吸烟/放火/生产作业/其他/不明: '电器'",
+    ]
+
+
+def test_the_columnar_loader_takes_its_rules_from_the_registry(cfg):
+    """Kind, required and choices of each registry column, not column names, make the Parquet
+    rules: an optional column may be empty, a value outside the choices is quarantined."""
+    import dataclasses
+
+    import pyarrow as pa
+
+    from citysafety import sources as S
+    from citysafety.raw.columnar import load_parquet_file
+
+    feed = dataclasses.replace(S.EMB_SENSOR_READINGS, feed="probe", columns=(
+        S.Column("id", "probe_id", S.TEXT, required=True),
+        S.Column("grade", "grade", S.TEXT, choices=("A", "B")),
+        S.Column("at", "at", S.DATETIME),
+        S.Column("level", "level", S.NUMBER),
+    ))
+    path = folder(cfg, feed) / "readings_20240101.parquet"
+    pq.write_table(pa.table({
+        "id": ["p1", "p2", "p3", None, "p5"],
+        "grade": ["A", None, "C", "B", "B"],
+        "at": ["2024-01-01T00:00:00Z", None, None, None, "soon"],
+        "level": [1.5, None, 2.0, 3.0, None],
+    }), path)
+    result = load_parquet_file(feed, path, cfg)
+    assert (result.rows_delivered, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)
+    [load] = store.loads(feed, cfg)
+    rows = pq.read_table(load / "rows.parquet").to_pylist()
+    assert [(r["probe_id"], r["grade"], r["level"]) for r in rows] == [("p1", "A", 1.5), ("p2", None, None)]
+    reasons = [q["reason"] for q in pq.read_table(load / "quarantine.parquet").to_pylist()]
+    assert reasons == ["grade: not one of A/B: 'C'", "id: required value is empty",
+                       "at: unreadable date-time: 'soon'"]

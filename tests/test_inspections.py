@@ -1,5 +1,5 @@
 """emb/inspections end to end on real components: the project's own demo API (a real HTTP server
-on 127.0.0.1, citysafety.demo.emb_api) -> the pull (citysafety.pull.http_api) -> the ingest ->
+on 127.0.0.1, demo.emb_api) -> the pull (citysafety.land.http_api) -> the ingest ->
 the dbt build -> the Great Expectations suites, plus one real Airflow DAG run.
 
 The bureau's records (ITEMS, hand-made) are 7 inspections in 3 pages of 3:
@@ -37,12 +37,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from citysafety import ingest, orchestration
-from citysafety.build import prepare_build
+from citysafety.raw import ingest, store
+from citysafety.orchestrate import runner
+from citysafety.mart.build import prepare_build
 from citysafety.config import DBT_PROJECT_DIR, Settings
-from citysafety.demo.emb_api import DATA_FILE, TOKEN_FILE, DemoAPI, Faults
-from citysafety.pull import NotConfigured, pull_feed
-from citysafety.pull.http_api import ApiAuthError, PullError, pull, read_watermark
+from demo.emb_api import DATA_FILE, TOKEN_FILE, DemoAPI, Faults
+from citysafety.land.extracts import NotConfigured, read_watermark
+from citysafety.land.http_api import ApiAuthError, PullError, pull
+from citysafety.land.pull import pull_feed
 from citysafety.sources import EMB_INSPECTIONS as FEED
 
 
@@ -85,7 +87,7 @@ def extracts(cfg) -> list[Path]:
 
 def leftovers(cfg) -> list[str]:
     folder = cfg.landing / FEED.source / FEED.feed
-    return [p.name for p in folder.iterdir() if p.name.endswith(".part")] if folder.is_dir() else []
+    return [p.name for p in folder.iterdir() if p.name.endswith((".part", ".tmp"))] if folder.is_dir() else []
 
 
 @pytest.fixture
@@ -320,7 +322,7 @@ def test_blacklist_current_as_of_2020(built):
 def test_quality_suites_pass_on_the_build(built):
     import great_expectations as gx
 
-    from citysafety import quality
+    from citysafety.mart import quality
 
     mine = {s.table: s for s in quality.suites() if s.table in ("raw.emb__inspections", "marts.fct_inspections")}
     assert set(mine) == {"raw.emb__inspections", "marts.fct_inspections"}
@@ -360,10 +362,10 @@ def test_airflow_dag_pulls_and_loads(tmp_path):
     cfg = Settings(home=(tmp_path / "home").resolve())
     token = secrets.token_urlsafe(24)
     write_items(tmp_path / "api", ITEMS, token)
-    orchestration.init_airflow(cfg)
+    runner.init_airflow(cfg)
     with DemoAPI(tmp_path / "api") as api:
-        env = {**orchestration.airflow_env(cfg), "AIRFLOW_CONN_EMB_API": api.connection_uri()}
-        done = subprocess.run([str(orchestration.VENV_BIN / "airflow"), "dags", "test", "ingest_emb"],
+        env = {**runner.airflow_env(cfg), "AIRFLOW_CONN_EMB_API": api.connection_uri()}
+        done = subprocess.run([str(runner.VENV_BIN / "airflow"), "dags", "test", "ingest_emb"],
                               env=env, capture_output=True, text=True, timeout=300)
         seen = api.api_requests()
     output = done.stdout + done.stderr
@@ -373,7 +375,7 @@ def test_airflow_dag_pulls_and_loads(tmp_path):
     [extract] = extracts(cfg)
     assert len(extract.read_text("utf-8").splitlines()) == 7
     assert read_watermark(FEED, cfg)["updated_at"] == "2019-03-08T12:00:00+08:00"
-    [load] = ingest.loads(FEED, cfg)
+    [load] = store.loads(FEED, cfg)
     recon = pq.read_table(load / "reconciliation.parquet").to_pylist()[0]
     assert (recon["file_name"], recon["rows_delivered"], recon["rows_loaded"], recon["rows_quarantined"]) \
         == (extract.name, 7, 6, 1)

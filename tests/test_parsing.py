@@ -1,4 +1,4 @@
-"""Value parsers of citysafety.parsing, against the delivery agreements (shared/feeds/README.md).
+"""Value parsers of citysafety.raw.parsing, against the delivery agreements (shared/feeds/README.md).
 
 Every expectation below is computed by hand from the agreement: the three 发生时间 forms of the
 accident reports, ISO-8601 with an offset converted to Asia/Shanghai local time, casualty counts
@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from citysafety import sources as S
-from citysafety.parsing import (
+from citysafety.raw.parsing import (
     BadValue,
     clean_text,
     parse_bool,
@@ -343,3 +343,40 @@ def test_parse_value_optional_choice():
     assert parse_value(level, "重大") == "重大"
     with pytest.raises(BadValue, match="一般/重大"):
         parse_value(level, "较大")
+
+
+CHOICE_COLUMNS = [(f.id, c) for f in S.all_feeds() for c in f.columns if c.choices]
+
+
+def test_choices_are_declared_on_text_columns_only():
+    assert len(CHOICE_COLUMNS) > 10
+    for feed_id, column in CHOICE_COLUMNS:
+        assert column.kind in (S.TEXT, S.CHOICE), (feed_id, column.name)
+    for feed in S.all_feeds():
+        for column in feed.columns:
+            assert column.choices or column.kind != S.CHOICE, (feed.id, column.name)
+
+
+@pytest.mark.parametrize("feed_id, column", CHOICE_COLUMNS, ids=[f"{f}.{c.name}" for f, c in CHOICE_COLUMNS])
+def test_every_declared_choice_is_enforced(feed_id, column):
+    """Every column declaring choices loads only one of them (in the registry's spelling,
+    full-width forms folded) and names the column's choices and the value otherwise."""
+    for choice in column.choices:
+        assert parse_value(column, choice) == choice
+        assert parse_value(column, f" {choice}\u3000") == choice
+    wide = column.choices[0].translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    assert parse_value(column, wide) == column.choices[0]
+    with pytest.raises(BadValue) as info:
+        parse_value(column, "其他写法X")
+    assert str(info.value) == f"not one of {'/'.join(column.choices)}: '其他写法X'"
+
+
+def test_pulled_feeds_declare_their_key_table_and_watermark_in_the_registry():
+    pulled = [f for f in S.all_feeds() if f.pull]
+    assert {f.id: f.pull.kind for f in pulled} == {"emb__inspections": "http", "grid__hazard_reports": "sql"}
+    for feed in pulled:
+        delivered = {c.delivered: c for c in feed.columns}
+        assert delivered[feed.pull.key].required, feed.id
+        assert delivered[feed.pull.watermark].kind == S.DATETIME, feed.id
+        assert feed.pull.connection
+        assert (feed.pull.table if feed.pull.kind == "sql" else feed.pull.path), feed.id

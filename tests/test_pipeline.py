@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 import deliveries
-from citysafety import config, orchestration
+from citysafety import config
+from citysafety.orchestrate import runner
 
 pytestmark = pytest.mark.pipeline
 SPINE_DAGS = ["ingest_emb", "ingest_fire", "ingest_traffic", "ingest_stats", "build_mart"]
@@ -29,8 +30,8 @@ def home(tmp_path_factory):
     deliveries.write_spine(root / "landing")
     # The spine's departments, then the build (the other departments have delivered nothing:
     # their DAGs would only skip; `make pipeline` runs them all).
-    result = subprocess.run([sys.executable, "-m", "citysafety.orchestration", "pipeline",
-                             *SPINE_DAGS], env=orchestration.airflow_env(config.settings()),
+    result = subprocess.run([sys.executable, "-m", "citysafety.orchestrate", "pipeline",
+                             *SPINE_DAGS], env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
     if result.returncode:
         print(result.stdout[-20000:], result.stderr[-20000:])
@@ -144,9 +145,9 @@ def _marts(home):
 def test_rerunning_the_dags_changes_nothing(home):
     raw_before = {p: _sha(p) for p in sorted((home / "raw").rglob("*")) if p.is_file()}
     marts_before = _marts(home)
-    result = subprocess.run([sys.executable, "-m", "citysafety.orchestration", "pipeline",
+    result = subprocess.run([sys.executable, "-m", "citysafety.orchestrate", "pipeline",
                              "ingest_fire", "build_mart"],
-                            env=orchestration.airflow_env(config.settings()),
+                            env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:]
     assert "no new deliveries" in result.stdout + result.stderr  # the ingest task skipped
@@ -158,9 +159,9 @@ def test_failed_gate_keeps_the_last_published_mart(home):
     live = home / "warehouse" / "citysafety.duckdb"
     before = _sha(live)
     deliveries.write_gate_breaker(home / "landing")
-    result = subprocess.run([sys.executable, "-m", "citysafety.orchestration", "pipeline",
+    result = subprocess.run([sys.executable, "-m", "citysafety.orchestrate", "pipeline",
                              "ingest_emb", "build_mart"],
-                            env=orchestration.airflow_env(config.settings()),
+                            env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
     output = result.stdout + result.stderr
     assert result.returncode != 0

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from citysafety import build, ingest
+from citysafety.mart import build
+from citysafety.raw import ingest, store
 from citysafety import sources as S
 from citysafety.config import Settings, settings
 from tests.deliveries import write_spine
@@ -73,7 +74,7 @@ def test_refresh_reads_only_new_loads_and_equals_a_fresh_build(cfg, tmp_path):
     for table in TABLES:
         assert _rows(cfg.build_db, table) == _rows(fresh.build_db, table), table
         assert counts[table] == len(_rows(fresh.build_db, table))
-    loads = sum(len(ingest.loads(f, cfg)) for f in SPINE)
+    loads = sum(len(store.loads(f, cfg)) for f in SPINE)
     held = _held(cfg.build_db)
     assert held["audit.reconciliation"] == loads > held_first["audit.reconciliation"]
     assert sum(held[f.raw_table] for f in SPINE) == loads
@@ -91,7 +92,7 @@ def test_a_vanished_load_or_changed_columns_rebuild_the_table(cfg, tmp_path):
     build.prepare_build(cfg)
 
     # a load folder removed (say, raw/ pruned by hand): its rows must leave the build copy too
-    gone = ingest.loads(S.FIRE_FIRES, cfg)[0]
+    gone = store.loads(S.FIRE_FIRES, cfg)[0]
     shutil.rmtree(gone)
     # and a table altered behind the platform's back: no longer the registry's columns
     with duckdb.connect(str(cfg.build_db)) as con:

@@ -22,7 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import deliveries
-from citysafety import build, config, ingest, orchestration, publish
+from citysafety.mart import build, publish
+from citysafety import config
+from citysafety.orchestrate import runner
+from citysafety.raw import ingest, store
 from citysafety import sources as S
 
 
@@ -62,7 +65,7 @@ def _road_files(landing: Path, n: int) -> None:
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen([str(orchestration.VENV_BIN / "airflow"), *args], env=env,
+    return subprocess.Popen([str(runner.VENV_BIN / "airflow"), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 
@@ -90,34 +93,34 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
         ingest.ingest_feed(feed, cfg)
     build.build_and_publish(cfg)
     published = _sha(cfg.warehouse_db)
-    orchestration.init_airflow(cfg)
-    env = orchestration.airflow_env(cfg)
+    runner.init_airflow(cfg)
+    env = runner.airflow_env(cfg)
 
     # SIGKILL an ingest DAG run once some, not all, of the new files are loaded.
     _road_files(cfg.landing, n_extra)
-    loads = ingest.feed_dir(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    loads = store.feed_dir(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
     proc = _start(["dags", "test", "ingest_traffic"], env)
     deadline = time.time() + 120
-    while time.time() < deadline and len(ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg)) < 3 + 50:
+    while time.time() < deadline and len(store.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg)) < 3 + 50:
         time.sleep(0.05)
     _kill(proc)
-    loaded_at_kill = len(ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg))
+    loaded_at_kill = len(store.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg))
     assert 3 + 50 <= loaded_at_kill < 3 + n_extra, "the kill did not land mid-ingest"
     assert _sha(cfg.warehouse_db) == published
     # Every folder that is visible is a whole load.
-    for folder in ingest.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg):
+    for folder in store.loads(S.TRAFFIC_ROAD_ACCIDENTS, cfg):
         assert {p.name for p in folder.iterdir()} == {"rows.parquet", "quarantine.parquet",
                                                       "reconciliation.parquet"}
 
     # Finish the ingest, then SIGKILL a build DAG run while dbt is at work.
-    assert orchestration.run_pipeline(cfg, ["ingest_traffic"]) == 0
+    assert runner.run_pipeline(cfg, ["ingest_traffic"]) == 0
     proc = _start(["dags", "test", "build_mart"], env)
     time.sleep(25)
     _kill(proc)
     assert _sha(cfg.warehouse_db) == published
 
     # The next run finishes with the same marts as the uninterrupted one.
-    assert orchestration.run_pipeline(cfg, ["build_mart"]) == 0
+    assert runner.run_pipeline(cfg, ["build_mart"]) == 0
     assert mart_checksums(cfg.warehouse_db) == expected
     con = duckdb.connect(str(cfg.warehouse_db), read_only=True)
     try:
@@ -210,7 +213,7 @@ def test_fuzzed_deliveries_reconcile(feed, tmp_path_factory, monkeypatch):
         r = results[0]
         assert r.rows_delivered == r.rows_loaded + r.rows_quarantined
         assert r.status in {"loaded", "partial", "rejected", "empty"}
-        (load,) = ingest.loads(feed, cfg)
+        (load,) = store.loads(feed, cfg)
         assert pq.read_table(load / "rows.parquet").num_rows == r.rows_loaded
         quarantine = pq.read_table(load / "quarantine.parquet").to_pylist()
         assert len(quarantine) == r.rows_quarantined

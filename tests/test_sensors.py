@@ -1,6 +1,6 @@
 """Hazard sources and the sensor feed end to end, on hand-made deliveries with hand-computed results.
 
-- The Parquet ingest (citysafety.ingest_parquet): quarantine reasons, rejected and duplicate
+- The Parquet ingest (citysafety.raw.columnar): quarantine reasons, rejected and duplicate
   files, wrong column types, lineage, and delivered = loaded + quarantined for every file.
 - A real dbt build over two days of readings, then a third day delivered and built
   incrementally: only the new file is read, a late corrected reading merges two episodes, a
@@ -48,9 +48,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from citysafety import build, config, ingest
+from citysafety.mart import build
+from citysafety import config
+from citysafety.raw import ingest, store
 from citysafety import sources as S
-from citysafety.build import prepare_build
+from citysafety.mart.build import prepare_build
 from citysafety.config import Settings
 
 SENSORS = S.EMB_SENSOR_READINGS
@@ -130,7 +132,7 @@ def test_parquet_ingest_quarantines_rejects_and_reconciles(tmp_path):
     ]
     assert ingest.ingest_feed(SENSORS, cfg) == []  # loading again changes nothing
 
-    loads = {p.name.rsplit("-", 1)[0]: p for p in ingest.loads(SENSORS, cfg)}
+    loads = {p.name.rsplit("-", 1)[0]: p for p in store.loads(SENSORS, cfg)}
     for folder in loads.values():
         recon = pq.read_table(folder / "reconciliation.parquet").to_pylist()[0]
         rows = pq.read_table(folder / "rows.parquet")
@@ -139,8 +141,8 @@ def test_parquet_ingest_quarantines_rejects_and_reconciles(tmp_path):
         assert (rows.num_rows, bad.num_rows) == (recon["rows_loaded"], recon["rows_quarantined"])
         # names and types (DuckDB marks the columns it never leaves empty as required)
         assert [(f.name, f.type) for f in rows.schema] == \
-            [(f.name, f.type) for f in ingest.raw_file_schema(SENSORS)]
-        assert bad.schema.remove_metadata().equals(ingest.QUARANTINE)
+            [(f.name, f.type) for f in store.raw_file_schema(SENSORS)]
+        assert bad.schema.remove_metadata().equals(store.QUARANTINE)
 
     day1 = loads["readings_20260501.parquet"]
     rows = pq.read_table(day1 / "rows.parquet").to_pylist()
@@ -150,13 +152,13 @@ def test_parquet_ingest_quarantines_rejects_and_reconciles(tmp_path):
     assert "_source_file" not in rows[0] and "_file_sha256" not in rows[0]  # per file: attached below
     # the raw view prepare_build makes attaches the per-file lineage from the reconciliation
     with duckdb.connect() as con:
-        viewed = con.execute(f"select * from ({build.raw_select(SENSORS, ingest.loads(SENSORS, cfg))}) "
+        viewed = con.execute(f"select * from ({build.raw_select(SENSORS, store.loads(SENSORS, cfg))}) "
                              "order by _source_file, _row_number").fetchall()
     recon1 = pq.read_table(day1 / "reconciliation.parquet").to_pylist()[0]
     assert [(r[0], r[3], r[4], r[5]) for r in viewed if r[3] == "readings_20260501.parquet"] == [
         ("P1", "readings_20260501.parquet", 1, recon1["file_sha256"]),
         ("P1", "readings_20260501.parquet", 8, recon1["file_sha256"])]
-    assert len(viewed) == sum(pq.read_metadata(p / "rows.parquet").num_rows for p in ingest.loads(SENSORS, cfg))
+    assert len(viewed) == sum(pq.read_metadata(p / "rows.parquet").num_rows for p in store.loads(SENSORS, cfg))
     bad = {r["row_number"]: r for r in pq.read_table(day1 / "quarantine.parquet").to_pylist()}
     assert {n: r["reason"] for n, r in bad.items()} == {
         2: "point_id: required value is empty",
@@ -322,7 +324,7 @@ def dbt_build(home: Path, *extra: str) -> None:
 
 def connect(home: Path) -> duckdb.DuckDBPyConnection:
     # dbt runs in this process and keeps the build copy open: a second connection must use the
-    # same configuration (read-write, as citysafety.quality does). Short-lived, closed after use.
+    # same configuration (read-write, as citysafety.mart.quality does). Short-lived, closed after use.
     return duckdb.connect(str(home / "build" / "citysafety.duckdb"))
 
 

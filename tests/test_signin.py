@@ -31,10 +31,10 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from citysafety import orchestration
-from citysafety import policy as P
+from citysafety.orchestrate import cli, runner
+from citysafety.share import policy as P
 from citysafety.config import Settings
-from citysafety.demo import accounts
+from demo import accounts
 from dashboard_harness import APP, ROOT, free_port, require_chromium, wait_healthy, wait_text
 from dashboard_harness import screenshot, served_app, warehouse_fixture
 from dashboards import auth
@@ -444,16 +444,16 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def test_services_bind_loopback_unless_configured(site, monkeypatch):
-    command = orchestration.dashboard_command(1234)
+    command = cli.dashboard_command(1234)
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
-    assert orchestration.airflow_env()["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert runner.airflow_env()["AIRFLOW__API__HOST"] == "127.0.0.1"
     docs = subprocess.run(["make", "-n", "docs"], cwd=ROOT, capture_output=True, text=True,
                           env={k: v for k, v in os.environ.items() if k != "CITYSAFETY_BIND_ADDRESS"})
     assert "--host 127.0.0.1" in docs.stdout, docs.stdout
     monkeypatch.setenv("CITYSAFETY_BIND_ADDRESS", "0.0.0.0")
-    command = orchestration.dashboard_command(1234)
+    command = cli.dashboard_command(1234)
     assert command[command.index("--server.address") + 1] == "0.0.0.0"
-    assert orchestration.airflow_env()["AIRFLOW__API__HOST"] == "0.0.0.0"
+    assert runner.airflow_env()["AIRFLOW__API__HOST"] == "0.0.0.0"
     monkeypatch.delenv("CITYSAFETY_BIND_ADDRESS")
     # The dashboard as orchestration starts it, and the demo API: loopback only.
     other = _other_address()
@@ -466,10 +466,10 @@ def test_services_bind_loopback_unless_configured(site, monkeypatch):
     procs = []
     try:
         procs.append(subprocess.Popen(
-            [*orchestration.dashboard_command(dash_port), "--server.fileWatcherType", "none"],
+            [*cli.dashboard_command(dash_port), "--server.fileWatcherType", "none"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True))
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "citysafety.demo.emb_api", "--home", str(site), "--port", str(api_port)],
+            [sys.executable, "-m", "demo.emb_api", "--home", str(site), "--port", str(api_port)],
             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True))
         wait_healthy(f"http://127.0.0.1:{dash_port}/_stcore/health", procs[0])
@@ -507,11 +507,11 @@ def test_secret_files_are_private(site, tmp_path):
     assert stat.S_IMODE(cfg.secrets_dir.stat().st_mode) == 0o700
     # Airflow's simple auth manager password file: written by us first (random, 0600), and
     # Airflow 3.3 keeps it as it is (its mode and the admin's password).
-    path = orchestration.airflow_passwords_file(cfg)
+    path = runner.airflow_passwords_file(cfg)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     password = json.loads(path.read_text(encoding="utf-8"))["admin"]
     assert len(password) >= 16
-    env = orchestration.airflow_env(cfg)
+    env = runner.airflow_env(cfg)
     done = subprocess.run([sys.executable, "-c",
                            "from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import "
                            "SimpleAuthManager as M; M().init(); print(M.get_generated_password_file())"],
@@ -522,10 +522,10 @@ def test_secret_files_are_private(site, tmp_path):
     assert json.loads(path.read_text(encoding="utf-8")) == {"admin": password}
     # An existing one Airflow wrote world-readable is made private.
     path.chmod(0o644)
-    orchestration.airflow_passwords_file(cfg)
+    runner.airflow_passwords_file(cfg)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # The demo API token.
-    from citysafety.demo.feeds import inspections
+    from demo.feeds import inspections
 
     token = tmp_path / "token"
     inspections._write_token(token)

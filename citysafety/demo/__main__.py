@@ -1,3 +1,0 @@
-from citysafety.demo.generate import main
-
-raise SystemExit(main())

@@ -1,0 +1,3 @@
+from citysafety.orchestrate.cli import main
+
+raise SystemExit(main())

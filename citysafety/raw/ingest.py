@@ -1,0 +1,96 @@
+"""Landing -> raw: each delivered file of a feed is loaded once, by the loader of its form.
+
+`ingest_feed` takes a feed's delivered files in delivery order and hands each one not loaded yet
+to `load_file`, which dispatches on the registry's form: the row loader
+(`citysafety.raw.rows`: CSV, JSON Lines, XLSX) or the columnar loader (`citysafety.raw.columnar`:
+the high-volume Parquet feed). Both write the same per-file folder of the raw store
+(`citysafety.raw.store`). Loading is keyed by (file name, content hash): re-running changes
+nothing; the same bytes under a new name are recorded as a duplicate delivery whose rows are
+quarantined with the name of the file that already carried them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from citysafety import sources as S
+from citysafety.config import Settings, ingest_workers, settings
+from citysafety.files import sha256_file
+from citysafety.raw.columnar import load_parquet_file
+from citysafety.raw.rows import load_row_file
+from citysafety.raw.store import FileResult, delivered_files, feed_dir, file_hashes, ledger
+
+
+def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
+              sha: str | None = None, threads: int | None = None) -> FileResult:
+    """Load one delivered file (all or nothing); `threads` caps DuckDB's for the columnar loader."""
+    sha = sha or sha256_file(path)
+    if feed.form == "parquet":
+        # High-volume feed: validated and written column-wise by DuckDB, not row by row.
+        return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, threads=threads)
+    return load_row_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha)
+
+
+def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
+    """Load every delivered file of a feed not loaded yet. Returns what was loaded now.
+
+    Files are taken in delivery order; a file whose bytes an earlier one carried is recorded as
+    its duplicate. The Parquet feed loads files whose bytes are new in parallel
+    (config.ingest_workers), then the repeats in order, which gives the same results as one
+    file after another.
+    """
+    cfg = cfg or settings()
+    for stale in feed_dir(feed, cfg).glob(".*.tmp-*"):  # left by a killed run; redone below
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+    seen = ledger(feed, cfg)
+    by_sha = {}
+    for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
+        if rec["status"] not in ("duplicate", "empty"):
+            by_sha.setdefault(sha, name)
+    files = delivered_files(feed, cfg)
+    workers = ingest_workers() if feed.form == "parquet" else 1
+    shas = file_hashes(feed, cfg, files, workers)
+    pending: list[tuple[Path, str]] = []
+    for path, sha in zip(files, shas):
+        if (path.name, sha) not in seen:
+            seen[(path.name, sha)] = {}
+            pending.append((path, sha))
+
+    results: dict[Path, FileResult] = {}
+
+    def remember(path: Path, sha: str, result: FileResult) -> None:
+        results[path] = result
+        if result.status not in ("duplicate", "empty"):
+            by_sha.setdefault(sha, path.name)
+
+    later = pending
+    if workers > 1 and len(pending) > 1:
+        first: dict[str, Path] = {}
+        for path, sha in pending:
+            first.setdefault(sha, path)
+        # bytes seen neither before nor earlier in this batch: no file can be their duplicate
+        fresh = [(p, s) for p, s in pending if s not in by_sha and first[s] == p]
+        with ThreadPoolExecutor(workers) as pool:  # DuckDB releases the GIL while it works
+            done = list(pool.map(lambda ps: load_file(feed, ps[0], cfg, sha=ps[1], threads=1), fresh))
+        for (path, sha), result in zip(fresh, done):
+            remember(path, sha, result)
+        later = [(p, s) for p, s in pending if p not in results]
+    for path, sha in later:
+        remember(path, sha, load_file(feed, path, cfg, duplicate_of=by_sha.get(sha), sha=sha))
+    return [results[path] for path, _ in pending]
+
+
+def summarise(results: list[FileResult]) -> dict:
+    """What a task run loaded, for its log and XCom."""
+    return {
+        "files": len(results),
+        "by_status": {s: sum(r.status == s for r in results) for s in sorted({r.status for r in results})},
+        "rows_delivered": sum(r.rows_delivered for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+    }

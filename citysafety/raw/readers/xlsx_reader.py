@@ -1,0 +1,70 @@
+"""XLSX workbooks, possibly with merged title rows above the header."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from citysafety.raw.readers.base import Broken, Delivery, Record, UnreadableFile, header_key
+
+_SCAN_ROWS = 10
+
+
+def read_xlsx(path: Path, *, header_row: int, sheet: str | None, expected: list[str]) -> Delivery:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise UnreadableFile(f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
+    notes: list[str] = []
+    try:
+        if sheet and sheet in book.sheetnames:
+            ws = book[sheet]
+        elif sheet and len(book.sheetnames) > 1:
+            raise UnreadableFile(f"sheet {sheet!r} not found (sheets: {book.sheetnames})")
+        else:
+            ws = book.worksheets[0]
+            if sheet:
+                notes.append(f"sheet {sheet!r} not found; read the only sheet {ws.title!r}")
+        rows = [(n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        book.close()
+
+    rows = [(n, r) for n, r in rows if any(v is not None and str(v).strip() for v in r)]
+    if not rows:
+        return Delivery(header=[], items=iter(()), notes=notes + ["empty workbook"])
+
+    # Departments add or drop title rows: the header is the row (among the first few) that
+    # names most of the expected columns, the agreed header row winning ties.
+    wanted = {header_key(e) for e in expected}
+
+    def score(item):
+        n, r = item
+        return (sum(header_key(v) in wanted for v in r if v is not None), n == header_row)
+
+    head_n, head = max(rows[:_SCAN_ROWS], key=score)
+    if head_n != header_row:
+        notes.append(f"header found on row {head_n}, agreed row is {header_row}")
+    header = [("" if v is None else str(v)) for v in head]
+    while header and not header[-1]:
+        header.pop()
+
+    def items():
+        for n, r in rows:
+            if n < head_n:
+                continue  # title rows
+            if n == head_n:
+                continue
+            extra = [v for v in r[len(header):] if v is not None and str(v).strip()]
+            if extra:
+                yield Broken(n, f"values beyond the {len(header)} header columns", _dump(r))
+                continue
+            yield Record(n, {h: v for h, v in zip(header, r) if h})
+
+    return Delivery(header=header, items=items(), notes=notes)
+
+
+def _dump(row) -> str:
+    return json.dumps([None if v is None else str(v) for v in row], ensure_ascii=False)

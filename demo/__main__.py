@@ -1,0 +1,3 @@
+from demo.generate import main
+
+raise SystemExit(main())
