@@ -159,7 +159,7 @@ def phase_ingest_other(homes: Homes, scale: str) -> dict:
     """Every feed but the sensor readings into the year home (pulled feeds from the demo sources)."""
     from citysafety import pull
     from demo import emb_api, grid_db
-    from citysafety.pull import http_api
+    from citysafety.land import http_api
 
     cfg = homes.year
     out = {}

@@ -467,16 +467,16 @@ def dbt_registry() -> dict[str, dict]:
 def dbt_registry_text() -> str:
     import json
 
-    from citysafety.policy import UNKNOWN_STREET, street_codes
+    from citysafety.streets import UNKNOWN_STREET, street_codes
 
-    def literal(v) -> str:  # a Jinja literal (JSON but for none)
+    def jinja(v) -> str:  # a Jinja literal (JSON but for none)
         if isinstance(v, dict):
-            return "{" + ", ".join(f"{literal(k)}: {literal(x)}" for k, x in v.items()) + "}"
+            return "{" + ", ".join(f"{jinja(k)}: {jinja(x)}" for k, x in v.items()) + "}"
         if isinstance(v, list):
-            return "[" + ", ".join(literal(x) for x in v) + "]"
+            return "[" + ", ".join(jinja(x) for x in v) + "]"
         return "none" if v is None else json.dumps(v, ensure_ascii=False)
 
-    feeds = ",\n".join(f"    {literal(i)}: {literal(e)}" for i, e in dbt_registry().items())
+    feeds = ",\n".join(f"    {jinja(i)}: {jinja(e)}" for i, e in dbt_registry().items())
     return (
         "{#- Generated from citysafety/sources.py by `python -m citysafety.sources dbt`: do not edit.\n"
         "    Per feed (raw table name): key, latest_wins, choices - read by macros/latest_version.sql\n"
@@ -488,7 +488,7 @@ def dbt_registry_text() -> str:
         "{#- The codes of the seed streets (dbt_project/seeds/streets.csv, the one list) for tests that\n"
         "    check a street_code without joining the seed (tests/generic/street_code.sql). -#}\n"
         "{% macro street_codes() -%}\n"
-        "{{ return(" + literal([*street_codes(), UNKNOWN_STREET]) + ") }}\n"
+        "{{ return(" + jinja([*street_codes(), UNKNOWN_STREET]) + ") }}\n"
         "{%- endmacro %}\n"
     )
 

@@ -1,6 +1,6 @@
 """Sign-in for the dashboards: who you are decides which pages and which streets you see.
 
-Roles (policy/access.yml, read through citysafety.policy):
+Roles (policy/access.yml, read through citysafety.share.policy):
 
 * ``leader`` sees every page and every street; its pages read the published warehouse;
 * ``department`` (scope: emb, fire, traffic, stats, grid, safety_office, emergency) sees its
@@ -14,12 +14,12 @@ anywhere, or a users source that is missing where it is named, unreadable or mal
 TOML/JSON, an entry that is not a table, an entry without role or password_hash, a role or
 scope the policy does not know) stops the app with a message in Chinese before any page runs.
 
-Users live outside the repository, with PBKDF2-SHA256 hashes (``citysafety.policy.hash_password``),
+Users live outside the repository, with PBKDF2-SHA256 hashes (``citysafety.share.policy.hash_password``),
 looked up in this order:
 
 1. the file named by ``CITYSAFETY_USERS`` (JSON or TOML);
 2. ``st.secrets["users"]`` (``.streamlit/secrets.toml``, kept out of git);
-3. ``$CITYSAFETY_HOME/secrets/users.json`` (``python -m citysafety.demo.accounts`` writes demo users).
+3. ``$CITYSAFETY_HOME/secrets/users.json`` (``python -m demo.accounts`` writes demo users).
 
 Each holds ``{username: {role, scope, password_hash, display_name?}}`` (at the top level or under
 ``users``).

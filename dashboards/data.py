@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import settings
-from citysafety.share.policy import street_codes
+from citysafety.streets import street_codes
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

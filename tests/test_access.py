@@ -236,7 +236,7 @@ def test_shared_tables_versions_labels_and_changelog_agree():
     marts = contracts.mart_contracts()
     assert set(shared) == set(marts), (
         "every contracted mart is a shared table: register it in dbt_project/shared_tables.yml "
-        f"and label its columns in citysafety/labels.py: {set(shared) ^ set(marts)}")
+        f"and label its columns in citysafety/share/labels.py: {set(shared) ^ set(marts)}")
     assert {t.version for t in shared.values()} == {1}
     changelog = (PROJECT_ROOT / "dbt_project" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## 2026-11-29" in changelog and "_v2" in changelog and "versions:" in changelog
@@ -246,7 +246,7 @@ def test_shared_tables_versions_labels_and_changelog_agree():
         assert table.description_zh and table.owner and f"## {table.since} — " in changelog, name
         columns = [c.name for c in marts[name]]
         missing = [c for c in columns if not labels.explicit(name, c)]
-        assert not missing, f"{name}: no Chinese label for {missing} (citysafety/labels.py)"
+        assert not missing, f"{name}: no Chinese label for {missing} (citysafety/share/labels.py)"
         header = [labels.label(name, c) for c in columns]
         assert len(set(header)) == len(header), f"{name}: labels repeat"
         assert all(re.search(r"[\u4e00-\u9fff]", h) for h in header), name
@@ -450,7 +450,7 @@ def test_both_versions_reach_the_principals_entitled_to_the_table(built):
             assert [c["name"] for c in entry["columns"]] == [c for c, _ in published[qualified]]
             assert q(Path(":memory:"), f"select count(*) from read_parquet('{folder / entry['files']['parquet']['path']}')"
                      ) == [(4,)]
-    # The XLSX of version 2: Chinese headers from citysafety/labels.py, yuan only, its version noted.
+    # The XLSX of version 2: Chinese headers from citysafety/share/labels.py, yuan only, its version noted.
     folder = exports.exports_dir(cfg) / "emb" / exports.CURRENT
     book = openpyxl.load_workbook(folder / "fct_inspections_v2.xlsx", read_only=True)
     header = list(next(book["数据"].iter_rows(values_only=True)))

@@ -69,10 +69,10 @@ def test_latest_version_is_written_once():
 
 def test_the_street_list_is_held_once():
     """The seed dbt_project/seeds/streets.csv is the list of the streets: no quality suite, dbt
-    model or dbt test spells the codes out again (they read it: citysafety.policy.street_codes(),
+    model or dbt test spells the codes out again (they read it: citysafety.streets.street_codes(),
     ref('streets'), or street_codes() of the generated macros/registry.sql, checked above)."""
     from citysafety.config import EXPECTATIONS_DIR
-    from citysafety.policy import street_codes
+    from citysafety.streets import street_codes
 
     codes = street_codes()
     spelled = re.compile(r"\b" + r"\W+".join(re.escape(c) for c in codes[:3]) + r"\b")

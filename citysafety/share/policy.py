@@ -25,6 +25,7 @@ import yaml
 from citysafety.config import PROJECT_ROOT
 from citysafety.share.privacy import PERSONAL_COLUMNS, PersonalDataError
 from citysafety.sql import ident
+from citysafety.streets import STREETS_SEED, street_codes
 
 POLICY_FILE = PROJECT_ROOT / "policy" / "access.yml"
 
@@ -127,21 +128,6 @@ class Policy:
 
 def _qualify(name: str) -> str:
     return name if "." in name else f"marts.{name}"
-
-
-STREETS_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "streets.csv"
-UNKNOWN_STREET = "UNKNOWN"
-
-
-@lru_cache(maxsize=1)
-def street_codes() -> tuple[str, ...]:
-    """The district's street codes in its usual order: the seed `streets.csv` (the one list,
-    read by dbt, the policy and the dashboard), without UNKNOWN."""
-    import csv
-
-    with STREETS_SEED.open(encoding="utf-8", newline="") as handle:
-        codes = tuple(row["street_code"] for row in csv.DictReader(handle))
-    return tuple(c for c in codes if c != UNKNOWN_STREET)
 
 
 def _published_columns() -> dict[str, list[tuple[str, ...]]]:

@@ -3,7 +3,7 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from citysafety.policy import UNKNOWN_STREET, street_codes
+from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.agg_resources_by_street"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv

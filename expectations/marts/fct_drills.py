@@ -3,7 +3,7 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from citysafety.policy import UNKNOWN_STREET, street_codes
+from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_drills"
 # the seed dbt_project/seeds/streets.csv, and ALL for the whole district

@@ -12,7 +12,7 @@ release, dbt_project/CHANGELOG.md) with `expectations(2)` from this module. Vers
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from citysafety.policy import UNKNOWN_STREET, street_codes
+from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_inspections"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv

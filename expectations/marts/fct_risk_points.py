@@ -3,7 +3,7 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from citysafety.policy import UNKNOWN_STREET, street_codes
+from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_risk_points"
 
