@@ -132,6 +132,21 @@ def as_of_date() -> str | None:
     return os.environ.get("CITYSAFETY_AS_OF_DATE") or os.environ.get("CITYSAFETY_DEMO_END") or None
 
 
+def resolved_as_of_date() -> str:
+    """The as-of date of one run, resolved when the run starts: `as_of_date()`, else today in
+    Beijing (never frozen into a DAG at parse time)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return as_of_date() or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def task_timeouts() -> dict[str, int]:
+    """Execution timeouts (seconds) of the DAG tasks, by kind; CITYSAFETY_TIMEOUT_<KIND> overrides."""
+    defaults = {"pull": 600, "load": 1800, "dbt": 3600, "gate": 1800, "publish": 600, "export": 1800}
+    return {k: int(os.environ.get(f"CITYSAFETY_TIMEOUT_{k.upper()}", v)) for k, v in defaults.items()}
+
+
 def demo_end_date() -> str | None:
     """Last day of the demo delivery set (YYYY-MM-DD); default today."""
     return os.environ.get("CITYSAFETY_DEMO_END") or None

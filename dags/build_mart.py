@@ -17,16 +17,18 @@ Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup
 
-from citysafety import sources
+from citysafety import config, sources
 from citysafety.orchestrate.assets import feed_asset, warehouse_asset
-from citysafety.orchestrate.cosmos_settings import dbt_task_group_args
+from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, dbt_task_group_args
 
 FEEDS = [feed_asset(f) for f in sources.all_feeds()]
+TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
 
 
 @dag(
@@ -35,39 +37,46 @@ FEEDS = [feed_asset(f) for f in sources.all_feeds()]
     doc_md=__doc__,
     # Any updated feed triggers a rebuild (AssetAny); the build always reads every feed.
     schedule=AssetAny(*FEEDS),
-    start_date=datetime(2026, 1, 1),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,  # one DuckDB writer at a time (stack notes: Conflicting lock)
     tags=["build", "dbt", "quality"],
+    default_args={"owner": sources.PLATFORM_OWNER},
 )
 def build_mart():
-    @task
+    @task(task_id=AS_OF_TASK)
+    def resolve_as_of_date() -> str:
+        """The day "now" means for this run's mart (CITYSAFETY_AS_OF_DATE, else today in Beijing),
+        resolved when the run starts; the dbt nodes read it from here."""
+        return config.resolved_as_of_date()
+
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["load"]))
     def prepare_build() -> dict:
         from citysafety.mart.build import prepare_build as prepare
 
         return prepare()
 
-    @task
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["gate"]))
     def validate_quality() -> dict:
         from citysafety.mart.quality import validate
 
         return validate()
 
-    @task(outlets=[warehouse_asset()])
+    @task(outlets=[warehouse_asset()], execution_timeout=timedelta(seconds=TIMEOUTS["publish"]))
     def publish_warehouse() -> dict:
         from citysafety.mart.publish import publish
 
         return publish()
 
-    @task
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["export"]))
     def export_departments() -> dict:
         from citysafety.share.exports import export_all
 
         return export_all()
 
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_args())
-    prepare_build() >> dbt >> validate_quality() >> publish_warehouse() >> export_departments()
+    resolve_as_of_date() >> prepare_build() >> dbt >> validate_quality() >> publish_warehouse() >> export_departments()
 
 
 build_mart()

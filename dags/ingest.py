@@ -18,12 +18,15 @@ task with no new file is skipped, so it triggers no rebuild.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import dag, task
 
-from citysafety import sources
+from citysafety import config, sources
 from citysafety.orchestrate.assets import feed_asset
+
+TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
 
 
 def _ingest_dag(source: sources.Source):
@@ -32,16 +35,22 @@ def _ingest_dag(source: sources.Source):
         description=f"Load {source.department} deliveries into the raw layer",
         doc_md=__doc__,
         schedule="@daily",
-        start_date=datetime(2026, 1, 1),
+        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
         catchup=False,
         max_active_runs=1,
         tags=["ingest", source.name],
+        # The department owns its DAG (the registry's name for it).
+        default_args={"owner": source.department},
     )
     def ingest():
         for feed in source.feeds:
             pulled = None
             if feed.pull:
-                @task(task_id=f"pull_{feed.feed}")
+                # The network: retried with back-off (429/503 inside a pull are handled by the
+                # client; this covers a server or connection that is down for minutes).
+                @task(task_id=f"pull_{feed.feed}", retries=3, retry_delay=timedelta(minutes=1),
+                      retry_exponential_backoff=True, max_retry_delay=timedelta(minutes=15),
+                      execution_timeout=timedelta(seconds=TIMEOUTS["pull"]))
                 def pull(source_name: str = source.name, feed_name: str = feed.feed) -> str | None:
                     from airflow.sdk.exceptions import AirflowSkipException
 
@@ -57,7 +66,8 @@ def _ingest_dag(source: sources.Source):
                 pulled = pull()
 
             # none_failed: extracts already landed still load when a pull is skipped.
-            @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)], trigger_rule="none_failed")
+            @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)], trigger_rule="none_failed",
+                  execution_timeout=timedelta(seconds=TIMEOUTS["load"]))
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 

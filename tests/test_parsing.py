@@ -345,7 +345,9 @@ def test_parse_value_optional_choice():
         parse_value(level, "较大")
 
 
-CHOICE_COLUMNS = [(f.id, c) for f in S.all_feeds() for c in f.columns if c.choices]
+CHOICE_COLUMNS = [(f.id, c) for f in S.all_feeds() for c in f.columns if c.choices and c.strict]
+# Choices the agreement flags rather than rejects (Column.strict=False): other spellings load.
+FLAGGED_CHOICE_COLUMNS = [(f.id, c) for f in S.all_feeds() for c in f.columns if c.choices and not c.strict]
 
 
 def test_choices_are_declared_on_text_columns_only():
@@ -369,6 +371,13 @@ def test_every_declared_choice_is_enforced(feed_id, column):
     with pytest.raises(BadValue) as info:
         parse_value(column, "其他写法X")
     assert str(info.value) == f"not one of {'/'.join(column.choices)}: '其他写法X'"
+
+
+def test_flagged_choices_load_other_spellings_for_the_mart_to_flag():
+    assert [(f, c.name) for f, c in FLAGGED_CHOICE_COLUMNS] == [("safety_office__risk_points", "risk_level")]
+    for _, column in FLAGGED_CHOICE_COLUMNS:
+        assert parse_value(column, "蓝") == "蓝"
+        assert parse_value(column, " 蓝色 ") == "蓝色"  # int_risk_points_assessed reads it as 蓝
 
 
 def test_pulled_feeds_declare_their_key_table_and_watermark_in_the_registry():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from citysafety import config
 from citysafety.orchestrate.runner import VENV_BIN
 
@@ -39,10 +41,19 @@ def dbt_task_group_args() -> dict:
             test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
         ),
-        "operator_args": {"install_deps": False, **dbt_vars()},
+        "operator_args": {
+            "install_deps": False,
+            # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse.
+            "vars": {"as_of_date": AS_OF_TEMPLATE},
+            # dbt runs in a subprocess-like runner: a hung node fails and is retried, not kept.
+            "retries": 1,
+            "retry_delay": dt.timedelta(minutes=1),
+            "retry_exponential_backoff": True,
+            "execution_timeout": dt.timedelta(seconds=config.task_timeouts()["dbt"]),
+        },
     }
 
 
-def dbt_vars() -> dict:
-    as_of = config.as_of_date()
-    return {"vars": {"as_of_date": as_of}} if as_of else {}
+# The as-of date task of build_mart and the template the dbt nodes read it through.
+AS_OF_TASK = "resolve_as_of_date"
+AS_OF_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + AS_OF_TASK + "') }}"

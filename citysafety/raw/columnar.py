@@ -120,7 +120,7 @@ def _column_sql(column: S.Column, src: str, duck_type: str) -> tuple[str, str, s
         cases, ok = [], []
         if column.required:
             cases.append(f"when {typed} is null then {empty}")
-        if column.choices:
+        if column.choices and column.strict:
             # the exact spellings of the registry (the row loader also folds full-width forms)
             allowed = f"{typed} in ({', '.join(literal(c) for c in column.choices)})"
             reason = literal(f"{name}: not one of {'/'.join(column.choices)}: ")

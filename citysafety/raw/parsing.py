@@ -180,7 +180,7 @@ def parse_value(column: S.Column, value):
             return None
         value = text
     if column.kind in (S.TEXT, S.CHOICE):
-        return parse_choice(column, value) if column.choices else str(value)
+        return parse_choice(column, value) if column.choices and column.strict else str(value)
     parser = {
         S.INT: parse_int,
         S.DECIMAL: parse_decimal,

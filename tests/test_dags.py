@@ -1,0 +1,97 @@
+"""The DAGs are operable: owners from the registry, zone-aware start dates, retries with back-off
+and timeouts where the network or a subprocess is touched, and the as-of date resolved when a
+run starts (not frozen into the DAG when the scheduler parses it).
+
+The DAG files are parsed by Airflow itself (DagBag, in a subprocess with the platform's Airflow
+environment); what the parse gives is read back as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from citysafety import config, sources
+from citysafety.orchestrate import runner
+from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, AS_OF_TEMPLATE
+
+PROBE = r"""
+import json
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=__import__("citysafety.config").config.DAGS_DIR)
+out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
+for dag_id, dag in bag.dags.items():
+    out["dags"][dag_id] = {
+        "tz": str(dag.timezone.name if hasattr(dag.timezone, "name") else dag.timezone),
+        "tasks": {t.task_id: {
+            "owner": t.owner, "retries": t.retries,
+            "backoff": bool(t.retry_exponential_backoff),
+            "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+            "vars": getattr(t, "vars", None),
+            "upstream": sorted(t.upstream_task_ids),
+        } for t in dag.tasks},
+    }
+print("JSON" + json.dumps(out, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("dags_home")
+    cfg = config.Settings(home=home)
+    env = runner.airflow_env(cfg)
+    env["CITYSAFETY_AS_OF_DATE"] = "2020-06-30"  # set at parse time: must not be frozen in
+    proc = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=config.PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("JSON"))
+    return json.loads(line[4:])
+
+
+def test_dags_parse_without_errors(parsed):
+    assert parsed["errors"] == {}
+    assert set(parsed["dags"]) == {f"ingest_{s.name}" for s in sources.SOURCES} | {"build_mart"}
+
+
+def test_owners_come_from_the_registry_and_times_have_a_zone(parsed):
+    for source in sources.SOURCES:
+        dag = parsed["dags"][f"ingest_{source.name}"]
+        assert {t["owner"] for t in dag["tasks"].values()} == {source.department}, source.name
+        assert dag["tz"] == "Asia/Shanghai"
+    build = parsed["dags"]["build_mart"]
+    assert {t["owner"] for t in build["tasks"].values()} == {sources.PLATFORM_OWNER}
+    assert build["tz"] == "Asia/Shanghai"
+
+
+def test_network_and_subprocess_tasks_retry_with_backoff_and_time_out(parsed):
+    pulls = [(d, t) for d, dag in parsed["dags"].items() for t in dag["tasks"] if t.startswith("pull_")]
+    assert {t for _, t in pulls} == {f"pull_{f.feed}" for f in sources.all_feeds() if f.pull}
+    for dag_id, task_id in pulls:
+        task = parsed["dags"][dag_id]["tasks"][task_id]
+        assert task["retries"] >= 3 and task["backoff"] and task["timeout"], (dag_id, task_id)
+    build = parsed["dags"]["build_mart"]["tasks"]
+    dbt_tasks = {k: v for k, v in build.items() if k.startswith("dbt.")}
+    assert len(dbt_tasks) > 20
+    for task_id, task in dbt_tasks.items():
+        assert task["retries"] >= 1 and task["backoff"] and task["timeout"], task_id
+    # Every task of every DAG has a timeout: none can hang a run for ever.
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            if task_id != AS_OF_TASK:
+                assert task["timeout"], (dag_id, task_id)
+
+
+def test_the_as_of_date_is_resolved_when_the_run_starts(parsed):
+    """The parse happened with CITYSAFETY_AS_OF_DATE set: no dbt node carries that date; each
+    reads the run's resolve_as_of_date task, which runs first."""
+    build = parsed["dags"]["build_mart"]["tasks"]
+    text = json.dumps(build)
+    assert "2020-06-30" not in text
+    assert build["prepare_build"]["upstream"] == [AS_OF_TASK]
+    for task_id, task in build.items():
+        if task_id.startswith("dbt."):
+            assert task["vars"] == {"as_of_date": AS_OF_TEMPLATE}, task_id
