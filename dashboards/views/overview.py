@@ -9,12 +9,15 @@
 * The yearly KPI table.
 * 2020 at the current pace: for a selected year before 2020, the deaths and the rate projected to
   2020 at their average annual rate of change since 2016 (geometric), against the targets; from
-  2020 on, the actual 2020 outcome.
+  2020 on, the actual 2020 outcome. The projection and its method are published by dbt
+  (``marts.rpt_targets_projection``); this page lays them out.
 * The official indicators of the selected year, district row of ``marts.kpi_official_indicators``.
 * Today's top alerts, for the selected streets, each with a link to its page: open 重大 hidden
-  hazards overdue or not listed for supervision (``marts.fct_hazards``), hazard sources whose
-  monitoring coverage is below 100 % and alarm episodes in the last 24 hours of data (sensor
-  marts), emergency plans that do not reach the district plan (``marts.fct_emergency_plans``).
+  hazards overdue or not listed for supervision (``marts.rpt_alerts_today_hazards``), hazard
+  sources whose monitoring coverage is below 100 % and alarm episodes in the last 24 hours of
+  data (``marts.rpt_alerts_today_monitoring``), emergency plans that do not reach the district
+  plan (``marts.rpt_alerts_today_plans``): counts per street published by dbt, summed over the
+  selected streets.
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2017&to=2020``.
 """
