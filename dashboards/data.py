@@ -416,17 +416,6 @@ def data_docs_path() -> Path:
 
 METRIC_NAMES: dict[str, str] = {"temperature": "温度", "pressure": "压力", "level": "液位", "gas": "可燃气体浓度"}
 
-# The unit's name for display, from the registry of the units this user may see.
-_UNIT_NAMES_CTE = """
-unit_names AS (
-    SELECT uscc, arg_max(unit_name, struct_pack(a := is_active, v := uscc_valid, d := snapshot_date))
-               AS unit_name
-    FROM marts.dim_enterprises
-    WHERE uscc IS NOT NULL
-    GROUP BY uscc
-)
-"""
-
 # $streets: street codes (empty list = every street); $source: one hazard source ('' = all).
 _SOURCE_FILTER = """
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {alias}.street_code))
@@ -439,13 +428,12 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
        (SELECT max(day) FROM marts.agg_sensor_alarms_daily) AS last_day
 """
 
+# The unit's name is published with the source (unit_name: dbt's rule, int_unit_streets_resolved).
 MONITORING_COVERAGE_SQL = f"""
-WITH {_UNIT_NAMES_CTE}
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
        c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
-       unit_names.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
+       c.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
 FROM marts.agg_monitoring_coverage AS c
-LEFT JOIN unit_names ON c.uscc = unit_names.uscc
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
 WHERE TRUE {_SOURCE_FILTER.format(alias='c')}
 ORDER BY c.coverage_24h, c.hazard_source_id
@@ -468,14 +456,12 @@ ORDER BY a.day
 # Episodes that started between $day_from and $day_to (bound dates: duckdb skips the other row
 # groups), newest first, at most $limit rows.
 ALARM_EPISODES_SQL = f"""
-WITH {_UNIT_NAMES_CTE}
 SELECT e.episode_id, e.point_id, e.hazard_source_id,
        coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
-       unit_names.unit_name, e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
+       e.unit_name, e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
        e.metric, e.unit, e.started_at, e.ended_at, e.cleared_at, e.readings, e.peak_value,
        e.high_threshold, e.high_high_threshold, e.reached_high_high, e.duration_minutes, e.day
 FROM marts.fct_sensor_alarm_episodes AS e
-LEFT JOIN unit_names ON e.uscc = unit_names.uscc
 LEFT JOIN marts.agg_monitoring_coverage AS c ON e.hazard_source_id = c.hazard_source_id
 LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
 WHERE e.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='e')}
@@ -492,17 +478,6 @@ WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
 GROUP BY a.hazard_source_id
 ORDER BY a.hazard_source_id
 """
-
-# Episodes with an alarming reading after $since (ended_at > $since, local time). $day_from, a
-# lower bound on the day they started, lets duckdb skip the old part of a year of episodes.
-RECENT_EPISODE_COUNTS_SQL = f"""
-SELECT count(*)::BIGINT AS episodes,
-       count(*) FILTER (WHERE e.reached_high_high)::BIGINT AS high_high_episodes,
-       count(DISTINCT e.hazard_source_id)::BIGINT AS hazard_sources
-FROM marts.fct_sensor_alarm_episodes AS e
-WHERE e.day >= $day_from AND e.ended_at > $since {_SOURCE_FILTER.format(alias='e')}
-"""
-
 
 def _streets_param(streets: list[str] | None) -> list[str]:
     return [str(s) for s in (streets or [])]
@@ -556,19 +531,6 @@ def load_alarms_by_source(
         {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
          "source": str(source or "")},
     )
-
-
-def load_recent_episode_counts(
-    since: dt.datetime, streets: list[str] | None, *, lookback_days: int = 31
-) -> dict[str, int]:
-    """Episodes with an alarming reading after ``since`` (local time), among episodes started in
-    the ``lookback_days`` before it: counts of episodes, of 高高报 episodes, of hazard sources."""
-    df = query(
-        RECENT_EPISODE_COUNTS_SQL,
-        {"since": since, "day_from": (since - dt.timedelta(days=lookback_days)).date(),
-         "streets": _streets_param(streets), "source": ""},
-    )
-    return {k: int(v) for k, v in df.iloc[0].items()}
 
 
 # --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------
@@ -656,26 +618,88 @@ WHERE street_code = 'ALL'
 ORDER BY year
 """
 
-HAZARD_ALERTS_SQL = """
-SELECT count(*) FILTER (WHERE is_major AND is_open AND is_overdue)::BIGINT AS major_overdue_open,
-       count(*) FILTER (WHERE major_not_supervised AND is_open)::BIGINT AS major_not_supervised_open,
-       count(*) FILTER (WHERE major_not_supervised AND is_open AND is_overdue)::BIGINT
-           AS major_overdue_not_supervised,
-       count(*) FILTER (WHERE is_open AND is_overdue)::BIGINT AS overdue_open
-FROM marts.fct_hazards
-WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
-"""
-
-
 def load_official_indicators() -> pd.DataFrame:
     """The district rows (street_code 'ALL') of ``marts.kpi_official_indicators``, by year."""
     return query(OFFICIAL_INDICATORS_SQL)
 
 
+# --- 总览: the 2020 projection and today's alerts (reporting marts) ---------------------------
+#
+# The rules are dbt's (dbt_project/models/marts/rpt_*.sql, described in their YAML): the page
+# selects the rows of its year or streets and sums the counts over the streets a user picked.
+
+TARGETS_PROJECTION_SQL = """
+SELECT indicator, indicator_name, unit, seen_from_year, mode, method, target_2020, value_2020,
+       base_year, base_value, change_vs_base, last_year, last_value, annual_change,
+       required_change, target_met, unavailable_reason
+FROM marts.rpt_targets_projection
+WHERE street_code = 'ALL'
+  AND seen_from_year = (SELECT max(seen_from_year) FROM marts.rpt_targets_projection
+                        WHERE seen_from_year <= $year)
+ORDER BY indicator
+"""
+
+# $streets: street codes (empty list = every row, i.e. the district).
+_ALERT_STREETS = "len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)"
+
+HAZARD_ALERTS_SQL = f"""
+SELECT count(*) AS rows,
+       coalesce(sum(major_overdue_open), 0)::BIGINT AS major_overdue_open,
+       coalesce(sum(major_not_supervised_open), 0)::BIGINT AS major_not_supervised_open,
+       coalesce(sum(major_overdue_not_supervised), 0)::BIGINT AS major_overdue_not_supervised,
+       coalesce(sum(overdue_open), 0)::BIGINT AS overdue_open
+FROM marts.rpt_alerts_today_hazards
+WHERE {_ALERT_STREETS}
+"""
+
+MONITORING_ALERTS_SQL = f"""
+SELECT coalesce(sum(sources_below_full_coverage), 0)::BIGINT AS sources_below_full_coverage,
+       sum(episodes_last_24h)::BIGINT AS episodes_last_24h,
+       sum(high_high_episodes_last_24h)::BIGINT AS high_high_episodes_last_24h,
+       sum(hazard_sources_alarming_last_24h)::BIGINT AS hazard_sources_alarming_last_24h,
+       max(as_of_time) AS as_of_time
+FROM marts.rpt_alerts_today_monitoring
+WHERE {_ALERT_STREETS}
+"""
+
+PLAN_ALERTS_SQL = f"""
+SELECT coalesce(sum(plans_not_reaching_district), 0)::BIGINT AS plans_not_reaching_district
+FROM marts.rpt_alerts_today_plans
+WHERE {_ALERT_STREETS}
+"""
+
+
+def load_targets_projection(year: int) -> pd.DataFrame:
+    """The 2020 outcome of each headline target seen from ``year`` (``marts.rpt_targets_projection``:
+    the row of the latest year of the targets not after ``year``), one row per indicator."""
+    return query(TARGETS_PROJECTION_SQL, {"year": int(year)})
+
+
 def load_hazard_alerts(streets: list[str] | None) -> dict[str, int]:
-    """Counts of open hidden hazards needing attention now (``marts.fct_hazards``)."""
+    """Open hidden hazards needing attention today, summed over the streets
+    (``marts.rpt_alerts_today_hazards``)."""
     df = query(HAZARD_ALERTS_SQL, {"streets": _streets_param(streets)})
-    return {k: int(v) for k, v in df.iloc[0].items()}
+    return {k: int(v) for k, v in df.iloc[0].items() if k != "rows"}
+
+
+def load_monitoring_alerts(streets: list[str] | None) -> dict[str, Any]:
+    """Hazard sources below full coverage and the alarms of the last 24 hours of data, summed over
+    the streets (``marts.rpt_alerts_today_monitoring``); the 24-hour counts and ``as_of_time``
+    are None when there is no sensor data."""
+    row = query(MONITORING_ALERTS_SQL, {"streets": _streets_param(streets)}).iloc[0]
+    as_of = None if pd.isna(row["as_of_time"]) else pd.Timestamp(row["as_of_time"]).to_pydatetime()
+    out: dict[str, Any] = {"sources_below_full_coverage": int(row["sources_below_full_coverage"]),
+                           "as_of_time": as_of}
+    for key in ("episodes_last_24h", "high_high_episodes_last_24h", "hazard_sources_alarming_last_24h"):
+        out[key] = None if as_of is None or pd.isna(row[key]) else int(row[key])
+    return out
+
+
+def load_plan_alerts(streets: list[str] | None) -> int:
+    """Current plans that do not reach the district plan, summed over the streets of the plans
+    (``marts.rpt_alerts_today_plans``; every row, ALL included, when no street is chosen)."""
+    df = query(PLAN_ALERTS_SQL, {"streets": _streets_param(streets)})
+    return int(df.iloc[0]["plans_not_reaching_district"])
 
 
 # --- queries of the 风险 page (risk inventory marts) -----------------------------------------

@@ -156,6 +156,12 @@ def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
             rows.append((code, name, rtype, count, total, unit, units, by_unit,
                          "2024-05-01" if count else None))
     create_mart(con, "marts.agg_resources_by_street", rows)
+    # marts.rpt_alerts_today_plans: plans and those not reaching the district plan, per street of
+    # the plans. Not reaching: SQ-DX-04, QY-0021 (DX); QY-0006, QY-0013, QY-0031, QY-0032
+    # (UNKNOWN, with QY-0002 that reaches it) = 6.
+    plan_alerts = {"ALL": (3, 0), "WL": (3, 0), "TS": (2, 0), "DX": (2, 2), "UNKNOWN": (5, 4)}
+    create_mart(con, "marts.rpt_alerts_today_plans", [
+        (code, *plan_alerts.get(code, (0, 0))) for code in [c for c, _, _ in STREETS] + ["ALL"]])
 
 
 def build_warehouse(db_path: Path, *, emergency: bool = True) -> None:

@@ -66,6 +66,11 @@ def unit_street(uscc: str) -> str:
     return UNIT_STREETS.get(uscc, "UNKNOWN")
 
 
+# The unit's name each sensor mart publishes (unit_name, the same rule as the street: the active
+# row of the registry; U9 is in none, so no name).
+UNIT_NAMES = {"U1": "杭州下城化工一厂", "U2": "天水燃气储配站", "U3": "朝晖石化仓储公司"}
+
+
 AS_OF = dt.datetime(2024, 5, 31, 12, 0)
 # hazard_source_id, name, uscc, level, points, points reporting in the last 24 h, last reading
 # District: 16 points, 11 reporting -> 68.8 %; below 100 %: H2, H3, H5.
@@ -101,6 +106,15 @@ EPISODES = [
     ("H1-P2", "2024-05-31 08:00", "2024-05-31 08:20", "2024-05-31 08:21", 21, 1.6),    # 高高报
     ("H5-P1", "2024-05-31 11:50", "2024-05-31 11:58", None, 9, 21.0),                  # still open
 ]
+# The 总览 alerts as marts.rpt_alerts_today_monitoring publishes them, per street: hazard sources,
+# below 100 % coverage (H2 TS, H3 WL, H5 UNKNOWN), episodes ending after 2024-05-30 12:00 (H2-P1
+# 13:05 TS; H1-P2 08:20 WL, 高高报; H5-P1 11:58 UNKNOWN), of them 高高报, sources alarming.
+MONITORING_ALERTS = {
+    "WL": (2, 1, 1, 1, 1),
+    "TS": (1, 1, 1, 0, 1),
+    "CH": (1, 0, 0, 0, 0),
+    "UNKNOWN": (1, 1, 1, 0, 1),
+}
 # Days with readings but no episode (the daily mart has one row per day and source with data).
 QUIET_DAYS = [("2024-04-01", "H4"), ("2024-05-15", "H4")]
 
@@ -115,7 +129,7 @@ def episode_rows() -> list[tuple]:
             f"{point}:{start.isoformat()}", point, source, uscc, metric, unit, start, end,
             None if cleared is None else dt.datetime.fromisoformat(cleared), readings, peak, high,
             high_high, peak >= high_high, (end - start).total_seconds() / 60.0, start.date(),
-            unit_street(uscc),
+            unit_street(uscc), UNIT_NAMES.get(uscc),
         ))
     return rows
 
@@ -155,7 +169,30 @@ def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
         (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
         (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
     ])
+    # marts.rpt_targets_projection of those two years: nothing to project from 2016; 2020 actual.
+    create_mart(con, "marts.rpt_targets_projection", [
+        projection_row("deaths_total", 2016, "unavailable", 24.0, None, 40.0, None, None, None, None, None,
+                       None, "至少需要2016年之后一年的数据才能推算趋势"),
+        projection_row("deaths_total", 2020, "actual", 24.0, 21.0, 40.0, -0.475, 2020, 21.0, None, None, True),
+        projection_row("deaths_per_100m_gdp", 2016, "unavailable", 0.0225, None, 0.05, None, None, None, None,
+                       None, None, "至少需要2016年之后一年的数据才能推算趋势"),
+        projection_row("deaths_per_100m_gdp", 2020, "actual", 0.0225, 0.02, 0.05, -0.6, 2020, 0.02, None, None,
+                       True),
+    ])
     create_mart(con, "marts.fct_casualty_events")
+
+
+INDICATORS = {"deaths_total": ("各类生产安全事故死亡人数", "人"),
+              "deaths_per_100m_gdp": ("亿元GDP生产安全事故死亡率", "人/亿元")}
+
+
+def projection_row(indicator, year, mode, target, value, base, change, last_year, last_value, annual,
+                   required, met, reason=None) -> tuple:
+    """A row of marts.rpt_targets_projection (the contract's columns in order)."""
+    name, unit = INDICATORS[indicator]
+    method = {"actual": "2020年实际值", "projected": "按2016年至末年的年均变化率外推"}.get(mode)
+    return (f"{indicator}:{year}", "ALL", indicator, name, unit, year, mode, method, target, value, 2016,
+            base, change, last_year, last_value, annual, required, met, reason)
 
 
 def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -170,10 +207,14 @@ def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
         "TRUE, '二级', TRUE, '2025-01-01', TRUE, TRUE, FALSE, NULL, NULL, ?, ?, '2020-01-01', "
         "NULL, 1, 'enterprises.xlsx', ?)",
     )
-    create_mart(con, "marts.agg_monitoring_coverage", [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF, unit_street(uscc))
+    create_mart(con, "marts.agg_monitoring_coverage", [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF,
+                                                         unit_street(uscc), UNIT_NAMES.get(uscc))
                   for hid, name, uscc, level, points, rep, last in COVERAGE])
     create_mart(con, "marts.agg_sensor_alarms_daily", daily_rows())
     create_mart(con, "marts.fct_sensor_alarm_episodes", episode_rows())
+    create_mart(con, "marts.rpt_alerts_today_monitoring", [
+        (code, *MONITORING_ALERTS.get(code, (0, 0, 0, 0, 0)), AS_OF - dt.timedelta(hours=24), AS_OF)
+        for code, _, _ in STREETS])
 
 
 def build_warehouse(db_path: Path, *, sensors: bool = True) -> None:

@@ -27,7 +27,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_fixture,
 )
 from test_dashboard_emergency import create_emergency_marts, create_official_indicators
-from test_dashboard_monitoring import STREETS, create_sensor_marts, create_streets
+from test_dashboard_monitoring import STREETS, create_sensor_marts, create_streets, projection_row
 
 MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipeline"
 
@@ -91,6 +91,41 @@ HAZARDS = [
 ]
 
 
+# marts.rpt_alerts_today_hazards of those hazards, per street: major overdue open, major not
+# supervised open, of them overdue, overdue open, open. 武林: H1 H2; 天水: H3, H5 (一般, overdue).
+HAZARD_ALERTS = {"WL": (2, 1, 1, 2, 2), "TS": (0, 1, 0, 1, 2)}
+
+# marts.rpt_targets_projection of KPI_ROWS, by hand (value_2020 = v_last × (v_last / v2016) ^
+# ((2020 − last) / (last − 2016)); annual = (v_last / v2016) ^ (1 / (last − 2016)) − 1;
+# required = (target / v_last) ^ (1 / (2020 − last)) − 1). From 2020 on: the actual 2020 value.
+_FIRST = "至少需要2016年之后一年的数据才能推算趋势"
+PROJECTION_ROWS = [
+    projection_row("deaths_total", 2016, "unavailable", 24.0, None, 40.0, None, None, None, None, None, None,
+                   _FIRST),
+    # 34 × 0.85^3 = 20.88025
+    projection_row("deaths_total", 2017, "projected", 24.0, 20.88025, 40.0, 20.88025 / 40 - 1, 2017, 34.0,
+                   -0.15, (24 / 34) ** (1 / 3) - 1, True),
+    # 29 × 0.725 = 21.025 (-47.4 % on 40)
+    projection_row("deaths_total", 2018, "projected", 24.0, 21.025, 40.0, 21.025 / 40 - 1, 2018, 29.0,
+                   0.725 ** 0.5 - 1, (24 / 29) ** 0.5 - 1, True),
+    projection_row("deaths_total", 2019, "projected", 24.0, 25 * 0.625 ** (1 / 3), 40.0,
+                   25 * 0.625 ** (1 / 3) / 40 - 1, 2019, 25.0, 0.625 ** (1 / 3) - 1, 24 / 25 - 1, True),
+    projection_row("deaths_total", 2020, "actual", 24.0, 21.0, 40.0, -0.475, 2020, 21.0, None, None, True),
+    projection_row("deaths_total", 2021, "actual", 24.0, 21.0, 40.0, -0.475, 2020, 21.0, None, None, True),
+    projection_row("deaths_per_100m_gdp", 2016, "unavailable", 0.0225, None, 0.05, None, None, None, None, None,
+                   None, _FIRST),
+    projection_row("deaths_per_100m_gdp", 2017, "projected", 0.0225, 0.04 * 0.8 ** 3, 0.05,
+                   0.04 * 0.8 ** 3 / 0.05 - 1, 2017, 0.04, 0.8 - 1, (0.0225 / 0.04) ** (1 / 3) - 1, True),
+    # 0.029 × 0.58 = 0.01682 (-66.4 % on 0.05)
+    projection_row("deaths_per_100m_gdp", 2018, "projected", 0.0225, 0.01682, 0.05, 0.01682 / 0.05 - 1, 2018,
+                   0.029, 0.58 ** 0.5 - 1, (0.0225 / 0.029) ** 0.5 - 1, True),
+    projection_row("deaths_per_100m_gdp", 2019, "projected", 0.0225, 0.025 * 0.5 ** (1 / 3), 0.05,
+                   0.5 ** (1 / 3) / 2 - 1, 2019, 0.025, 0.5 ** (1 / 3) - 1, 0.0225 / 0.025 - 1, True),
+    projection_row("deaths_per_100m_gdp", 2020, "actual", 0.0225, 0.02, 0.05, -0.6, 2020, 0.02, None, None, True),
+    projection_row("deaths_per_100m_gdp", 2021, "actual", 0.0225, 0.02, 0.05, -0.6, 2020, 0.02, None, None, True),
+]
+
+
 def create_hazards(con: duckdb.DuckDBPyConnection) -> None:
     create_mart(con, "marts.fct_hazards", [
             (rid, street, "重大" if major else "一般", major, None if open_ else "2024-05-10",
@@ -101,6 +136,8 @@ def create_hazards(con: duckdb.DuckDBPyConnection) -> None:
         values="(?, '2024-05-01', 2024, ?, NULL, NULL, NULL, ?, ?, "
         "'2024-05-20', ?, ?, ?, ?, ?, NULL, ?, ?, '2024-05-01 10:00', 'grid.jsonl')",
     )
+    create_mart(con, "marts.rpt_alerts_today_hazards", [
+        (code, *HAZARD_ALERTS.get(code, (0, 0, 0, 0, 0)), "2024-05-31") for code, _, _ in STREETS])
 
 
 def build_warehouse(
@@ -116,6 +153,7 @@ def build_warehouse(
             create_official_indicators(con, OFFICIAL_ROWS)
         if "kpi" in tables:
             create_mart(con, "marts.kpi_safety_targets", KPI_ROWS)
+            create_mart(con, "marts.rpt_targets_projection", PROJECTION_ROWS)
         if "events" in tables:
             names = {code: name for code, name, _ in STREETS}
             rows = []
@@ -394,32 +432,9 @@ def test_2020_projection_before_2020(home):
     assert len(at.get("vega_lite_chart")) == 6
 
 
-def test_project_2020_rules():
-    import pandas as pd
-
-    from dashboards.views.overview import project_2020
-
-    kpi = pd.DataFrame({
-        "year": [2016, 2017],
-        "deaths_total": [40, 39],
-        "deaths_target_2020": [24.0, 24.0],
-    })
-    slow = project_2020(kpi, "deaths_total", "deaths_target_2020", 2017)
-    assert slow.mode == "projected" and slow.met is False
-    assert round(slow.value, 2) == round(39 * (39 / 40) ** 3, 2)  # 36.15 > 24
-    assert round(slow.annual_change, 4) == -0.025
-    # A selected year after 2020 without a 2020 value projects from the last year before 2020.
-    assert project_2020(kpi, "deaths_total", "deaths_target_2020", 2022).last_year == 2017
-    # No year after 2016 yet, or no 2016 base: nothing to project.
-    assert project_2020(kpi, "deaths_total", "deaths_target_2020", 2016).mode == "unavailable"
-    no_base = kpi[kpi["year"] > 2016]
-    assert project_2020(no_base, "deaths_total", "deaths_target_2020", 2017).mode == "unavailable"
-    # From 2020 on with a 2020 value: the actual outcome.
-    actual = project_2020(
-        pd.concat([kpi, pd.DataFrame({"year": [2020], "deaths_total": [25], "deaths_target_2020": [24.0]})]),
-        "deaths_total", "deaths_target_2020", 2021,
-    )
-    assert actual.mode == "actual" and actual.value == 25 and actual.met is False
+# The rule itself (the projection, its method and hand numbers) is dbt's: its assertions are in
+# tests/test_reporting.py (test_project_2020_rules, on the model's SQL) and the dbt unit test
+# test_targets_projection_by_hand (dbt_project/models/marts/rpt_targets_projection.yml).
 
 
 def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):

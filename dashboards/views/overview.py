@@ -9,19 +9,21 @@
 * The yearly KPI table.
 * 2020 at the current pace: for a selected year before 2020, the deaths and the rate projected to
   2020 at their average annual rate of change since 2016 (geometric), against the targets; from
-  2020 on, the actual 2020 outcome.
+  2020 on, the actual 2020 outcome. The projection and its method are published by dbt
+  (``marts.rpt_targets_projection``); this page lays them out.
 * The official indicators of the selected year, district row of ``marts.kpi_official_indicators``.
 * Today's top alerts, for the selected streets, each with a link to its page: open 重大 hidden
-  hazards overdue or not listed for supervision (``marts.fct_hazards``), hazard sources whose
-  monitoring coverage is below 100 % and alarm episodes in the last 24 hours of data (sensor
-  marts), emergency plans that do not reach the district plan (``marts.fct_emergency_plans``).
+  hazards overdue or not listed for supervision (``marts.rpt_alerts_today_hazards``), hazard
+  sources whose monitoring coverage is below 100 % and alarm episodes in the last 24 hours of
+  data (``marts.rpt_alerts_today_monitoring``), emergency plans that do not reach the district
+  plan (``marts.rpt_alerts_today_plans``): counts per street published by dbt, summed over the
+  selected streets.
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2017&to=2020``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +140,8 @@ def _parse_year(raw: Any, default: int) -> int:
 
 @dataclass(frozen=True)
 class Projection:
-    """Where one indicator stands against its 2020 target, seen from a selected year.
+    """Where one indicator stands against its 2020 target, seen from a selected year: a row of
+    ``marts.rpt_targets_projection`` (the rule and its method are dbt's and published there).
 
     ``mode``: "actual" (the 2020 value is known and the selected year is 2020 or later),
     "projected" (the value of ``last_year`` carried to 2020 at the average annual rate of change
@@ -149,50 +152,45 @@ class Projection:
     target: float | None = None
     value: float | None = None  # the actual or projected 2020 value
     base_value: float | None = None
+    change_vs_base: float | None = None  # value against base_value (fraction)
     last_year: int | None = None
     last_value: float | None = None
     annual_change: float | None = None  # average annual change 2016 -> last_year (fraction)
     required_change: float | None = None  # average annual change last_year -> 2020 to hit target
     met: bool | None = None
     reason: str = ""
+    method: str = ""
 
 
-def project_2020(kpi: pd.DataFrame, column: str, target_column: str, year: int) -> Projection:
-    """The 2020 outcome of ``column`` (actual from 2020 on, else projected) against its target.
+def _projection(row: pd.Series | None) -> Projection:
+    """A published row of ``marts.rpt_targets_projection`` (the rule is dbt's) for the page."""
+    if row is None:
+        return Projection("unavailable", reason="暂无考核指标数据")
 
-    Projection: geometric trend between 2016 and the last year with a value in 2017..min(year,
-    2019): ``v2020 = v_last × (v_last / v2016) ** ((2020 - last) / (last - 2016))``, i.e. the
-    average annual rate of change since 2016 continued to 2020.
-    """
-    values = {
-        int(y): float(v) for y, v in zip(kpi["year"], kpi[column]) if not components.missing(v) and not components.missing(y)
-    }
-    targets = kpi[target_column].dropna()
-    target = None if targets.empty else float(targets.iloc[0])
-    if target is None:
-        return Projection("unavailable", reason="缺少2020年目标值")
-    base, goal = data.BASE_YEAR, data.TARGET_YEAR
-    if year >= goal and goal in values:
-        actual = values[goal]
-        return Projection("actual", target=target, value=actual, base_value=values.get(base),
-                          last_year=goal, last_value=actual, met=actual <= target + 1e-12)
-    if base not in values:
-        return Projection("unavailable", target=target, reason=f"缺少{base}年基数")
-    candidates = [y for y in values if base < y <= min(year, goal - 1)]
-    if not candidates:
-        return Projection("unavailable", target=target, base_value=values[base],
-                          reason=f"至少需要{base}年之后一年的数据才能推算趋势")
-    last = max(candidates)
-    v0, v1 = values[base], values[last]
-    if v0 <= 0:
-        return Projection("unavailable", target=target, base_value=v0, reason=f"{base}年基数为0")
-    ratio = v1 / v0
-    annual = ratio ** (1.0 / (last - base)) - 1.0
-    projected = v1 * ratio ** ((goal - last) / (last - base))
-    required = (target / v1) ** (1.0 / (goal - last)) - 1.0 if v1 > 0 else None
-    return Projection("projected", target=target, value=projected, base_value=v0, last_year=last,
-                      last_value=v1, annual_change=annual, required_change=required,
-                      met=projected <= target + 1e-12)
+    def value(column: str) -> Any:
+        return None if components.missing(row[column]) else row[column]
+
+    return Projection(
+        mode=str(row["mode"]),
+        target=value("target_2020"),
+        value=value("value_2020"),
+        base_value=value("base_value"),
+        change_vs_base=value("change_vs_base"),
+        last_year=None if value("last_year") is None else int(row["last_year"]),
+        last_value=value("last_value"),
+        annual_change=value("annual_change"),
+        required_change=value("required_change"),
+        met=None if value("target_met") is None else bool(row["target_met"]),
+        reason=value("unavailable_reason") or "",
+        method=value("method") or "",
+    )
+
+
+def load_projections(year: int) -> dict[str, Projection]:
+    """indicator -> its 2020 outcome seen from ``year`` (``marts.rpt_targets_projection``)."""
+    rows = data.load_targets_projection(year)
+    found = {str(r["indicator"]): r for _, r in rows.iterrows()}
+    return {name: _projection(found.get(name)) for name in ("deaths_total", "deaths_per_100m_gdp")}
 
 
 def _projection_badge(p: Projection) -> str:
@@ -719,8 +717,12 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
 
 
 def _projection_section(kpi: pd.DataFrame, year: int) -> None:
-    deaths = project_2020(kpi, "deaths_total", "deaths_target_2020", year)
-    rate = project_2020(kpi, "deaths_per_100m_gdp", "rate_target_2020", year)
+    try:
+        projections = load_projections(year)
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    deaths, rate = projections["deaths_total"], projections["deaths_per_100m_gdp"]
     actual = year >= data.TARGET_YEAR and deaths.mode == "actual"
     st.subheader("2020年目标实际完成情况（全区）" if actual else f"按当前速度研判2020年目标（{year}年视角，全区）")
     st.caption(
@@ -746,9 +748,9 @@ def _projection_section(kpi: pd.DataFrame, year: int) -> None:
             st.metric(
                 label,
                 f"{fmt(p.value)} {unit}",
-                delta=None if p.base_value in (None, 0) else _fmt_change(p.value / p.base_value - 1.0),
+                delta=_fmt_change(p.change_vs_base),
                 delta_color="inverse",
-                delta_description=None if p.base_value in (None, 0) else "较2016年",
+                delta_description=None if p.change_vs_base is None else "较2016年",
                 border=True,
             )
             st.markdown(f"2020年目标：≤ {fmt(p.target)} {unit}　{_projection_badge(p)}")
@@ -894,14 +896,13 @@ def _alerts_section(streets: list[str], scope: str) -> None:
         detail=None if hazards is None or not hazards["major_overdue_not_supervised"]
         else f"其中已逾期 {hazards['major_overdue_not_supervised']} 项",
     ))
-    coverage_count = recent = None
-    as_of = None
+    coverage_count = recent = as_of = None
     try:
-        as_of, _, _ = data.load_monitoring_span()
-        coverage = data.load_monitoring_coverage(streets)
-        coverage_count = int((coverage["coverage_24h"] < 1).sum())
-        if as_of is not None:
-            recent = data.load_recent_episode_counts(as_of - dt.timedelta(hours=24), streets)
+        monitoring = data.load_monitoring_alerts(streets)
+        coverage_count = monitoring["sources_below_full_coverage"]
+        as_of = monitoring["as_of_time"]
+        recent = monitoring["episodes_last_24h"]
+        recent_high_high = monitoring["high_high_episodes_last_24h"]
     except data.DataUnavailable:
         pass
     cards.append(dict(
@@ -909,18 +910,15 @@ def _alerts_section(streets: list[str], scope: str) -> None:
         link_label="查看监测", help="监测覆盖率低于100%的重大危险源：近24小时有监测点没有任何读数。",
     ))
     cards.append(dict(
-        title="近24小时报警", count=None if recent is None else recent["episodes"], unit="起",
+        title="近24小时报警", count=recent, unit="起",
         page="monitoring", link_label="查看报警",
         help="数据最新时刻之前24小时内有超限读数的报警（一次报警 = 同一监测点连续超限的一段读数）。",
         detail=None if recent is None
-        else f"高高报 {recent['high_high_episodes']} 起；截至 {as_of:%m-%d %H:%M}",
+        else f"高高报 {recent_high_high} 起；截至 {as_of:%m-%d %H:%M}",
     ))
     broken = None
     try:
-        plans = data.load_plans()
-        if streets:
-            plans = plans[plans["street_code"].isin(streets)]
-        broken = int((~plans["reaches_district_plan"].fillna(False).astype(bool)).sum())
+        broken = data.load_plan_alerts(streets)
     except data.DataUnavailable:
         pass
     cards.append(dict(

@@ -86,7 +86,9 @@ final as (
         max(per_point.last_reading_at)::timestamp as last_reading_at,
         any_value(as_of.as_of_time)::timestamp as as_of_time,
         -- added after the first release: new columns go at the end (CHANGELOG.md)
-        coalesce(any_value(unit_streets.street_code), 'UNKNOWN')::varchar as street_code
+        coalesce(any_value(unit_streets.street_code), 'UNKNOWN')::varchar as street_code,
+        -- the unit's name by the same rule as its street (int_unit_streets_resolved)
+        any_value(unit_streets.unit_name)::varchar as unit_name
     from per_point
     inner join sources on per_point.hazard_source_id = sources.hazard_source_id
     cross join as_of

@@ -32,7 +32,9 @@ final as (
         episodes.duration_minutes::double as duration_minutes,
         episodes.day::date as day,
         -- added after the first release: new columns go at the end (CHANGELOG.md)
-        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code
+        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code,
+        -- the unit's name by the same rule as its street (int_unit_streets_resolved)
+        unit_streets.unit_name::varchar as unit_name
     from episodes
     left join unit_streets on {{ uscc_key('episodes.uscc') }} = unit_streets.uscc
 )
