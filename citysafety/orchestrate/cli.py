@@ -70,12 +70,20 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
         print(f"Airflow UI: {service_url(config.airflow_port())}  (user admin, password in "
               f"{airflow_passwords_file(cfg)}, mode 0600)", flush=True)
     print("Ctrl-C stops " + ("both." if with_airflow else "it."), flush=True)
+
+    # A service manager stops with SIGTERM (systemd, `make` passing it on): treat it as Ctrl-C, so
+    # that the process groups started above (each in a session of its own) are stopped too.
+    def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for p in procs:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
