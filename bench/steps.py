@@ -4,7 +4,7 @@
 its result (JSON) to FILE. A process per phase keeps the figures apart: each phase's memory is
 its own (run.py samples the RSS of the phase's process tree), and no import or cache of one
 phase warms another. Times are taken inside the phase around the work (time.perf_counter),
-so interpreter start-up is not counted; dbt runs as a subprocess (citysafety.mart.build.run_dbt)
+so interpreter start-up is not counted; dbt runs as a subprocess (citysafety.mart.dbt_runner.run_dbt)
 and its start-up, parse and run are counted, as they are in the pipeline.
 
 Homes under the bench work folder (default bench/work/<scale>/):
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from citysafety.mart import build
+from citysafety.mart import build, dbt_runner
 from citysafety.raw import ingest, store
 from citysafety import sources as S
 from citysafety.config import PROJECT_ROOT, Settings, duckdb_memory_limit
@@ -85,11 +85,11 @@ def _elapsed(t0: float) -> float:
 
 
 def _dbt(args: list[str], cfg: Settings) -> dict:
-    """Run dbt through citysafety.mart.build.run_dbt; time it, summarise run_results.json."""
+    """Run dbt through citysafety.mart.dbt_runner.run_dbt; time it, summarise run_results.json."""
     t0 = time.perf_counter()
     error = None
     try:
-        build.run_dbt(args, cfg)
+        dbt_runner.run_dbt(args, cfg)
     except RuntimeError as exc:  # a failed test or model: recorded, the bench goes on
         error = str(exc)[-3000:]
     seconds = _elapsed(t0)

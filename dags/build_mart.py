@@ -5,13 +5,16 @@ Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes
 
 1. `prepare_build` refreshes the build copy of the warehouse with the raw layer and the audit
    trail (`audit.reconciliation`, `audit.quarantine`);
-2. `dbt` (astronomer-cosmos) builds staging, intermediate and marts, one task per model with
+2. `check_source_freshness` runs dbt source freshness (how long since each feed last loaded,
+   against its agreed cadence) into `audit.source_freshness`;
+3. `dbt` (astronomer-cosmos) builds staging, intermediate and marts, one task per model with
    its tests after it;
-3. `validate_quality` runs the Great Expectations suites of `expectations/` (Data Docs under
-   `$CITYSAFETY_HOME/quality/`); a failure stops the run with its reasons;
-4. `publish_warehouse` atomically replaces `warehouse/citysafety.duckdb`. Until then readers
+4. `validate_quality` runs the Great Expectations suites of `expectations/` (Data Docs under
+   `$CITYSAFETY_HOME/quality/`) and reads the freshness verdicts; a failed expectation or a feed
+   past its `error_after` stops the run with its reasons;
+5. `publish_warehouse` atomically replaces `warehouse/citysafety.duckdb`. Until then readers
    keep the last good mart.
-5. `export_departments` writes each department's and street office's export and analyst file
+6. `export_departments` writes each department's and street office's export and analyst file
    under `exports/<name>/current/` as `policy/access.yml` allows (one publish per folder).
 """
 
@@ -57,6 +60,14 @@ def build_mart():
 
         return prepare()
 
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["dbt"]))
+    def check_source_freshness() -> dict:
+        """dbt source freshness on the build copy: verdicts to audit.source_freshness (the gate
+        stops a publish when a feed is past error_after; 数据健康 shows warnings)."""
+        from citysafety.mart.freshness import check
+
+        return check()
+
     @task(execution_timeout=timedelta(seconds=TIMEOUTS["gate"]))
     def validate_quality() -> dict:
         from citysafety.mart.quality import validate
@@ -76,7 +87,8 @@ def build_mart():
         return export_all()
 
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_args())
-    resolve_as_of_date() >> prepare_build() >> dbt >> validate_quality() >> publish_warehouse() >> export_departments()
+    (resolve_as_of_date() >> prepare_build() >> check_source_freshness() >> dbt
+     >> validate_quality() >> publish_warehouse() >> export_departments())
 
 
 build_mart()

@@ -332,6 +332,20 @@ def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
     return query(UNMAPPED_STREET_VALUES_SQL, {"sources": [str(s) for s in sources]})
 
 
+# dbt source freshness of the last build (audit.source_freshness): the verdicts are dbt's.
+SOURCE_FRESHNESS_SQL = """
+SELECT source, table_name, status, max_loaded_at, hours_since_load, warn_after, error_after, checked_at
+FROM audit.source_freshness
+ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'warn' THEN 1 WHEN 'no_data' THEN 2 ELSE 3 END,
+         source, table_name
+"""
+
+
+def load_source_freshness() -> pd.DataFrame:
+    """dbt source freshness per source table, most urgent first (``audit.source_freshness``)."""
+    return query(SOURCE_FRESHNESS_SQL)
+
+
 QUALITY_RESULTS_SQL = """
 SELECT checked_at, table_name, expectation, column_name, success, unexpected_count
 FROM audit.quality_results

@@ -59,6 +59,10 @@ AUDIT_COLUMNS = {
         ("source", "VARCHAR"), ("feed", "VARCHAR"), ("file_name", "VARCHAR"), ("row_number", "BIGINT"),
         ("reason", "VARCHAR"), ("raw_record", "VARCHAR"), ("file_sha256", "VARCHAR"),
         ("quarantined_at", "TIMESTAMP")],
+    "audit.source_freshness": [
+        ("checked_at", "TIMESTAMP"), ("source", "VARCHAR"), ("table_name", "VARCHAR"), ("status", "VARCHAR"),
+        ("max_loaded_at", "TIMESTAMP"), ("hours_since_load", "DOUBLE"), ("warn_after", "VARCHAR"),
+        ("error_after", "VARCHAR")],
     "audit.quality_results": [
         ("checked_at", "TIMESTAMP"), ("table_name", "VARCHAR"), ("expectation", "VARCHAR"),
         ("column_name", "VARCHAR"), ("success", "BOOLEAN"), ("unexpected_count", "BIGINT"),

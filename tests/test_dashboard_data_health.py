@@ -104,6 +104,14 @@ KPI_ROWS = [
     (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
 ]
 EVENTS = [("E1", "emb", "工矿商贸", "WL", "武林街道", 2020, 1, 0, 50.0)]
+# dbt source freshness of the last build: fires past error_after, economy past warn_after,
+# grid never delivered, accidents fresh.
+FRESHNESS = [
+    (NOW, "fire", "fire__fires", "error", NOW - dt.timedelta(days=20), 480.0, "8 day", "15 day"),
+    (NOW, "stats", "stats__economy", "warn", NOW - dt.timedelta(days=450), 10800.0, "400 day", "800 day"),
+    (NOW, "grid", "grid__hazard_reports", "no_data", None, None, "2 day", "7 day"),
+    (NOW, "emb", "emb__accidents", "pass", NOW - dt.timedelta(hours=2), 2.0, "35 day", "62 day"),
+]
 # Street values as delivered and as dbt mapped them: two fell to UNKNOWN.
 STREET_VALUES = [
     ("fire", "fires", "城东新城片区", "UNKNOWN", "unmapped", 3, dt.date(2020, 1, 5), dt.date(2020, 3, 1)),
@@ -112,7 +120,8 @@ STREET_VALUES = [
 ]
 
 
-def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation", "quarantine", "quality")) -> None:
+def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation", "quarantine", "quality",
+                                                                 "freshness")) -> None:
     with open_warehouse(db_path, schemas=("marts", "audit")) as con:
         # The mart tables of 总览 (the default page), so that the whole app runs.
         create_mart(con, "marts.dim_streets", STREETS)
@@ -152,6 +161,14 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                 QUALITY,
             )
         create_mart(con, "marts.agg_street_values", STREET_VALUES)
+        if "freshness" in audit:
+            create_table(
+                con, "audit.source_freshness",
+                """checked_at TIMESTAMP, source VARCHAR, table_name VARCHAR, status VARCHAR,
+                max_loaded_at TIMESTAMP, hours_since_load DOUBLE, warn_after VARCHAR,
+                error_after VARCHAR""",
+                FRESHNESS,
+            )
 
 
 def data_docs_index(home: Path) -> Path:
@@ -405,7 +422,8 @@ def test_missing_audit_table_shows_message(tmp_path, monkeypatch):
     at = run_page()
     # The delivery tables still show; the quarantine and quality sections say what is missing.
     assert len(table_with(at, "时效状态")) == 13
-    assert sum("缺少所需的数据表" in w.value for w in at.warning) == 2
+    # quarantine, quality results and source freshness: each section says its table is missing
+    assert sum("缺少所需的数据表" in w.value for w in at.warning) == 3
     assert any("尚未生成质量报告" in c.value for c in at.caption)
 
 
@@ -601,3 +619,13 @@ def test_street_values_that_fell_to_unknown_are_listed(home):
     # With one department chosen, only its values.
     at = run_page({"dept": "emb"})
     assert table_with(at, "交付的街道取值")["交付的街道取值"].tolist() == ["（空白）"]
+
+
+def test_source_freshness_verdicts_in_chinese_most_urgent_first(home):
+    """dbt's verdicts of the last build (audit.source_freshness), feeds named in Chinese, the
+    feed that stopped the publish first, thresholds in Chinese units."""
+    at = run_page()
+    table = table_with(at, "新鲜度")
+    assert table["新鲜度"].tolist() == ["超期（阻止发布）", "预警（超过约定周期）", "尚无数据", "正常"]
+    assert table["数据项"].tolist()[0] != "fires" and table["超期阈值"].tolist()[0] == "15 天"
+    assert any("1 个数据项超期，本次构建未发布" in e.value for e in at.error)

@@ -172,3 +172,36 @@ def test_failed_gate_keeps_the_last_published_mart(home):
     gate = json.loads((home / "quality" / "last_gate.json").read_text())
     assert gate["success"] is False
     assert (home / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+
+def test_source_freshness_runs_with_each_build_and_gates_the_publish(home, tmp_path):
+    """The build ran dbt source freshness: every spine feed fresh, the feeds that never delivered
+    `no_data` (not blocking), published in audit.source_freshness. On a copy of the build copy
+    whose fire feed was last loaded 20 days ago (error after 15) and economy 450 days ago (warn
+    after 400), the gate stops the publish naming fire and only fire."""
+    import shutil
+
+    from citysafety.mart import freshness, quality
+
+    statuses = dict(q(home, "select table_name, status from audit.source_freshness"))
+    assert {statuses[t] for t in ("emb__accidents", "fire__fires", "traffic__road_accidents",
+                                  "stats__economy")} == {"pass"}
+    assert statuses["grid__hazard_reports"] == "no_data"
+    cfg = config.Settings(home=tmp_path / "home")
+    cfg.build_dir.mkdir(parents=True)
+    shutil.copy2(home / "build" / "citysafety.duckdb", cfg.build_db)
+    con = duckdb.connect(str(cfg.build_db))
+    con.execute("update raw.fire__fires set _loaded_at = _loaded_at - interval 20 day")
+    con.execute("update raw.stats__economy set _loaded_at = _loaded_at - interval 450 day")
+    con.close()
+    assert freshness.check(cfg)["error"] == 1
+    con = duckdb.connect(str(cfg.build_db), read_only=True)
+    assert dict(con.execute("select table_name, status from audit.source_freshness "
+                            "where status <> 'pass'").fetchall()) == {
+        "fire__fires": "error", "stats__economy": "warn", **{
+            t: "no_data" for t, s in statuses.items() if s == "no_data"}}
+    con.close()
+    with pytest.raises(quality.QualityGateFailed) as failed:
+        quality.validate(cfg)
+    message = str(failed.value)
+    assert "source freshness: fire.fire__fires" in message and "stats" not in message.split("Data Docs")[0]

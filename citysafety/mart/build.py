@@ -11,7 +11,6 @@ beside them. Nothing here touches the published warehouse.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import duckdb
@@ -179,40 +178,16 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
     return counts
 
 
-def run_dbt(args: list[str], cfg: Settings | None = None) -> None:
-    """Run dbt against the build copy (for benchmarks and tests; DAGs use cosmos).
-
-    A subprocess, so that no DuckDB handle outlives it in the caller (dbt-duckdb keeps its
-    database open for the life of the process), with a target path inside the build folder so
-    it never races cosmos or a developer's `dbt_project/target`.
-    """
-    import subprocess
-    import sys
-
-    from citysafety.config import DBT_PROJECT_DIR
-
-    from citysafety.config import as_of_date, duckdb_memory_limit
-
-    cfg = cfg or settings()
-    project = str(DBT_PROJECT_DIR)
-    if as_of_date() and "--vars" not in args:
-        args = [*args, "--vars", f"{{as_of_date: '{as_of_date()}'}}"]
-    done = subprocess.run([
-        str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", project,
-        "--profiles-dir", project, "--target-path", str(cfg.build_dir / "dbt_target"),
-        "--log-path", str(cfg.build_dir / "dbt_logs"),
-    ], env={**os.environ, "CITYSAFETY_HOME": str(cfg.home),
-            "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-5000:]}{done.stderr[-2000:]}")
-
-
 def build_and_publish(cfg: Settings | None = None, dbt_args: tuple[str, ...] = ()) -> dict:
-    """The build DAG's steps in one process: refresh raw, dbt build, gate, publish."""
+    """The build DAG's steps in one process: refresh raw, source freshness, dbt build, gate, publish."""
     from citysafety.mart import publish, quality
+
+    from citysafety.mart import freshness
+    from citysafety.mart.dbt_runner import run_dbt
 
     cfg = cfg or settings()
     prepare_build(cfg)
+    freshness.check(cfg)
     run_dbt(["build", *dbt_args], cfg)
     quality.validate(cfg)
     return publish.publish(cfg)

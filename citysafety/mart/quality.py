@@ -19,6 +19,7 @@ from types import ModuleType
 import duckdb
 
 from citysafety.config import EXPECTATIONS_DIR, Settings, settings
+from citysafety.mart import freshness
 from citysafety.sql import literal
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,17 @@ def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
             if not r.success:
                 failures.append(f"{table}: {cfg_.type}({column}) failed"
                                 + (f", {unexpected} unexpected, e.g. {sample[:3]}" if unexpected else ""))
-    summary = {"success": bool(result.success), "checked_at": checked_at.isoformat(),
+    # dbt source freshness (citysafety.mart.freshness): a feed past error_after stops the
+    # publish like a failed expectation; its row joins the gate's results.
+    con = duckdb.connect(str(db))
+    try:
+        stale = freshness.errors(con)
+    finally:
+        con.close()
+    for source_table, message in stale:
+        failures.append(message)
+        rows.append((checked_at, f"source.{source_table}", "dbt_source_freshness", None, False, None, None))
+    summary = {"success": bool(result.success) and not stale, "checked_at": checked_at.isoformat(),
                "expectations": len(rows), "failures": failures,
                "data_docs": str(data_docs_index(cfg))}
     (cfg.quality_dir / "last_gate.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))

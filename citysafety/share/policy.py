@@ -32,7 +32,7 @@ POLICY_FILE = PROJECT_ROOT / "policy" / "access.yml"
 LEADER, DEPARTMENT, STREET = "leader", "department", "street"
 KINDS = (LEADER, DEPARTMENT, STREET)
 ALL = "all"
-AUDIT_TABLES = ("audit.reconciliation", "audit.quarantine", "audit.quality_results")
+AUDIT_TABLES = ("audit.reconciliation", "audit.quarantine", "audit.quality_results", "audit.source_freshness")
 
 
 class PolicyError(ValueError):

@@ -7,6 +7,8 @@
 * The top quarantine reasons per feed (``audit.quarantine``, grouped in SQL, delivered values
   masked; ``raw_record`` is never read).
 * The delivered street values that map to no street (``marts.agg_street_values``, UNKNOWN).
+* dbt source freshness of the last build (``audit.source_freshness``): warnings shown, errors
+  stopped the publish.
 * The last quality gate (``audit.quality_results``) and where its Data Docs are.
 
 Filters (sidebar) are kept in the URL: ``?dept=emb&from=2024-01-01&to=2024-03-31`` (the period is
@@ -75,6 +77,17 @@ UNMAPPED_HEADERS = {
     "rows": "行数",
     "first_seen_on": "首次交付",
     "last_seen_on": "最近交付",
+}
+FRESHNESS_STATUS = {"pass": "正常", "warn": "预警（超过约定周期）", "error": "超期（阻止发布）",
+                    "no_data": "尚无数据"}
+SOURCE_FRESHNESS_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "status_name": "新鲜度",
+    "last_loaded_local": "最近加载时间",
+    "hours_since_load": "距今（小时）",
+    "warn_after": "预警阈值",
+    "error_after": "超期阈值",
 }
 QUALITY_HEADERS = {
     "department": "所属部门",
@@ -349,6 +362,39 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     )
 
 
+def _source_freshness_section(registry: pd.DataFrame) -> None:
+    st.subheader("数据源新鲜度（每次构建检查）")
+    st.caption("按各数据项约定周期检查平台最近一次加载距今多久（dbt source freshness）："
+               "超过预警阈值为“预警”，超过超期阈值为“超期”，超期时本次构建不发布。")
+    try:
+        fresh = data.load_source_freshness()
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    if fresh.empty:
+        st.info("尚无新鲜度检查结果。")
+        return
+    # dbt names a source table <source>__<feed>: the registry's feed names it in Chinese.
+    fresh["feed"] = fresh["table_name"].str.split("__", n=1).str[-1]
+    fresh = with_feed_names(fresh, registry)
+    fresh["status_name"] = fresh["status"].map(FRESHNESS_STATUS).fillna(fresh["status"])
+    fresh["last_loaded_local"] = data.utc_to_local(fresh["max_loaded_at"])
+    period = {"day": "天", "hour": "小时", "minute": "分钟"}
+    for column in ("warn_after", "error_after"):
+        fresh[column] = fresh[column].map(
+            lambda v: "—" if components.missing(v) else
+            f"{v.split(' ')[0]} {period.get(v.split(' ')[-1], v.split(' ')[-1])}")
+    late = int((fresh["status"] == "error").sum())
+    warned = int((fresh["status"] == "warn").sum())
+    if late:
+        st.error(f"{late} 个数据项超期，本次构建未发布。", icon=":material/error:")
+    elif warned:
+        st.warning(f"{warned} 个数据项超过约定交付周期。", icon=":material/schedule:")
+    st.dataframe(fresh[list(SOURCE_FRESHNESS_HEADERS)].rename(columns=SOURCE_FRESHNESS_HEADERS),
+                 hide_index=True, width="stretch",
+                 column_config={"最近加载时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)})
+
+
 def _table_department(table_name: str) -> str:
     schema, _, name = str(table_name).partition(".")
     source = name.split("__", 1)[0] if schema == "raw" and "__" in name else None
@@ -457,6 +503,8 @@ def render() -> None:
     _reasons_section(source, q_lo, q_hi, period, registry_frame(components.ALL))
     st.divider()
     _unmapped_section(source, registry_frame(components.ALL))
+    st.divider()
+    _source_freshness_section(registry_frame(components.ALL))
     st.divider()
     _quality_section()
 
