@@ -927,12 +927,12 @@ SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
             ELSE i.year::VARCHAR END AS period,
        i.street_code,
        coalesce(s.street_name, nullif(i.street_code, ''), '（无街道）') AS street_name,
-       coalesce(i.result, '未填写') AS result,
+       i.result_category AS result,
        count(*)::BIGINT AS inspections,
        coalesce(sum(i.findings), 0)::BIGINT AS findings,
        -- from 元 (penalty_10k_yuan is gone in fct_inspections version 2: dbt_project/CHANGELOG.md)
        coalesce(sum(i.penalty_yuan), 0)::DOUBLE / 10000 AS penalty_10k_yuan,
-       count(*) FILTER (WHERE coalesce(i.penalty_yuan, 0) > 0)::BIGINT AS penalised,
+       count(*) FILTER (WHERE i.penalised)::BIGINT AS penalised,
        count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
 FROM marts.fct_inspections AS i
 LEFT JOIN marts.dim_streets AS s ON s.street_code = i.street_code

@@ -152,6 +152,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "versions": "版本数",
         "source_file": "来源文件",
         "street_code": "街道代码",
+        "result_category": "检查结果（统计口径）",
+        "penalised": "是否罚款",
     },
     "agg_monitoring_coverage": {
         "hazard_source_id": "危险源编号",
