@@ -431,7 +431,7 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
 # The unit's name is published with the source (unit_name: dbt's rule, int_unit_streets_resolved).
 MONITORING_COVERAGE_SQL = f"""
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
-       c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
+       c.points, c.points_reporting_24h, c.coverage_24h, c.fully_covered, c.last_reading_at, c.as_of_time,
        c.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
 FROM marts.agg_monitoring_coverage AS c
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code

@@ -167,6 +167,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "as_of_time": "统计时点",
         "street_code": "街道代码",
         "unit_name": "运营单位名称",
+        "fully_covered": "是否全部在线",
     },
     "agg_sensor_alarms_daily": {
         "day": "日期",
