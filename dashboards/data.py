@@ -445,7 +445,7 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
 # The unit's name is published with the source (unit_name: dbt's rule, int_unit_streets_resolved).
 MONITORING_COVERAGE_SQL = f"""
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
-       c.points, c.points_reporting_24h, c.coverage_24h, c.last_reading_at, c.as_of_time,
+       c.points, c.points_reporting_24h, c.coverage_24h, c.fully_covered, c.last_reading_at, c.as_of_time,
        c.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
 FROM marts.agg_monitoring_coverage AS c
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
@@ -718,8 +718,9 @@ def load_plan_alerts(streets: list[str] | None) -> int:
 
 # --- queries of the 风险 page (risk inventory marts) -----------------------------------------
 #
-# The inventory is the latest quarterly snapshot (no period). The level counted is
-# risk_level_effective (未定级 when none); a missing category reads 未分类.
+# The inventory is the latest quarterly snapshot (no period). The level counted, its order and
+# the category are the mart's (risk_level_label / risk_level_order / risk_category_label: 未定级,
+# 未分类 when none); so are a street's highest level and the flag reason in Chinese.
 
 RISK_LEVELS: dict[str, str] = {"红": "重大风险", "橙": "较大风险", "黄": "一般风险", "蓝": "低风险"}
 UNRATED = "未定级"
@@ -731,7 +732,8 @@ _RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::
 
 RISK_BY_STREET_SQL = f"""
 SELECT a.street_code, coalesce(s.street_name, nullif(a.street_code, ''), '（无街道）') AS street_name,
-       a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter
+       a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter,
+       a.street_highest_level
 FROM marts.agg_risk_points_by_street AS a
 LEFT JOIN marts.dim_streets AS s ON s.street_code = a.street_code
 WHERE {_RISK_STREET_FILTER.format(col='a.street_code')}
@@ -739,8 +741,8 @@ ORDER BY a.street_code, a.risk_level_order
 """
 
 RISK_BY_CATEGORY_SQL = f"""
-SELECT coalesce(risk_category, '未分类') AS risk_category,
-       coalesce(risk_level_effective, '未定级') AS risk_level,
+SELECT risk_category_label AS risk_category,
+       risk_level_label AS risk_level,
        count(*)::BIGINT AS risk_points,
        count(*) FILTER (WHERE flagged)::BIGINT AS flagged_points
 FROM marts.fct_risk_points
@@ -750,7 +752,7 @@ ORDER BY 1, 2
 """
 
 RISK_CATEGORY_NAMES_SQL = f"""
-SELECT DISTINCT coalesce(risk_category, '未分类') AS risk_category
+SELECT DISTINCT risk_category_label AS risk_category
 FROM marts.fct_risk_points
 """
 
@@ -758,18 +760,17 @@ FROM marts.fct_risk_points
 RISK_POINTS_SQL = f"""
 SELECT p.risk_point_id, p.risk_point_name, p.street_code,
        coalesce(p.street_name, s.street_name, nullif(p.street_code, ''), '（无街道）') AS street_name,
-       coalesce(p.risk_category, '未分类') AS risk_category,
+       p.risk_category_label AS risk_category,
        p.likelihood, p.severity, p.risk_value, p.risk_value_computed, p.risk_level,
-       coalesce(p.risk_level_effective, '未定级') AS risk_level_effective,
-       p.flagged, p.flag_reason, p.responsible_unit, p.assessed_on, p.snapshot_quarter
+       p.risk_level_label AS risk_level_effective,
+       p.flagged, p.flag_reason, p.flag_reason_zh, p.responsible_unit, p.assessed_on, p.snapshot_quarter
 FROM marts.fct_risk_points AS p
 LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
 WHERE {_RISK_STREET_FILTER.format(col='p.street_code')}
-  AND ($level = '' OR coalesce(p.risk_level_effective, '未定级') = $level)
-  AND ($category = '' OR coalesce(p.risk_category, '未分类') = $category)
+  AND ($level = '' OR p.risk_level_label = $level)
+  AND ($category = '' OR p.risk_category_label = $category)
   AND (NOT $flagged_only OR p.flagged)
-ORDER BY CASE coalesce(p.risk_level_effective, '未定级')
-             WHEN '红' THEN 1 WHEN '橙' THEN 2 WHEN '黄' THEN 3 WHEN '蓝' THEN 4 ELSE 5 END,
+ORDER BY p.risk_level_order,
          coalesce(list_position($street_order::VARCHAR[], p.street_code), 1000),
          p.risk_point_id
 """
@@ -941,12 +942,12 @@ SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
             ELSE i.year::VARCHAR END AS period,
        i.street_code,
        coalesce(s.street_name, nullif(i.street_code, ''), '（无街道）') AS street_name,
-       coalesce(i.result, '未填写') AS result,
+       i.result_category AS result,
        count(*)::BIGINT AS inspections,
        coalesce(sum(i.findings), 0)::BIGINT AS findings,
        -- from 元 (penalty_10k_yuan is gone in fct_inspections version 2: dbt_project/CHANGELOG.md)
        coalesce(sum(i.penalty_yuan), 0)::DOUBLE / 10000 AS penalty_10k_yuan,
-       count(*) FILTER (WHERE coalesce(i.penalty_yuan, 0) > 0)::BIGINT AS penalised,
+       count(*) FILTER (WHERE i.penalised)::BIGINT AS penalised,
        count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
 FROM marts.fct_inspections AS i
 LEFT JOIN marts.dim_streets AS s ON s.street_code = i.street_code

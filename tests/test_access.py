@@ -351,7 +351,7 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
 V1, V2 = "marts.fct_inspections", "marts.fct_inspections_v2"
 V1_COLUMNS = ["inspection_id", "uscc", "inspected_on", "year", "team", "findings", "result", "penalty_yuan",
               "penalty_10k_yuan", "blacklisted", "updated_at", "versions", "source_file"]
-V1_ADDED = ["street_code"]  # added at the end of both versions on 2027-01-04
+V1_ADDED = ["street_code", "result_category", "penalised"]  # added at the end of both versions on 2027-01-04
 
 
 def columns_of(path: Path) -> dict[str, list[list[str]]]:

@@ -93,7 +93,9 @@ def build_warehouse(
             create_mart(con, "marts.fct_inspections", [
                 (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,
                  None if penalty is None else penalty / 10000.0, black, f"{day} 10:00:00", 1,
-                 "inspections_pull.jsonl", street)
+                 "inspections_pull.jsonl", street,
+                 # result_category, penalised: as dbt computes them (fct_inspections.sql)
+                 result if result is not None else "未填写", (penalty or 0) > 0)
                 for iid, uscc, day, result, findings, penalty, black, street in INSPECTIONS
             ])
         if "enterprises" in tables:

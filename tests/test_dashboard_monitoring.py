@@ -208,7 +208,8 @@ def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
         "NULL, 1, 'enterprises.xlsx', ?)",
     )
     create_mart(con, "marts.agg_monitoring_coverage", [(hid, name, uscc, level, points, rep, rep / points, last, AS_OF,
-                                                         unit_street(uscc), UNIT_NAMES.get(uscc))
+                                                         unit_street(uscc), UNIT_NAMES.get(uscc),
+                                                         rep == points)  # fully_covered, as dbt
                   for hid, name, uscc, level, points, rep, last in COVERAGE])
     create_mart(con, "marts.agg_sensor_alarms_daily", daily_rows())
     create_mart(con, "marts.fct_sensor_alarm_episodes", episode_rows())

@@ -67,6 +67,15 @@ POINTS = [
 ]
 SNAPSHOT = "2024Q2"
 LEVEL_ORDER = {"红": 1, "橙": 2, "黄": 3, "蓝": 4, "未定级": 5}
+# flag_reason_zh as dbt writes it beside flag_reason (int_risk_points_assessed; its unit test
+# checks the Chinese of every check on hand rows).
+REASONS_ZH = {
+    "风险等级 黄, L×S 15 gives 橙": "上报风险等级“黄”，按L×S=15应为“橙”",
+    "风险值 6 != L×S 9": "上报风险值6 ≠ L×S=9",
+    "可能性L 6 outside 1-5; 风险值 15 != L×S 18; 风险等级 橙色 cannot be checked":
+        "可能性L为6，超出1–5；上报风险值15 ≠ L×S=18；上报风险等级“橙色”无法核对（L或S无效）",
+    "可能性L missing; 风险值 missing; 风险等级 missing": "可能性L缺失；风险值缺失；风险等级缺失",
+}
 
 
 def agg_rows() -> list[tuple]:
@@ -77,7 +86,11 @@ def agg_rows() -> list[tuple]:
         entry = counts.setdefault((p[1], level), [0, 0])
         entry[0] += 1
         entry[1] += int(p[12] is not None)
-    return [(s, lv, LEVEL_ORDER[lv], n, f, SNAPSHOT) for (s, lv), (n, f) in sorted(counts.items())]
+    highest = {}  # street_highest_level: the street's reddest level with any point
+    for s, lv in counts:
+        if s not in highest or LEVEL_ORDER[lv] < LEVEL_ORDER[highest[s]]:
+            highest[s] = lv
+    return [(s, lv, LEVEL_ORDER[lv], n, f, SNAPSHOT, highest[s]) for (s, lv), (n, f) in sorted(counts.items())]
 
 
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "points", "agg")) -> None:
@@ -93,7 +106,10 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "poi
                     (pid, f"{STREET_NAMES[street]}{cat}风险点{pid}", street, STREET_NAMES[street], cat,
                      lk, sv, val, comp, lvl, lvl_c, eff, v_ok, l_ok, reason is not None, reason,
                      f"{STREET_NAMES[street]}办事处", "2024-05-20", SNAPSHOT, 1,
-                     "risk_points_2024Q2.xlsx", i)
+                     "risk_points_2024Q2.xlsx", i,
+                     # risk_category_label, risk_level_label, risk_level_order, flag_reason_zh (dbt's)
+                     cat or "未分类", eff or "未定级", LEVEL_ORDER[eff or "未定级"],
+                     None if reason is None else REASONS_ZH[reason])
                 )
             create_mart(con, "marts.fct_risk_points", rows)
         if "agg" in tables:
@@ -175,16 +191,9 @@ def test_map_features_are_clockwise_for_vega_and_carry_values():
     assert {p["street_code"]: p["color"] for p in maps.map_values(chart)}["TS"] == "橙"
 
 
-def test_flag_reasons_read_in_chinese():
-    assert risk.flag_reason_zh(None) == ""
-    assert risk.flag_reason_zh("风险等级 黄, L×S 15 gives 橙") == "上报风险等级“黄”，按L×S=15应为“橙”"
-    assert risk.flag_reason_zh(
-        "可能性L 6 outside 1-5; 风险值 15 != L×S 18; 风险等级 橙色 cannot be checked; listed 2 times in the snapshot"
-    ) == (
-        "可能性L为6，超出1–5；上报风险值15 ≠ L×S=18；上报风险等级“橙色”无法核对（L或S无效）；"
-        "清单中重复出现2次（以最后一行为准）"
-    )
-    assert risk.flag_reason_zh("严重性S missing; something new") == "严重性S缺失；something new"
+def test_agg_fixture_has_the_reddest_level_per_street():
+    highest = {row[0]: row[6] for row in agg_rows()}
+    assert highest == {"WL": "红", "TS": "橙", "CH": "红", "CM": "黄", "SQ": "橙", "UNKNOWN": "蓝", "DX": "未定级"}
 
 
 # --- AppTest ----------------------------------------------------------------------------------

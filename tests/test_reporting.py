@@ -104,3 +104,24 @@ def test_projection_of_the_overview_fixture():
     assert round(row["required_change"], 3) == -0.090
 
 
+
+
+def test_risk_by_street_highest_level_and_labels():
+    """agg_risk_points_by_street on hand rows: levels counted by fct_risk_points' label and order,
+    the street's reddest level on each of its rows (未定级 only when nothing else)."""
+    points = pd.DataFrame({
+        "risk_point_id": ["A", "B", "C", "D", "E"],
+        "street_code": ["WL", "WL", "WL", "TS", "DX"],
+        "flagged": [False, True, False, False, True],
+        "snapshot_quarter": ["2024Q2"] * 5,
+        "risk_level_label": ["黄", "橙", "黄", "蓝", "未定级"],
+        "risk_level_order": [3, 2, 3, 4, 5],
+    })
+    out = run_model("agg_risk_points_by_street", {"fct_risk_points": points})
+    rows = {(r["street_code"], r["risk_level"]): r for _, r in out.iterrows()}
+    assert set(rows) == {("WL", "黄"), ("WL", "橙"), ("TS", "蓝"), ("DX", "未定级")}
+    assert (rows[("WL", "黄")]["risk_points"], rows[("WL", "黄")]["flagged_points"]) == (2, 0)
+    assert (rows[("WL", "橙")]["risk_points"], rows[("WL", "橙")]["flagged_points"]) == (1, 1)
+    assert rows[("WL", "黄")]["street_highest_level"] == rows[("WL", "橙")]["street_highest_level"] == "橙"
+    assert rows[("TS", "蓝")]["street_highest_level"] == "蓝"
+    assert rows[("DX", "未定级")]["street_highest_level"] == "未定级"

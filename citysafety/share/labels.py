@@ -152,6 +152,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "versions": "版本数",
         "source_file": "来源文件",
         "street_code": "街道代码",
+        "result_category": "检查结果（统计口径）",
+        "penalised": "是否罚款",
     },
     "agg_monitoring_coverage": {
         "hazard_source_id": "危险源编号",
@@ -165,6 +167,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "as_of_time": "统计时点",
         "street_code": "街道代码",
         "unit_name": "运营单位名称",
+        "fully_covered": "是否全部在线",
     },
     "agg_sensor_alarms_daily": {
         "day": "日期",
@@ -224,6 +227,10 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "delivered_rows": "快照中出现行数",
         "source_file": "来源文件",
         "source_row_number": "来源文件行号",
+        "risk_category_label": "风险类别（统计口径）",
+        "risk_level_label": "风险等级（统计口径）",
+        "risk_level_order": "风险等级序号",
+        "flag_reason_zh": "存疑原因（中文）",
     },
     "agg_risk_points_by_street": {
         "street_code": "街道代码",
@@ -232,6 +239,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "risk_points": "风险点数",
         "flagged_points": "存疑风险点数",
         "snapshot_quarter": "快照季度",
+        "street_highest_level": "街道最高风险等级",
     },
     "fct_hazards": {
         "report_id": "隐患编号",

@@ -185,7 +185,7 @@ def _coverage_chart(coverage: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
         coverage_pct=coverage["coverage_24h"] * 100.0,
         label=coverage["hazard_source_name"].fillna(coverage["hazard_source_id"])
         + "（" + coverage["hazard_source_id"] + "）",
-        status=coverage["coverage_24h"].map(lambda c: "达到100%" if c >= 1 else "低于100%"),
+        status=coverage["fully_covered"].map(lambda full: "达到100%" if full else "低于100%"),
     )
     order = chart_df.sort_values(["coverage_24h", "hazard_source_id"])["label"].tolist()
     bars = (
@@ -277,7 +277,7 @@ def _trend_chart(daily: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
 def _summary_section(coverage: pd.DataFrame, window_counts: pd.DataFrame, days: int) -> None:
     points = int(coverage["points"].sum())
     reporting = int(coverage["points_reporting_24h"].sum())
-    below = coverage[coverage["coverage_24h"] < 1]
+    below = coverage[~coverage["fully_covered"].astype(bool)]
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("重大危险源", f"{len(coverage)} 个", border=True)
     c2.metric(
@@ -320,7 +320,7 @@ def _coverage_section(coverage: pd.DataFrame, scope: str) -> None:
     st.altair_chart(_coverage_chart(coverage, scope), width="stretch")
     table = coverage.copy()
     table["coverage_pct"] = (table["coverage_24h"] * 100.0).round(1)
-    table["status"] = table["coverage_24h"].map(lambda c: "✅ 全部在线" if c >= 1 else "❌ 低于100%")
+    table["status"] = table["fully_covered"].map(lambda full: "✅ 全部在线" if full else "❌ 低于100%")
     table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
     st.dataframe(
         table[list(SOURCE_HEADERS)].rename(columns=SOURCE_HEADERS),

@@ -14,7 +14,6 @@ The inventory is a snapshot (no period). Filters (sidebar) are kept in the URL:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import altair as alt
@@ -79,43 +78,6 @@ CONSISTENT_TEXT = "一致"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-_REASON_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(可能性L|严重性S) missing$"), r"\1缺失"),
-    (re.compile(r"^(可能性L|严重性S) (-?\d+) outside 1-5$"), r"\1为\2，超出1–5"),
-    (re.compile(r"^风险值 missing$"), "风险值缺失"),
-    (re.compile(r"^风险值 (-?\d+) != L×S (-?\d+)$"), r"上报风险值\1 ≠ L×S=\2"),
-    (re.compile(r"^风险等级 missing$"), "风险等级缺失"),
-    (re.compile(r"^风险等级 (.+) cannot be checked$"), r"上报风险等级“\1”无法核对（L或S无效）"),
-    (re.compile(r"^风险等级 (.+), L×S (-?\d+) gives (.+)$"), r"上报风险等级“\1”，按L×S=\2应为“\3”"),
-    (re.compile(r"^listed (\d+) times in the snapshot$"), r"清单中重复出现\1次（以最后一行为准）"),
-]
-
-
-def flag_reason_zh(reason: Any) -> str:
-    """The mart's flag reason (checks separated by "; ") in Chinese; unknown parts kept."""
-    if reason is None or (isinstance(reason, float) and pd.isna(reason)) or not str(reason).strip():
-        return ""
-    parts = []
-    for part in str(reason).split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        for pattern, replacement in _REASON_RULES:
-            if pattern.match(part):
-                part = pattern.sub(replacement, part)
-                break
-        parts.append(part)
-    return "；".join(parts)
-
-
-def highest_level(counts: dict[str, int]) -> str:
-    """The reddest level with any point; 未定级 when only unrated points; else 无风险点."""
-    for level in LEVELS:
-        if counts.get(level, 0) > 0:
-            return level
-    return data.UNRATED if counts.get(data.UNRATED, 0) > 0 else NO_POINTS
-
-
 def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str]) -> pd.DataFrame:
     """One row per street in scope (selected, or every street; the unknown street only when it
     has points): counts per level, total, flagged, highest level."""
@@ -129,7 +91,9 @@ def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, select
     table = pivot.astype("int64")
     table["total"] = table.sum(axis=1)
     table["flagged"] = flagged.astype("int64")
-    table["highest"] = [highest_level(row) for row in table[ALL_LEVELS].to_dict(orient="records")]
+    # the street's reddest level is the mart's (agg_risk_points_by_street.street_highest_level)
+    highest = by_street.groupby("street_code")["street_highest_level"].first()
+    table["highest"] = [highest.get(code, NO_POINTS) for code in table.index]
     table = table.reset_index(names="street_code")
     table.insert(1, "street_name", table["street_code"].map(lambda c: names.get(c, c)))
     table.columns.name = None
@@ -151,7 +115,7 @@ def map_frame(levels: pd.DataFrame, selected: list[str], visible: list[str] | No
         row = indexed.loc[code] if code in indexed.index else None
         counts = {level: int(row[level]) if row is not None else 0 for level in ALL_LEVELS}
         total = sum(counts.values())
-        color = highest_level(counts)
+        color = str(row["highest"]) if row is not None else NO_POINTS
         levels_text = " · ".join(f"{level} {counts[level]}" for level in LEVELS)
         if counts[data.UNRATED]:
             levels_text += f" · 未定级 {counts[data.UNRATED]}"
@@ -435,7 +399,7 @@ def _points_section(selected: list[str], level: str, category: str, flagged_only
     table = points.copy()
     table["flagged"] = table["flagged"].fillna(False).astype(bool)
     table["check"] = table["flagged"].map(lambda f: FLAGGED_TEXT if f else CONSISTENT_TEXT)
-    table["flag_reason_zh"] = table["flag_reason"].map(flag_reason_zh)
+    table["flag_reason_zh"] = table["flag_reason_zh"].fillna("")  # the mart's, in Chinese
     for column in ("likelihood", "severity", "risk_value", "risk_value_computed"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     table["assessed_on"] = pd.to_datetime(table["assessed_on"]).dt.date

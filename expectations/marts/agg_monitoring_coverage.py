@@ -23,4 +23,6 @@ def suite() -> gx.ExpectationSuite:
         # The street of the unit operating the hazard source (by credit code), UNKNOWN without one.
         gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
         gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
+        # Fully covered (2027-01-04): every point reported in the window.
+        gxe.ExpectColumnValuesToNotBeNull(column="fully_covered"),
     ])

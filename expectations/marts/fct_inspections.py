@@ -16,6 +16,7 @@ from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_inspections"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
+RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
 QUERY = """
 select *, round(penalty_yuan / 10000.0, 6) as penalty_10k_expected,
        round(penalty_10k_yuan, 6) as penalty_10k_rounded
@@ -31,8 +32,7 @@ def expectations(version: int) -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="inspection_id"),
         gxe.ExpectColumnValuesToBeUnique(column="inspection_id"),
         # The registry loads an off-list result (dbt warns); many of them mean the code list changed.
-        gxe.ExpectColumnValuesToBeInSet(column="result", value_set=["合格", "责令整改", "行政处罚", "停产整顿"],
-                                        mostly=0.99),
+        gxe.ExpectColumnValuesToBeInSet(column="result", value_set=RESULTS, mostly=0.99),
         gxe.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=2100),
         gxe.ExpectColumnValuesToBeBetween(column="findings", min_value=0, max_value=1000),
         gxe.ExpectColumnValuesToBeBetween(column="penalty_yuan", min_value=0, max_value=100_000_000),
@@ -42,6 +42,11 @@ def expectations(version: int) -> list:
         # The street of the inspected unit (by credit code), UNKNOWN without one; both versions.
         gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
         gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
+        # The page's rules, published (2027-01-04): the result as counted (未填写 when empty) and
+        # whether a fine was imposed (penalty_yuan > 0); both versions.
+        gxe.ExpectColumnValuesToNotBeNull(column="result_category"),
+        gxe.ExpectColumnValuesToBeInSet(column="result_category", value_set=[*RESULTS, "未填写"], mostly=0.99),
+        gxe.ExpectColumnValuesToNotBeNull(column="penalised"),
     ]
     if version == 1:  # the penalty again in 万元 (QUERY adds the two rounded columns)
         common[6:6] = [

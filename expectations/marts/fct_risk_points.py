@@ -21,4 +21,9 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(column="flagged", value_set=[False], mostly=0.7),
         gxe.ExpectColumnValuesToMatchRegex(column="snapshot_quarter", regex=r"^\d{4}Q[1-4]$"),
         gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
+        # The labels counted by (2027-01-04): 未分类 / 未定级 when none, red first.
+        gxe.ExpectColumnValuesToNotBeNull(column="risk_category_label"),
+        gxe.ExpectColumnValuesToBeInSet(column="risk_level_label", value_set=["红", "橙", "黄", "蓝", "未定级"]),
+        gxe.ExpectColumnValuesToBeBetween(column="risk_level_order", min_value=1, max_value=5),
+        gxe.ExpectColumnValuesToNotBeNull(column="risk_level_order"),
     ])

@@ -93,7 +93,31 @@ flagged as (
                 else '风险等级 ' || risk_level || ', L×S ' || risk_value_computed || ' gives ' || risk_level_computed
             end,
             case when delivered_rows > 1 then 'listed ' || delivered_rows || ' times in the snapshot' end
-        ), '') as flag_reason
+        ), '') as flag_reason,
+        -- the same checks, in Chinese (the 风险 page shows them), separated by '；'
+        nullif(concat_ws('；',
+            case
+                when likelihood is null then '可能性L缺失'
+                when not likelihood_in_range then '可能性L为' || likelihood || '，超出1–5'
+            end,
+            case
+                when severity is null then '严重性S缺失'
+                when not severity_in_range then '严重性S为' || severity || '，超出1–5'
+            end,
+            case
+                when value_consistent then null
+                when risk_value is null then '风险值缺失'
+                when risk_value_computed is null then null
+                else '上报风险值' || risk_value || ' ≠ L×S=' || risk_value_computed
+            end,
+            case
+                when level_consistent then null
+                when risk_level is null then '风险等级缺失'
+                when risk_level_computed is null then '上报风险等级“' || risk_level || '”无法核对（L或S无效）'
+                else '上报风险等级“' || risk_level || '”，按L×S=' || risk_value_computed || '应为“' || risk_level_computed || '”'
+            end,
+            case when delivered_rows > 1 then '清单中重复出现' || delivered_rows || '次（以最后一行为准）' end
+        ), '') as flag_reason_zh
     from checked
 ),
 
@@ -119,6 +143,7 @@ final as (
         flagged.level_consistent,
         flagged.flag_reason is not null as flagged,
         flagged.flag_reason,
+        flagged.flag_reason_zh,
         flagged.responsible_unit,
         flagged.assessed_on,
         flagged.snapshot_quarter,

@@ -88,7 +88,9 @@ final as (
         -- added after the first release: new columns go at the end (CHANGELOG.md)
         coalesce(any_value(unit_streets.street_code), 'UNKNOWN')::varchar as street_code,
         -- the unit's name by the same rule as its street (int_unit_streets_resolved)
-        any_value(unit_streets.unit_name)::varchar as unit_name
+        any_value(unit_streets.unit_name)::varchar as unit_name,
+        -- the source is fully covered when every one of its points reported in the 24 h window
+        (count(*) filter (where per_point.reporting_24h) = count(*))::boolean as fully_covered
     from per_point
     inner join sources on per_point.hazard_source_id = sources.hazard_source_id
     cross join as_of

@@ -6,18 +6,30 @@ points as (
     select * from {{ ref('fct_risk_points') }}
 ),
 
-final as (
+counted as (
     select
         street_code::varchar as street_code,
-        coalesce(risk_level_effective, '未定级')::varchar as risk_level,
-        case coalesce(risk_level_effective, '未定级')
-            when '红' then 1 when '橙' then 2 when '黄' then 3 when '蓝' then 4 else 5
-        end::integer as risk_level_order,
+        risk_level_label::varchar as risk_level,
+        risk_level_order::integer as risk_level_order,
         count(*)::integer as risk_points,
         count(*) filter (where flagged)::integer as flagged_points,
         max(snapshot_quarter)::varchar as snapshot_quarter
     from points
     group by 1, 2, 3
+),
+
+final as (
+    select
+        street_code,
+        risk_level,
+        risk_level_order,
+        risk_points,
+        flagged_points,
+        snapshot_quarter,
+        -- added after the first release (CHANGELOG.md): the street's reddest level with any
+        -- point (未定级 when it has only unrated points), on every row of the street
+        arg_min(risk_level, risk_level_order) over (partition by street_code)::varchar as street_highest_level
+    from counted
 )
 
 select * from final

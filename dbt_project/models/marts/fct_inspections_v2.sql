@@ -27,7 +27,11 @@ final as (
         inspections.versions::integer as versions,
         inspections.source_file::varchar as source_file,
         -- added after the first release: new columns go at the end (CHANGELOG.md)
-        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code
+        coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code,
+        -- the page's rules, published (issue 11): a missing result reads 未填写; a penalty is a
+        -- positive amount in yuan
+        coalesce(inspections.result, '未填写')::varchar as result_category,
+        (coalesce(inspections.penalty_yuan, 0) > 0)::boolean as penalised
     from inspections
     left join unit_streets on {{ uscc_key('inspections.uscc') }} = unit_streets.uscc
 )

@@ -31,7 +31,15 @@ final as (
         points.snapshot_quarter::varchar as snapshot_quarter,
         points.delivered_rows::integer as delivered_rows,
         points.source_file::varchar as source_file,
-        points.source_row_number::integer as source_row_number
+        points.source_row_number::integer as source_row_number,
+        -- added after the first release: new columns go at the end (CHANGELOG.md). The labels
+        -- the district counts by: 未分类 / 未定级 when none, levels ordered red first.
+        coalesce(points.risk_category, '未分类')::varchar as risk_category_label,
+        coalesce(points.risk_level_effective, '未定级')::varchar as risk_level_label,
+        case coalesce(points.risk_level_effective, '未定级')
+            when '红' then 1 when '橙' then 2 when '黄' then 3 when '蓝' then 4 else 5
+        end::integer as risk_level_order,
+        points.flag_reason_zh::varchar as flag_reason_zh
     from points
     left join streets on points.street_code = streets.street_code
 )
