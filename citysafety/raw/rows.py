@@ -22,7 +22,8 @@ from citysafety.raw import readers
 from citysafety.raw.parsing import BadValue, parse_value
 from citysafety.raw.readers.base import Broken, Record, UnreadableFile, header_key
 from citysafety.raw.store import (
-    QUARANTINE, FileResult, commit_load, file_status, now, raw_schema, reconciliation_table, write_parquet,
+    QUARANTINE, FileResult, commit_load, commit_rejected, exception_text, file_status, now, raw_schema,
+    reconciliation_table, write_parquet,
 )
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,15 @@ def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | N
     """Load one delivered file record by record into raw/<source>/<feed>/<file>-<sha12>/."""
     sha = sha or sha256_file(path)
     loaded_at = now()
-    parsed = parse_delivery(feed, path)
+    try:
+        parsed = parse_delivery(feed, path)
+    except OSError:
+        raise  # the landing or the machine, not the file's content: the next run tries again
+    except Exception as exc:  # noqa: BLE001 - any failure inside a reader is the file's verdict
+        # A reader that fails on content no rule foresaw (a parser's own error, a recursion
+        # limit) rejects this file, not the department's run.
+        return commit_rejected(feed, path, sha, cfg, f"unreadable: {exception_text(exc)}",
+                               duplicate_of=duplicate_of)
     rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
     if duplicate_of and (rows or bad):
         # Same bytes already loaded under another name: keep the rows traceable, load nothing.

@@ -1,0 +1,214 @@
+"""Hostile deliveries: whatever a file holds, it gets a verdict with a reason, the counts add up,
+and the department's other files still load (issue 12).
+
+Every case is built byte by byte here, small, and asserts the verdict, the reason and that
+delivered = loaded + quarantined for every file, each of which has a reconciliation row.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from datetime import datetime, timedelta
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from citysafety import sources as S
+from citysafety.raw import store
+from citysafety.raw.ingest import ingest_feed
+from test_ingest import (  # noqa: F401 - the cfg fixture
+    ACC_HEADER, ECO_HEADER, acc, accidents_file, assert_all_reconcile, cfg, csv_text, economy_book,
+    land, load_of,
+)
+
+SENSORS = S.EMB_SENSOR_READINGS if hasattr(S, "EMB_SENSOR_READINGS") else S.feed("emb", "sensor_readings")
+ENTERPRISES = S.feed("emb", "enterprises")
+
+
+def verdicts(cfg, feed) -> dict[str, dict]:
+    """file name -> its reconciliation row, for every load of the feed; all must add up."""
+    assert_all_reconcile(cfg)
+    out = {}
+    for folder in store.loads(feed, cfg):
+        rec = pq.read_table(folder / "reconciliation.parquet").to_pylist()[0]
+        assert rec["rows_delivered"] == rec["rows_loaded"] + rec["rows_quarantined"], rec
+        out[rec["file_name"]] = rec
+    return out
+
+
+def quarantine_of(cfg, feed, name: str) -> list[dict]:
+    (folder,) = [f for f in store.loads(feed, cfg)
+                 if f.name == store.load_folder_name(name, f.name.rsplit("-", 1)[1])]
+    return pq.read_table(folder / "quarantine.parquet").to_pylist()
+
+
+def assert_every_file_has_a_verdict(cfg, feed) -> dict[str, dict]:
+    landed = {p.name for p in (cfg.landing / feed.source / feed.feed).iterdir()
+              if p.is_file() and not p.name.startswith(".")}
+    recs = verdicts(cfg, feed)
+    assert landed <= set(recs), landed - set(recs)
+    return recs
+
+
+# --------------------------------------------------------------------------- the crashing files
+
+
+def truncated_sheet_xlsx() -> bytes:
+    """A valid zip whose sheet XML is cut off in the middle of a row."""
+    good = economy_book([[2019, 1000, 50, 10, "初步核算"], [2020, 1100, 51, 11, "初步核算"]])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = data[: len(data) // 2]
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def zip_bomb_xlsx(megabytes: int) -> bytes:
+    """A real workbook plus one member of zeros that expands to `megabytes` MiB."""
+    good = economy_book([[2019, 1000, 50, 10, "初步核算"]])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr("xl/media/padding.bin", b"\0" * (megabytes << 20))
+    return out.getvalue()
+
+
+def readings_parquet(n: int = 500) -> bytes:
+    start = datetime(2020, 1, 1)
+    table = pa.table({"point_id": [f"P{i % 7}" for i in range(n)],
+                      "ts": [start + timedelta(minutes=i) for i in range(n)],
+                      "value": [float(i) for i in range(n)]})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none", use_dictionary=False)
+    return buf.getvalue()
+
+
+def corrupt_page_parquet() -> bytes:
+    """A Parquet file with a valid footer whose `value` data page header is overwritten."""
+    data = bytearray(readings_parquet())
+    meta = pq.ParquetFile(io.BytesIO(bytes(data))).metadata
+    offset = meta.row_group(0).column(2).data_page_offset
+    data[offset:offset + 16] = b"\xff" * 16
+    pq.ParquetFile(io.BytesIO(bytes(data))).metadata  # the footer still reads
+    return bytes(data)
+
+
+def road_line(no: str, **changes) -> str:
+    line = {"accident_no": no, "occurred_at": "2020-03-01T08:00:00+08:00", "street": "武林",
+            "road": "某路", "deaths_7d": 0, "injuries": 1, "vehicles": 2,
+            "reported_at": "2020-03-01T09:00:00+08:00"}
+    line.update(changes)
+    return json.dumps(line, ensure_ascii=False)
+
+
+def test_truncated_sheet_xml_is_rejected_and_others_load(cfg):
+    land(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx", truncated_sheet_xlsx())
+    land(cfg, S.STATS_ECONOMY, "economy_20200102.xlsx", economy_book([[2019, 1000, 50, 10, "初步核算"]]))
+    results = {r.file_name: r for r in ingest_feed(S.STATS_ECONOMY, cfg)}
+    assert results["economy_20200101.xlsx"].status == "rejected"
+    assert results["economy_20200102.xlsx"].status == "loaded"
+    (q,) = quarantine_of(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx")
+    assert q["reason"].startswith("file rejected: sheet '地区生产总值' is not readable: ParseError"), q
+    recs = assert_every_file_has_a_verdict(cfg, S.STATS_ECONOMY)
+    assert (recs["economy_20200101.xlsx"]["rows_delivered"], recs["economy_20200101.xlsx"]["rows_quarantined"]) == (1, 1)
+    assert ingest_feed(S.STATS_ECONOMY, cfg) == []  # in the ledger: not retried
+
+
+def test_zip_bomb_xlsx_is_rejected_before_it_expands(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_MAX_UNZIPPED_MB", "8")
+    bomb = zip_bomb_xlsx(32)
+    assert len(bomb) < 100_000
+    land(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx", bomb)
+    (r,) = ingest_feed(S.STATS_ECONOMY, cfg)
+    assert r.status == "rejected"
+    (q,) = quarantine_of(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx")
+    assert "more than the limit of 8388608 (CITYSAFETY_MAX_UNZIPPED_MB)" in q["reason"], q
+    assert_every_file_has_a_verdict(cfg, S.STATS_ECONOMY)
+
+
+def test_json_line_nested_100000_deep_is_quarantined(cfg):
+    deep = "[" * 100_000 + "]" * 100_000
+    deep_obj = '{"a":' * 100_000 + "1" + "}" * 100_000
+    text = "\n".join([road_line("JJ-1"), deep, deep_obj, road_line("JJ-2")]) + "\n"
+    land(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl", text.encode())
+    (r,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 4, 2, 2)
+    q = quarantine_of(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl")
+    assert [x["row_number"] for x in q] == [2, 3]
+    assert all(x["reason"] == "JSON nested deeper than 64 levels (CITYSAFETY_MAX_JSON_DEPTH)" for x in q)
+    assert all(len(x["raw_record"]) <= 131073 for x in q)
+
+
+def test_parquet_with_corrupt_data_page_is_rejected_and_others_load(cfg):
+    land(cfg, SENSORS, "readings_20200101.parquet", corrupt_page_parquet())
+    land(cfg, SENSORS, "readings_20200102.parquet", readings_parquet(50))
+    results = {r.file_name: r for r in ingest_feed(SENSORS, cfg)}
+    assert results["readings_20200101.parquet"].status == "rejected"
+    assert (results["readings_20200102.parquet"].status, results["readings_20200102.parquet"].rows_loaded) == ("loaded", 50)
+    (q,) = quarantine_of(cfg, SENSORS, "readings_20200101.parquet")
+    assert q["reason"].startswith("file rejected: not a readable Parquet file ("), q
+    assert str(cfg.landing) not in q["reason"]
+    assert_every_file_has_a_verdict(cfg, SENSORS)
+    assert not list(store.feed_dir(SENSORS, cfg).glob(".*tmp-*"))  # nothing half-written left
+    assert ingest_feed(SENSORS, cfg) == []
+
+
+def test_a_reader_failure_no_rule_foresaw_is_the_files_verdict(cfg, monkeypatch):
+    from citysafety.raw import readers
+
+    def broken(*a, **k):
+        raise RuntimeError("parser bug\nsecond line")
+
+    monkeypatch.setattr(readers, "read_csv", broken)
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file())
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_quarantined) == ("rejected", 1, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv")
+    assert q["reason"] == "file rejected: unreadable: RuntimeError: parser bug"
+
+
+def test_a_file_the_store_cannot_record_stops_that_file_only(cfg, monkeypatch):
+    from citysafety.raw import ingest
+
+    real = ingest.load_file
+
+    def flaky(feed, path, *a, **k):
+        if path.name.endswith("01.csv"):
+            raise OSError(28, "No space left on device")
+        return real(feed, path, *a, **k)
+
+    monkeypatch.setattr(ingest, "load_file", flaky)
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201901.csv", accidents_file())
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201902.csv", csv_text(ACC_HEADER, [acc()]).encode("gb18030"))
+    with pytest.raises(ingest.FeedFailed, match="accidents_201901.csv: OSError") as info:
+        ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert [r.file_name for r in info.value.results] == ["accidents_201902.csv"]
+    monkeypatch.setattr(ingest, "load_file", real)
+    assert [r.file_name for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == ["accidents_201901.csv"]  # retried
+
+
+def test_limits_are_settings_with_defaults(monkeypatch):
+    from citysafety import config
+
+    for name in ("CITYSAFETY_MAX_JSON_DEPTH", "CITYSAFETY_MAX_FIELD_CHARS", "CITYSAFETY_MAX_ROW_FIELDS",
+                 "CITYSAFETY_MAX_UNZIPPED_MB"):
+        monkeypatch.delenv(name, raising=False)
+    assert (config.max_json_depth(), config.max_field_chars(), config.max_row_fields(),
+            config.max_unzipped_bytes()) == (64, 131072, 1000, 512 << 20)
+    monkeypatch.setenv("CITYSAFETY_MAX_JSON_DEPTH", "nonsense")
+    assert config.max_json_depth() == 64
+    monkeypatch.setenv("CITYSAFETY_MAX_JSON_DEPTH", "5")
+    assert config.max_json_depth() == 5
