@@ -212,3 +212,26 @@ def test_limits_are_settings_with_defaults(monkeypatch):
     assert config.max_json_depth() == 64
     monkeypatch.setenv("CITYSAFETY_MAX_JSON_DEPTH", "5")
     assert config.max_json_depth() == 5
+
+
+# --------------------------------------------------------------------------- departments are independent
+
+
+def test_pipeline_runs_every_dag_past_a_failed_department(cfg, monkeypatch, capsys):
+    import subprocess
+
+    from citysafety.orchestrate import runner
+
+    ran = []
+
+    def fake_airflow(args, env, **kw):
+        ran.append(args[-1])
+        return subprocess.CompletedProcess(args, 3 if args[-1] == "ingest_emb" else 0)
+
+    monkeypatch.setattr(runner, "init_airflow", lambda cfg=None: None)
+    monkeypatch.setattr(runner, "airflow", fake_airflow)
+    assert runner.run_pipeline(cfg) == 3
+    assert ran == runner.dag_ids()  # every ingest, then the build of what did load
+    assert ran[-1] == "build_mart"
+    out = capsys.readouterr().out
+    assert "pipeline finished with failures: ingest_emb failed" in out
