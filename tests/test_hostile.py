@@ -235,3 +235,90 @@ def test_pipeline_runs_every_dag_past_a_failed_department(cfg, monkeypatch, caps
     assert ran[-1] == "build_mart"
     out = capsys.readouterr().out
     assert "pipeline finished with failures: ingest_emb failed" in out
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+ENT_HEADER = [c.delivered for c in ENTERPRISES.columns]
+
+
+def enterprise(i: int) -> list:
+    return ["91330103MA2AAAAA1X", f"单位{i}", "武林", "C 制造业", 10, "是", "一级", "是", None, "否"]
+
+
+def enterprises_book(header, rows, title: str | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    ws = book.active
+    if title:
+        ws.append([title])
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_workbook_without_title_row_counts_every_row(cfg):
+    # agreed header names: the header is found on row 1, all 5 units load
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx",
+         enterprises_book(ENT_HEADER, [enterprise(i) for i in range(5)]))
+    # renamed headers and no title: no row can be the header; all 6 rows kept, quarantined
+    renamed = [f"列{i}" for i in range(len(ENT_HEADER))]
+    land(cfg, ENTERPRISES, "enterprises_20200201.xlsx",
+         enterprises_book(renamed, [enterprise(i) for i in range(5)]))
+    ingest_feed(ENTERPRISES, cfg)
+    recs = assert_every_file_has_a_verdict(cfg, ENTERPRISES)
+    first, second = recs["enterprises_20200101.xlsx"], recs["enterprises_20200201.xlsx"]
+    assert (first["status"], first["rows_delivered"], first["rows_loaded"]) == ("loaded", 5, 5)
+    assert "header found on row 1, agreed row is 2" in first["notes"]
+    assert (second["status"], second["rows_delivered"], second["rows_quarantined"]) == ("rejected", 6, 6)
+    q = quarantine_of(cfg, ENTERPRISES, "enterprises_20200201.xlsx")
+    assert {x["reason"] for x in q} == {"no header row found: none of the first 10 rows names an agreed column"}
+    assert any("单位0" in x["raw_record"] for x in q)  # the unit on row 2 is not lost
+
+
+def test_rows_above_the_header_that_are_not_a_title_are_quarantined(cfg):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["下城区生产经营单位基础信息表"])
+    ws.append(enterprise(9))  # a unit above the header
+    ws.append(ENT_HEADER)
+    ws.append(enterprise(1))
+    buf = io.BytesIO()
+    book.save(buf)
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx", buf.getvalue())
+    (r,) = ingest_feed(ENTERPRISES, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 2, 1, 1)
+    (q,) = quarantine_of(cfg, ENTERPRISES, "enterprises_20200101.xlsx")
+    assert (q["row_number"], q["reason"]) == (2, "row above the header row")
+    rec = verdicts(cfg, ENTERPRISES)["enterprises_20200101.xlsx"]
+    assert "title row 1: '下城区生产经营单位基础信息表'" in rec["notes"]
+
+
+def test_duplicate_header_names_are_not_resolved_silently(cfg):
+    header = ACC_HEADER + ["所属街道"]
+    text = csv_text(header, [acc() + ["天水"], acc(accident_id="XC-2") + ["武林"]])
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", text.encode("gb18030"))
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_quarantined) == ("rejected", 2, 2)
+    q = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv")
+    assert {x["reason"] for x in q} == {"ambiguous header: 所属街道 named 2 times (columns 3, 17)"}
+
+
+def test_json_object_with_a_duplicate_key_is_quarantined(cfg):
+    dup = road_line("JJ-2")[:-1] + ', "deaths_7d": 3}'
+    land(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl",
+         (road_line("JJ-1") + "\n" + dup + "\n").encode())
+    (r,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 2, 1, 1)
+    (q,) = quarantine_of(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl")
+    assert (q["row_number"], q["reason"]) == (2, "duplicate JSON key 'deaths_7d': which value holds is ambiguous")
+
+
+def test_gb18030_file_with_a_stray_utf8_bom_is_read(cfg):
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", b"\xef\xbb\xbf" + accidents_file())
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.rows_delivered, r.rows_loaded) == (7, 3)  # as without the BOM
+    rec = verdicts(cfg, S.EMB_ACCIDENTS)["accidents_201903.csv"]
+    assert "UTF-8 byte order mark at the start of a gb18030 file dropped" in rec["notes"]

@@ -75,9 +75,21 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
     rows: list[dict] = []
     bad: list[tuple[int, str, str]] = []
     raws: dict[int, str] = {}
-    if missing and feed.form != "jsonl" and delivery.header:
+    agreed = {header_key(c.delivered): c.delivered for c in feed.columns}
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(delivery.header, start=1):
+        positions.setdefault(header_key(h), []).append(i)
+    twice = {agreed[k]: p for k, p in positions.items() if len(p) > 1 and k in agreed}
+    if feed.form != "jsonl" and twice:
+        # Which of two same-named columns holds the value is a guess: no row is loaded by one.
+        reason = "ambiguous header: " + "; ".join(
+            f"{name} named {len(p)} times (columns {', '.join(map(str, p))})" for name, p in twice.items())
+    elif missing and feed.form != "jsonl" and delivery.header:
         # Without a required column no row of this file can be read.
         reason = f"file lacks required columns {missing}"
+    else:
+        reason = None
+    if reason:
         for item in items:
             raw = item.raw if isinstance(item, Broken) else _raw_text(item.values)
             bad.append((item.row_number, reason, raw))

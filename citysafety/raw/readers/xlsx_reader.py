@@ -71,16 +71,33 @@ def read_xlsx(path: Path, *, header_row: int, sheet: str | None, expected: list[
         return (sum(header_key(v) in wanted for v in r if v is not None), n == header_row)
 
     head_n, head = max(rows[:_SCAN_ROWS], key=score)
+    if wanted and score((head_n, head))[0] == 0:
+        # No row names an agreed column (renamed headers, or a title row taken for one): any
+        # choice of header would be a guess that loses a row. Every row is kept, quarantined.
+        reason = f"no header row found: none of the first {_SCAN_ROWS} rows names an agreed column"
+        notes.append(reason)
+        return Delivery(header=[], items=iter([Broken(n, reason, _dump(r)) for n, r in rows]), notes=notes)
     if head_n != header_row:
         notes.append(f"header found on row {head_n}, agreed row is {header_row}")
     header = [("" if v is None else str(v)) for v in head]
     while header and not header[-1]:
         header.pop()
 
+    above = []  # rows above the header that are not a (merged) title: one text alone
+    for n, r in rows:
+        if n < head_n:
+            filled = [v for v in r if v is not None and str(v).strip()]
+            if len(filled) == 1:
+                notes.append(f"title row {n}: {str(filled[0])[:100]!r}")
+            else:
+                above.append(n)
+
     def items():
         for n, r in rows:
             if n < head_n:
-                continue  # title rows
+                if n in above:
+                    yield Broken(n, "row above the header row", _dump(r))
+                continue
             if n == head_n:
                 continue
             extra = [v for v in r[len(header):] if v is not None and str(v).strip()]
