@@ -322,3 +322,31 @@ def test_gb18030_file_with_a_stray_utf8_bom_is_read(cfg):
     assert (r.rows_delivered, r.rows_loaded) == (7, 3)  # as without the BOM
     rec = verdicts(cfg, S.EMB_ACCIDENTS)["accidents_201903.csv"]
     assert "UTF-8 byte order mark at the start of a gb18030 file dropped" in rec["notes"]
+
+
+# --------------------------------------------------------------------------- plausibility
+
+
+def test_dates_after_the_delivery_are_quarantined(cfg, monkeypatch):
+    monkeypatch.delenv("CITYSAFETY_FUTURE_TOLERANCE_DAYS", raising=False)
+    path = land(cfg, S.EMB_ACCIDENTS, "accidents_202001.csv", csv_text(ACC_HEADER, [
+        acc(accident_id="OK", occurred_at="2020-01-05 10:00", reported_on="2020-01-06"),
+        acc(accident_id="FUTURE", occurred_at="2031-01-05 10:00", reported_on="2020-01-06"),
+        acc(accident_id="TOMORROW", occurred_at="2020-01-06 10:00", reported_on="2020-01-06"),
+    ]).encode("gb18030"))
+    landed = datetime(2020, 1, 5, 12, 0).timestamp()  # landed 2020-01-05 (machine time zone)
+    os.utime(path, (landed, landed))
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.rows_delivered, r.rows_loaded, r.rows_quarantined) == (3, 2, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_202001.csv")
+    assert q["row_number"] == 3
+    assert q["reason"].startswith("发生时间: after the file's delivery (2020-01-0"), q
+    assert q["reason"].endswith("with tolerance): '2031-01-05 10:00'"), q
+
+
+def test_the_date_in_the_name_and_expiry_dates_are_not_future_rows(cfg):
+    ent = enterprise(1)
+    ent[8] = "2035-01-01"  # 安责险到期日: an expiry lies ahead by nature
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx", enterprises_book(ENT_HEADER, [ent]))
+    (r,) = ingest_feed(ENTERPRISES, cfg)
+    assert (r.status, r.rows_loaded) == ("loaded", 1)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw import readers
@@ -34,6 +37,34 @@ _FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx", "parquet": ".
 def _raw_text(values: dict) -> str:
     return json.dumps({str(k): (None if v is None else str(v)) for k, v in values.items()},
                       ensure_ascii=False)
+
+
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+_SHANGHAI = timezone(timedelta(hours=8))
+
+
+def delivered_by(path: Path) -> datetime:
+    """The latest instant (Asia/Shanghai wall time, as the registry's dates) the file's rows can
+    describe: its landing time (mtime), or the end of the day its name carries (YYYYMMDD, as
+    the agreements name daily and snapshot files) when that is later (a file copied with its
+    old mtime kept), plus config.future_tolerance_days."""
+    landed = datetime.fromtimestamp(path.stat().st_mtime, _SHANGHAI).replace(tzinfo=None)
+    match = _NAME_DATE.search(path.name)
+    if match:
+        try:
+            named = datetime(*map(int, match.groups())) + timedelta(days=1)
+        except ValueError:
+            named = landed
+        landed = max(landed, named)
+    return landed + timedelta(days=config.future_tolerance_days())
+
+
+def _after(value, limit: datetime) -> bool:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) > limit
+    if isinstance(value, date):
+        return value > limit.date()
+    return False
 
 
 @dataclass
@@ -96,6 +127,8 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
         notes.append(reason)
         return Parsed(rows, bad, raws, notes)
 
+    limit = delivered_by(path)
+    dated = {c.name for c in feed.columns if c.kind in (S.DATE, S.DATETIME) and not c.future_ok}
     for item in items:
         if isinstance(item, Broken):
             bad.append((item.row_number, item.reason, item.raw))
@@ -111,6 +144,10 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
                 row[col.name] = parse_value(col, value)
             except BadValue as exc:
                 problems.append(f"{col.delivered}: {exc}")
+                continue
+            if col.name in dated and _after(row[col.name], limit):
+                problems.append(f"{col.delivered}: after the file's delivery "
+                                f"({limit:%Y-%m-%d %H:%M} with tolerance): {value!r}")
         if problems:
             bad.append((item.row_number, "; ".join(problems), _raw_text(item.values)))
         else:
