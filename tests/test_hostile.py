@@ -350,3 +350,33 @@ def test_the_date_in_the_name_and_expiry_dates_are_not_future_rows(cfg):
     land(cfg, ENTERPRISES, "enterprises_20200101.xlsx", enterprises_book(ENT_HEADER, [ent]))
     (r,) = ingest_feed(ENTERPRISES, cfg)
     assert (r.status, r.rows_loaded) == ("loaded", 1)
+
+
+# --------------------------------------------------------------------------- hidden names, files being written
+
+
+def test_a_hidden_file_that_stays_is_reported_and_loads_once_renamed(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HIDDEN_REPORT_SECONDS", "0.3")
+    data = accidents_file()
+    land(cfg, S.EMB_ACCIDENTS, "..accidents_201903.csv", data)
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []  # an upload in progress, for now
+    time.sleep(0.4)
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.file_name, r.status, r.rows_delivered, r.rows_quarantined) == ("..accidents_201903.csv", "rejected", 1, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "..accidents_201903.csv")
+    assert q["reason"] == ("file rejected: hidden file name (starts with '.'), unchanged for over 0.3 s: "
+                           "not read; rename it to deliver it")
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []  # reported once
+    os.rename(cfg.landing / "emb/accidents/..accidents_201903.csv", cfg.landing / "emb/accidents/accidents_201903.csv")
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_loaded) == ("partial", 3)  # loaded, not a duplicate of the hidden one
+    assert_every_file_has_a_verdict(cfg, S.EMB_ACCIDENTS)
+
+
+def test_a_file_still_being_written_is_not_read_yet(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "0.5")
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file()[:100])
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []
+    time.sleep(0.6)
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert r.file_name == "accidents_201903.csv"

@@ -17,11 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings, ingest_workers, settings
 from citysafety.files import sha256_file
 from citysafety.raw.columnar import load_parquet_file
 from citysafety.raw.rows import load_row_file
-from citysafety.raw.store import FileResult, delivered_files, feed_dir, file_hashes, ledger
+from citysafety.raw.store import (
+    FileResult, commit_rejected, delivered_files, feed_dir, file_hashes, is_hidden, ledger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,15 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
               sha: str | None = None, threads: int | None = None) -> FileResult:
     """Load one delivered file (all or nothing); `threads` caps DuckDB's for the columnar loader."""
     sha = sha or sha256_file(path)
+    if is_hidden(path):
+        # Reported, not read: a hidden name is how uploads hide until renamed, and one that
+        # stays is a delivery nobody would otherwise see (a reconciliation row, status rejected:
+        # the data-health page counts it; renamed, it loads as any file).
+        return commit_rejected(
+            feed, path, sha, cfg,
+            f"hidden file name (starts with '.'), unchanged for over "
+            f"{config.hidden_report_seconds():g} s: not read; rename it to deliver it",
+            duplicate_of=None)
     if feed.form == "parquet":
         # High-volume feed: validated and written column-wise by DuckDB, not row by row.
         return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, threads=threads)
@@ -64,7 +76,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     seen = ledger(feed, cfg)
     by_sha = {}
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
-        if rec["status"] not in ("duplicate", "empty"):
+        if rec["status"] not in ("duplicate", "empty") and not name.startswith("."):
             by_sha.setdefault(sha, name)
     files = delivered_files(feed, cfg)
     workers = ingest_workers() if feed.form == "parquet" else 1
@@ -92,7 +104,8 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
             failed[path.name] = result
             return
         results[path] = result
-        if result.status not in ("duplicate", "empty"):
+        # a hidden file's bytes were not loaded: renamed, they are not its duplicate
+        if result.status not in ("duplicate", "empty") and not is_hidden(path):
             by_sha.setdefault(sha, path.name)
 
     later = pending

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings
 from citysafety.files import atomic_write, sha256_file
 
@@ -118,14 +119,31 @@ def loads(feed: S.Feed, cfg: Settings) -> list[Path]:
 
 
 def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
+    """The landed files to take now. Partial uploads (`.tmp`, `.part`) and files changed within
+    config.landing_quiet_seconds (still being written) wait for a later run. A hidden name
+    (starting with '.') is an upload in progress too, until it has stayed unchanged for
+    config.hidden_report_seconds: then it is taken, to be reported (`is_hidden`), not read."""
     folder = cfg.landing / feed.source / feed.feed
     if not folder.is_dir():
         return []
-    # Hidden and partial files are uploads in progress, not deliveries.
-    return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".tmp", ".part"))
-    )
+    quiet, hidden_after = config.landing_quiet_seconds(), config.hidden_report_seconds()
+    now_s = time.time()
+    files = []
+    for p in folder.iterdir():
+        try:
+            if not p.is_file() or p.name.endswith((".tmp", ".part")):
+                continue
+            age = now_s - max(p.stat().st_mtime, p.stat().st_ctime)
+        except OSError:  # gone between listing and stat: a rename in progress
+            continue
+        if age < quiet or (is_hidden(p) and age < hidden_after):
+            continue
+        files.append(p)
+    return sorted(files)
+
+
+def is_hidden(path: Path) -> bool:
+    return path.name.startswith(".")
 
 
 def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
