@@ -246,17 +246,8 @@ def enterprise(i: int) -> list:
     return ["91330103MA2AAAAA1X", f"单位{i}", "武林", "C 制造业", 10, "是", "一级", "是", None, "否"]
 
 
-def enterprises_book(header, rows, title: str | None = None) -> bytes:
-    book = openpyxl.Workbook()
-    ws = book.active
-    if title:
-        ws.append([title])
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+def enterprises_book(header, rows) -> bytes:
+    return economy_book(rows, header=header, sheet="Sheet1")  # test_ingest's workbook writer
 
 
 def test_workbook_without_title_row_counts_every_row(cfg):
