@@ -160,3 +160,71 @@ def dbt_project_vars() -> dict:
 
     with (DBT_PROJECT_DIR / "dbt_project.yml").open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)["vars"]
+
+
+# --- Limits on what one delivered file may make the ingest do ------------------------------------
+# A delivery is untrusted input: these bound the memory and time one file can cost, so that a
+# hostile or broken file is rejected (or its record quarantined) with a reason instead of
+# exhausting the worker. Each is an environment variable; a value that is not a positive
+# number falls back to the default.
+
+
+def _positive(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, "").strip() or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_json_depth() -> int:
+    """Deepest nesting of arrays/objects in one JSON Lines record (CITYSAFETY_MAX_JSON_DEPTH,
+    default 64). Agreed records are flat; deeper ones are quarantined before the parser
+    recurses (Python's JSON parser hits its recursion limit near 1,000 levels)."""
+    return int(_positive("CITYSAFETY_MAX_JSON_DEPTH", 64))
+
+
+def max_field_chars() -> int:
+    """Longest value of one field (CSV field, JSON value, XLSX cell) in characters
+    (CITYSAFETY_MAX_FIELD_CHARS, default 131072, the csv module's own default). The longest
+    agreed value is a free-text address or description of a few hundred characters."""
+    return int(_positive("CITYSAFETY_MAX_FIELD_CHARS", 131072))
+
+
+def max_row_fields() -> int:
+    """Most fields (columns) one record or header may have (CITYSAFETY_MAX_ROW_FIELDS, default
+    1000; the widest agreement has 16). A wider CSV record is quarantined; a wider sheet (an
+    XLSX whose dimension claims 16,384 columns makes every row that wide) is rejected."""
+    return int(_positive("CITYSAFETY_MAX_ROW_FIELDS", 1000))
+
+
+def max_unzipped_bytes() -> int:
+    """Most bytes an XLSX (a zip) may expand to, all its members together
+    (CITYSAFETY_MAX_UNZIPPED_MB, default 512 MiB): a zip bomb of a few kilobytes would otherwise
+    fill the worker's memory. A year's enterprise snapshot expands to a few megabytes."""
+    return int(_positive("CITYSAFETY_MAX_UNZIPPED_MB", 512) * (1 << 20))
+
+
+def future_tolerance_days() -> float:
+    """How far after its delivery a date may lie before the row is quarantined as implausible
+    (CITYSAFETY_FUTURE_TOLERANCE_DAYS, default 1: time zones and a report written just before
+    midnight)."""
+    return _positive("CITYSAFETY_FUTURE_TOLERANCE_DAYS", 1)
+
+
+def hidden_report_seconds() -> float:
+    """How long a landed file with a hidden name (starting with '.') may stay before it is
+    reported as not delivered (CITYSAFETY_HIDDEN_REPORT_SECONDS, default 3600): uploads in
+    progress use such names for seconds or minutes."""
+    return _positive("CITYSAFETY_HIDDEN_REPORT_SECONDS", 3600)
+
+
+def landing_quiet_seconds() -> float:
+    """A landed file whose size or modification time changed less than this long ago is still
+    being written and is not read yet (CITYSAFETY_LANDING_QUIET_SECONDS, default 2; 0 reads
+    everything at once, as the tests do)."""
+    try:
+        value = float(os.environ.get("CITYSAFETY_LANDING_QUIET_SECONDS", "").strip() or 2)
+    except ValueError:
+        return 2.0
+    return max(0.0, value)

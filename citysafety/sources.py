@@ -42,6 +42,10 @@ class Column:
     # disagrees with L×S is flagged, 蓝色 is read as 蓝), it loads, the mart flags it and the
     # dbt choice test and the quality gate report it.
     strict: bool = True
+    # A date or date-time column whose values may lie after the delivery (an expiry, a
+    # deadline). Any other date later than the delivery (plus config.future_tolerance_days)
+    # is implausible and quarantines its row.
+    future_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,7 @@ EMB_ENTERPRISES = Feed(
         Column("是否规上企业", "above_scale", BOOL),
         Column("安全生产标准化等级", "standardisation_grade", TEXT, choices=("一级", "二级", "三级", "未达标")),
         Column("是否投保安责险", "insured", BOOL),
-        Column("安责险到期日", "insurance_expires_on", DATE),
+        Column("安责险到期日", "insurance_expires_on", DATE, future_ok=True),
         Column("是否重大危险源单位", "major_hazard_unit", BOOL),
     ),
 )
@@ -324,7 +328,7 @@ GRID_HAZARD_REPORTS = Feed(
         Column("uscc", "uscc", TEXT),
         Column("description", "description", TEXT),
         Column("level", "level", TEXT, choices=("一般", "重大")),
-        Column("deadline", "deadline", DATE),
+        Column("deadline", "deadline", DATE, future_ok=True),
         Column("rectified_on", "rectified_on", DATE),
         Column("status", "status", TEXT, choices=("待整改", "整改中", "已整改", "已销号")),
         Column("supervised", "supervised", BOOL),

@@ -71,15 +71,29 @@ def _ingest_dag(source: sources.Source):
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
-                from citysafety.raw.ingest import ingest_feed, summarise
+                from citysafety.raw.ingest import FeedFailed, ingest_feed, summarise
 
-                summary = summarise(ingest_feed(sources.feed(source_name, feed_name)))
-                if not summary["files"]:
+                try:
+                    results, not_recorded = ingest_feed(sources.feed(source_name, feed_name)), None
+                except FeedFailed as exc:
+                    # Some files could not be recorded (the store, not their content): what did
+                    # load still emits the asset (a failed task would not); check_ fails after.
+                    results, not_recorded = exc.results, str(exc)
+                summary = summarise(results)
+                if not summary["files"] and not not_recorded:
                     # Skipped tasks emit no asset event: no new delivery, no rebuild.
                     raise AirflowSkipException("no new deliveries")
+                summary["not_recorded"] = not_recorded
                 return summary
 
+            @task(task_id=f"check_{feed.feed}")
+            def check(summary: dict | None = None) -> None:
+                if summary and summary.get("not_recorded"):
+                    raise RuntimeError(summary["not_recorded"])
+
             loaded = load()
+            # A skipped load (no new delivery) skips its check too (default trigger rule).
+            check(loaded)
             if pulled is not None:
                 pulled >> loaded
 

@@ -48,8 +48,8 @@ from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw.readers.base import header_key
 from citysafety.raw.store import (
-    QUARANTINE, FileResult, commit_load, file_status, now, raw_file_schema, reconciliation_table,
-    write_parquet,
+    QUARANTINE, FileResult, commit_load, commit_rejected, file_status, now, raw_file_schema,
+    reconciliation_table, write_parquet,
 )
 from citysafety.sql import ident, literal
 
@@ -175,6 +175,12 @@ def _column_sql(column: S.Column, src: str, duck_type: str) -> tuple[str, str, s
     raise ValueError(f"{column.name}: no columnar rule for a {column.kind} column")
 
 
+def _first_line(exc: Exception, path: Path) -> str:
+    """DuckDB's message, first line, with the landing path shortened to the file's name."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0].replace(str(path), path.name)[:500]
+
+
 _local = threading.local()
 
 
@@ -218,8 +224,7 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
         try:
             described = con.execute(f"describe select * from {src}").fetchall()
         except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0].replace(str(path), path.name)
-            rejected_reason = f"not a readable Parquet file ({first})"
+            rejected_reason = f"not a readable Parquet file ({_first_line(exc, path)})"
     by_key = {}
     for name, duck_type, *_ in described:
         if name != "file_row_number":
@@ -237,27 +242,8 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
                                f"(has {[n for n, _ in by_key.values()]}; {rows} rows not loaded)")
 
     if rejected_reason is not None:
-        notes.append(rejected_reason)
-        reason = f"file rejected: {rejected_reason}"
-        if dup_reason:
-            reason = f"{dup_reason} (there: {reason})"
-        bad_rows = [{"source": feed.source, "feed": feed.feed, "file_name": path.name, "row_number": 0,
-                     "reason": reason, "raw_record": path.name, "file_sha256": sha,
-                     "quarantined_at": loaded_at}]
-        status = file_status(1, 0, bool(duplicate_of), True)
-
-        def write(folder: Path) -> pa.Table:
-            write_parquet(pa.Table.from_pylist([], schema=raw_file_schema(feed)),
-                          folder / "rows.parquet")
-            write_parquet(pa.Table.from_pylist(bad_rows, schema=QUARANTINE),
-                          folder / "quarantine.parquet")
-            return reconciliation_table(
-                feed, path, sha, loaded_at, delivered=1, loaded=0, quarantined=1, status=status,
-                duplicate_of=duplicate_of, notes=notes)
-
-        commit_load(feed, path, sha, cfg, write)
-        log.warning("%s/%s %s: %s, %s", feed.source, feed.feed, path.name, status, reason)
-        return FileResult(path.name, status, 1, 0, 1)
+        return commit_rejected(feed, path, sha, cfg, rejected_reason, notes=notes,
+                               duplicate_of=duplicate_of)
 
     # Per column: its typed value, the reason a row cannot load, the verdict; the raw record.
     typed_cols, problems, oks, raw_parts = [], [], [], []
@@ -327,7 +313,13 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
 
     loaded = quarantined = 0
     status = ""
-    commit_load(feed, path, sha, cfg, write)
+    try:
+        commit_load(feed, path, sha, cfg, write)
+    except duckdb.Error as exc:
+        # A footer that reads but a data page that does not (corrupt page, bad varint): the
+        # file as a whole is unreadable, whatever its first pages held.
+        return commit_rejected(feed, path, sha, cfg, f"not a readable Parquet file ({_first_line(exc, path)})",
+                               notes=notes, duplicate_of=duplicate_of)
     log.info("%s/%s %s: %s, delivered %d = loaded %d + quarantined %d", feed.source, feed.feed,
              path.name, status, delivered, loaded, quarantined)
     return FileResult(path.name, status, delivered, loaded, quarantined)

@@ -11,26 +11,52 @@ quarantined with the name of the file that already carried them.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings, ingest_workers, settings
 from citysafety.files import sha256_file
 from citysafety.raw.columnar import load_parquet_file
 from citysafety.raw.rows import load_row_file
-from citysafety.raw.store import FileResult, delivered_files, feed_dir, file_hashes, ledger
+from citysafety.raw.store import (
+    FileResult, commit_rejected, delivered_files, feed_dir, file_hashes, is_hidden, ledger,
+)
+
+log = logging.getLogger(__name__)
 
 
 def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
               sha: str | None = None, threads: int | None = None) -> FileResult:
     """Load one delivered file (all or nothing); `threads` caps DuckDB's for the columnar loader."""
     sha = sha or sha256_file(path)
+    if is_hidden(path):
+        # Reported, not read: a hidden name is how uploads hide until renamed, and one that
+        # stays is a delivery nobody would otherwise see (a reconciliation row, status rejected:
+        # the data-health page counts it; renamed, it loads as any file).
+        return commit_rejected(
+            feed, path, sha, cfg,
+            f"hidden file name (starts with '.'), unchanged for over "
+            f"{config.hidden_report_seconds():g} s: not read; rename it to deliver it",
+            duplicate_of=None)
     if feed.form == "parquet":
         # High-volume feed: validated and written column-wise by DuckDB, not row by row.
         return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, threads=threads)
     return load_row_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha)
+
+
+class FeedFailed(RuntimeError):
+    """Some files of a feed could not be recorded at all (the raw store or the machine failed,
+    not the file's content); the feed's other files were loaded. `results`: what was loaded."""
+
+    def __init__(self, feed: S.Feed, failed: dict[str, BaseException], results: list[FileResult]):
+        self.results = results
+        names = "; ".join(f"{n}: {type(e).__name__}: {e}" for n, e in failed.items())
+        super().__init__(f"{feed.source}/{feed.feed}: {len(failed)} file(s) not recorded, "
+                         f"{len(results)} loaded; retried next run: {names}")
 
 
 def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
@@ -50,7 +76,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     seen = ledger(feed, cfg)
     by_sha = {}
     for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
-        if rec["status"] not in ("duplicate", "empty"):
+        if rec["status"] not in ("duplicate", "empty") and not name.startswith("."):
             by_sha.setdefault(sha, name)
     files = delivered_files(feed, cfg)
     workers = ingest_workers() if feed.form == "parquet" else 1
@@ -62,10 +88,24 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
             pending.append((path, sha))
 
     results: dict[Path, FileResult] = {}
+    failed: dict[str, BaseException] = {}
 
-    def remember(path: Path, sha: str, result: FileResult) -> None:
+    def guarded(path: Path, sha: str, **kw) -> FileResult | Exception:
+        # A file's content never raises (every reader failure is a `rejected` verdict); what
+        # still can (a full disk, a permission) stops this file only: the others load.
+        try:
+            return load_file(feed, path, cfg, sha=sha, **kw)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("%s/%s %s: not recorded", feed.source, feed.feed, path.name)
+            return exc
+
+    def remember(path: Path, sha: str, result: FileResult | Exception) -> None:
+        if isinstance(result, Exception):
+            failed[path.name] = result
+            return
         results[path] = result
-        if result.status not in ("duplicate", "empty"):
+        # a hidden file's bytes were not loaded: renamed, they are not its duplicate
+        if result.status not in ("duplicate", "empty") and not is_hidden(path):
             by_sha.setdefault(sha, path.name)
 
     later = pending
@@ -76,13 +116,16 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
         # bytes seen neither before nor earlier in this batch: no file can be their duplicate
         fresh = [(p, s) for p, s in pending if s not in by_sha and first[s] == p]
         with ThreadPoolExecutor(workers) as pool:  # DuckDB releases the GIL while it works
-            done = list(pool.map(lambda ps: load_file(feed, ps[0], cfg, sha=ps[1], threads=1), fresh))
+            done = list(pool.map(lambda ps: guarded(ps[0], ps[1], threads=1), fresh))
         for (path, sha), result in zip(fresh, done):
             remember(path, sha, result)
-        later = [(p, s) for p, s in pending if p not in results]
+        later = [(p, s) for p, s in pending if p not in results and p.name not in failed]
     for path, sha in later:
-        remember(path, sha, load_file(feed, path, cfg, duplicate_of=by_sha.get(sha), sha=sha))
-    return [results[path] for path, _ in pending]
+        remember(path, sha, guarded(path, sha, duplicate_of=by_sha.get(sha)))
+    loaded = [results[path] for path, _ in pending if path in results]
+    if failed:
+        raise FeedFailed(feed, failed, loaded)
+    return loaded
 
 
 def summarise(results: list[FileResult]) -> dict:

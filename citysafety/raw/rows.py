@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw import readers
 from citysafety.raw.parsing import BadValue, parse_value
 from citysafety.raw.readers.base import Broken, Record, UnreadableFile, header_key
 from citysafety.raw.store import (
-    QUARANTINE, FileResult, commit_load, file_status, now, raw_schema, reconciliation_table, write_parquet,
+    QUARANTINE, FileResult, commit_load, commit_rejected, exception_text, file_status, now, raw_schema,
+    reconciliation_table, write_parquet,
 )
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,34 @@ _FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx", "parquet": ".
 def _raw_text(values: dict) -> str:
     return json.dumps({str(k): (None if v is None else str(v)) for k, v in values.items()},
                       ensure_ascii=False)
+
+
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+_SHANGHAI = timezone(timedelta(hours=8))
+
+
+def delivered_by(path: Path) -> datetime:
+    """The latest instant (Asia/Shanghai wall time, as the registry's dates) the file's rows can
+    describe: its landing time (mtime), or the end of the day its name carries (YYYYMMDD, as
+    the agreements name daily and snapshot files) when that is later (a file copied with its
+    old mtime kept), plus config.future_tolerance_days."""
+    landed = datetime.fromtimestamp(path.stat().st_mtime, _SHANGHAI).replace(tzinfo=None)
+    match = _NAME_DATE.search(path.name)
+    if match:
+        try:
+            named = datetime(*map(int, match.groups())) + timedelta(days=1)
+        except ValueError:
+            named = landed
+        landed = max(landed, named)
+    return landed + timedelta(days=config.future_tolerance_days())
+
+
+def _after(value, limit: datetime) -> bool:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) > limit
+    if isinstance(value, date):
+        return value > limit.date()
+    return False
 
 
 @dataclass
@@ -74,15 +106,29 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
     rows: list[dict] = []
     bad: list[tuple[int, str, str]] = []
     raws: dict[int, str] = {}
-    if missing and feed.form != "jsonl" and delivery.header:
+    agreed = {header_key(c.delivered): c.delivered for c in feed.columns}
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(delivery.header, start=1):
+        positions.setdefault(header_key(h), []).append(i)
+    twice = {agreed[k]: p for k, p in positions.items() if len(p) > 1 and k in agreed}
+    if feed.form != "jsonl" and twice:
+        # Which of two same-named columns holds the value is a guess: no row is loaded by one.
+        reason = "ambiguous header: " + "; ".join(
+            f"{name} named {len(p)} times (columns {', '.join(map(str, p))})" for name, p in twice.items())
+    elif missing and feed.form != "jsonl" and delivery.header:
         # Without a required column no row of this file can be read.
         reason = f"file lacks required columns {missing}"
+    else:
+        reason = None
+    if reason:
         for item in items:
             raw = item.raw if isinstance(item, Broken) else _raw_text(item.values)
             bad.append((item.row_number, reason, raw))
         notes.append(reason)
         return Parsed(rows, bad, raws, notes)
 
+    limit = delivered_by(path)
+    dated = {c.name for c in feed.columns if c.kind in (S.DATE, S.DATETIME) and not c.future_ok}
     for item in items:
         if isinstance(item, Broken):
             bad.append((item.row_number, item.reason, item.raw))
@@ -98,6 +144,10 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
                 row[col.name] = parse_value(col, value)
             except BadValue as exc:
                 problems.append(f"{col.delivered}: {exc}")
+                continue
+            if col.name in dated and _after(row[col.name], limit):
+                problems.append(f"{col.delivered}: after the file's delivery "
+                                f"({limit:%Y-%m-%d %H:%M} with tolerance): {value!r}")
         if problems:
             bad.append((item.row_number, "; ".join(problems), _raw_text(item.values)))
         else:
@@ -112,7 +162,15 @@ def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | N
     """Load one delivered file record by record into raw/<source>/<feed>/<file>-<sha12>/."""
     sha = sha or sha256_file(path)
     loaded_at = now()
-    parsed = parse_delivery(feed, path)
+    try:
+        parsed = parse_delivery(feed, path)
+    except OSError:
+        raise  # the landing or the machine, not the file's content: the next run tries again
+    except Exception as exc:  # noqa: BLE001 - any failure inside a reader is the file's verdict
+        # A reader that fails on content no rule foresaw (a parser's own error, a recursion
+        # limit) rejects this file, not the department's run.
+        return commit_rejected(feed, path, sha, cfg, f"unreadable: {exception_text(exc)}",
+                               duplicate_of=duplicate_of)
     rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
     if duplicate_of and (rows or bad):
         # Same bytes already loaded under another name: keep the rows traceable, load nothing.

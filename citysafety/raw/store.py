@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citysafety import sources as S
+from citysafety import config
 from citysafety.config import Settings
 from citysafety.files import atomic_write, sha256_file
 
@@ -118,14 +119,31 @@ def loads(feed: S.Feed, cfg: Settings) -> list[Path]:
 
 
 def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
+    """The landed files to take now. Partial uploads (`.tmp`, `.part`) and files changed within
+    config.landing_quiet_seconds (still being written) wait for a later run. A hidden name
+    (starting with '.') is an upload in progress too, until it has stayed unchanged for
+    config.hidden_report_seconds: then it is taken, to be reported (`is_hidden`), not read."""
     folder = cfg.landing / feed.source / feed.feed
     if not folder.is_dir():
         return []
-    # Hidden and partial files are uploads in progress, not deliveries.
-    return sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".tmp", ".part"))
-    )
+    quiet, hidden_after = config.landing_quiet_seconds(), config.hidden_report_seconds()
+    now_s = time.time()
+    files = []
+    for p in folder.iterdir():
+        try:
+            if not p.is_file() or p.name.endswith((".tmp", ".part")):
+                continue
+            age = now_s - max(p.stat().st_mtime, p.stat().st_ctime)
+        except OSError:  # gone between listing and stat: a rename in progress
+            continue
+        if age < quiet or (is_hidden(p) and age < hidden_after):
+            continue
+        files.append(p)
+    return sorted(files)
+
+
+def is_hidden(path: Path) -> bool:
+    return path.name.startswith(".")
 
 
 def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
@@ -211,17 +229,66 @@ def reconciliation_table(feed: S.Feed, path: Path, sha: str, loaded_at: datetime
     }], schema=RECONCILIATION)
 
 
+_NAME_MAX = 200  # bytes of a load folder's name (file systems allow 255; the tmp name adds some)
+
+
+def load_folder_name(file_name: str, sha: str) -> str:
+    """`<file>-<sha12>`, the load folder of a file. A name starting with a dot gets `%2E` instead
+    (loads() skips dot names); a name too long for the file system keeps its first bytes."""
+    name = "%2E" + file_name[1:] if file_name.startswith(".") else file_name
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) > _NAME_MAX:
+        name = raw[:_NAME_MAX].decode("utf-8", "ignore") + "~"
+    return f"{name}-{sha[:12]}"
+
+
+def exception_text(exc: BaseException) -> str:
+    """An exception as a reason: its type and the first line of its message, at most 300 characters."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
+def commit_rejected(feed: S.Feed, path: Path, sha: str, cfg: Settings, reason: str, *,
+                    notes: list[str] | None = None, duplicate_of: str | None = None) -> FileResult:
+    """Record a file none of whose rows could be read: one delivered record, quarantined with
+    `reason` (the file's name as its raw record), so that it adds up, shows in quarantine and is
+    in the ledger (not read again until its bytes change)."""
+    loaded_at = now()
+    notes = [*(notes or []), reason]
+    reason = f"file rejected: {reason}"
+    if duplicate_of:
+        reason = f"duplicate delivery: identical content already loaded from {duplicate_of} (there: {reason})"
+    status = file_status(1, 0, bool(duplicate_of), True)
+
+    def write(folder: Path) -> pa.Table:
+        write_parquet(pa.Table.from_pylist([], schema=raw_file_schema(feed)), folder / "rows.parquet")
+        write_parquet(pa.Table.from_pylist([{
+            "source": feed.source, "feed": feed.feed, "file_name": path.name, "row_number": 0,
+            "reason": reason, "raw_record": path.name, "file_sha256": sha, "quarantined_at": loaded_at,
+        }], schema=QUARANTINE), folder / "quarantine.parquet")
+        return reconciliation_table(feed, path, sha, loaded_at, delivered=1, loaded=0, quarantined=1,
+                                    status=status, duplicate_of=duplicate_of, notes=notes)
+
+    commit_load(feed, path, sha, cfg, write)
+    log.warning("%s/%s %s: %s, %s", feed.source, feed.feed, path.name, status, reason)
+    return FileResult(path.name, status, 1, 0, 1)
+
+
 def commit_load(feed: S.Feed, path: Path, sha: str, cfg: Settings, write) -> Path:
     """Write one file's load aside, then rename it into place (all or nothing).
 
     `write(folder)` must create rows.parquet and quarantine.parquet in `folder` and return the
     reconciliation table, which is written last.
     """
-    target = feed_dir(feed, cfg) / f"{path.name}-{sha[:12]}"
+    target = feed_dir(feed, cfg) / load_folder_name(path.name, sha)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    recon = write(tmp)
+    try:
+        recon = write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind
+        raise
     write_parquet(recon, tmp / "reconciliation.parquet")
     if target.exists():  # only after a crash between an earlier rmtree and rename
         shutil.rmtree(target)

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+from citysafety import config
 from citysafety.raw.readers.base import Broken, Delivery, Record, UnreadableFile
 
 
@@ -41,10 +42,14 @@ def _line_by_line(data: bytes, encoding: str):
 
 def read_csv(path: Path, *, encoding: str, header_row: int = 1) -> Delivery:
     data = path.read_bytes()
-    if encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") \
-            and data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     notes: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
+            # Some export tools prepend it whatever they encode: the rows after it are readable.
+            notes.append(f"UTF-8 byte order mark at the start of a {encoding} file dropped")
+    # Longer fields are a malformed line, quarantined (module-wide in the csv module).
+    csv.field_size_limit(config.max_field_chars())
     try:
         records = list(_records(data.decode(encoding)))
     except UnicodeDecodeError as exc:
@@ -65,6 +70,9 @@ def read_csv(path: Path, *, encoding: str, header_row: int = 1) -> Delivery:
     if start is None or not isinstance(records[start][1], list):
         raise UnreadableFile(f"header row is missing or not valid {encoding}")
     header = records[start][1]
+    if len(header) > config.max_row_fields():
+        raise UnreadableFile(f"header has {len(header)} fields, more than the limit of "
+                             f"{config.max_row_fields()} (CITYSAFETY_MAX_ROW_FIELDS)")
 
     def items():
         for n, _, raw in records[:start]:

@@ -39,7 +39,9 @@ streets as (
 ),
 
 years as (
+    -- kpi_safety_targets already stops at the as-of year; said here too, as the grid's bound
     select year from targets
+    where year <= year({{ as_of_date() }})
 ),
 
 -- The district is one more "street": every per-street count below is also summed as 'ALL'.

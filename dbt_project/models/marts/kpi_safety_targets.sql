@@ -36,9 +36,12 @@ bounds as (
         ) as last_year
 ),
 
+-- No year that has not begun: a row dated in the future (a typo, a wrong clock) must not
+-- create KPI years ahead of the as-of date.
 years as (
-    select unnest(generate_series(first_year, last_year)) as year
-    from bounds
+    select year
+    from (select unnest(generate_series(first_year, last_year)) as year from bounds)
+    where year <= year({{ as_of_date() }})
 ),
 
 yearly as (

@@ -1,0 +1,373 @@
+"""Hostile deliveries: whatever a file holds, it gets a verdict with a reason, the counts add up,
+and the department's other files still load (issue 12).
+
+Every case is built byte by byte here, small, and asserts the verdict, the reason and that
+delivered = loaded + quarantined for every file, each of which has a reconciliation row.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from datetime import datetime, timedelta
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from citysafety import sources as S
+from citysafety.raw import store
+from citysafety.raw.ingest import ingest_feed
+from test_ingest import (  # noqa: F401 - the cfg fixture
+    ACC_HEADER, ECO_HEADER, acc, accidents_file, assert_all_reconcile, cfg, csv_text, economy_book,
+    land, load_of,
+)
+
+SENSORS = S.EMB_SENSOR_READINGS if hasattr(S, "EMB_SENSOR_READINGS") else S.feed("emb", "sensor_readings")
+ENTERPRISES = S.feed("emb", "enterprises")
+
+
+def verdicts(cfg, feed) -> dict[str, dict]:
+    """file name -> its reconciliation row, for every load of the feed; all must add up."""
+    assert_all_reconcile(cfg)
+    out = {}
+    for folder in store.loads(feed, cfg):
+        rec = pq.read_table(folder / "reconciliation.parquet").to_pylist()[0]
+        assert rec["rows_delivered"] == rec["rows_loaded"] + rec["rows_quarantined"], rec
+        out[rec["file_name"]] = rec
+    return out
+
+
+def quarantine_of(cfg, feed, name: str) -> list[dict]:
+    (folder,) = [f for f in store.loads(feed, cfg)
+                 if f.name == store.load_folder_name(name, f.name.rsplit("-", 1)[1])]
+    return pq.read_table(folder / "quarantine.parquet").to_pylist()
+
+
+def assert_every_file_has_a_verdict(cfg, feed) -> dict[str, dict]:
+    landed = {p.name for p in (cfg.landing / feed.source / feed.feed).iterdir()
+              if p.is_file() and not p.name.startswith(".")}
+    recs = verdicts(cfg, feed)
+    assert landed <= set(recs), landed - set(recs)
+    return recs
+
+
+# --------------------------------------------------------------------------- the crashing files
+
+
+def truncated_sheet_xlsx() -> bytes:
+    """A valid zip whose sheet XML is cut off in the middle of a row."""
+    good = economy_book([[2019, 1000, 50, 10, "初步核算"], [2020, 1100, 51, 11, "初步核算"]])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = data[: len(data) // 2]
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def zip_bomb_xlsx(megabytes: int) -> bytes:
+    """A real workbook plus one member of zeros that expands to `megabytes` MiB."""
+    good = economy_book([[2019, 1000, 50, 10, "初步核算"]])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.writestr("xl/media/padding.bin", b"\0" * (megabytes << 20))
+    return out.getvalue()
+
+
+def readings_parquet(n: int = 500) -> bytes:
+    start = datetime(2020, 1, 1)
+    table = pa.table({"point_id": [f"P{i % 7}" for i in range(n)],
+                      "ts": [start + timedelta(minutes=i) for i in range(n)],
+                      "value": [float(i) for i in range(n)]})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="none", use_dictionary=False)
+    return buf.getvalue()
+
+
+def corrupt_page_parquet() -> bytes:
+    """A Parquet file with a valid footer whose `value` data page header is overwritten."""
+    data = bytearray(readings_parquet())
+    meta = pq.ParquetFile(io.BytesIO(bytes(data))).metadata
+    offset = meta.row_group(0).column(2).data_page_offset
+    data[offset:offset + 16] = b"\xff" * 16
+    pq.ParquetFile(io.BytesIO(bytes(data))).metadata  # the footer still reads
+    return bytes(data)
+
+
+def road_line(no: str, **changes) -> str:
+    line = {"accident_no": no, "occurred_at": "2020-03-01T08:00:00+08:00", "street": "武林",
+            "road": "某路", "deaths_7d": 0, "injuries": 1, "vehicles": 2,
+            "reported_at": "2020-03-01T09:00:00+08:00"}
+    line.update(changes)
+    return json.dumps(line, ensure_ascii=False)
+
+
+def test_truncated_sheet_xml_is_rejected_and_others_load(cfg):
+    land(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx", truncated_sheet_xlsx())
+    land(cfg, S.STATS_ECONOMY, "economy_20200102.xlsx", economy_book([[2019, 1000, 50, 10, "初步核算"]]))
+    results = {r.file_name: r for r in ingest_feed(S.STATS_ECONOMY, cfg)}
+    assert results["economy_20200101.xlsx"].status == "rejected"
+    assert results["economy_20200102.xlsx"].status == "loaded"
+    (q,) = quarantine_of(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx")
+    assert q["reason"].startswith("file rejected: sheet '地区生产总值' is not readable: ParseError"), q
+    recs = assert_every_file_has_a_verdict(cfg, S.STATS_ECONOMY)
+    assert (recs["economy_20200101.xlsx"]["rows_delivered"], recs["economy_20200101.xlsx"]["rows_quarantined"]) == (1, 1)
+    assert ingest_feed(S.STATS_ECONOMY, cfg) == []  # in the ledger: not retried
+
+
+def test_zip_bomb_xlsx_is_rejected_before_it_expands(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_MAX_UNZIPPED_MB", "8")
+    bomb = zip_bomb_xlsx(32)
+    assert len(bomb) < 100_000
+    land(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx", bomb)
+    (r,) = ingest_feed(S.STATS_ECONOMY, cfg)
+    assert r.status == "rejected"
+    (q,) = quarantine_of(cfg, S.STATS_ECONOMY, "economy_20200101.xlsx")
+    assert "more than the limit of 8388608 (CITYSAFETY_MAX_UNZIPPED_MB)" in q["reason"], q
+    assert_every_file_has_a_verdict(cfg, S.STATS_ECONOMY)
+
+
+def test_json_line_nested_100000_deep_is_quarantined(cfg):
+    deep = "[" * 100_000 + "]" * 100_000
+    deep_obj = '{"a":' * 100_000 + "1" + "}" * 100_000
+    text = "\n".join([road_line("JJ-1"), deep, deep_obj, road_line("JJ-2")]) + "\n"
+    land(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl", text.encode())
+    (r,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 4, 2, 2)
+    q = quarantine_of(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl")
+    assert [x["row_number"] for x in q] == [2, 3]
+    assert all(x["reason"] == "JSON nested deeper than 64 levels (CITYSAFETY_MAX_JSON_DEPTH)" for x in q)
+    assert all(len(x["raw_record"]) <= 131073 for x in q)
+
+
+def test_parquet_with_corrupt_data_page_is_rejected_and_others_load(cfg):
+    land(cfg, SENSORS, "readings_20200101.parquet", corrupt_page_parquet())
+    land(cfg, SENSORS, "readings_20200102.parquet", readings_parquet(50))
+    results = {r.file_name: r for r in ingest_feed(SENSORS, cfg)}
+    assert results["readings_20200101.parquet"].status == "rejected"
+    assert (results["readings_20200102.parquet"].status, results["readings_20200102.parquet"].rows_loaded) == ("loaded", 50)
+    (q,) = quarantine_of(cfg, SENSORS, "readings_20200101.parquet")
+    assert q["reason"].startswith("file rejected: not a readable Parquet file ("), q
+    assert str(cfg.landing) not in q["reason"]
+    assert_every_file_has_a_verdict(cfg, SENSORS)
+    assert not list(store.feed_dir(SENSORS, cfg).glob(".*tmp-*"))  # nothing half-written left
+    assert ingest_feed(SENSORS, cfg) == []
+
+
+def test_a_reader_failure_no_rule_foresaw_is_the_files_verdict(cfg, monkeypatch):
+    from citysafety.raw import readers
+
+    def broken(*a, **k):
+        raise RuntimeError("parser bug\nsecond line")
+
+    monkeypatch.setattr(readers, "read_csv", broken)
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file())
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_quarantined) == ("rejected", 1, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv")
+    assert q["reason"] == "file rejected: unreadable: RuntimeError: parser bug"
+
+
+def test_a_file_the_store_cannot_record_stops_that_file_only(cfg, monkeypatch):
+    from citysafety.raw import ingest
+
+    real = ingest.load_file
+
+    def flaky(feed, path, *a, **k):
+        if path.name.endswith("01.csv"):
+            raise OSError(28, "No space left on device")
+        return real(feed, path, *a, **k)
+
+    monkeypatch.setattr(ingest, "load_file", flaky)
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201901.csv", accidents_file())
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201902.csv", csv_text(ACC_HEADER, [acc()]).encode("gb18030"))
+    with pytest.raises(ingest.FeedFailed, match="accidents_201901.csv: OSError") as info:
+        ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert [r.file_name for r in info.value.results] == ["accidents_201902.csv"]
+    monkeypatch.setattr(ingest, "load_file", real)
+    assert [r.file_name for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == ["accidents_201901.csv"]  # retried
+
+
+def test_limits_are_settings_with_defaults(monkeypatch):
+    from citysafety import config
+
+    for name in ("CITYSAFETY_MAX_JSON_DEPTH", "CITYSAFETY_MAX_FIELD_CHARS", "CITYSAFETY_MAX_ROW_FIELDS",
+                 "CITYSAFETY_MAX_UNZIPPED_MB"):
+        monkeypatch.delenv(name, raising=False)
+    assert (config.max_json_depth(), config.max_field_chars(), config.max_row_fields(),
+            config.max_unzipped_bytes()) == (64, 131072, 1000, 512 << 20)
+    monkeypatch.setenv("CITYSAFETY_MAX_JSON_DEPTH", "nonsense")
+    assert config.max_json_depth() == 64
+    monkeypatch.setenv("CITYSAFETY_MAX_JSON_DEPTH", "5")
+    assert config.max_json_depth() == 5
+
+
+# --------------------------------------------------------------------------- departments are independent
+
+
+def test_pipeline_runs_every_dag_past_a_failed_department(cfg, monkeypatch, capsys):
+    import subprocess
+
+    from citysafety.orchestrate import runner
+
+    ran = []
+
+    def fake_airflow(args, env, **kw):
+        ran.append(args[-1])
+        return subprocess.CompletedProcess(args, 3 if args[-1] == "ingest_emb" else 0)
+
+    monkeypatch.setattr(runner, "init_airflow", lambda cfg=None: None)
+    monkeypatch.setattr(runner, "airflow", fake_airflow)
+    assert runner.run_pipeline(cfg) == 3
+    assert ran == runner.dag_ids()  # every ingest, then the build of what did load
+    assert ran[-1] == "build_mart"
+    out = capsys.readouterr().out
+    assert "pipeline finished with failures: ingest_emb failed" in out
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+ENT_HEADER = [c.delivered for c in ENTERPRISES.columns]
+
+
+def enterprise(i: int) -> list:
+    return ["91330103MA2AAAAA1X", f"单位{i}", "武林", "C 制造业", 10, "是", "一级", "是", None, "否"]
+
+
+def enterprises_book(header, rows) -> bytes:
+    return economy_book(rows, header=header, sheet="Sheet1")  # test_ingest's workbook writer
+
+
+def test_workbook_without_title_row_counts_every_row(cfg):
+    # agreed header names: the header is found on row 1, all 5 units load
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx",
+         enterprises_book(ENT_HEADER, [enterprise(i) for i in range(5)]))
+    # renamed headers and no title: no row can be the header; all 6 rows kept, quarantined
+    renamed = [f"列{i}" for i in range(len(ENT_HEADER))]
+    land(cfg, ENTERPRISES, "enterprises_20200201.xlsx",
+         enterprises_book(renamed, [enterprise(i) for i in range(5)]))
+    ingest_feed(ENTERPRISES, cfg)
+    recs = assert_every_file_has_a_verdict(cfg, ENTERPRISES)
+    first, second = recs["enterprises_20200101.xlsx"], recs["enterprises_20200201.xlsx"]
+    assert (first["status"], first["rows_delivered"], first["rows_loaded"]) == ("loaded", 5, 5)
+    assert "header found on row 1, agreed row is 2" in first["notes"]
+    assert (second["status"], second["rows_delivered"], second["rows_quarantined"]) == ("rejected", 6, 6)
+    q = quarantine_of(cfg, ENTERPRISES, "enterprises_20200201.xlsx")
+    assert {x["reason"] for x in q} == {"no header row found: none of the first 10 rows names an agreed column"}
+    assert any("单位0" in x["raw_record"] for x in q)  # the unit on row 2 is not lost
+
+
+def test_rows_above_the_header_that_are_not_a_title_are_quarantined(cfg):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["下城区生产经营单位基础信息表"])
+    ws.append(enterprise(9))  # a unit above the header
+    ws.append(ENT_HEADER)
+    ws.append(enterprise(1))
+    buf = io.BytesIO()
+    book.save(buf)
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx", buf.getvalue())
+    (r,) = ingest_feed(ENTERPRISES, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 2, 1, 1)
+    (q,) = quarantine_of(cfg, ENTERPRISES, "enterprises_20200101.xlsx")
+    assert (q["row_number"], q["reason"]) == (2, "row above the header row")
+    rec = verdicts(cfg, ENTERPRISES)["enterprises_20200101.xlsx"]
+    assert "title row 1: '下城区生产经营单位基础信息表'" in rec["notes"]
+
+
+def test_duplicate_header_names_are_not_resolved_silently(cfg):
+    header = ACC_HEADER + ["所属街道"]
+    text = csv_text(header, [acc() + ["天水"], acc(accident_id="XC-2") + ["武林"]])
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", text.encode("gb18030"))
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_quarantined) == ("rejected", 2, 2)
+    q = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv")
+    assert {x["reason"] for x in q} == {"ambiguous header: 所属街道 named 2 times (columns 3, 17)"}
+
+
+def test_json_object_with_a_duplicate_key_is_quarantined(cfg):
+    dup = road_line("JJ-2")[:-1] + ', "deaths_7d": 3}'
+    land(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl",
+         (road_line("JJ-1") + "\n" + dup + "\n").encode())
+    (r,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 2, 1, 1)
+    (q,) = quarantine_of(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl")
+    assert (q["row_number"], q["reason"]) == (2, "duplicate JSON key 'deaths_7d': which value holds is ambiguous")
+
+
+def test_gb18030_file_with_a_stray_utf8_bom_is_read(cfg):
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", b"\xef\xbb\xbf" + accidents_file())
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.rows_delivered, r.rows_loaded) == (7, 3)  # as without the BOM
+    rec = verdicts(cfg, S.EMB_ACCIDENTS)["accidents_201903.csv"]
+    assert "UTF-8 byte order mark at the start of a gb18030 file dropped" in rec["notes"]
+
+
+# --------------------------------------------------------------------------- plausibility
+
+
+def test_dates_after_the_delivery_are_quarantined(cfg, monkeypatch):
+    monkeypatch.delenv("CITYSAFETY_FUTURE_TOLERANCE_DAYS", raising=False)
+    path = land(cfg, S.EMB_ACCIDENTS, "accidents_202001.csv", csv_text(ACC_HEADER, [
+        acc(accident_id="OK", occurred_at="2020-01-05 10:00", reported_on="2020-01-06"),
+        acc(accident_id="FUTURE", occurred_at="2031-01-05 10:00", reported_on="2020-01-06"),
+        acc(accident_id="TOMORROW", occurred_at="2020-01-06 10:00", reported_on="2020-01-06"),
+    ]).encode("gb18030"))
+    landed = datetime(2020, 1, 5, 12, 0).timestamp()  # landed 2020-01-05 (machine time zone)
+    os.utime(path, (landed, landed))
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.rows_delivered, r.rows_loaded, r.rows_quarantined) == (3, 2, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "accidents_202001.csv")
+    assert q["row_number"] == 3
+    assert q["reason"].startswith("发生时间: after the file's delivery (2020-01-0"), q
+    assert q["reason"].endswith("with tolerance): '2031-01-05 10:00'"), q
+
+
+def test_the_date_in_the_name_and_expiry_dates_are_not_future_rows(cfg):
+    ent = enterprise(1)
+    ent[8] = "2035-01-01"  # 安责险到期日: an expiry lies ahead by nature
+    land(cfg, ENTERPRISES, "enterprises_20200101.xlsx", enterprises_book(ENT_HEADER, [ent]))
+    (r,) = ingest_feed(ENTERPRISES, cfg)
+    assert (r.status, r.rows_loaded) == ("loaded", 1)
+
+
+# --------------------------------------------------------------------------- hidden names, files being written
+
+
+def test_a_hidden_file_that_stays_is_reported_and_loads_once_renamed(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HIDDEN_REPORT_SECONDS", "0.3")
+    data = accidents_file()
+    land(cfg, S.EMB_ACCIDENTS, "..accidents_201903.csv", data)
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []  # an upload in progress, for now
+    time.sleep(0.4)
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.file_name, r.status, r.rows_delivered, r.rows_quarantined) == ("..accidents_201903.csv", "rejected", 1, 1)
+    (q,) = quarantine_of(cfg, S.EMB_ACCIDENTS, "..accidents_201903.csv")
+    assert q["reason"] == ("file rejected: hidden file name (starts with '.'), unchanged for over 0.3 s: "
+                           "not read; rename it to deliver it")
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []  # reported once
+    os.rename(cfg.landing / "emb/accidents/..accidents_201903.csv", cfg.landing / "emb/accidents/accidents_201903.csv")
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert (r.status, r.rows_loaded) == ("partial", 3)  # loaded, not a duplicate of the hidden one
+    assert_every_file_has_a_verdict(cfg, S.EMB_ACCIDENTS)
+
+
+def test_a_file_still_being_written_is_not_read_yet(cfg, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "0.5")
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file()[:100])
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []
+    time.sleep(0.6)
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert r.file_name == "accidents_201903.csv"
