@@ -86,7 +86,7 @@ def _ingest_dag(source: sources.Source):
                 summary["not_recorded"] = not_recorded
                 return summary
 
-            @task(task_id=f"check_{feed.feed}")
+            @task(task_id=f"check_{feed.feed}", execution_timeout=timedelta(seconds=TIMEOUTS["load"]))
             def check(summary: dict | None = None) -> None:
                 if summary and summary.get("not_recorded"):
                     raise RuntimeError(summary["not_recorded"])

@@ -81,6 +81,11 @@ def xlsx_bytes(df: pd.DataFrame, headers: Mapping[str, str], sheet_name: str = "
         frame.to_excel(writer, index=False, sheet_name=sheet)
         ws = writer.sheets[sheet]
         ws.freeze_panes = "A2"
+        # Text that starts like a formula (delivered =HYPERLINK(...)) stays text in Excel.
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
         for i, column in enumerate(frame.columns, start=1):
             values = [str(column)] + [str(v) for v in frame[column].head(200).tolist()]
             # CJK characters take about two character widths.

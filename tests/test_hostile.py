@@ -371,3 +371,28 @@ def test_a_file_still_being_written_is_not_read_yet(cfg, monkeypatch):
     time.sleep(0.6)
     (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
     assert r.file_name == "accidents_201903.csv"
+
+
+def test_formula_text_never_reaches_an_excel_export_as_a_formula(tmp_path):
+    """Delivered text such as =HYPERLINK("http://x","y") is data: the department XLSX exports and
+    the pages' XLSX downloads write it as a text cell, never as a formula."""
+    import duckdb
+    import openpyxl
+    import pandas as pd
+
+    from citysafety.share import contracts, exports
+    from dashboards import components
+
+    injected = '=HYPERLINK("http://x","y")'
+    con = duckdb.connect()
+    path = tmp_path / "fct_hazards.xlsx"
+    written = exports._write_xlsx(path, con.execute("select ? as report_id, 'WL' as street_code", [injected]),
+                                  ["report_id", "street_code"], contracts.shared_table("fct_hazards"),
+                                  "fct_hazards", 1, {})
+    assert written == 1
+    cell = openpyxl.load_workbook(path)["数据"]["A2"]
+    assert cell.value == injected and cell.data_type == "s"
+
+    data = components.xlsx_bytes(pd.DataFrame({"report_id": [injected]}), {"report_id": "编号"})
+    cell = openpyxl.load_workbook(__import__("io").BytesIO(data))["数据"]["A2"]
+    assert cell.value == injected and cell.data_type == "s"

@@ -118,8 +118,10 @@ def _pinned_warehouse(cfg: Settings, root: Path):
         pinned.unlink(missing_ok=True)
 
 
-def _cell(value):
-    """A DuckDB value as an XLSX cell (openpyxl): naive datetimes, no control characters."""
+def _cell(value, sheet=None):
+    """A DuckDB value as an XLSX cell (openpyxl): naive datetimes, no control characters, and
+    text that starts like a formula (=HYPERLINK(...), delivered text) kept as text: a shared
+    table never carries a formula into a department's Excel."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -130,7 +132,14 @@ def _cell(value):
         return float(value)
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    if sheet is not None and text.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        return cell
+    return text
 
 
 def _write_xlsx(path: Path, cursor, columns: list[str], table: contracts.SharedTable,
@@ -145,13 +154,13 @@ def _write_xlsx(path: Path, cursor, columns: list[str], table: contracts.SharedT
     rows = 0
     while batch := cursor.fetchmany(_FETCH):
         for row in batch:
-            data.append([_cell(v) for v in row])
+            data.append([_cell(v, data) for v in row])
         rows += len(batch)
     sheet = wb.create_sheet("说明")
     descriptions = {c.name: c.description for c in contracts.relation_contracts().get(relation, [])}
     for key, value in (("数据表", f"marts.{relation}"), ("版本", version),
                        ("说明", table.description_zh), ("负责单位", table.owner), *about.items()):
-        sheet.append([key, _cell(value)])
+        sheet.append([key, _cell(value, sheet)])
     sheet.append([])
     sheet.append(["列名", "中文名", "说明（dbt 契约）"])
     for c in columns:
