@@ -298,6 +298,10 @@ class DemoAPI:
             else:
                 status, body = self._page(params)
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # Recorded before the response goes out: a client that has its answer finds it logged.
+        with self._lock:
+            self.requests.append(Seen(n, at, time.monotonic(), parts.path, params, status,
+                                      authorized, headers.get("Retry-After")))
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
         handler.send_header("Content-Length", str(len(data)))
@@ -305,9 +309,6 @@ class DemoAPI:
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(data)
-        with self._lock:
-            self.requests.append(Seen(n, at, time.monotonic(), parts.path, params, status,
-                                      authorized, headers.get("Retry-After")))
 
     def _page(self, params: dict) -> tuple[int, dict]:
         try:
