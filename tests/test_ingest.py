@@ -199,7 +199,8 @@ def test_accidents_gb18030_rows_quarantine_and_lineage(cfg):
     assert len(loaded_at) == 1
     stamp = loaded_at.pop()
     assert before <= stamp <= after
-    lineage = {"_source_file": "accidents_201903.csv", "_file_sha256": digest, "_loaded_at": stamp}
+    lineage = {"_source_file": "accidents_201903.csv", "_file_sha256": digest, "_loaded_at": stamp,
+               "_file_version": 1}
     common = {"uscc": "91330103MA2AAAAA1X", "unit_name": "杭州某某有限公司", "industry": "C 制造业",
               "severity": "一般", "related_incident_id": None, "contact_name": "王某某",
               "contact_phone": "13812345678", "reported_on": date(2019, 3, 6)}
@@ -243,7 +244,7 @@ def test_accidents_gb18030_rows_quarantine_and_lineage(cfg):
         "source": "emb", "feed": "accidents", "file_name": "accidents_201903.csv",
         "file_sha256": digest, "file_bytes": len(data), "rows_delivered": 7, "rows_loaded": 3,
         "rows_quarantined": 4, "status": "partial", "duplicate_of": None, "notes": None,
-        "loaded_at": stamp,
+        "loaded_at": stamp, "file_version": 1, "supersedes": None,
     }
     assert assert_all_reconcile(cfg) == 1
 
@@ -325,7 +326,7 @@ def test_fires_utf8_with_bom(cfg):
     assert ingest_feed(FIRE_FIRES, cfg) == [FileResult("fires_2019-W10.csv", "loaded", 3, 3, 0)]
     load = load_of(cfg, FIRE_FIRES, "fires_2019-W10.csv")
     got = [{k: v for k, v in r.items() if k != "_loaded_at"} for r in load.rows]
-    lineage = {"_source_file": "fires_2019-W10.csv", "_file_sha256": sha(data)}
+    lineage = {"_source_file": "fires_2019-W10.csv", "_file_sha256": sha(data), "_file_version": 1}
     assert got == [
         {"fire_id": "XF20190001", "occurred_at": datetime(2019, 3, 5, 14, 20), "street_raw": "朝晖",
          "address": "某路1号", "place_type": "住宅", "cause": "电气", "uscc": None, "deaths": 0,
@@ -404,7 +405,7 @@ def test_road_accidents_jsonl(cfg):
         FileResult("road_accidents_20190305.jsonl", "partial", 7, 2, 5)]
     load = load_of(cfg, TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20190305.jsonl")
     got = [{k: v for k, v in r.items() if k != "_loaded_at"} for r in load.rows]
-    lineage = {"_source_file": "road_accidents_20190305.jsonl", "_file_sha256": sha(data)}
+    lineage = {"_source_file": "road_accidents_20190305.jsonl", "_file_sha256": sha(data), "_file_version": 1}
     assert got == [
         {"accident_no": "JJ1", "occurred_at": datetime(2019, 3, 5, 14, 20), "street_raw": "石桥",
          "road": "某路", "deaths_7d": 1, "injuries": 2, "vehicles": 2,
@@ -446,7 +447,7 @@ def test_economy_xlsx_with_merged_title_row(cfg):
     assert ingest_feed(STATS_ECONOMY, cfg) == [FileResult("economy_20200310.xlsx", "partial", 4, 2, 2)]
     load = load_of(cfg, STATS_ECONOMY, "economy_20200310.xlsx")
     got = [{k: v for k, v in r.items() if k != "_loaded_at"} for r in load.rows]
-    lineage = {"_source_file": "economy_20200310.xlsx", "_file_sha256": sha(data)}
+    lineage = {"_source_file": "economy_20200310.xlsx", "_file_sha256": sha(data), "_file_version": 1}
     assert got == [
         {"year": 2018, "gdp_100m_yuan": 985.6, "population_10k": 53.9, "vehicles_10k": 28.1,
          "data_status": "最终核实", "_row_number": 3, **lineage},

@@ -40,12 +40,12 @@ def _empty_select(schema: pa.Schema) -> str:
     return f"select {cols} where false"
 
 
-def raw_select(feed: S.Feed, loads: list[Path], con: duckdb.DuckDBPyConnection | None = None) -> str:
+def raw_select(feed: S.Feed, loads: list[Path]) -> str:
     """SQL giving a feed's raw rows (store.raw_schema) from its loads' rows.parquet.
 
     Where the loads store every column, one read_parquet over the files. Where they leave out
     the per-file lineage (the Parquet feed, store.PER_FILE_LINEAGE), one read_parquet over
-    the files too, each row's file name and sha256 looked up by the Parquet file it came from
+    the files too, each row's file name, sha256 and version looked up by the Parquet file it came from
     in a MAP written from the loads' reconciliation. DuckDB hands the `filename` column over as
     one constant per vector, so the lookup costs once per 2048 rows, not per row. (Measured on
     the year of readings: a UNION ALL of one scan per file with constants ran out of memory at
@@ -58,30 +58,25 @@ def raw_select(feed: S.Feed, loads: list[Path], con: duckdb.DuckDBPyConnection |
     stored = set(store.raw_file_schema(feed).names)
     if stored == set(schema.names):
         return f"select * from read_parquet({_parquet_list([p / 'rows.parquet' for p in loads])}, union_by_name = true)"
-    own = con is None
-    con = con or duckdb.connect()
-    try:
-        recon = {Path(f).parent: rest for f, *rest in con.execute(
-            "select filename, file_name, file_sha256, rows_loaded from read_parquet(?, filename = true)",
-            [[str(p / "reconciliation.parquet") for p in loads]]).fetchall()}
-    finally:
-        if own:
-            con.close()
     files, entries = [], []
-    for load in loads:
-        file_name, sha, rows_loaded = recon[load]
-        if not rows_loaded:
+    for load, rec in store.load_records(loads):
+        if not rec["rows_loaded"]:
             continue  # rejected, duplicate or empty: its rows.parquet holds no row
         path = load / "rows.parquet"
         files.append(path)
-        lineage = {"_source_file": file_name, "_file_sha256": sha}
-        fields = ", ".join(f"{literal(n)}: {literal(v)}" for n, v in lineage.items() if n not in stored)
+        lineage = {"_source_file": rec["file_name"], "_file_sha256": rec["file_sha256"],
+                   "_file_version": rec["file_version"]}
+        fields = ", ".join(f"{literal(n)}: {_constant(v)}" for n, v in lineage.items() if n not in stored)
         entries.append(f"{literal(str(path))}: {{{fields}}}")
     if not files:
         return _empty_select(schema)
     cols = ", ".join(ident(n) if n in stored else f"_lineage.{ident(n)} as {ident(n)}" for n in schema.names)
     return (f"select {cols} from (select *, (map {{{', '.join(entries)}}})[filename] as _lineage "
             f"from read_parquet({_parquet_list(files)}, filename = true, union_by_name = true))")
+
+
+def _constant(value) -> str:
+    return str(int(value)) if isinstance(value, int) else literal(value)
 
 
 _LOADED = "raw._loaded_files"  # which Parquet files each raw/audit table holds (not published)
@@ -102,7 +97,8 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, source: str, storage: s
     con.execute(f"create {'view' if storage == 'view' else 'table'} {table} as {source}")
 
 
-def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema) -> int:
+def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path], schema: pa.Schema,
+                   fill: dict[str, dict[Path, object]] | None = None) -> int:
     """Make `table` hold exactly the rows of `files`, reading only files it does not hold yet.
 
     A load folder never changes once renamed into place (store.commit_load), so the files a
@@ -110,6 +106,7 @@ def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
     table has the expected columns. Anything else (a file gone or rewritten, a registry change
     of the columns, a table with no record of its files) rebuilds the table from every file.
     The caller's transaction makes the rows and the record of their files commit together.
+    `fill`: column -> value per file, for a column the file leaves null or lacks (_union).
     """
     current = {str(f): f.stat().st_mtime_ns for f in files}
     held = dict(con.execute(f"select file, mtime_ns from {_LOADED} where relation = ?", [table]).fetchall())
@@ -121,10 +118,10 @@ def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
             and all(current.get(f) == m for f, m in held.items())):
         new = [f for f in files if str(f) not in held]
         if new:
-            con.execute(f"insert into {table} {_union(new, schema)}")
+            con.execute(f"insert into {table} {_union(con, new, schema, fill)}")
     else:
         con.execute(f"delete from {_LOADED} where relation = ?", [table])
-        _replace(con, table, _union(files, schema), "table")
+        _replace(con, table, _union(con, files, schema, fill), "table")
         new = files
     if new:
         con.execute(f"insert into {_LOADED} select ?, unnest(?), unnest(?)",
@@ -132,11 +129,26 @@ def _refresh_table(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]
     return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def _union(files: list[Path], schema: pa.Schema) -> str:
+def _union(con: duckdb.DuckDBPyConnection, files: list[Path], schema: pa.Schema,
+           fill: dict[str, dict[Path, object]] | None = None) -> str:
+    """The rows of `files` as `schema`. A column no file has (written before it existed) is
+    null; where `fill` gives a column's value per file, that value stands in for null."""
     if not files:
         return _empty_select(schema)
-    cols = ", ".join(f"{ident(f.name)}::{_DUCKDB_TYPES[f.type]} as {ident(f.name)}" for f in schema)
-    return f"select {cols} from read_parquet({_parquet_list(files)}, union_by_name = true)"
+    source = f"read_parquet({_parquet_list(files)}, union_by_name = true, filename = true)"
+    present = {r[0] for r in con.execute(f"describe select * from {source}").fetchall()}
+    fill = fill or {}
+    cols = []
+    for f in schema:
+        value = f"{ident(f.name)}::{_DUCKDB_TYPES[f.type]}" if f.name in present else \
+            f"cast(null as {_DUCKDB_TYPES[f.type]})"
+        if f.name in fill:
+            by_file = ", ".join(f"{literal(str(p))}: {_constant(fill[f.name][p])}"
+                                for p in files if fill[f.name].get(p) is not None)
+            if by_file:
+                value = f"coalesce({value}, (map {{{by_file}}})[filename])"
+        cols.append(f"{value} as {ident(f.name)}")
+    return f"select {', '.join(cols)} from {source}"
 
 
 def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
@@ -156,18 +168,24 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
         con.execute("create schema if not exists audit")
         con.execute(f"create table if not exists {_LOADED} (relation varchar, file varchar, mtime_ns bigint)")
         recon_files, quarantine_files = [], []
+        # the version of each load (store.load_records numbers loads recorded before versions)
+        recon_versions: dict[Path, object] = {}
         for feed in S.all_feeds():
             loads = store.loads(feed, cfg)
+            versions = {load: rec["file_version"] for load, rec in store.load_records(loads)}
             if feed.build_storage == "view":
-                _replace(con, feed.raw_table, raw_select(feed, loads, con), "view")
+                _replace(con, feed.raw_table, raw_select(feed, loads), "view")
                 counts[feed.raw_table] = len(loads)  # files, not rows: counting would read the feed
             else:
-                counts[feed.raw_table] = _refresh_table(con, feed.raw_table, [p / "rows.parquet" for p in loads],
-                                                        store.raw_schema(feed))
+                counts[feed.raw_table] = _refresh_table(
+                    con, feed.raw_table, [p / "rows.parquet" for p in loads], store.raw_schema(feed),
+                    {"_file_version": {p / "rows.parquet": v for p, v in versions.items()}})
             recon_files += [p / "reconciliation.parquet" for p in loads]
+            recon_versions.update({p / "reconciliation.parquet": v for p, v in versions.items()})
             quarantine_files += [p / "quarantine.parquet" for p in loads]
         counts["audit.reconciliation"] = _refresh_table(con, "audit.reconciliation", recon_files,
-                                                        store.RECONCILIATION)
+                                                        store.RECONCILIATION,
+                                                        {"file_version": recon_versions})
         counts["audit.quarantine"] = _refresh_table(con, "audit.quarantine", quarantine_files,
                                                     store.QUARANTINE)
         con.execute("commit")

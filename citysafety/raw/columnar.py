@@ -48,7 +48,7 @@ from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw.readers.base import header_key
 from citysafety.raw.store import (
-    QUARANTINE, FileResult, commit_load, commit_rejected, file_status, now, raw_file_schema,
+    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, commit_rejected, file_status, now, raw_file_schema,
     reconciliation_table, write_parquet,
 )
 from citysafety.sql import ident, literal
@@ -201,7 +201,8 @@ def _connection(threads: int | None) -> duckdb.DuckDBPyConnection:
 
 
 def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
-                      sha: str | None = None, threads: int | None = None) -> FileResult:
+                      sha: str | None = None, threads: int | None = None,
+                      version: FileVersion = FIRST) -> FileResult:
     """Load one delivered Parquet file into raw/<source>/<feed>/<file>-<sha12>/ (all or nothing).
 
     `threads` caps DuckDB's threads for this file (ingest_feed loads several files at once).
@@ -243,7 +244,7 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
 
     if rejected_reason is not None:
         return commit_rejected(feed, path, sha, cfg, rejected_reason, notes=notes,
-                               duplicate_of=duplicate_of)
+                               duplicate_of=duplicate_of, version=version)
 
     # Per column: its typed value, the reason a row cannot load, the verdict; the raw record.
     typed_cols, problems, oks, raw_parts = [], [], [], []
@@ -309,17 +310,17 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
         status = file_status(delivered, loaded, bool(duplicate_of), False)
         return reconciliation_table(
             feed, path, sha, loaded_at, delivered=delivered, loaded=loaded, quarantined=quarantined,
-            status=status, duplicate_of=duplicate_of, notes=notes)
+            status=status, duplicate_of=duplicate_of, notes=notes, version=version)
 
     loaded = quarantined = 0
     status = ""
     try:
-        commit_load(feed, path, sha, cfg, write)
+        commit_load(feed, path, sha, cfg, write, version)
     except duckdb.Error as exc:
         # A footer that reads but a data page that does not (corrupt page, bad varint): the
         # file as a whole is unreadable, whatever its first pages held.
         return commit_rejected(feed, path, sha, cfg, f"not a readable Parquet file ({_first_line(exc, path)})",
-                               notes=notes, duplicate_of=duplicate_of)
+                               notes=notes, duplicate_of=duplicate_of, version=version)
     log.info("%s/%s %s: %s, delivered %d = loaded %d + quarantined %d", feed.source, feed.feed,
              path.name, status, delivered, loaded, quarantined)
     return FileResult(path.name, status, delivered, loaded, quarantined)

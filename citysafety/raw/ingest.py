@@ -6,7 +6,10 @@ to `load_file`, which dispatches on the registry's form: the row loader
 the high-volume Parquet feed). Both write the same per-file folder of the raw store
 (`citysafety.raw.store`). Loading is keyed by (file name, content hash): re-running changes
 nothing; the same bytes under a new name are recorded as a duplicate delivery whose rows are
-quarantined with the name of the file that already carried them.
+quarantined with the name of the file that already carried them. A file name whose bytes differ
+from its latest loaded version (a re-send, a file appended after it was read, or an older
+version's bytes sent again) loads as the name's next version (`store.FileVersion`): the earlier
+loads stay, and dbt's latest-wins rules decide between the rows.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from citysafety.files import sha256_file
 from citysafety.raw.columnar import load_parquet_file
 from citysafety.raw.rows import load_row_file
 from citysafety.raw.store import (
-    FileResult, commit_rejected, delivered_files, feed_dir, file_hashes, is_hidden, ledger,
+    FIRST, FileResult, FileVersion, commit_rejected, current_versions, delivered_files, feed_dir,
+    file_hashes, is_hidden, ledger,
 )
 
 log = logging.getLogger(__name__)
 
 
 def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
-              sha: str | None = None, threads: int | None = None) -> FileResult:
+              sha: str | None = None, threads: int | None = None,
+              version: FileVersion = FIRST) -> FileResult:
     """Load one delivered file (all or nothing); `threads` caps DuckDB's for the columnar loader."""
     sha = sha or sha256_file(path)
     if is_hidden(path):
@@ -41,11 +46,12 @@ def load_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None 
             feed, path, sha, cfg,
             f"hidden file name (starts with '.'), unchanged for over "
             f"{config.hidden_report_seconds():g} s: not read; rename it to deliver it",
-            duplicate_of=None)
+            duplicate_of=None, version=version)
     if feed.form == "parquet":
         # High-volume feed: validated and written column-wise by DuckDB, not row by row.
-        return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, threads=threads)
-    return load_row_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha)
+        return load_parquet_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, threads=threads,
+                                 version=version)
+    return load_row_file(feed, path, cfg, duplicate_of=duplicate_of, sha=sha, version=version)
 
 
 class FeedFailed(RuntimeError):
@@ -73,19 +79,32 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
-    seen = ledger(feed, cfg)
+    records = ledger(feed, cfg)
+    current = current_versions(records)
     by_sha = {}
-    for (name, sha), rec in sorted(seen.items(), key=lambda kv: (kv[1]["loaded_at"], kv[0][0])):
-        if rec["status"] not in ("duplicate", "empty") and not name.startswith("."):
-            by_sha.setdefault(sha, name)
+    for rec in sorted(records, key=lambda r: (r["loaded_at"], r["file_name"], r["file_version"])):
+        if rec["status"] not in ("duplicate", "empty") and not rec["file_name"].startswith("."):
+            by_sha.setdefault(rec["file_sha256"], rec["file_name"])
     files = delivered_files(feed, cfg)
     workers = ingest_workers() if feed.form == "parquet" else 1
     shas = file_hashes(feed, cfg, files, workers)
     pending: list[tuple[Path, str]] = []
+    versions: dict[Path, FileVersion] = {}
     for path, sha in zip(files, shas):
-        if (path.name, sha) not in seen:
-            seen[(path.name, sha)] = {}
-            pending.append((path, sha))
+        held = current.get(path.name)
+        if held is not None and held["file_sha256"] == sha:
+            continue  # the name's current version: loaded
+        # A name loaded before with other bytes: its next version (whatever bytes it had once:
+        # sent again now, they are what the department delivered last).
+        versions[path] = (FIRST if held is None else FileVersion(
+            max(r["file_version"] for r in records if r["file_name"] == path.name) + 1,
+            held["file_sha256"]))
+        pending.append((path, sha))
+
+    def duplicate_of(path: Path, sha: str) -> str | None:
+        # the bytes of another name; an earlier version of this very name is not a duplicate
+        first = by_sha.get(sha)
+        return None if first == path.name else first
 
     results: dict[Path, FileResult] = {}
     failed: dict[str, BaseException] = {}
@@ -94,7 +113,7 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
         # A file's content never raises (every reader failure is a `rejected` verdict); what
         # still can (a full disk, a permission) stops this file only: the others load.
         try:
-            return load_file(feed, path, cfg, sha=sha, **kw)
+            return load_file(feed, path, cfg, sha=sha, version=versions[path], **kw)
         except Exception as exc:  # noqa: BLE001
             log.exception("%s/%s %s: not recorded", feed.source, feed.feed, path.name)
             return exc
@@ -114,14 +133,14 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
         for path, sha in pending:
             first.setdefault(sha, path)
         # bytes seen neither before nor earlier in this batch: no file can be their duplicate
-        fresh = [(p, s) for p, s in pending if s not in by_sha and first[s] == p]
+        fresh = [(p, s) for p, s in pending if duplicate_of(p, s) is None and first[s] == p]
         with ThreadPoolExecutor(workers) as pool:  # DuckDB releases the GIL while it works
             done = list(pool.map(lambda ps: guarded(ps[0], ps[1], threads=1), fresh))
         for (path, sha), result in zip(fresh, done):
             remember(path, sha, result)
         later = [(p, s) for p, s in pending if p not in results and p.name not in failed]
     for path, sha in later:
-        remember(path, sha, guarded(path, sha, duplicate_of=by_sha.get(sha)))
+        remember(path, sha, guarded(path, sha, duplicate_of=duplicate_of(path, sha)))
     loaded = [results[path] for path, _ in pending if path in results]
     if failed:
         raise FeedFailed(feed, failed, loaded)

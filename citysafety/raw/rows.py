@@ -25,7 +25,7 @@ from citysafety.raw import readers
 from citysafety.raw.parsing import BadValue, parse_value
 from citysafety.raw.readers.base import Broken, Record, UnreadableFile, header_key
 from citysafety.raw.store import (
-    QUARANTINE, FileResult, commit_load, commit_rejected, exception_text, file_status, now, raw_schema,
+    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, commit_rejected, exception_text, file_status, now, raw_schema,
     reconciliation_table, write_parquet,
 )
 
@@ -158,7 +158,7 @@ def parse_delivery(feed: S.Feed, path: Path) -> Parsed:
 
 
 def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | None = None,
-                  sha: str | None = None) -> FileResult:
+                  sha: str | None = None, version: FileVersion = FIRST) -> FileResult:
     """Load one delivered file record by record into raw/<source>/<feed>/<file>-<sha12>/."""
     sha = sha or sha256_file(path)
     loaded_at = now()
@@ -170,7 +170,7 @@ def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | N
         # A reader that fails on content no rule foresaw (a parser's own error, a recursion
         # limit) rejects this file, not the department's run.
         return commit_rejected(feed, path, sha, cfg, f"unreadable: {exception_text(exc)}",
-                               duplicate_of=duplicate_of)
+                               duplicate_of=duplicate_of, version=version)
     rows, bad, notes, rejected = parsed.rows, parsed.bad, parsed.notes, parsed.rejected
     if duplicate_of and (rows or bad):
         # Same bytes already loaded under another name: keep the rows traceable, load nothing.
@@ -182,7 +182,8 @@ def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | N
     status = file_status(delivered, len(rows), bool(duplicate_of), rejected)
 
     def write(folder: Path) -> pa.Table:
-        lineage = {"_source_file": path.name, "_file_sha256": sha, "_loaded_at": loaded_at}
+        lineage = {"_source_file": path.name, "_file_sha256": sha, "_loaded_at": loaded_at,
+                   "_file_version": version.number}
         for r in rows:
             r.update(lineage)
         write_parquet(pa.Table.from_pylist(rows, schema=raw_schema(feed)), folder / "rows.parquet")
@@ -193,9 +194,10 @@ def load_row_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str | N
         ], schema=QUARANTINE), folder / "quarantine.parquet")
         return reconciliation_table(
             feed, path, sha, loaded_at, delivered=delivered, loaded=len(rows),
-            quarantined=len(bad), status=status, duplicate_of=duplicate_of, notes=notes)
+            quarantined=len(bad), status=status, duplicate_of=duplicate_of, notes=notes,
+            version=version)
 
-    commit_load(feed, path, sha, cfg, write)
+    commit_load(feed, path, sha, cfg, write, version)
     log.info("%s/%s %s: %s, delivered %d = loaded %d + quarantined %d", feed.source, feed.feed,
              path.name, status, delivered, len(rows), len(bad))
     return FileResult(path.name, status, delivered, len(rows), len(bad))

@@ -4,6 +4,10 @@
 `quarantine.parquet` (broken rows with the reason and the raw record) and
 `reconciliation.parquet` (one row: delivered = loaded + quarantined). The folder is written aside
 and renamed into place (`commit_load`), so a killed run leaves either a whole load or none. This
+A file name delivered again with other bytes is a new version of that file (`FileVersion`):
+its load gets a folder of its own (`<file>-<sha12>.v<n>`), its reconciliation names the version
+and the sha256 of the version it supersedes, and every row carries `_file_version`, so both
+versions stay and the mart's latest-wins rules decide between their rows. This
 module is shared by the row loads (`citysafety.raw.rows`), the columnar loads
 (`citysafety.raw.columnar`) and the dispatcher (`citysafety.raw.ingest`); it imports neither.
 """
@@ -47,6 +51,8 @@ LINEAGE = pa.schema([
     ("_row_number", pa.int64()),
     ("_file_sha256", pa.string()),
     ("_loaded_at", pa.timestamp("us")),
+    # which delivery of this file name the row came from (1 = first; FileVersion)
+    ("_file_version", pa.int64()),
 ])
 
 
@@ -75,15 +81,38 @@ RECONCILIATION = pa.schema([
     ("duplicate_of", pa.string()),
     ("notes", pa.string()),
     ("loaded_at", pa.timestamp("us")),
+    # FileVersion: the n-th delivery of this file name with new bytes, and the sha256 of the
+    # version it replaces (null for a first delivery). Loads recorded before versions existed
+    # have neither; ledger() numbers them by load time.
+    ("file_version", pa.int64()),
+    ("supersedes", pa.string()),
 ])
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """Which delivery of a file name a load is: `number` 1 for the first bytes delivered under
+    the name, n for the n-th time the name arrived with bytes other than its current version's
+    (a re-send; bytes of an older version again count too: the department sent them last);
+    `supersedes` the sha256 of the version it replaces."""
+
+    number: int = 1
+    supersedes: str | None = None
+
+    @property
+    def is_resend(self) -> bool:
+        return self.number > 1
+
+
+FIRST = FileVersion()
 
 
 # Lineage that is the same on every row of a file. The high-volume Parquet feed does not store
 # it in rows.parquet: written per row, a 64-character constant costs DuckDB's Parquet writer more
 # than the readings themselves (measured: +0.4 s on 7.3M rows, where the rows take 0.4 s).
-# prepare_build attaches both per file from the load's reconciliation (build.raw_select), so
+# prepare_build attaches them per file from the load's reconciliation (build.raw_select), so
 # the raw view still has raw_schema(feed).
-PER_FILE_LINEAGE = ("_source_file", "_file_sha256")
+PER_FILE_LINEAGE = ("_source_file", "_file_sha256", "_file_version")
 
 
 def raw_schema(feed: S.Feed) -> pa.Schema:
@@ -150,15 +179,39 @@ def feed_dir(feed: S.Feed, cfg: Settings) -> Path:
     return cfg.raw / feed.source / feed.feed
 
 
-def ledger(feed: S.Feed, cfg: Settings) -> dict[tuple[str, str], dict]:
-    """What has been loaded: (file name, sha256) -> reconciliation record."""
-    folders = loads(feed, cfg)
+def ledger(feed: S.Feed, cfg: Settings) -> list[dict]:
+    """What has been loaded: the reconciliation record of every load, each with its
+    `file_version` (loads recorded before versions existed are numbered by load time)."""
+    return [rec for _, rec in load_records(loads(feed, cfg))]
+
+
+def load_records(folders: list[Path]) -> list[tuple[Path, dict]]:
+    """(load folder, its reconciliation record) for each folder, `file_version` always set:
+    loads recorded before versions existed are numbered 1, 2, ... by load time per file name
+    (they are older than any numbered load, whose numbers counted them)."""
     if not folders:
-        return {}
+        return []
     # one multi-file read: a year of daily files is 365 small Parquet files
-    table = pq.ParquetDataset([str(f / "reconciliation.parquet") for f in folders],
-                              schema=RECONCILIATION).read()
-    return {(row["file_name"], row["file_sha256"]): row for row in table.to_pylist()}
+    records = pq.ParquetDataset([str(f / "reconciliation.parquet") for f in folders],
+                                schema=RECONCILIATION).read().to_pylist()
+    legacy: dict[str, list[dict]] = {}
+    for rec in records:
+        if rec["file_version"] is None:
+            legacy.setdefault(rec["file_name"], []).append(rec)
+    for recs in legacy.values():
+        for number, rec in enumerate(sorted(recs, key=lambda r: r["loaded_at"]), start=1):
+            rec["file_version"] = number
+    return list(zip(folders, records))
+
+
+def current_versions(records: list[dict]) -> dict[str, dict]:
+    """file name -> the record of its latest version."""
+    current: dict[str, dict] = {}
+    for rec in records:
+        held = current.get(rec["file_name"])
+        if held is None or rec["file_version"] > held["file_version"]:
+            current[rec["file_name"]] = rec
+    return current
 
 
 _HASHES = ".sha256-by-stat.json"  # per feed, beside its loads (loads() skips dot names)
@@ -219,27 +272,35 @@ def file_status(delivered: int, loaded: int, duplicate: bool, rejected: bool) ->
 
 def reconciliation_table(feed: S.Feed, path: Path, sha: str, loaded_at: datetime, *,
                          delivered: int, loaded: int, quarantined: int, status: str,
-                         duplicate_of: str | None, notes: list[str]) -> pa.Table:
+                         duplicate_of: str | None, notes: list[str],
+                         version: FileVersion = FIRST) -> pa.Table:
+    if version.is_resend:
+        notes = [*notes, f"re-sent: version {version.number} of {path.name}, "
+                         f"supersedes the content {version.supersedes[:12]}"]
     return pa.Table.from_pylist([{
         "source": feed.source, "feed": feed.feed, "file_name": path.name, "file_sha256": sha,
         "file_bytes": path.stat().st_size, "rows_delivered": delivered, "rows_loaded": loaded,
         "rows_quarantined": quarantined, "status": status,
         "duplicate_of": duplicate_of if status == "duplicate" else None,
         "notes": "; ".join(notes) or None, "loaded_at": loaded_at,
+        "file_version": version.number, "supersedes": version.supersedes,
     }], schema=RECONCILIATION)
 
 
 _NAME_MAX = 200  # bytes of a load folder's name (file systems allow 255; the tmp name adds some)
 
 
-def load_folder_name(file_name: str, sha: str) -> str:
-    """`<file>-<sha12>`, the load folder of a file. A name starting with a dot gets `%2E` instead
-    (loads() skips dot names); a name too long for the file system keeps its first bytes."""
+def load_folder_name(file_name: str, sha: str, version: FileVersion = FIRST) -> str:
+    """`<file>-<sha12>`, the load folder of a file; `<file>-<sha12>.v<n>` for its n-th version
+    (n > 1: the bytes of an earlier version sent again need a folder of their own). A name
+    starting with a dot gets `%2E` instead (loads() skips dot names); a name too long for the
+    file system keeps its first bytes."""
     name = "%2E" + file_name[1:] if file_name.startswith(".") else file_name
     raw = name.encode("utf-8", "surrogateescape")
     if len(raw) > _NAME_MAX:
         name = raw[:_NAME_MAX].decode("utf-8", "ignore") + "~"
-    return f"{name}-{sha[:12]}"
+    suffix = f".v{version.number}" if version.is_resend else ""
+    return f"{name}-{sha[:12]}{suffix}"
 
 
 def exception_text(exc: BaseException) -> str:
@@ -249,7 +310,8 @@ def exception_text(exc: BaseException) -> str:
 
 
 def commit_rejected(feed: S.Feed, path: Path, sha: str, cfg: Settings, reason: str, *,
-                    notes: list[str] | None = None, duplicate_of: str | None = None) -> FileResult:
+                    notes: list[str] | None = None, duplicate_of: str | None = None,
+                    version: FileVersion = FIRST) -> FileResult:
     """Record a file none of whose rows could be read: one delivered record, quarantined with
     `reason` (the file's name as its raw record), so that it adds up, shows in quarantine and is
     in the ledger (not read again until its bytes change)."""
@@ -267,20 +329,22 @@ def commit_rejected(feed: S.Feed, path: Path, sha: str, cfg: Settings, reason: s
             "reason": reason, "raw_record": path.name, "file_sha256": sha, "quarantined_at": loaded_at,
         }], schema=QUARANTINE), folder / "quarantine.parquet")
         return reconciliation_table(feed, path, sha, loaded_at, delivered=1, loaded=0, quarantined=1,
-                                    status=status, duplicate_of=duplicate_of, notes=notes)
+                                    status=status, duplicate_of=duplicate_of, notes=notes,
+                                    version=version)
 
-    commit_load(feed, path, sha, cfg, write)
+    commit_load(feed, path, sha, cfg, write, version)
     log.warning("%s/%s %s: %s, %s", feed.source, feed.feed, path.name, status, reason)
     return FileResult(path.name, status, 1, 0, 1)
 
 
-def commit_load(feed: S.Feed, path: Path, sha: str, cfg: Settings, write) -> Path:
+def commit_load(feed: S.Feed, path: Path, sha: str, cfg: Settings, write,
+                version: FileVersion = FIRST) -> Path:
     """Write one file's load aside, then rename it into place (all or nothing).
 
     `write(folder)` must create rows.parquet and quarantine.parquet in `folder` and return the
     reconciliation table, which is written last.
     """
-    target = feed_dir(feed, cfg) / load_folder_name(path.name, sha)
+    target = feed_dir(feed, cfg) / load_folder_name(path.name, sha, version)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
