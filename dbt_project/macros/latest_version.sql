@@ -4,6 +4,7 @@
     latest_version(relation, feed_id, ...) selects one row per key of relation (a ref, a source or
     the name of a CTE holding the feed's staging columns): the row whose latest_wins is latest,
     ties going to the later file (by file_date when the file names carry a date, then by name),
+    then to the later version of that file name (file_version: a name re-sent with other bytes),
     then to the later row. What latest_wins means:
       - a date or time column: its latest value;
       - a column with declared choices: the later choice (stats: 最终核实 after 初步核算);
@@ -14,7 +15,7 @@
     latest first), for a model that needs the rank of every version.
 
     Registry names are raw names; staging names the lineage columns source_file,
-    source_row_number and loaded_at, and renamed maps any other column staging renamed. -#}
+    source_row_number, file_version and loaded_at, and renamed maps any other column staging renamed. -#}
 
 {% macro registry_feed(feed_id) -%}
     {%- set feeds = registry_feeds() -%}
@@ -56,6 +57,8 @@
         {%- do order.append(file_date ~ " desc") -%}
     {%- endif -%}
     {%- do order.append("source_file desc") -%}
+    {#- a file name re-sent with other bytes: its later version (macros/file_versions.sql) -#}
+    {%- do order.append("file_version desc nulls last") -%}
     {%- do order.append("source_row_number desc") -%}
     {{ return(order) }}
 {%- endmacro %}

@@ -7,9 +7,10 @@
     never copies them):
 
     - sensor_files_processed: one row per delivered Parquet file whose rows are in
-      int_sensor_readings_deduplicated (file name, sha256, when it was loaded, rows, processed_at).
-      A run reads only files of audit.reconciliation that are not in it (by name and sha), so a
-      daily run reads one file whatever the history. Written by the dedup model's post-hook, in
+      int_sensor_readings_deduplicated (file name, sha256, version, when it was loaded, rows,
+      processed_at). A run reads only files of audit.reconciliation that are not in it (by name,
+      sha and version: an older version's bytes re-sent under the name are its next version, and
+      win again), so a daily run reads one file whatever the history. Written by the dedup model's post-hook, in
       the same transaction as the rows: a failed run leaves neither.
     - sensor_watermarks: per downstream model, the change stamp it has consumed up to
       (int_sensor_point_days_summarised: processed_at of the readings; int_sensor_alarm_episodes:
@@ -56,8 +57,12 @@
         file_sha256 varchar,
         file_loaded_at timestamp,
         rows_loaded bigint,
-        processed_at timestamp
+        processed_at timestamp,
+        file_version integer
     );
+    -- a build copy from before file versions: its files were processed as whatever version
+    -- they are (null matches any version of the same name and bytes)
+    alter table {{ sensor_files_table() }} add column if not exists file_version integer;
     create table if not exists {{ sensor_watermarks_table() }} (
         model varchar,
         watermark timestamp,
@@ -67,7 +72,7 @@
 
 {#- The sensor files the ingest loaded rows from (audit.reconciliation), as SQL. -#}
 {% macro sensor_loaded_files_sql() -%}
-    select file_name, file_sha256, loaded_at, rows_loaded
+    select file_name, file_sha256, file_version, loaded_at, rows_loaded
     from {{ source('emb_sensors_ledger', 'reconciliation') }}
     where source = 'emb' and feed = 'sensor_readings' and rows_loaded > 0
 {%- endmacro %}
@@ -81,10 +86,11 @@
         {{ return(none_pending) }}
     {% endif %}
     {% set processed = "select 1 from " ~ sensor_files_table() ~ " p "
-        ~ "where p.file_name = f.file_name and p.file_sha256 = f.file_sha256"
+        ~ "where p.file_name = f.file_name and p.file_sha256 = f.file_sha256 "
+        ~ "and (p.file_version is null or p.file_version = f.file_version)"
         if sensor_state_exists('sensor_files_processed') else "select 1 where false" %}
     {% set rows = run_query(
-        "select f.file_name, f.file_sha256, strftime(f.loaded_at, '%Y-%m-%d %H:%M:%S.%f') "
+        "select f.file_name, f.file_sha256, strftime(f.loaded_at, '%Y-%m-%d %H:%M:%S.%f'), f.file_version "
         ~ "from (" ~ sensor_loaded_files_sql() ~ ") f "
         ~ "where not exists (" ~ processed ~ ") "
         ~ "order by f.loaded_at, f.file_name").rows %}
@@ -93,13 +99,17 @@
     {% endif %}
     {% set shas = [] %}
     {% set names = [] %}
+    {% set loads = [] %}
     {% for r in rows %}
         {% do shas.append("'" ~ r[1] ~ "'") %}
         {% do names.append(r[0]) %}
+        {% do loads.append("'" ~ (r[0] | replace("'", "''")) ~ "#" ~ r[3] ~ "'") %}
     {% endfor %}
     {#- sha256 picks the files exactly; the _loaded_at bound lets the Parquet reader skip the
-        row groups of every older file from their statistics alone. -#}
-    {% set filter = "file_sha256 in (" ~ (shas | join(", ")) ~ ") and loaded_at >= timestamp '" ~ rows[0][2] ~ "'" %}
+        row groups of every older file from their statistics alone; name and version tell a
+        version from an earlier one with the same bytes. -#}
+    {% set filter = "file_sha256 in (" ~ (shas | join(", ")) ~ ") and loaded_at >= timestamp '" ~ rows[0][2] ~ "'"
+        ~ " and source_file || '#' || file_version in (" ~ (loads | join(", ")) ~ ")" %}
     {% set bounds = run_query(
         "select strftime(min(ts_utc), '%Y-%m-%d %H:%M:%S.%f'), strftime(max(ts_utc), '%Y-%m-%d %H:%M:%S.%f') "
         ~ "from " ~ ref('stg_emb__sensor_readings') ~ " where " ~ filter).rows[0] %}
@@ -114,11 +124,13 @@
     (its pre-hook empties the ledger on a first build or a full refresh: every file is read). -#}
 {% macro sensor_record_files() %}
     insert into {{ sensor_files_table() }}
-    select f.file_name, f.file_sha256, f.loaded_at, f.rows_loaded, {{ sensor_stamp() }}
+        (file_name, file_sha256, file_loaded_at, rows_loaded, processed_at, file_version)
+    select f.file_name, f.file_sha256, f.loaded_at, f.rows_loaded, {{ sensor_stamp() }}, f.file_version
     from ({{ sensor_loaded_files_sql() }}) f
     where not exists (
         select 1 from {{ sensor_files_table() }} p
         where p.file_name = f.file_name and p.file_sha256 = f.file_sha256
+            and (p.file_version is null or p.file_version = f.file_version)
     )
 {% endmacro %}
 

@@ -14,7 +14,9 @@
 with
 
 snapshot_rows as (
+    -- a snapshot re-sent under its name with other bytes replaces its earlier version
     select * from {{ ref('stg_emb__enterprises') }}
+    where is_latest_file_version
 ),
 
 streets as (

@@ -1,11 +1,12 @@
 -- The latest delivered snapshot is the truth: one row per monitoring point it lists. A point
 -- missing from it is no longer monitored (its readings raise no alarms). The latest snapshot is
 -- the file with the latest date in its name; a file re-sent under the same name with new
--- content replaces it (latest load wins).
+-- content replaces it (its latest version: macros/file_versions.sql).
 with
 
 snapshots as (
     select * from {{ ref('stg_emb__hazard_sources') }}
+    where is_latest_file_version
 ),
 
 latest_file as (

@@ -23,7 +23,9 @@
 with recursive
 
 plans as (
+    -- a list re-sent under its name with other bytes replaces its earlier version
     select * from {{ ref('stg_emergency__plans') }}
+    where is_latest_file_version
 ),
 
 deliveries as (

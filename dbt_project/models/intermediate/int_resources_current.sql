@@ -7,7 +7,9 @@
 with
 
 resources as (
+    -- a list re-sent under its name with other bytes replaces its earlier version
     select * from {{ ref('stg_emergency__resources') }}
+    where is_latest_file_version
 ),
 
 deliveries as (

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as report_row_id,
+        {{ delivered_row_id() }} as report_row_id,
         accident_id,
         occurred_at::timestamp as occurred_at,
         street_raw,
@@ -24,6 +24,7 @@ final as (
         {{ mask_name('contact_name') }} as contact_name_masked,
         {{ mask_phone('contact_phone') }} as contact_phone_masked,
         reported_on::date as reported_on,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

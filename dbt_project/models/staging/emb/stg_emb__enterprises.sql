@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as snapshot_row_id,
+        {{ delivered_row_id() }} as snapshot_row_id,
         uscc,
         unit_name,
         street_raw,
@@ -23,6 +23,7 @@ final as (
             try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date,
             _loaded_at::date
         ) as snapshot_date,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as snapshot_row_id,
+        {{ delivered_row_id() }} as snapshot_row_id,
         hazard_source_id,
         nullif(trim(uscc), '') as uscc,
         hazard_source_name,
@@ -18,6 +18,7 @@ final as (
         high_high_threshold::double as high_high_threshold,
         -- hazard_sources_YYYYMMDD.csv: the date the snapshot describes
         try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date as snapshot_date,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as item_row_id,
+        {{ delivered_row_id() }} as item_row_id,
         inspection_id,
         nullif(trim(uscc), '') as uscc,
         inspected_on::date as inspected_on,
@@ -16,6 +16,7 @@ final as (
         penalty_yuan::double as penalty_yuan,
         blacklisted::boolean as blacklisted,
         updated_at::timestamp as updated_at,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -16,6 +16,7 @@ final as (
         value,
         _source_file as source_file,
         _row_number as source_row_number,
+        _file_version as file_version,
         _file_sha256 as file_sha256,
         _loaded_at as loaded_at
     from source

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as drill_row_id,
+        {{ delivered_row_id() }} as drill_row_id,
         drill_id,
         nullif(trim(plan_id), '') as plan_id,
         drilled_on::date as drilled_on,
@@ -17,6 +17,7 @@ final as (
             try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
             date_trunc('month', _loaded_at)::date
         ) as list_month,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

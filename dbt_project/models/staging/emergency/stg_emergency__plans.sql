@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as plan_row_id,
+        {{ delivered_row_id() }} as plan_row_id,
         plan_id,
         plan_name,
         tier,
@@ -20,6 +20,7 @@ final as (
             try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
             date_trunc('month', _loaded_at)::date
         ) as list_month,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as snapshot_row_id,
+        {{ delivered_row_id() }} as snapshot_row_id,
         risk_point_id,
         risk_point_name,
         street_raw,
@@ -24,6 +24,7 @@ final as (
             || 'Q' || regexp_extract(_source_file, '\d{4}[Qq]([1-4])', 1),
             year(_loaded_at)::varchar || 'Q' || quarter(_loaded_at)::varchar
         ) as snapshot_quarter,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as report_row_id,
+        {{ delivered_row_id() }} as report_row_id,
         year::integer as year,
         gdp_100m_yuan::double as gdp_100m_yuan,
         population_10k::double as population_10k,
@@ -17,6 +17,7 @@ final as (
             try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date,
             _loaded_at::date
         ) as file_date,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at

@@ -6,7 +6,7 @@ source as (
 
 final as (
     select
-        _source_file || '#' || _row_number::varchar as report_row_id,
+        {{ delivered_row_id() }} as report_row_id,
         accident_no,
         occurred_at::timestamp as occurred_at,
         street_raw,
@@ -15,6 +15,7 @@ final as (
         injuries::integer as injuries,
         vehicles::integer as vehicles,
         reported_at::timestamp as reported_at,
+        {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
         _loaded_at as loaded_at
