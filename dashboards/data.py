@@ -269,7 +269,9 @@ SELECT source, feed,
        count(*) FILTER (WHERE in_period AND status = 'duplicate')::BIGINT AS files_duplicate,
        count(*) FILTER (WHERE in_period AND status = 'empty')::BIGINT AS files_empty,
        count(*) FILTER (WHERE in_period AND status NOT IN
-                        ('loaded', 'partial', 'rejected', 'duplicate', 'empty'))::BIGINT AS files_other
+                        ('loaded', 'partial', 'rejected', 'duplicate', 'empty'))::BIGINT AS files_other,
+       -- a file name delivered again with other bytes (its next version; the ingest decides)
+       count(*) FILTER (WHERE in_period AND supersedes IS NOT NULL)::BIGINT AS files_resent
 FROM files
 GROUP BY source, feed
 ORDER BY source, feed

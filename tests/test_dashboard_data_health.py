@@ -64,6 +64,8 @@ RECONCILIATION = [
     # 生产经营单位基础信息 (monthly): an empty file three days ago -> 正常.
     ("emb", "enterprises", "enterprises_2020-02.xlsx", 0, 0, 0, "empty", None, NOW - dt.timedelta(days=3)),
 ]
+# File names delivered again with other bytes: their version (the ingest's FileVersion).
+RESENT = {"fires_latest.csv": 2}
 DUP_REASON = "duplicate delivery: identical content already loaded from road_accidents_2020-01-01.jsonl"
 # source, feed, file_name, row_number, reason, raw_record
 QUARANTINE = [
@@ -137,10 +139,11 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                 """source VARCHAR, feed VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
                 file_bytes BIGINT, rows_delivered BIGINT, rows_loaded BIGINT,
                 rows_quarantined BIGINT, status VARCHAR, duplicate_of VARCHAR, notes VARCHAR,
-                loaded_at TIMESTAMP""",
-                [(s, f, name, f"sha-{name}", d, lo, q, st_, dup, at)
+                loaded_at TIMESTAMP, file_version BIGINT, supersedes VARCHAR""",
+                [(s, f, name, f"sha-{name}", d, lo, q, st_, dup, at, RESENT.get(name, 1),
+                  f"sha-{name}-v{RESENT[name] - 1}" if name in RESENT else None)
                  for s, f, name, d, lo, q, st_, dup, at in RECONCILIATION],
-                values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?)",
+                values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             )
         if "quarantine" in audit:
             loaded = {name: at for _, _, name, *_, at in RECONCILIATION}
@@ -249,6 +252,9 @@ def test_default_view_all_feeds_freshness_and_counts(home):
     assert counts.loc["火灾", ["交付文件数", "交付行数", "加载行数", "隔离行数"]].tolist() == [2, 15, 13, 2]
     assert counts.loc["火灾", "隔离占比（%）"] == pytest.approx(13.33)
     assert counts.loc["火灾", ["已加载", "部分隔离", "拒收", "重复交付", "空文件"]].tolist() == [1, 1, 0, 0, 0]
+    # fires_latest.csv is the second version of its name: a re-send, shown as one
+    assert counts.loc["火灾", "同名重新交付"] == 1
+    assert counts.loc["道路交通事故", "同名重新交付"] == 0
     assert counts.loc["道路交通事故", ["交付文件数", "交付行数", "加载行数", "隔离行数"]].tolist() == [2, 8, 1, 7]
     assert counts.loc["道路交通事故", "隔离占比（%）"] == pytest.approx(87.5)
     assert counts.loc["道路交通事故", ["部分隔离", "重复交付"]].tolist() == [1, 1]

@@ -60,6 +60,7 @@ DELIVERY_HEADERS = {
     "rows_quarantined": "隔离行数",
     "quarantine_pct": "隔离占比（%）",
     **{f"files_{status}": name for status, name in data.FILE_STATUSES.items()},
+    "files_resent": "同名重新交付",
 }
 REASON_HEADERS = {
     "department": "部门",
@@ -280,6 +281,7 @@ def _delivery_section(table: pd.DataFrame, period: str) -> None:
     st.subheader(f"交付与隔离统计（{period}）")
     st.caption(
         "交付行数 = 加载行数 + 隔离行数；重复交付文件的行全部隔离。右侧为各状态的文件数。"
+        "同名重新交付：同一文件名以不同内容再次交付，作为该文件的新版本加载，新旧版本按约定的“以最新为准”规则取数。"
     )
     headers = dict(DELIVERY_HEADERS)
     if int(table["files_other"].sum()):
