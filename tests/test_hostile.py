@@ -334,6 +334,32 @@ def test_dates_after_the_delivery_are_quarantined(cfg, monkeypatch):
     assert q["reason"].endswith("with tolerance): '2031-01-05 10:00'"), q
 
 
+def test_sensor_readings_after_the_delivery_are_quarantined(cfg, monkeypatch):
+    monkeypatch.delenv("CITYSAFETY_FUTURE_TOLERANCE_DAYS", raising=False)
+    # readings_20200105.parquet: the day in its name ends 2020-01-06 00:00 Beijing time, plus one
+    # day of tolerance: 2020-01-06 16:00 UTC is the last plausible instant.
+    table = pa.table({"point_id": ["P1", "P1", "P1", "P2"],
+                      "ts": [datetime(2020, 1, 5, 2, 0), datetime(2020, 1, 6, 15, 59),
+                             datetime(2020, 1, 6, 16, 1), datetime(2031, 1, 5, 2, 0)],
+                      "value": [1.0, 2.0, 3.0, 4.0]})
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    path = land(cfg, SENSORS, "readings_20200105.parquet", buf.getvalue())
+    landed = datetime(2020, 1, 5, 12, 0).timestamp()  # landed that day (before the name's end)
+    os.utime(path, (landed, landed))
+    (r,) = ingest_feed(SENSORS, cfg)
+    assert (r.status, r.rows_delivered, r.rows_loaded, r.rows_quarantined) == ("partial", 4, 2, 2)
+    q = quarantine_of(cfg, SENSORS, "readings_20200105.parquet")
+    assert [(x["row_number"], x["reason"]) for x in q] == [
+        (3, "ts: after the file's delivery (2020-01-06 16:00 UTC with tolerance): '2020-01-06 16:01:00'"),
+        (4, "ts: after the file's delivery (2020-01-06 16:00 UTC with tolerance): '2031-01-05 02:00:00'"),
+    ]
+    rec = verdicts(cfg, SENSORS)["readings_20200105.parquet"]
+    assert (rec["rows_delivered"], rec["rows_loaded"], rec["rows_quarantined"]) == (4, 2, 2)
+    loaded = pq.read_table(store.loads(SENSORS, cfg)[0] / "rows.parquet").to_pylist()
+    assert [x["ts"] for x in loaded] == [datetime(2020, 1, 5, 2, 0), datetime(2020, 1, 6, 15, 59)]
+
+
 def test_the_date_in_the_name_and_expiry_dates_are_not_future_rows(cfg):
     ent = enterprise(1)
     ent[8] = "2035-01-01"  # 安责险到期日: an expiry lies ahead by nature

@@ -16,7 +16,8 @@ What a row becomes:
   Parquet timestamp is taken as UTC; a timestamp with time zone (or a text with an offset) is
   converted to UTC; text without offset is read as UTC. Local (Asia/Shanghai) time is derived in
   dbt (stg_emb__sensor_readings.ts_local = ts + 8 h), never here. Null or unreadable ->
-  quarantined.
+  quarantined. A reading after the file's delivery (store.delivered_by: its landing time or
+  the day in its name, plus config.future_tolerance_days) -> quarantined, as the row feeds do.
 - `value` a double. Null, NaN, +/-inf, or a text that is not a number -> quarantined.
 - A column of a type that cannot hold its kind at all (e.g. `value` as BOOLEAN, `ts` as BIGINT)
   quarantines every row, naming the delivered type.
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -48,8 +49,8 @@ from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw.readers.base import header_key
 from citysafety.raw.store import (
-    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, commit_rejected, file_status, now, raw_file_schema,
-    reconciliation_table, write_parquet,
+    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, commit_rejected, delivered_by, file_status,
+    now, raw_file_schema, reconciliation_table, write_parquet,
 )
 from citysafety.sql import ident, literal
 
@@ -175,6 +176,22 @@ def _column_sql(column: S.Column, src: str, duck_type: str) -> tuple[str, str, s
     raise ValueError(f"{column.name}: no columnar rule for a {column.kind} column")
 
 
+def _not_after(column: S.Column, typed: str, problem: str, ok: str,
+               limit_utc: datetime) -> tuple[str, str, str]:
+    """A date-time column's rule (typed, problem, ok) with one more: a value after `limit_utc`
+    (the file's delivery plus tolerance, store.delivered_by) does not load, with the reason."""
+    bound = f"timestamp {literal(limit_utc.isoformat(sep=' '))}"
+    late = f"coalesce({typed} > {bound}, false)"
+    reason = literal(f"{column.delivered}: after the file's delivery "
+                     f"({limit_utc:%Y-%m-%d %H:%M} UTC with tolerance): ")
+    problem = (f"coalesce({problem}, case when {late} then "
+               f"{reason} || {_shown(f'strftime({typed}, {literal(_SHOWN_TS)})')} end)")
+    return typed, problem, f"({ok}) and not {late}"
+
+
+_SHOWN_TS = "%Y-%m-%d %H:%M:%S"
+
+
 def _first_line(exc: Exception, path: Path) -> str:
     """DuckDB's message, first line, with the landing path shortened to the file's name."""
     lines = str(exc).strip().splitlines() or [type(exc).__name__]
@@ -248,12 +265,17 @@ def load_parquet_file(feed: S.Feed, path: Path, cfg: Settings, duplicate_of: str
 
     # Per column: its typed value, the reason a row cannot load, the verdict; the raw record.
     typed_cols, problems, oks, raw_parts = [], [], [], []
+    # Readings after the file's delivery (plus tolerance) are implausible, as for the row feeds;
+    # the limit is Asia/Shanghai wall time and the feed's times are UTC.
+    limit_utc = delivered_by(path) - timedelta(hours=8)
     for column in feed.columns:
         found = by_key.get(header_key(column.delivered).lower())
         if found is None:  # optional column absent (none in the registry today)
             typed_cols.append(f"cast(null as {_SQL_TYPES[column.kind]}) as {ident(column.name)}")
             continue
         expr, problem, ok, col_notes = _column_sql(column, ident(found[0]), found[1])
+        if column.kind == S.DATETIME and not column.future_ok:
+            expr, problem, ok = _not_after(column, expr, problem, ok, limit_utc)
         notes.extend(col_notes)
         typed_cols.append(f"{expr} as {ident(column.name)}")
         problems.append(problem)

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
 from citysafety import sources as S
-from citysafety import config
 from citysafety.config import Settings
 from citysafety.files import sha256_file
 from citysafety.raw import readers
 from citysafety.raw.parsing import BadValue, parse_value
 from citysafety.raw.readers.base import Broken, Record, UnreadableFile, header_key
 from citysafety.raw.store import (
-    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, commit_rejected, exception_text, file_status, now, raw_schema,
+    FIRST, QUARANTINE, FileResult, FileVersion, commit_load, delivered_by, commit_rejected, exception_text, file_status, now, raw_schema,
     reconciliation_table, write_parquet,
 )
 
@@ -37,26 +35,6 @@ _FORM_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx", "parquet": ".
 def _raw_text(values: dict) -> str:
     return json.dumps({str(k): (None if v is None else str(v)) for k, v in values.items()},
                       ensure_ascii=False)
-
-
-_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
-_SHANGHAI = timezone(timedelta(hours=8))
-
-
-def delivered_by(path: Path) -> datetime:
-    """The latest instant (Asia/Shanghai wall time, as the registry's dates) the file's rows can
-    describe: its landing time (mtime), or the end of the day its name carries (YYYYMMDD, as
-    the agreements name daily and snapshot files) when that is later (a file copied with its
-    old mtime kept), plus config.future_tolerance_days."""
-    landed = datetime.fromtimestamp(path.stat().st_mtime, _SHANGHAI).replace(tzinfo=None)
-    match = _NAME_DATE.search(path.name)
-    if match:
-        try:
-            named = datetime(*map(int, match.groups())) + timedelta(days=1)
-        except ValueError:
-            named = landed
-        landed = max(landed, named)
-    return landed + timedelta(days=config.future_tolerance_days())
 
 
 def _after(value, limit: datetime) -> bool:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -169,6 +170,26 @@ def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
             continue
         files.append(p)
     return sorted(files)
+
+
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+_SHANGHAI = timezone(timedelta(hours=8))
+
+
+def delivered_by(path: Path) -> datetime:
+    """The latest instant (Asia/Shanghai wall time, as the registry's dates) the file's rows can
+    describe: its landing time (mtime), or the end of the day its name carries (YYYYMMDD, as
+    the agreements name daily and snapshot files) when that is later (a file copied with its
+    old mtime kept), plus config.future_tolerance_days."""
+    landed = datetime.fromtimestamp(path.stat().st_mtime, _SHANGHAI).replace(tzinfo=None)
+    match = _NAME_DATE.search(path.name)
+    if match:
+        try:
+            named = datetime(*map(int, match.groups())) + timedelta(days=1)
+        except ValueError:
+            named = landed
+        landed = max(landed, named)
+    return landed + timedelta(days=config.future_tolerance_days())
 
 
 def is_hidden(path: Path) -> bool:
