@@ -215,6 +215,9 @@ def load_records(folders: list[Path]) -> list[tuple[Path, dict]]:
     # one multi-file read: a year of daily files is 365 small Parquet files
     records = pq.ParquetDataset([str(f / "reconciliation.parquet") for f in folders],
                                 schema=RECONCILIATION).read().to_pylist()
+    if len(records) != len(folders):  # one row each, read in folder order
+        raise RuntimeError(f"{len(folders)} loads but {len(records)} reconciliation rows under "
+                           f"{folders[0].parent}: a load folder was changed by hand")
     legacy: dict[str, list[dict]] = {}
     for rec in records:
         if rec["file_version"] is None:
