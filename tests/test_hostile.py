@@ -7,6 +7,7 @@ delivered = loaded + quarantined for every file, each of which has a reconciliat
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -396,6 +397,82 @@ def test_a_file_still_being_written_is_not_read_yet(cfg, monkeypatch):
     time.sleep(0.6)
     (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
     assert r.file_name == "accidents_201903.csv"
+
+
+# --------------------------------------------------------------------------- versions of a file name
+
+
+def test_a_name_resent_with_other_bytes_loads_as_its_next_version(cfg):
+    first = csv_text(ACC_HEADER, [acc(accident_id="XC-1", deaths="0")]).encode("gb18030")
+    second = csv_text(ACC_HEADER, [acc(accident_id="XC-1", deaths="1"), acc(accident_id="XC-2")]).encode("gb18030")
+    path = land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", first)
+    assert [r.rows_loaded for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == [1]
+    path.write_bytes(second)
+    assert [(r.status, r.rows_loaded) for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == [("loaded", 2)]
+    path.write_bytes(first)  # the first bytes again: delivered last, the name's third version
+    assert [(r.status, r.rows_loaded) for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == [("loaded", 1)]
+    assert ingest_feed(S.EMB_ACCIDENTS, cfg) == []  # its current version: nothing to do
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201903_copy.csv", second)  # another name: a duplicate
+    assert [r.status for r in ingest_feed(S.EMB_ACCIDENTS, cfg)] == ["duplicate"]
+
+    assert_all_reconcile(cfg)
+    recs = sorted(store.ledger(S.EMB_ACCIDENTS, cfg), key=lambda r: (r["file_name"], r["file_version"]))
+    digest = [hashlib.sha256(b).hexdigest() for b in (first, second)]
+    assert [(r["file_name"], r["file_version"], r["file_sha256"], r["supersedes"], r["status"]) for r in recs] == [
+        ("accidents_201903.csv", 1, digest[0], None, "loaded"),
+        ("accidents_201903.csv", 2, digest[1], digest[0], "loaded"),
+        ("accidents_201903.csv", 3, digest[0], digest[1], "loaded"),
+        ("accidents_201903_copy.csv", 1, digest[1], None, "duplicate"),
+    ]
+    assert recs[1]["notes"] == f"re-sent: version 2 of accidents_201903.csv, supersedes the content {digest[0][:12]}"
+    folders = {p.name: p for p in store.loads(S.EMB_ACCIDENTS, cfg)}
+    assert set(folders) == {f"accidents_201903.csv-{digest[0][:12]}", f"accidents_201903.csv-{digest[1][:12]}.v2",
+                            f"accidents_201903.csv-{digest[0][:12]}.v3", f"accidents_201903_copy.csv-{digest[1][:12]}"}
+    rows = pq.read_table(folders[f"accidents_201903.csv-{digest[0][:12]}.v3"] / "rows.parquet").to_pylist()
+    assert [(r["accident_id"], r["_file_version"], r["_row_number"]) for r in rows] == [("XC-1", 3, 2)]
+
+
+def test_loads_recorded_before_versions_are_numbered_by_load_time(cfg):
+    path = land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file())
+    ingest_feed(S.EMB_ACCIDENTS, cfg)
+    path.write_bytes(csv_text(ACC_HEADER, [acc(accident_id="XC-9")]).encode("gb18030"))
+    ingest_feed(S.EMB_ACCIDENTS, cfg)
+    # as an older ingest wrote them: no version columns, the second load in a plain folder
+    for folder in store.loads(S.EMB_ACCIDENTS, cfg):
+        table = pq.read_table(folder / "reconciliation.parquet").drop_columns(["file_version", "supersedes"])
+        pq.write_table(table, folder / "reconciliation.parquet")
+        folder.rename(folder.with_name(folder.name.removesuffix(".v2")))
+    recs = sorted(store.ledger(S.EMB_ACCIDENTS, cfg), key=lambda r: r["loaded_at"])
+    assert [r["file_version"] for r in recs] == [1, 2]
+    path.write_bytes(accidents_file())  # the first bytes again: version 3, not a jam
+    (r,) = ingest_feed(S.EMB_ACCIDENTS, cfg)
+    assert r.status == "partial"
+    assert max(x["file_version"] for x in store.ledger(S.EMB_ACCIDENTS, cfg)) == 3
+
+
+def test_a_file_appended_while_it_was_read_loads_again_as_its_next_version(cfg, monkeypatch):
+    from citysafety.raw import ingest
+
+    path = land(cfg, S.TRAFFIC_ROAD_ACCIDENTS, "road_accidents_20200301.jsonl", (road_line("JJ-1") + "\n").encode())
+    real = ingest.file_hashes
+
+    def hashed_then_appended(*args):
+        shas = real(*args)
+        with path.open("a", encoding="utf-8") as f:  # the department's upload goes on
+            f.write(road_line("JJ-2") + "\n")
+        return shas
+
+    monkeypatch.setattr(ingest, "file_hashes", hashed_then_appended)
+    (r1,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
+    monkeypatch.setattr(ingest, "file_hashes", real)
+    assert (r1.status, r1.rows_loaded) == ("loaded", 2)  # read after the append
+    (r2,) = ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg)  # its bytes differ from the hash recorded
+    assert (r2.status, r2.rows_loaded) == ("loaded", 2)
+    assert ingest_feed(S.TRAFFIC_ROAD_ACCIDENTS, cfg) == []
+    recs = sorted(store.ledger(S.TRAFFIC_ROAD_ACCIDENTS, cfg), key=lambda r: r["file_version"])
+    assert [(r["file_version"], r["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()) for r in recs] == [
+        (1, False), (2, True)]
+    assert_all_reconcile(cfg)
 
 
 def test_formula_text_never_reaches_an_excel_export_as_a_formula(tmp_path):
