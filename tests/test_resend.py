@@ -22,6 +22,7 @@ import hashlib
 import json
 
 import duckdb
+import openpyxl
 import pytest
 
 import deliveries
@@ -57,8 +58,6 @@ def economy_v2(cfg) -> bytes:
     scratch = cfg.home / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     deliveries.write_spine(scratch)
-    import openpyxl
-
     path = scratch / "stats" / "economy" / "economy_20210915.xlsx"
     book = openpyxl.load_workbook(path)
     sheet = book[S.STATS_ECONOMY.sheet]
