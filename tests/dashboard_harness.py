@@ -72,9 +72,11 @@ KPI_OFFICIAL_INDICATORS = contract_columns("marts.kpi_official_indicators")
 
 def render_model(model: str) -> str:
     """A mart model's SQL as dbt renders it for these fixtures: ``ref('x')`` → ``marts.x``,
-    ``var`` → dbt_project.yml's vars, the project's macros available (loaded as text before the
-    model, as dbt makes them global)."""
+    ``source('s', 't')`` → the schema and identifier the project's source YAML declares (e.g.
+    ``audit.quarantine``), ``var`` → dbt_project.yml's vars, the project's macros available
+    (loaded as text before the model, as dbt makes them global)."""
     variables = dbt_project_vars()
+    sources = _declared_sources()
 
     def var(name, default=None):
         return variables.get(name, default)
@@ -85,8 +87,21 @@ def render_model(model: str) -> str:
     model_sql = (DBT_PROJECT_DIR / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8")
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     return environment.from_string(macros + model_sql).render(
-        ref=lambda name, **_: f"marts.{name}", var=var
+        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var
     ).strip()
+
+
+def _declared_sources() -> dict[tuple[str, str], str]:
+    """(source name, table name) → ``schema.identifier`` of every source of the dbt project."""
+    import yaml
+
+    found = {}
+    for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []) or []:
+            for table in source.get("tables", []):
+                identifier = table.get("identifier", table["name"])
+                found[(source["name"], table["name"])] = f"{source.get('schema', source['name'])}.{identifier}"
+    return found
 
 
 def derive_mart(con: duckdb.DuckDBPyConnection, model: str) -> None:

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     create_mart,
+    derive_mart,
     home,
     open_warehouse,
     run_page,
@@ -165,6 +166,7 @@ def build_warehouse(
                      f"{dept}.csv", i)
                 )
             create_mart(con, "marts.fct_casualty_events", rows)
+            derive_mart(con, "rpt_overview_casualties")
 
 
 warehouse_home = warehouse_fixture(build_warehouse)

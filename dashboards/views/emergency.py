@@ -239,21 +239,14 @@ def broken_graph(tree: pd.DataFrame) -> str | None:
     return "\n".join(lines)
 
 
-def tier_coverage(plans: pd.DataFrame) -> pd.DataFrame:
-    """Plans, plans drilled in the last 12 months and plans not linked, per tier (all tiers)."""
-    frame = plans.assign(
-        drilled=plans["drilled_in_last_12_months"].fillna(False).astype(bool),
-        not_linked=~plans["reaches_district_plan"].fillna(False).astype(bool),
-    )
-    grouped = frame.groupby("tier").agg(
-        plans=("plan_id", "count"), drilled=("drilled", "sum"), not_linked=("not_linked", "sum")
-    )
-    order = TIERS + sorted(set(grouped.index) - set(TIERS))
-    grouped = grouped.reindex(order, fill_value=0).reset_index(names="tier")
-    grouped[["plans", "drilled", "not_linked"]] = grouped[["plans", "drilled", "not_linked"]].astype("int64")
-    grouped["coverage_pct"] = [
-        round(100.0 * d / p, 1) if p else None for d, p in zip(grouped["drilled"], grouped["plans"])
-    ]
+def tier_coverage(by_tier: pd.DataFrame) -> pd.DataFrame:
+    """Plans, plans drilled in the last 12 months and plans not linked, per tier (every tier,
+    zeros where none): the counts of ``marts.rpt_emergency_plans_by_tier``."""
+    order = TIERS + sorted(set(by_tier["tier"]) - set(TIERS))
+    counts = ["plans", "drilled", "not_linked"]
+    grouped = by_tier.set_index("tier")[counts].reindex(order, fill_value=0).reset_index(names="tier")
+    grouped[counts] = grouped[counts].fillna(0).astype("int64")
+    grouped["coverage_pct"] = [components.rate_pct(d, p) for d, p in zip(grouped["drilled"], grouped["plans"])]
     return grouped
 
 
@@ -510,7 +503,11 @@ def _drill_section(
         "演练覆盖率：近12个月内至少演练过一次的现行预案占比（截至数据管道的统计日）；"
         "演练次数按所选年度统计，按所演练预案的层级和街道归类。"
     )
-    tiers = tier_coverage(scope_plans)
+    try:
+        tiers = tier_coverage(data.load_plans_by_tier(selected))
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
     drills = None
     if period is not None:
         lo, hi = period
