@@ -217,16 +217,22 @@ def load_streets() -> pd.DataFrame:
     return query(STREETS_SQL, {"street_order": STREET_ORDER})
 
 
-def load_event_years() -> tuple[int | None, int | None]:
-    """First and last year with casualty events, or (None, None) when there are none."""
-    df = query(EVENT_YEARS_SQL)
+def _year_span(sql: str) -> tuple[int | None, int | None]:
+    """(first_year, last_year) of a span query, or (None, None) when its table is empty."""
+    df = query(sql)
     if df.empty or pd.isna(df.loc[0, "first_year"]):
         return None, None
     return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
 
 
+def load_event_years() -> tuple[int | None, int | None]:
+    """First and last year with casualty events, or (None, None) when there are none."""
+    return _year_span(EVENT_YEARS_SQL)
+
+
 def load_casualty_breakdown(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
-    """Casualties grouped by street and department of record (``marts.fct_casualty_events``)."""
+    """Casualties per street and department of record over the years
+    (``marts.rpt_overview_casualties``)."""
     return query(
         BREAKDOWN_SQL,
         {
@@ -618,10 +624,7 @@ def load_plans() -> pd.DataFrame:
 
 def load_drill_years() -> tuple[int | None, int | None]:
     """First and last year with drills, or (None, None)."""
-    df = query(DRILL_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(DRILL_YEARS_SQL)
 
 
 def load_drills(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
@@ -744,9 +747,6 @@ def load_plan_alerts(streets: list[str] | None) -> int:
 
 RISK_LEVELS: dict[str, str] = {"红": "重大风险", "橙": "较大风险", "黄": "一般风险", "蓝": "低风险"}
 UNRATED = "未定级"
-UNCATEGORISED = "未分类"
-# The categories of the contract, in display order (others follow alphabetically).
-RISK_CATEGORIES = ["工业企业", "人员密集场所", "城市建设", "交通运输", "城市生命线", "自然灾害", "其他"]
 
 _RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {col}))"
 
@@ -760,20 +760,24 @@ WHERE {_RISK_STREET_FILTER.format(col='a.street_code')}
 ORDER BY a.street_code, a.risk_level_order
 """
 
+# The counts are dbt's (marts.rpt_risk_by_category, per street, category and level): the page
+# sums the rows of the chosen streets.
 RISK_BY_CATEGORY_SQL = f"""
-SELECT risk_category_label AS risk_category,
-       risk_level_label AS risk_level,
-       count(*)::BIGINT AS risk_points,
-       count(*) FILTER (WHERE flagged)::BIGINT AS flagged_points
-FROM marts.fct_risk_points
+SELECT risk_category, min(risk_category_order) AS risk_category_order, risk_level,
+       sum(risk_points)::BIGINT AS risk_points,
+       sum(flagged_points)::BIGINT AS flagged_points
+FROM marts.rpt_risk_by_category
 WHERE {_RISK_STREET_FILTER.format(col='street_code')}
-GROUP BY 1, 2
-ORDER BY 1, 2
+GROUP BY risk_category, risk_level
+ORDER BY risk_category_order, risk_category, risk_level
 """
 
-RISK_CATEGORY_NAMES_SQL = f"""
-SELECT DISTINCT risk_category_label AS risk_category
-FROM marts.fct_risk_points
+# Every category of the inventory in the mart's display order (risk_category_order).
+RISK_CATEGORY_NAMES_SQL = """
+SELECT risk_category, min(risk_category_order) AS risk_category_order
+FROM marts.rpt_risk_by_category
+GROUP BY risk_category
+ORDER BY risk_category_order, risk_category
 """
 
 # $level / $category: '' = all; $flagged_only: only the flagged rows.
@@ -801,16 +805,13 @@ def load_risk_by_street(streets: list[str] | None) -> pd.DataFrame:
 
 
 def load_risk_by_category(streets: list[str] | None) -> pd.DataFrame:
-    """Risk points per category and level (``marts.fct_risk_points``, grouped in SQL)."""
+    """Risk points per category and level over the chosen streets (``marts.rpt_risk_by_category``)."""
     return query(RISK_BY_CATEGORY_SQL, {"streets": _streets_param(streets)})
 
 
 def load_risk_categories() -> list[str]:
-    """Every category of the current inventory, in the contract's order (others after)."""
-    found = set(query(RISK_CATEGORY_NAMES_SQL)["risk_category"].astype(str))
-    known = [c for c in RISK_CATEGORIES if c in found]
-    rest = sorted(found - set(RISK_CATEGORIES) - {UNCATEGORISED})
-    return known + rest + ([UNCATEGORISED] if UNCATEGORISED in found else [])
+    """Every category of the current inventory, in the mart's order (``risk_category_order``)."""
+    return query(RISK_CATEGORY_NAMES_SQL)["risk_category"].astype(str).tolist()
 
 
 def load_risk_points(
@@ -910,10 +911,7 @@ def _hazard_params(year_from: int, year_to: int, streets: list[str] | None) -> d
 
 def load_hazard_years() -> tuple[int | None, int | None]:
     """First and last year hazards were found, or (None, None) when there are none."""
-    df = query(HAZARD_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(HAZARD_YEARS_SQL)
 
 
 def load_hazards_by_street(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
@@ -997,10 +995,7 @@ ORDER BY year, street_code
 
 def load_inspection_years() -> tuple[int | None, int | None]:
     """First and last year with inspections, or (None, None) when there are none."""
-    df = query(INSPECTION_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(INSPECTION_YEARS_SQL)
 
 
 def load_inspections(
