@@ -264,32 +264,27 @@ FROM audit.reconciliation
 """
 
 # One row per (source, feed) with any delivery: the latest delivery of all time (freshness does
-# not depend on the period) and the counts of the files loaded within [$start, $end) (UTC; a
-# NULL bound is open).
+# not depend on the period) and the sums of the counts of the Beijing days in [$day_from,
+# $day_to] (a NULL bound is open), from marts.rpt_data_health_deliveries (dbt counts the files
+# of each day by status).
+_DELIVERY_COUNTS = ["files", "rows_delivered", "rows_loaded", "rows_quarantined", "files_loaded",
+                    "files_partial", "files_rejected", "files_duplicate", "files_empty", "files_other"]
 FEED_DELIVERIES_SQL = """
-WITH files AS (
+WITH days AS (
     SELECT *,
-           ($start::TIMESTAMP IS NULL OR loaded_at >= $start::TIMESTAMP)
-           AND ($end::TIMESTAMP IS NULL OR loaded_at < $end::TIMESTAMP) AS in_period
-    FROM audit.reconciliation
+           ($day_from::DATE IS NULL OR loaded_on >= $day_from::DATE)
+           AND ($day_to::DATE IS NULL OR loaded_on <= $day_to::DATE) AS in_period
+    FROM marts.rpt_data_health_deliveries
     WHERE len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source)
 )
 SELECT source, feed,
-       max(loaded_at) AS last_loaded_at,
-       arg_max(file_name, struct_pack(t := loaded_at, f := file_name)) AS last_file_name,
-       arg_max(status, struct_pack(t := loaded_at, f := file_name)) AS last_status,
-       count(*) FILTER (WHERE in_period)::BIGINT AS files,
-       coalesce(sum(rows_delivered) FILTER (WHERE in_period), 0)::BIGINT AS rows_delivered,
-       coalesce(sum(rows_loaded) FILTER (WHERE in_period), 0)::BIGINT AS rows_loaded,
-       coalesce(sum(rows_quarantined) FILTER (WHERE in_period), 0)::BIGINT AS rows_quarantined,
-       count(*) FILTER (WHERE in_period AND status = 'loaded')::BIGINT AS files_loaded,
-       count(*) FILTER (WHERE in_period AND status = 'partial')::BIGINT AS files_partial,
-       count(*) FILTER (WHERE in_period AND status = 'rejected')::BIGINT AS files_rejected,
-       count(*) FILTER (WHERE in_period AND status = 'duplicate')::BIGINT AS files_duplicate,
-       count(*) FILTER (WHERE in_period AND status = 'empty')::BIGINT AS files_empty,
-       count(*) FILTER (WHERE in_period AND status NOT IN
-                        ('loaded', 'partial', 'rejected', 'duplicate', 'empty'))::BIGINT AS files_other
-FROM files
+       max(last_loaded_at) AS last_loaded_at,
+       arg_max(last_file_name, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_file_name,
+       arg_max(last_status, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_status,
+""" + ",\n".join(
+    f"       coalesce(sum({c}) FILTER (WHERE in_period), 0)::BIGINT AS {c}" for c in _DELIVERY_COUNTS
+) + """
+FROM days
 GROUP BY source, feed
 ORDER BY source, feed
 """
@@ -354,16 +349,6 @@ ORDER BY success, table_name, expectation, column_name
 """
 
 
-def _utc_bound(day: dt.date | None, *, end: bool) -> dt.datetime | None:
-    """Start of a Beijing day (the day after, for an inclusive end) as naive UTC."""
-    if day is None:
-        return None
-    if end:
-        day = day + dt.timedelta(days=1)
-    local = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def utc_to_local(values: pd.Series) -> pd.Series:
     """Naive UTC timestamps → naive Beijing time (for display)."""
     stamps = pd.to_datetime(values)
@@ -382,15 +367,12 @@ def load_delivery_span() -> tuple[dt.datetime | None, dt.datetime | None]:
 def load_feed_deliveries(
     sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None
 ) -> pd.DataFrame:
-    """Deliveries per feed (``audit.reconciliation``): latest file of all time, and file and row
-    counts by status for files loaded between two Beijing dates (both included; None: open)."""
+    """Deliveries per feed (``marts.rpt_data_health_deliveries``): latest file of all time, and
+    file and row counts by status for files loaded between two Beijing dates (both included;
+    None: open)."""
     return query(
         FEED_DELIVERIES_SQL,
-        {
-            "sources": [str(s) for s in (sources or [])],
-            "start": _utc_bound(date_from, end=False),
-            "end": _utc_bound(date_to, end=True),
-        },
+        {"sources": [str(s) for s in (sources or [])], "day_from": date_from, "day_to": date_to},
     )
 
 
