@@ -146,12 +146,18 @@ def _cached_query(
             con.close()
 
 
+# How a page shows a street name the mart left empty: dbt names every street it publishes
+# (report_street_name, dim_streets), so this only keeps a page drawing over a damaged or
+# hand-made file; the display of a missing value, like "—", not a rule.
+NO_STREET = "（无街道）"
+
+
 def query(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run one read-only query on the published warehouse with bound ``$name`` parameters."""
     path = warehouse_path()
     identity = _file_identity(path)
     try:
-        return _cached_query(sql, dict(params or {}), str(path), identity)
+        df = _cached_query(sql, dict(params or {}), str(path), identity)
     except duckdb.CatalogException as exc:
         raise MartMissing(str(exc)) from exc
     except duckdb.IOException as exc:
@@ -163,6 +169,9 @@ def query(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         raise WarehouseUnreadable(text) from exc
     except duckdb.Error as exc:
         raise WarehouseUnreadable(str(exc)) from exc
+    if "street_name" in df.columns and df["street_name"].isna().any():
+        df = df.assign(street_name=df["street_name"].fillna(NO_STREET))
+    return df
 
 
 # --- queries of the pages (marts only) -------------------------------------------------------
@@ -958,10 +967,16 @@ WHERE e.blacklisted
 ORDER BY e.blacklisted_since DESC NULLS LAST, e.unit_name, e.enterprise_key
 """
 
+# One row per street (the key of marts.rpt_enforcement_insurance; summed, like every count the
+# pages read, so the page gets one row per street whatever it is given).
 INSURANCE_BY_STREET_SQL = """
-SELECT street_code, street_name, units, insured, insurance_coverage, snapshot_date
+SELECT street_code, street_name,
+       sum(units)::BIGINT AS units,
+       sum(insured)::BIGINT AS insured,
+       max(snapshot_date) AS snapshot_date
 FROM marts.rpt_enforcement_insurance
 WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
+GROUP BY street_code, street_name
 ORDER BY street_code
 """
 
