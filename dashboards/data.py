@@ -12,6 +12,14 @@ Rules (see /work/shared/STACK-NOTES.md, DuckDB section):
   file's identity ``(st_mtime_ns, st_size, st_ino)``: a newly published mart is picked up at once.
 * Parameters are always bound (``con.execute(sql, params)``), never formatted into SQL.
 * The warehouse path is read from ``citysafety.config.settings()`` on every call.
+
+No business rule is written here (issue 11): every figure a page shows is a published column of
+a contracted table (dbt_project/models/marts, described in their YAML), and a query is a select
+with bound filters. Over a period or a set of streets a page sums published counts: each
+reporting table (``rpt_*``) publishes counts that add up over its rows, and every rate beside
+its numerator and denominator, so the rate of any selection is the sum of the numerator over the
+sum of the denominator (``components.rate_pct``), never an average of rates. Tables with district
+rows (street_code ``ALL``) are read by selecting ``ALL`` when no street is chosen.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from citysafety.config import settings
+from citysafety.config import dbt_project_vars, settings
 from citysafety.streets import street_codes
 
 CACHE_TTL_SECONDS = 60
@@ -37,8 +45,12 @@ DEPARTMENTS: dict[str, str] = {"emb": "工矿商贸", "fire": "火灾", "traffic
 # The district's usual order of its streets (the filter and tables follow it; unknown last):
 # the seed dbt_project/seeds/streets.csv, the one list of the streets.
 STREET_ORDER = list(street_codes())
-BASE_YEAR = 2016
-TARGET_YEAR = 2020
+# The action plan's base and target years: dbt's vars (dbt_project.yml), held once there.
+_PLAN = dbt_project_vars()
+BASE_YEAR = int(_PLAN["baseline_year"])
+TARGET_YEAR = int(_PLAN["target_year"])
+# The street_code of the district's rows in the tables that publish them.
+DISTRICT = "ALL"
 
 _QUERY_LOCK = threading.Lock()
 
@@ -134,12 +146,18 @@ def _cached_query(
             con.close()
 
 
+# How a page shows a street name the mart left empty: dbt names every street it publishes
+# (report_street_name, dim_streets), so this only keeps a page drawing over a damaged or
+# hand-made file; the display of a missing value, like "—", not a rule.
+NO_STREET = "（无街道）"
+
+
 def query(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run one read-only query on the published warehouse with bound ``$name`` parameters."""
     path = warehouse_path()
     identity = _file_identity(path)
     try:
-        return _cached_query(sql, dict(params or {}), str(path), identity)
+        df = _cached_query(sql, dict(params or {}), str(path), identity)
     except duckdb.CatalogException as exc:
         raise MartMissing(str(exc)) from exc
     except duckdb.IOException as exc:
@@ -151,6 +169,9 @@ def query(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         raise WarehouseUnreadable(text) from exc
     except duckdb.Error as exc:
         raise WarehouseUnreadable(str(exc)) from exc
+    if "street_name" in df.columns and df["street_name"].isna().any():
+        df = df.assign(street_name=df["street_name"].fillna(NO_STREET))
+    return df
 
 
 # --- queries of the pages (marts only) -------------------------------------------------------
@@ -179,14 +200,15 @@ FROM marts.fct_casualty_events
 """
 
 # Deaths, injuries, events and loss per street and department of record for a period and an
-# optional street filter (an empty list means every street).
+# optional street filter (an empty list means every street): the sums of the years' rows of
+# marts.rpt_overview_casualties.
 BREAKDOWN_SQL = """
 SELECT street_code, street_name, department, department_name,
-       count(*)::BIGINT AS events,
-       coalesce(sum(deaths), 0)::BIGINT AS deaths,
-       coalesce(sum(injuries), 0)::BIGINT AS injuries,
-       coalesce(sum(direct_loss_10k_yuan), 0)::DOUBLE AS direct_loss_10k_yuan
-FROM marts.fct_casualty_events
+       sum(events)::BIGINT AS events,
+       sum(deaths)::BIGINT AS deaths,
+       sum(injuries)::BIGINT AS injuries,
+       sum(direct_loss_10k_yuan)::DOUBLE AS direct_loss_10k_yuan
+FROM marts.rpt_overview_casualties
 WHERE year BETWEEN $year_from AND $year_to
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
 GROUP BY street_code, street_name, department, department_name
@@ -204,16 +226,22 @@ def load_streets() -> pd.DataFrame:
     return query(STREETS_SQL, {"street_order": STREET_ORDER})
 
 
-def load_event_years() -> tuple[int | None, int | None]:
-    """First and last year with casualty events, or (None, None) when there are none."""
-    df = query(EVENT_YEARS_SQL)
+def _year_span(sql: str) -> tuple[int | None, int | None]:
+    """(first_year, last_year) of a span query, or (None, None) when its table is empty."""
+    df = query(sql)
     if df.empty or pd.isna(df.loc[0, "first_year"]):
         return None, None
     return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
 
 
+def load_event_years() -> tuple[int | None, int | None]:
+    """First and last year with casualty events, or (None, None) when there are none."""
+    return _year_span(EVENT_YEARS_SQL)
+
+
 def load_casualty_breakdown(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
-    """Casualties grouped by street and department of record (``marts.fct_casualty_events``)."""
+    """Casualties per street and department of record over the years
+    (``marts.rpt_overview_casualties``)."""
     return query(
         BREAKDOWN_SQL,
         {
@@ -245,70 +273,45 @@ FROM audit.reconciliation
 """
 
 # One row per (source, feed) with any delivery: the latest delivery of all time (freshness does
-# not depend on the period) and the counts of the files loaded within [$start, $end) (UTC; a
-# NULL bound is open).
+# not depend on the period) and the sums of the counts of the Beijing days in [$day_from,
+# $day_to] (a NULL bound is open), from marts.rpt_data_health_deliveries (dbt counts the files
+# of each day by status).
+_DELIVERY_COUNTS = ["files", "rows_delivered", "rows_loaded", "rows_quarantined", "files_loaded",
+                    "files_partial", "files_rejected", "files_duplicate", "files_empty", "files_other",
+                    "files_resent"]
 FEED_DELIVERIES_SQL = """
-WITH files AS (
+WITH days AS (
     SELECT *,
-           ($start::TIMESTAMP IS NULL OR loaded_at >= $start::TIMESTAMP)
-           AND ($end::TIMESTAMP IS NULL OR loaded_at < $end::TIMESTAMP) AS in_period
-    FROM audit.reconciliation
+           ($day_from::DATE IS NULL OR loaded_on >= $day_from::DATE)
+           AND ($day_to::DATE IS NULL OR loaded_on <= $day_to::DATE) AS in_period
+    FROM marts.rpt_data_health_deliveries
     WHERE len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source)
 )
 SELECT source, feed,
-       max(loaded_at) AS last_loaded_at,
-       arg_max(file_name, struct_pack(t := loaded_at, f := file_name)) AS last_file_name,
-       arg_max(status, struct_pack(t := loaded_at, f := file_name)) AS last_status,
-       count(*) FILTER (WHERE in_period)::BIGINT AS files,
-       coalesce(sum(rows_delivered) FILTER (WHERE in_period), 0)::BIGINT AS rows_delivered,
-       coalesce(sum(rows_loaded) FILTER (WHERE in_period), 0)::BIGINT AS rows_loaded,
-       coalesce(sum(rows_quarantined) FILTER (WHERE in_period), 0)::BIGINT AS rows_quarantined,
-       count(*) FILTER (WHERE in_period AND status = 'loaded')::BIGINT AS files_loaded,
-       count(*) FILTER (WHERE in_period AND status = 'partial')::BIGINT AS files_partial,
-       count(*) FILTER (WHERE in_period AND status = 'rejected')::BIGINT AS files_rejected,
-       count(*) FILTER (WHERE in_period AND status = 'duplicate')::BIGINT AS files_duplicate,
-       count(*) FILTER (WHERE in_period AND status = 'empty')::BIGINT AS files_empty,
-       count(*) FILTER (WHERE in_period AND status NOT IN
-                        ('loaded', 'partial', 'rejected', 'duplicate', 'empty'))::BIGINT AS files_other,
-       -- a file name delivered again with other bytes (its next version; the ingest decides)
-       count(*) FILTER (WHERE in_period AND supersedes IS NOT NULL)::BIGINT AS files_resent
-FROM files
+       max(last_loaded_at) AS last_loaded_at,
+       arg_max(last_file_name, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_file_name,
+       arg_max(last_status, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_status,
+""" + ",\n".join(
+    f"       coalesce(sum({c}) FILTER (WHERE in_period), 0)::BIGINT AS {c}" for c in _DELIVERY_COUNTS
+) + """
+FROM days
 GROUP BY source, feed
 ORDER BY source, feed
 """
 
-# Quarantine reasons embed the offending values (a quoted value, a whole broken CSV line, the
-# name of the file a duplicate repeats): they are replaced by "…" so that equal reasons group
-# together and no delivered value (possibly personal data) reaches the page; so is the column
-# where a JSON parser stopped. Kept as they are:
-# "file lacks required columns [...]" (the headers of the agreement) and unquoted text.
-QUARANTINE_REASONS_SQL = r"""
-WITH rows AS (
-    SELECT source, feed, file_sha256, quarantined_at,
-           CASE
-               WHEN reason IS NULL THEN '（未注明）'
-               -- the missing headers come from the agreement, not from the delivered data
-               WHEN reason LIKE 'file lacks required columns %' THEN reason
-               ELSE regexp_replace(
-                        regexp_replace(
-                            regexp_replace(
-                                regexp_replace(reason, '''(?:[^''\\]|\\.)*''', '…', 'g'),
-                                '"(?:[^"\\]|\\.)*"', '…', 'g'),
-                            '(already loaded from )[^ ()]+', '\1…', 'g'),
-                        -- where in a broken JSON line the parser stopped
-                        '\(column [0-9]+\)', '(column …)', 'g')
-           END AS reason
-    FROM audit.quarantine
-    WHERE (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source))
-      AND ($start::TIMESTAMP IS NULL OR quarantined_at >= $start::TIMESTAMP)
-      AND ($end::TIMESTAMP IS NULL OR quarantined_at < $end::TIMESTAMP)
-),
-grouped AS (
+# The masked reasons are dbt's (marts.rpt_data_health_quarantine_reasons: delivered values
+# replaced by "…"); the page sums the rows of the period's Beijing days and keeps the $top
+# reasons of each feed.
+QUARANTINE_REASONS_SQL = """
+WITH grouped AS (
     SELECT source, feed, reason,
-           count(*)::BIGINT AS rows_quarantined,
+           sum(rows_quarantined)::BIGINT AS rows_quarantined,
            count(DISTINCT file_sha256)::BIGINT AS files,
-           max(quarantined_at) AS last_quarantined_at
-    FROM rows
+           max(last_quarantined_at) AS last_quarantined_at
+    FROM marts.rpt_data_health_quarantine_reasons
+    WHERE (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source))
+      AND ($day_from::DATE IS NULL OR quarantined_on >= $day_from::DATE)
+      AND ($day_to::DATE IS NULL OR quarantined_on <= $day_to::DATE)
     GROUP BY source, feed, reason
 )
 SELECT *,
@@ -356,16 +359,6 @@ ORDER BY success, table_name, expectation, column_name
 """
 
 
-def _utc_bound(day: dt.date | None, *, end: bool) -> dt.datetime | None:
-    """Start of a Beijing day (the day after, for an inclusive end) as naive UTC."""
-    if day is None:
-        return None
-    if end:
-        day = day + dt.timedelta(days=1)
-    local = dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
 def utc_to_local(values: pd.Series) -> pd.Series:
     """Naive UTC timestamps → naive Beijing time (for display)."""
     stamps = pd.to_datetime(values)
@@ -384,29 +377,27 @@ def load_delivery_span() -> tuple[dt.datetime | None, dt.datetime | None]:
 def load_feed_deliveries(
     sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None
 ) -> pd.DataFrame:
-    """Deliveries per feed (``audit.reconciliation``): latest file of all time, and file and row
-    counts by status for files loaded between two Beijing dates (both included; None: open)."""
+    """Deliveries per feed (``marts.rpt_data_health_deliveries``): latest file of all time, and
+    file and row counts by status for files loaded between two Beijing dates (both included;
+    None: open)."""
     return query(
         FEED_DELIVERIES_SQL,
-        {
-            "sources": [str(s) for s in (sources or [])],
-            "start": _utc_bound(date_from, end=False),
-            "end": _utc_bound(date_to, end=True),
-        },
+        {"sources": [str(s) for s in (sources or [])], "day_from": date_from, "day_to": date_to},
     )
 
 
 def load_quarantine_reasons(
     sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None, top: int = 5
 ) -> pd.DataFrame:
-    """The ``top`` quarantine reasons per feed (``audit.quarantine``, values masked), with rows,
-    files and the last time; same period semantics as ``load_feed_deliveries``."""
+    """The ``top`` quarantine reasons per feed (``marts.rpt_data_health_quarantine_reasons``,
+    values masked), with rows, files and the last time, for rows quarantined between two Beijing
+    dates (both included; None: open), as ``load_feed_deliveries``."""
     return query(
         QUARANTINE_REASONS_SQL,
         {
             "sources": [str(s) for s in (sources or [])],
-            "start": _utc_bound(date_from, end=False),
-            "end": _utc_bound(date_to, end=True),
+            "day_from": date_from,
+            "day_to": date_to,
             "top": int(top),
         },
     )
@@ -448,7 +439,7 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
 MONITORING_COVERAGE_SQL = f"""
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
        c.points, c.points_reporting_24h, c.coverage_24h, c.fully_covered, c.last_reading_at, c.as_of_time,
-       c.unit_name, c.street_code, coalesce(s.street_name, nullif(c.street_code, ''), '（无街道）') AS street_name
+       c.unit_name, c.street_code, s.street_name
 FROM marts.agg_monitoring_coverage AS c
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
 WHERE TRUE {_SOURCE_FILTER.format(alias='c')}
@@ -474,7 +465,7 @@ ORDER BY a.day
 ALARM_EPISODES_SQL = f"""
 SELECT e.episode_id, e.point_id, e.hazard_source_id,
        coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
-       e.unit_name, e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
+       e.unit_name, e.street_code, s.street_name,
        e.metric, e.unit, e.started_at, e.ended_at, e.cleared_at, e.readings, e.peak_value,
        e.high_threshold, e.high_high_threshold, e.reached_high_high, e.duration_minutes, e.day
 FROM marts.fct_sensor_alarm_episodes AS e
@@ -497,6 +488,11 @@ ORDER BY a.hazard_source_id
 
 def _streets_param(streets: list[str] | None) -> list[str]:
     return [str(s) for s in (streets or [])]
+
+
+def _district_or(streets: list[str] | None) -> list[str]:
+    """The rows to read of a table with district rows: the chosen streets, or ALL."""
+    return _streets_param(streets) or [DISTRICT]
 
 
 def load_monitoring_span() -> tuple[dt.datetime | None, dt.date | None, dt.date | None]:
@@ -580,16 +576,36 @@ ORDER BY d.drilled_on DESC, d.drill_id
 """
 
 RESOURCES_SQL = """
-SELECT r.street_code, coalesce(r.street_name, s.street_name, nullif(r.street_code, ''), '（无街道）') AS street_name,
+SELECT r.street_code, r.street_name,
        r.resource_type, r.resources, r.quantity_total, r.quantity_unit, r.units,
        r.quantity_by_unit, r.last_updated_on
 FROM marts.agg_resources_by_street AS r
-LEFT JOIN marts.dim_streets AS s ON r.street_code = s.street_code
 WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], r.street_code)
 ORDER BY r.street_code = 'UNKNOWN',
          coalesce(list_position($street_order::VARCHAR[], r.street_code), 1000),
          r.street_code, r.resource_type
 """
+
+
+# Plan counts per tier (marts.rpt_emergency_plans_by_tier), summed over the chosen streets'
+# rows (every row, ALL included, when none is chosen), every tier of the plans.
+PLANS_BY_TIER_SQL = """
+SELECT tier, min(tier_order) AS tier_order,
+       sum(plans)::BIGINT AS plans,
+       sum(drilled_last_12_months)::BIGINT AS drilled,
+       sum(reaching_district)::BIGINT AS reaching_district,
+       sum(not_reaching_district)::BIGINT AS not_linked
+FROM marts.rpt_emergency_plans_by_tier
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
+GROUP BY tier
+ORDER BY tier_order, tier
+"""
+
+
+def load_plans_by_tier(streets: list[str] | None) -> pd.DataFrame:
+    """Current plans, plans drilled in the last 12 months and plans not reaching the district
+    plan per tier, for the plans of the chosen streets (``marts.rpt_emergency_plans_by_tier``)."""
+    return query(PLANS_BY_TIER_SQL, {"streets": _streets_param(streets)})
 
 
 def load_plans() -> pd.DataFrame:
@@ -600,10 +616,7 @@ def load_plans() -> pd.DataFrame:
 
 def load_drill_years() -> tuple[int | None, int | None]:
     """First and last year with drills, or (None, None)."""
-    df = query(DRILL_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(DRILL_YEARS_SQL)
 
 
 def load_drills(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
@@ -726,14 +739,11 @@ def load_plan_alerts(streets: list[str] | None) -> int:
 
 RISK_LEVELS: dict[str, str] = {"红": "重大风险", "橙": "较大风险", "黄": "一般风险", "蓝": "低风险"}
 UNRATED = "未定级"
-UNCATEGORISED = "未分类"
-# The categories of the contract, in display order (others follow alphabetically).
-RISK_CATEGORIES = ["工业企业", "人员密集场所", "城市建设", "交通运输", "城市生命线", "自然灾害", "其他"]
 
 _RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {col}))"
 
 RISK_BY_STREET_SQL = f"""
-SELECT a.street_code, coalesce(s.street_name, nullif(a.street_code, ''), '（无街道）') AS street_name,
+SELECT a.street_code, s.street_name,
        a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter,
        a.street_highest_level
 FROM marts.agg_risk_points_by_street AS a
@@ -742,32 +752,35 @@ WHERE {_RISK_STREET_FILTER.format(col='a.street_code')}
 ORDER BY a.street_code, a.risk_level_order
 """
 
+# The counts are dbt's (marts.rpt_risk_by_category, per street, category and level): the page
+# sums the rows of the chosen streets.
 RISK_BY_CATEGORY_SQL = f"""
-SELECT risk_category_label AS risk_category,
-       risk_level_label AS risk_level,
-       count(*)::BIGINT AS risk_points,
-       count(*) FILTER (WHERE flagged)::BIGINT AS flagged_points
-FROM marts.fct_risk_points
+SELECT risk_category, min(risk_category_order) AS risk_category_order, risk_level,
+       sum(risk_points)::BIGINT AS risk_points,
+       sum(flagged_points)::BIGINT AS flagged_points
+FROM marts.rpt_risk_by_category
 WHERE {_RISK_STREET_FILTER.format(col='street_code')}
-GROUP BY 1, 2
-ORDER BY 1, 2
+GROUP BY risk_category, risk_level
+ORDER BY risk_category_order, risk_category, risk_level
 """
 
-RISK_CATEGORY_NAMES_SQL = f"""
-SELECT DISTINCT risk_category_label AS risk_category
-FROM marts.fct_risk_points
+# Every category of the inventory in the mart's display order (risk_category_order).
+RISK_CATEGORY_NAMES_SQL = """
+SELECT risk_category, min(risk_category_order) AS risk_category_order
+FROM marts.rpt_risk_by_category
+GROUP BY risk_category
+ORDER BY risk_category_order, risk_category
 """
 
 # $level / $category: '' = all; $flagged_only: only the flagged rows.
 RISK_POINTS_SQL = f"""
 SELECT p.risk_point_id, p.risk_point_name, p.street_code,
-       coalesce(p.street_name, s.street_name, nullif(p.street_code, ''), '（无街道）') AS street_name,
+       p.street_name,
        p.risk_category_label AS risk_category,
        p.likelihood, p.severity, p.risk_value, p.risk_value_computed, p.risk_level,
        p.risk_level_label AS risk_level_effective,
        p.flagged, p.flag_reason, p.flag_reason_zh, p.responsible_unit, p.assessed_on, p.snapshot_quarter
 FROM marts.fct_risk_points AS p
-LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
 WHERE {_RISK_STREET_FILTER.format(col='p.street_code')}
   AND ($level = '' OR p.risk_level_label = $level)
   AND ($category = '' OR p.risk_category_label = $category)
@@ -784,16 +797,13 @@ def load_risk_by_street(streets: list[str] | None) -> pd.DataFrame:
 
 
 def load_risk_by_category(streets: list[str] | None) -> pd.DataFrame:
-    """Risk points per category and level (``marts.fct_risk_points``, grouped in SQL)."""
+    """Risk points per category and level over the chosen streets (``marts.rpt_risk_by_category``)."""
     return query(RISK_BY_CATEGORY_SQL, {"streets": _streets_param(streets)})
 
 
 def load_risk_categories() -> list[str]:
-    """Every category of the current inventory, in the contract's order (others after)."""
-    found = set(query(RISK_CATEGORY_NAMES_SQL)["risk_category"].astype(str))
-    known = [c for c in RISK_CATEGORIES if c in found]
-    rest = sorted(found - set(RISK_CATEGORIES) - {UNCATEGORISED})
-    return known + rest + ([UNCATEGORISED] if UNCATEGORISED in found else [])
+    """Every category of the current inventory, in the mart's order (``risk_category_order``)."""
+    return query(RISK_CATEGORY_NAMES_SQL)["risk_category"].astype(str).tolist()
 
 
 def load_risk_points(
@@ -828,61 +838,55 @@ WHERE h.year BETWEEN $year_from AND $year_to
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], h.street_code))
 """
 
+# The counts are dbt's (marts.rpt_hazards_by_month: one row per month found and street); the
+# page sums the rows of the chosen years and streets.
 HAZARDS_BY_STREET_SQL = f"""
-SELECT h.street_code, coalesce(s.street_name, nullif(h.street_code, ''), '（无街道）') AS street_name,
-       count(*)::BIGINT AS found,
-       count(*) FILTER (WHERE h.is_rectified)::BIGINT AS rectified,
-       count(*) FILTER (WHERE h.is_open)::BIGINT AS open,
-       count(*) FILTER (WHERE h.is_open AND h.is_overdue)::BIGINT AS open_overdue,
-       count(*) FILTER (WHERE h.is_rectified AND h.is_overdue)::BIGINT AS rectified_late,
-       count(*) FILTER (WHERE h.is_overdue)::BIGINT AS overdue,
-       count(*) FILTER (WHERE h.is_major)::BIGINT AS major,
-       count(*) FILTER (WHERE h.is_major AND coalesce(h.supervised, false))::BIGINT AS major_supervised,
-       count(*) FILTER (WHERE h.major_not_supervised)::BIGINT AS major_not_supervised,
-       count(*) FILTER (WHERE h.major_not_supervised AND h.is_open)::BIGINT AS major_not_supervised_open
-FROM marts.fct_hazards AS h
-LEFT JOIN marts.dim_streets AS s ON s.street_code = h.street_code
+SELECT h.street_code, h.street_name,
+       sum(h.found)::BIGINT AS found,
+       sum(h.rectified)::BIGINT AS rectified,
+       sum(h.open_hazards)::BIGINT AS open,
+       sum(h.open_overdue)::BIGINT AS open_overdue,
+       sum(h.rectified_late)::BIGINT AS rectified_late,
+       sum(h.overdue)::BIGINT AS overdue,
+       sum(h.major)::BIGINT AS major,
+       sum(h.major_supervised)::BIGINT AS major_supervised,
+       sum(h.major_not_supervised)::BIGINT AS major_not_supervised,
+       sum(h.major_not_supervised_open)::BIGINT AS major_not_supervised_open
+FROM marts.rpt_hazards_by_month AS h
 {_HAZARD_FILTER}
 GROUP BY 1, 2
 ORDER BY 1
 """
 
 HAZARD_MONTHLY_SQL = f"""
-SELECT strftime(date_trunc('month', h.found_on), '%Y-%m') AS period,
-       count(*)::BIGINT AS found,
-       count(*) FILTER (WHERE h.is_rectified)::BIGINT AS rectified,
-       count(*) FILTER (WHERE h.is_major)::BIGINT AS major,
-       count(*) FILTER (WHERE h.is_major AND coalesce(h.supervised, false))::BIGINT AS major_supervised
-FROM marts.fct_hazards AS h
+SELECT h.found_month AS period,
+       sum(h.found)::BIGINT AS found,
+       sum(h.rectified)::BIGINT AS rectified,
+       sum(h.major)::BIGINT AS major,
+       sum(h.major_supervised)::BIGINT AS major_supervised
+FROM marts.rpt_hazards_by_month AS h
 {_HAZARD_FILTER}
 GROUP BY 1
 ORDER BY 1
 """
 
-# The official indicators per year: the district row when no street is chosen, else the sum
-# over the chosen streets (a single row keeps the mart's own rates).
+# The official indicators per year, numerators and denominators summed over the rows of the
+# chosen streets, or the district row (ALL) when none is chosen (``_district_or``).
 HAZARD_KPI_SQL = """
 SELECT year,
        sum(hazards_found)::BIGINT AS found,
        sum(hazards_rectified)::BIGINT AS rectified,
-       CASE WHEN count(*) = 1 THEN any_value(hazard_rectification_rate)
-            ELSE sum(hazards_rectified) / nullif(sum(hazards_found), 0) END::DOUBLE
-           AS hazard_rectification_rate,
        sum(major_hazards)::BIGINT AS major,
-       sum(major_hazards_supervised)::BIGINT AS major_supervised,
-       CASE WHEN count(*) = 1 THEN any_value(major_hazard_supervised_rate)
-            ELSE sum(major_hazards_supervised) / nullif(sum(major_hazards), 0) END::DOUBLE
-           AS major_hazard_supervised_rate
+       sum(major_hazards_supervised)::BIGINT AS major_supervised
 FROM marts.kpi_official_indicators
 WHERE year BETWEEN $year_from AND $year_to
-  AND CASE WHEN len($streets::VARCHAR[]) = 0 THEN street_code = 'ALL'
-           ELSE list_contains($streets::VARCHAR[], street_code) END
+  AND list_contains($streets::VARCHAR[], street_code)
 GROUP BY year
 ORDER BY year
 """
 
 MAJOR_HAZARDS_SQL = f"""
-SELECT h.report_id, h.found_on, h.street_code, coalesce(s.street_name, nullif(h.street_code, ''), '（无街道）') AS street_name,
+SELECT h.report_id, h.found_on, h.street_code, s.street_name,
        h.community, h.grid_code, h.level, h.deadline, h.rectified_on, h.status, h.is_open,
        h.is_overdue, h.days_to_rectify, h.supervised, h.major_not_supervised
 FROM marts.fct_hazards AS h
@@ -899,10 +903,7 @@ def _hazard_params(year_from: int, year_to: int, streets: list[str] | None) -> d
 
 def load_hazard_years() -> tuple[int | None, int | None]:
     """First and last year hazards were found, or (None, None) when there are none."""
-    df = query(HAZARD_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(HAZARD_YEARS_SQL)
 
 
 def load_hazards_by_street(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
@@ -916,8 +917,9 @@ def load_hazards_monthly(year_from: int, year_to: int, streets: list[str] | None
 
 
 def load_hazard_kpi(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
-    """隐患整改率 and 重大隐患挂牌督办率 per year (``marts.kpi_official_indicators``)."""
-    return query(HAZARD_KPI_SQL, _hazard_params(year_from, year_to, streets))
+    """The numerators and denominators of 隐患整改率 and 重大隐患挂牌督办率 per year
+    (``marts.kpi_official_indicators``): the district row, or the sums of the chosen streets."""
+    return query(HAZARD_KPI_SQL, _hazard_params(year_from, year_to, _district_or(streets)))
 
 
 def load_major_hazards(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
@@ -938,21 +940,18 @@ SELECT min(year) AS first_year, max(year) AS last_year, count(*) AS inspections
 FROM marts.fct_inspections
 """
 
-# One row per period (year, or month 'YYYY-MM' when $grain = 'month'), street and result.
+# One row per period (year, or month 'YYYY-MM' when $grain = 'month'), street and result: the
+# sums of the months of marts.rpt_enforcement_inspections.
 INSPECTIONS_SQL = """
-SELECT CASE WHEN $grain = 'month' THEN strftime(i.inspected_on, '%Y-%m')
-            ELSE i.year::VARCHAR END AS period,
-       i.street_code,
-       coalesce(s.street_name, nullif(i.street_code, ''), '（无街道）') AS street_name,
+SELECT CASE WHEN $grain = 'month' THEN i.inspected_month ELSE i.year::VARCHAR END AS period,
+       i.street_code, i.street_name,
        i.result_category AS result,
-       count(*)::BIGINT AS inspections,
-       coalesce(sum(i.findings), 0)::BIGINT AS findings,
-       -- from 元 (penalty_10k_yuan is gone in fct_inspections version 2: dbt_project/CHANGELOG.md)
-       coalesce(sum(i.penalty_yuan), 0)::DOUBLE / 10000 AS penalty_10k_yuan,
-       count(*) FILTER (WHERE i.penalised)::BIGINT AS penalised,
-       count(*) FILTER (WHERE i.blacklisted)::BIGINT AS blacklistings
-FROM marts.fct_inspections AS i
-LEFT JOIN marts.dim_streets AS s ON s.street_code = i.street_code
+       sum(i.inspections)::BIGINT AS inspections,
+       sum(i.findings)::BIGINT AS findings,
+       sum(i.penalty_10k_yuan)::DOUBLE AS penalty_10k_yuan,
+       sum(i.penalised)::BIGINT AS penalised,
+       sum(i.blacklistings)::BIGINT AS blacklistings
+FROM marts.rpt_enforcement_inspections AS i
 WHERE i.year BETWEEN $year_from AND $year_to
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], i.street_code))
 GROUP BY 1, 2, 3, 4
@@ -961,48 +960,40 @@ ORDER BY 1, 2, 4
 
 BLACKLIST_SQL = """
 SELECT e.enterprise_key, e.unit_name, e.uscc, e.street_code,
-       coalesce(e.street_name, s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
+       e.street_name,
        e.industry, e.blacklisted_since, e.blacklisted_until, e.is_active
 FROM marts.dim_enterprises AS e
-LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
 WHERE e.blacklisted
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], e.street_code))
 ORDER BY e.blacklisted_since DESC NULLS LAST, e.unit_name, e.enterprise_key
 """
 
+# One row per street (the key of marts.rpt_enforcement_insurance; summed, like every count the
+# pages read, so the page gets one row per street whatever it is given).
 INSURANCE_BY_STREET_SQL = """
-SELECT e.street_code, coalesce(s.street_name, nullif(e.street_code, ''), '（无街道）') AS street_name,
-       count(*)::BIGINT AS units,
-       count(*) FILTER (WHERE e.insurance_current)::BIGINT AS insured,
-       max(e.snapshot_date) AS snapshot_date
-FROM marts.dim_enterprises AS e
-LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
-WHERE e.is_active
-  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], e.street_code))
-GROUP BY 1, 2
-ORDER BY 1
+SELECT street_code, street_name,
+       sum(units)::BIGINT AS units,
+       sum(insured)::BIGINT AS insured,
+       max(snapshot_date) AS snapshot_date
+FROM marts.rpt_enforcement_insurance
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
+GROUP BY street_code, street_name
+ORDER BY street_code
 """
 
-# The district row and the rows of the chosen streets.
+# The district row and the rows of the chosen streets ($streets holds ALL besides them).
 INSURANCE_TREND_SQL = """
-SELECT k.year, k.street_code,
-       CASE WHEN k.street_code = 'ALL' THEN '全区' ELSE coalesce(s.street_name, nullif(k.street_code, ''), '（无街道）') END
-           AS street_name,
-       k.insurance_coverage
-FROM marts.kpi_official_indicators AS k
-LEFT JOIN marts.dim_streets AS s ON s.street_code = k.street_code
-WHERE k.year BETWEEN $year_from AND $year_to
-  AND (k.street_code = 'ALL' OR list_contains($streets::VARCHAR[], k.street_code))
-ORDER BY k.year, k.street_code
+SELECT year, street_code, street_name, insurance_coverage
+FROM marts.kpi_official_indicators
+WHERE year BETWEEN $year_from AND $year_to
+  AND list_contains($streets::VARCHAR[], street_code)
+ORDER BY year, street_code
 """
 
 
 def load_inspection_years() -> tuple[int | None, int | None]:
     """First and last year with inspections, or (None, None) when there are none."""
-    df = query(INSPECTION_YEARS_SQL)
-    if df.empty or pd.isna(df.loc[0, "first_year"]):
-        return None, None
-    return int(df.loc[0, "first_year"]), int(df.loc[0, "last_year"])
+    return _year_span(INSPECTION_YEARS_SQL)
 
 
 def load_inspections(
@@ -1026,7 +1017,7 @@ def load_blacklist(streets: list[str] | None) -> pd.DataFrame:
 
 
 def load_insurance_by_street(streets: list[str] | None) -> pd.DataFrame:
-    """Active units and those with current 安责险 per street (``marts.dim_enterprises``)."""
+    """Active units and those with current 安责险 per street (``marts.rpt_enforcement_insurance``)."""
     return query(INSURANCE_BY_STREET_SQL, {"streets": _streets_param(streets)})
 
 
@@ -1034,5 +1025,6 @@ def load_insurance_trend(year_from: int, year_to: int, streets: list[str] | None
     """安责险覆盖率 per year, district and chosen streets (``marts.kpi_official_indicators``)."""
     return query(
         INSURANCE_TREND_SQL,
-        {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
+        {"year_from": int(year_from), "year_to": int(year_to),
+         "streets": [DISTRICT, *_streets_param(streets)]},
     )

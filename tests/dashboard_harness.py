@@ -1,7 +1,9 @@
 """Shared scaffolding of the dashboard tests (tests/test_dashboard_*.py).
 
 - a fixture warehouse: `open_warehouse` / `create_table` build $CITYSAFETY_HOME/warehouse/citysafety.duckdb
-  from column specs and rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
+  from column specs and rows; `derive_mart` adds a reporting table (rpt_*) by running its dbt
+  model's SQL over the fixture's own tables (`render_model`: refs to `marts.<name>`, the
+  project's vars and macros), so a page test reads the figures dbt publishes from its hand rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
   (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test, with sign-in
   switched off explicitly (CITYSAFETY_AUTH=off: the app fails closed without users);
 - AppTest helpers: `run_page`, `metrics`, `table_with`, `chart_titles`, `texts`;
@@ -26,10 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from citysafety.config import DBT_PROJECT_DIR, dbt_project_vars
 from citysafety.share import contracts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +68,50 @@ FCT_CASUALTY_EVENTS = contract_columns("marts.fct_casualty_events")
 DIM_ENTERPRISES = contract_columns("marts.dim_enterprises")
 FCT_HAZARDS = contract_columns("marts.fct_hazards")
 KPI_OFFICIAL_INDICATORS = contract_columns("marts.kpi_official_indicators")
+
+
+def render_model(model: str) -> str:
+    """A mart model's SQL as dbt renders it for these fixtures: ``ref('x')`` → ``marts.x``,
+    ``source('s', 't')`` → the schema and identifier the project's source YAML declares (e.g.
+    ``audit.quarantine``), ``var`` → dbt_project.yml's vars, the project's macros available
+    (loaded as text before the model, as dbt makes them global)."""
+    variables = dbt_project_vars()
+    sources = _declared_sources()
+
+    def var(name, default=None):
+        return variables.get(name, default)
+
+    macros = "".join(
+        path.read_text(encoding="utf-8") for path in sorted((DBT_PROJECT_DIR / "macros").glob("*.sql"))
+    )
+    model_sql = (DBT_PROJECT_DIR / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8")
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+    return environment.from_string(macros + model_sql).render(
+        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var
+    ).strip()
+
+
+def _declared_sources() -> dict[tuple[str, str], str]:
+    """(source name, table name) → ``schema.identifier`` of every source of the dbt project."""
+    import yaml
+
+    found = {}
+    for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources", []) or []:
+            for table in source.get("tables", []):
+                identifier = table.get("identifier", table["name"])
+                found[(source["name"], table["name"])] = f"{source.get('schema', source['name'])}.{identifier}"
+    return found
+
+
+def derive_mart(con: duckdb.DuckDBPyConnection, model: str) -> None:
+    """``marts.<model>`` with its contract's columns, filled by the model's own SQL over the
+    tables already in the fixture warehouse (a reporting table derives from the facts)."""
+    create_mart(con, f"marts.{model}")
+    names = [c.split(" ")[0] for c in contract_columns(f"marts.{model}").split(", ")]
+    con.execute(
+        f"INSERT INTO marts.{model} SELECT {', '.join(names)} FROM ({render_model(model)}) AS derived"
+    )
 
 
 def warehouse_path(home: Path) -> Path:

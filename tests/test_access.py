@@ -218,7 +218,7 @@ def test_policy_names_every_department_street_office_and_page():
         assert not office.sees_table("audit.quarantine") and not office.sees_table("marts.fct_inspections")
     assert policy.principal("stats").tables == frozenset(
         {"marts.dim_streets", "marts.kpi_safety_targets", "marts.rpt_targets_projection",
-         "marts.kpi_official_indicators", "marts.fct_casualty_events"})
+         "marts.kpi_official_indicators", "marts.fct_casualty_events", "marts.rpt_overview_casualties"})
     assert all(policy.principal(d).streets is None for d in DEPARTMENTS)
     # Every page of the app is known to the policy (else only `pages: all` would see it).
     app_pages = set(re.findall(r'url_path="([a-z_]+)"', APP.read_text(encoding="utf-8")))

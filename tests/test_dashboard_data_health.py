@@ -22,6 +22,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     create_mart,
     create_table,
+    derive_mart,
     goto_via_app,
     home,
     metrics,
@@ -133,6 +134,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
             values="(?, ?, ?, ?, '2020-06-01 10:00', '2020-06-01', ?, ?, ?, ?, ?, ?, '测试类别', NULL, "
             "'2020-06-01 10:00', 'x.csv', 1)",
         )
+        derive_mart(con, "rpt_overview_casualties")
         if "reconciliation" in audit:
             create_table(
                 con, "audit.reconciliation",
@@ -145,6 +147,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                  for s, f, name, d, lo, q, st_, dup, at in RECONCILIATION],
                 values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             )
+            derive_mart(con, "rpt_data_health_deliveries")  # dbt's counts over the files above
         if "quarantine" in audit:
             loaded = {name: at for _, _, name, *_, at in RECONCILIATION}
             create_table(
@@ -155,6 +158,8 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                 [(s, f, name, n, reason, raw, f"sha-{name}", loaded[name])
                  for s, f, name, n, reason, raw in QUARANTINE],
             )
+            # the masked reasons: dbt's model over the quarantined rows above
+            derive_mart(con, "rpt_data_health_quarantine_reasons")
         if "quality" in audit:
             create_table(
                 con, "audit.quality_results",

@@ -18,7 +18,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     chart_titles,
+    contract_columns,
     create_mart,
+    derive_mart,
     goto_via_app,
     home,
     metrics,
@@ -107,14 +109,7 @@ RESOURCES = {
 RESOURCE_TYPES = ["救援队伍", "应急物资", "应急装备"]
 
 # The district rows of kpi_official_indicators the page reads (drill_coverage), and one street row.
-OFFICIAL_COLUMNS = [
-    "indicator_id", "year", "street_code", "is_district", "accidents", "accidents_yoy_change",
-    "deaths", "deaths_yoy_change", "deaths_per_100m_gdp", "employees",
-    "workplace_deaths_per_100k_employees", "population_10k", "fire_deaths_per_100k_residents",
-    "vehicles_10k", "road_deaths_per_10k_vehicles", "hazards_found", "hazards_rectified",
-    "hazard_rectification_rate", "major_hazards", "major_hazards_supervised",
-    "major_hazard_supervised_rate", "monitoring_coverage", "insurance_coverage", "drill_coverage",
-]
+OFFICIAL_COLUMNS = [c.split(" ")[0] for c in contract_columns("marts.kpi_official_indicators").split(", ")]
 # year -> district drill coverage (2024: 35 %, 2023: 30 %); a 武林 row that must not be read.
 OFFICIAL_ROWS = [
     {"year": 2023, "street_code": "ALL", "drill_coverage": 0.30},
@@ -156,6 +151,8 @@ def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
             rows.append((code, name, rtype, count, total, unit, units, by_unit,
                          "2024-05-01" if count else None))
     create_mart(con, "marts.agg_resources_by_street", rows)
+    # the counts per tier: dbt's model over the plans above
+    derive_mart(con, "rpt_emergency_plans_by_tier")
     # marts.rpt_alerts_today_plans: plans and those not reaching the district plan, per street of
     # the plans. Not reaching: SQ-DX-04, QY-0021 (DX); QY-0006, QY-0013, QY-0031, QY-0032
     # (UNKNOWN, with QY-0002 that reaches it) = 6.

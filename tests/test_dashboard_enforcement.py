@@ -19,6 +19,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     chart_specs,
     create_mart,
+    derive_mart,
     home,
     metrics,
     open_warehouse,
@@ -98,6 +99,8 @@ def build_warehouse(
                  result if result is not None else "未填写", (penalty or 0) > 0)
                 for iid, uscc, day, result, findings, penalty, black, street in INSPECTIONS
             ])
+            if "streets" in tables:
+                derive_mart(con, "rpt_enforcement_inspections")
         if "enterprises" in tables:
             rows = []
             for i, (key, uscc, valid, name, street, current, black, since, until, active) in enumerate(UNITS, 3):
@@ -109,6 +112,8 @@ def build_warehouse(
                      None if active else "2024-07-31", 1, "enterprises_20241231.xlsx", i)
                 )
             create_mart(con, "marts.dim_enterprises", rows)
+            if "streets" in tables:
+                derive_mart(con, "rpt_enforcement_insurance")
         if "kpi" in tables:
             rows = []
             for year, by_street in COVERAGE.items():
@@ -116,7 +121,7 @@ def build_warehouse(
                     rows.append(
                         (f"{year}:{street}", year, street, street == "ALL", 0, None, 0, None, None,
                          None, None, None, None, None, None, 0, 0, None, 0, 0, None, None,
-                         by_street.get(street), None)
+                         by_street.get(street), None, "全区" if street == "ALL" else STREET_NAMES[street])
                     )
             create_mart(con, "marts.kpi_official_indicators", rows)
 

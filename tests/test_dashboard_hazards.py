@@ -3,7 +3,8 @@
 The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the mart tables the
 page reads (marts.dim_streets, marts.fct_hazards, marts.kpi_official_indicators, with the
 contracts' columns): twelve hazards found in 2023-2024, and the official indicators computed
-from them as the dbt model does. Expected figures are computed by hand in the tests.
+from them as the dbt model does; marts.rpt_hazards_by_month is dbt's model run over those hand
+rows (dashboard_harness.derive_mart). Expected figures are computed by hand in the tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     chart_specs,
     create_mart,
+    derive_mart,
     home,
     metrics,
     open_warehouse,
@@ -64,6 +66,7 @@ HAZARDS = [
     ("H11", "2024-03-20", "CH", "重大", "2024-04-20", None, "已销号", None, True, False, False),
     ("H12", "2024-03-28", "WL", "一般", None, None, "待整改", False, False, True, False),
 ]
+NAMES = {code: name for code, name, *_ in STREETS}
 KPI_YEARS = (2022, 2023, 2024)  # 2022: no hazards (rates null)
 
 
@@ -94,7 +97,8 @@ def kpi_rows() -> list[tuple]:
                 (f"{year}:{street}", year, street, street == "ALL", 0, None, 0, None, None, None,
                  None, None, None, None, None, found, rectified,
                  rectified / found if found else None, major, supervised,
-                 supervised / major if major else None, None, None, None)
+                 supervised / major if major else None, None, None, None,
+                 "全区" if street == "ALL" else NAMES[street])
             )
     return rows
 
@@ -105,6 +109,9 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "haz
             create_mart(con, "marts.dim_streets", STREETS)
         if "hazards" in tables:
             create_mart(con, "marts.fct_hazards", hazard_rows())
+        if "hazards" in tables and "streets" in tables:
+            # the page's counts: dbt's model over the hand rows above
+            derive_mart(con, "rpt_hazards_by_month")
         if "kpi" in tables:
             create_mart(con, "marts.kpi_official_indicators", kpi_rows())
 

@@ -180,6 +180,7 @@ def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
                        True),
     ])
     create_mart(con, "marts.fct_casualty_events")
+    create_mart(con, "marts.rpt_overview_casualties")
 
 
 INDICATORS = {"deaths_total": ("各类生产安全事故死亡人数", "人"),

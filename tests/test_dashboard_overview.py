@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     create_mart,
+    derive_mart,
     home,
     open_warehouse,
     run_page,
@@ -165,6 +166,7 @@ def build_warehouse(
                      f"{dept}.csv", i)
                 )
             create_mart(con, "marts.fct_casualty_events", rows)
+            derive_mart(con, "rpt_overview_casualties")
 
 
 warehouse_home = warehouse_fixture(build_warehouse)
@@ -330,6 +332,9 @@ def test_new_publication_is_picked_up(tmp_path, monkeypatch):
     build_warehouse(new)
     con = duckdb.connect(str(new))
     con.execute("UPDATE marts.fct_casualty_events SET deaths = deaths + 1 WHERE event_id = 'E2'")
+    # a publish carries the whole build: the reporting table as dbt rebuilds it from the facts
+    con.execute("DROP TABLE marts.rpt_overview_casualties")
+    derive_mart(con, "rpt_overview_casualties")
     con.close()
     os.replace(new, live)
     at.run()

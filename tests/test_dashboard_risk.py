@@ -17,6 +17,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     browser_page,
     chart_specs,
     create_mart,
+    derive_mart,
     home,
     metrics,
     open_warehouse,
@@ -112,6 +113,7 @@ def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "poi
                      None if reason is None else REASONS_ZH[reason])
                 )
             create_mart(con, "marts.fct_risk_points", rows)
+            derive_mart(con, "rpt_risk_by_category")  # dbt's counts over the hand rows above
         if "agg" in tables:
             create_mart(con, "marts.agg_risk_points_by_street", agg_rows())
 

@@ -1,34 +1,16 @@
 """The reporting marts' rules (dbt_project/models/marts/rpt_*.sql) on hand numbers, without a build.
 
 Each model's SQL is rendered as dbt renders it (``ref`` → a table, ``var`` → dbt_project.yml's
-vars) and run by DuckDB over input tables with the published contract's columns. The same rules
-are dbt unit tests (the models' YAML), run by every `dbt build` (tests/test_pipeline.py).
+vars, the project's macros: tests/dashboard_harness.py ``render_model``) and run by DuckDB over
+input tables with the published contract's columns. The same rules are dbt unit tests (the models' YAML), run by every `dbt build` (tests/test_pipeline.py).
 """
 
 from __future__ import annotations
 
 import duckdb
-import jinja2
 import pandas as pd
-import yaml
 
-from dashboard_harness import contract_columns
-from citysafety.config import DBT_PROJECT_DIR
-
-MARTS = DBT_PROJECT_DIR / "models" / "marts"
-
-
-def render(model: str) -> str:
-    """The model's SQL with refs to ``marts.<name>`` and the project's vars."""
-    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    variables = project.get("vars", {})
-
-    def var(name, default=None):
-        return variables.get(name, default)
-
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
-        (MARTS / f"{model}.sql").read_text(encoding="utf-8"))
-    return template.render(ref=lambda name, **_: f"marts.{name}", var=var)
+from dashboard_harness import contract_columns, render_model
 
 
 def run_model(model: str, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -41,7 +23,7 @@ def run_model(model: str, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             con.executemany(
                 f"insert into marts.{relation} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
                 frame.astype(object).where(frame.notna(), None).values.tolist())
-        return con.execute(render(model)).df()
+        return con.execute(render_model(model)).df()
     finally:
         con.close()
 

@@ -239,21 +239,14 @@ def broken_graph(tree: pd.DataFrame) -> str | None:
     return "\n".join(lines)
 
 
-def tier_coverage(plans: pd.DataFrame) -> pd.DataFrame:
-    """Plans, plans drilled in the last 12 months and plans not linked, per tier (all tiers)."""
-    frame = plans.assign(
-        drilled=plans["drilled_in_last_12_months"].fillna(False).astype(bool),
-        not_linked=~plans["reaches_district_plan"].fillna(False).astype(bool),
-    )
-    grouped = frame.groupby("tier").agg(
-        plans=("plan_id", "count"), drilled=("drilled", "sum"), not_linked=("not_linked", "sum")
-    )
-    order = TIERS + sorted(set(grouped.index) - set(TIERS))
-    grouped = grouped.reindex(order, fill_value=0).reset_index(names="tier")
-    grouped[["plans", "drilled", "not_linked"]] = grouped[["plans", "drilled", "not_linked"]].astype("int64")
-    grouped["coverage_pct"] = [
-        round(100.0 * d / p, 1) if p else None for d, p in zip(grouped["drilled"], grouped["plans"])
-    ]
+def tier_coverage(by_tier: pd.DataFrame) -> pd.DataFrame:
+    """Plans, plans drilled in the last 12 months and plans not linked, per tier (every tier,
+    zeros where none): the counts of ``marts.rpt_emergency_plans_by_tier``."""
+    order = TIERS + sorted(set(by_tier["tier"]) - set(TIERS))
+    counts = ["plans", "drilled", "not_linked"]
+    grouped = by_tier.set_index("tier")[counts].reindex(order, fill_value=0).reset_index(names="tier")
+    grouped[counts] = grouped[counts].fillna(0).astype("int64")
+    grouped["coverage_pct"] = [components.rate_pct(d, p) for d, p in zip(grouped["drilled"], grouped["plans"])]
     return grouped
 
 
@@ -418,26 +411,25 @@ def _resources_chart(resources: pd.DataFrame, subtitle: str) -> alt.TopLevelMixi
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _summary_section(scope_plans: pd.DataFrame, scope: str) -> None:
-    total = len(scope_plans)
-    reaches = scope_plans["reaches_district_plan"].fillna(False).astype(bool)
-    drilled = scope_plans["drilled_in_last_12_months"].fillna(False).astype(bool)
+def _summary_section(scope_plans: pd.DataFrame, by_tier: pd.DataFrame, scope: str) -> None:
+    # the counts: marts.rpt_emergency_plans_by_tier summed over the tiers of the scope
+    total, drilled = int(by_tier["plans"].sum()), int(by_tier["drilled"].sum())
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(f"现行预案（{scope}）", f"{total} 个", border=True)
     c2.metric(
         "已衔接到区级预案",
-        f"{int(reaches.sum())} 个",
+        f"{int(by_tier['reaching_district'].sum())} 个",
         help="沿上级预案编号逐级向上，最终到达区级总体预案。",
         border=True,
     )
-    c3.metric("未衔接到区级预案", f"{int((~reaches).sum())} 个", border=True)
+    c3.metric("未衔接到区级预案", f"{int(by_tier['not_linked'].sum())} 个", border=True)
     c4.metric(
         "近12个月演练覆盖率",
-        components.pct(int(drilled.sum()), total),
+        components.pct(drilled, total),
         help="近12个月内至少演练过一次的现行预案占全部现行预案的比例，要求100%。",
         border=True,
     )
-    broken = scope_plans[~reaches]
+    broken = scope_plans[~scope_plans["reaches_district_plan"].fillna(False).astype(bool)]
     if not broken.empty:
         items = "；".join(
             f"{r.plan_name}（{r.plan_id}，{r.link_issue if not components.missing(r.link_issue) else '未衔接'}）"
@@ -500,7 +492,7 @@ def _tree_section(plans: pd.DataFrame, selected: list[str], scope: str) -> None:
 
 
 def _drill_section(
-    scope_plans: pd.DataFrame,
+    by_tier: pd.DataFrame,
     selected: list[str],
     period: tuple[int, int] | None,
     scope: str,
@@ -510,7 +502,7 @@ def _drill_section(
         "演练覆盖率：近12个月内至少演练过一次的现行预案占比（截至数据管道的统计日）；"
         "演练次数按所选年度统计，按所演练预案的层级和街道归类。"
     )
-    tiers = tier_coverage(scope_plans)
+    tiers = tier_coverage(by_tier)
     drills = None
     if period is not None:
         lo, hi = period
@@ -635,14 +627,19 @@ def render() -> None:
     scope = components.scope_text(names, selected, "全区")
 
     scope_plans = plans_in_scope(plans, selected)
+    try:
+        by_tier = data.load_plans_by_tier(selected)
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
     if plans.empty:
         st.info("数据集市中暂无现行应急预案（marts.fct_emergency_plans 为空）。")
     else:
-        _summary_section(scope_plans, scope)
+        _summary_section(scope_plans, by_tier, scope)
         st.divider()
         _tree_section(plans, selected, scope)
     st.divider()
-    _drill_section(scope_plans, selected, period, scope)
+    _drill_section(by_tier, selected, period, scope)
     st.divider()
     _resources_section(selected, scope)
 

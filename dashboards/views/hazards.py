@@ -106,7 +106,7 @@ def street_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: li
 
 def trend_table(trend: pd.DataFrame, grain: str, lo: int, hi: int) -> pd.DataFrame:
     """Every period of the chosen years (months up to the last month with hazards), zeros where
-    none were found; rates in percent (kept from the mart for years)."""
+    none were found; rates in percent: the published numerator over its denominator."""
     if grain == GRAIN_MONTH:
         last = trend["period"].max() if not trend.empty else f"{lo}-01"
         months = pd.period_range(f"{lo}-01", f"{hi}-12", freq="M").strftime("%Y-%m")
@@ -122,12 +122,8 @@ def trend_table(trend: pd.DataFrame, grain: str, lo: int, hi: int) -> pd.DataFra
     table["period"] = table["year"].astype(int).astype(str)
     for column in ("found", "rectified", "major", "major_supervised"):
         table[column] = table[column].fillna(0).astype("int64")
-    table["rate_pct"] = table["hazard_rectification_rate"].map(
-        lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
-    )
-    table["supervised_pct"] = table["major_hazard_supervised_rate"].map(
-        lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
-    )
+    table["rate_pct"] = [components.rate_pct(r, f) for r, f in zip(table["rectified"], table["found"])]
+    table["supervised_pct"] = [components.rate_pct(s, m) for s, m in zip(table["major_supervised"], table["major"])]
     table["period_label"] = table["period"] + "年"
     return table
 

@@ -723,7 +723,7 @@ def _projection_section(kpi: pd.DataFrame, year: int) -> None:
         components.show_unavailable(exc)
         return
     deaths, rate = projections["deaths_total"], projections["deaths_per_100m_gdp"]
-    actual = year >= data.TARGET_YEAR and deaths.mode == "actual"
+    actual = deaths.mode == "actual"  # the mart's mode: the 2020 outcome is known
     st.subheader("2020年目标实际完成情况（全区）" if actual else f"按当前速度研判2020年目标（{year}年视角，全区）")
     st.caption(
         f"研判方法：所选年份在2020年之前时，取{data.BASE_YEAR}年和所选年份（不晚于2019年）之间的年均变化率"

@@ -345,8 +345,7 @@ def _category_section(selected: list[str], scope: str) -> None:
     if by_category.empty:
         st.info("所选街道暂无风险点。")
         return
-    order = data.RISK_CATEGORIES + sorted(set(by_category["risk_category"]) - set(data.RISK_CATEGORIES))
-    categories = [c for c in order if c in set(by_category["risk_category"])]
+    categories = list(dict.fromkeys(by_category["risk_category"]))  # in the mart's order
     pivot = (
         by_category.pivot_table(index="risk_category", columns="risk_level", values="risk_points",
                                 aggfunc="sum", fill_value=0)

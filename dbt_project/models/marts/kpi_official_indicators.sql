@@ -38,6 +38,13 @@ streets as (
     select street_code from {{ ref('streets') }}
 ),
 
+street_names as (
+    select
+        street_code,
+        street_name
+    from {{ ref('dim_streets') }}
+),
+
 years as (
     -- kpi_safety_targets already stops at the as-of year; said here too, as the grid's bound
     select year from targets
@@ -183,8 +190,11 @@ final as (
         case
             when joined.street_code = 'ALL'
                 then coalesce(drilled.plans_drilled, 0) / nullif(current_plans.plans, 0)
-        end::double as drill_coverage
+        end::double as drill_coverage,
+        {{ report_street_name('joined.street_code', 'street_names.street_name') }}::varchar
+            as street_name
     from joined
+    left join street_names on joined.street_code = street_names.street_code
     left join targets on joined.year = targets.year
     left join economy on joined.year = economy.year
     left join drilled on joined.year = drilled.year

@@ -9,9 +9,7 @@ hazards as (
 ),
 
 streets as (
-    select street_code from {{ ref('dim_streets') }}
-    union
-    select coalesce(street_code, 'UNKNOWN') from hazards
+    {{ report_streets(['hazards']) }}
 ),
 
 counts as (

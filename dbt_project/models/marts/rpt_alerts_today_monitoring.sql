@@ -18,11 +18,7 @@ as_of as (
 ),
 
 streets as (
-    select street_code from {{ ref('dim_streets') }}
-    union
-    select street_code from coverage
-    union
-    select street_code from episodes
+    {{ report_streets(['coverage', 'episodes']) }}
 ),
 
 sources as (

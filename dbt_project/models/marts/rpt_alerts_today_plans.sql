@@ -10,11 +10,7 @@ plans as (
 ),
 
 streets as (
-    select street_code from {{ ref('dim_streets') }}
-    union
-    select 'ALL'
-    union
-    select coalesce(street_code, 'UNKNOWN') from plans
+    {{ report_streets(['plans'], with_district=true) }}
 ),
 
 counts as (
