@@ -224,8 +224,6 @@ HAZARD_SUPERVISED = "已挂牌督办"
 HAZARD_NOT_SUPERVISED = "未挂牌督办"
 HAZARD_RATE_RECTIFIED = "隐患整改率"
 HAZARD_RATE_SUPERVISED = "重大隐患挂牌督办率"
-
-
 HAZARD_COLORS = {HAZARD_FOUND: "#4C78A8", HAZARD_RECTIFIED: "#54A24B", HAZARD_OPEN_NOT_DUE: "#F2B134",
                  HAZARD_OPEN_OVERDUE: "#D62728", HAZARD_RATE_RECTIFIED: "#54A24B",
                  HAZARD_RATE_SUPERVISED: "#B279A2", HAZARD_SUPERVISED: "#4C78A8", HAZARD_NOT_SUPERVISED: "#D62728"}
@@ -637,7 +635,7 @@ def overview_by_department(by_dept: pd.DataFrame, subtitle: str) -> alt.TopLevel
         )
         .properties(
             height=240,
-            title=alt.TitleParams("分部门死亡人数（人）", subtitle=subtitle, anchor="start"),
+            title=heading("分部门死亡人数（人）", subtitle),
         )
     )
 
@@ -664,9 +662,8 @@ def overview_by_street(by_street: pd.DataFrame, subtitle: str) -> alt.TopLevelMi
             ],
         )
         .properties(
-            # The height includes title, axis and legend (streamlit fits the whole chart).
-            height=250 + 30 * len(street_order),
-            title=alt.TitleParams("分街道死亡人数（人）", subtitle=subtitle, anchor="start"),
+            height=band_height(len(street_order), overhead=250),
+            title=heading("分街道死亡人数（人）", subtitle),
         )
     )
 
@@ -679,7 +676,6 @@ ENFORCEMENT_OTHER_RESULT_COLOR = "#9E9E9E"
 ENFORCEMENT_PENALTY_COLOR = "#B5533C"
 ENFORCEMENT_COVERAGE_COLOR = "#4C78A8"
 ENFORCEMENT_DISTRICT_COLOR = "#333333"
-
 
 
 def _enforcement_x(grain: str) -> alt.X:

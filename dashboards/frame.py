@@ -11,7 +11,8 @@ A page is laid out as::
 
 * Filters kept in the URL (``?streets=WL,TS&from=2017&to=2020``): ``street_filter`` (multiselect
   of streets), ``period_filter`` (years as a slider, or dates as a date range), ``select_filter``
-  (one choice with an "all" entry, e.g. a department). Each seeds its widget state from the URL
+  (one choice with an "all" entry, e.g. a department), ``radio_filter`` (one of a few numbers,
+  e.g. 近7天/近30天). Each seeds its widget state from the URL
   on the first run of the page, keeps it valid on later runs and writes it back to the URL; a
   filter at its default is left out of the URL so that a plain link follows new data.
 * Scope: a street office sees its own streets only, a department only the tables granted to it
@@ -85,8 +86,18 @@ def sees(table: str) -> bool:
     return principal is None or principal.sees_table(table if "." in table else f"marts.{table}")
 
 
+# Shared look of every page. Metric values wrap rather than end in "…": a long value such as
+# "34,223.4 万元" kept its number and lost its unit in a narrow column (issue 13).
+PAGE_STYLE = """<style>
+[data-testid="stMetricValue"] { font-size: clamp(1.4rem, 2.1vw, 2.25rem); }
+[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip;
+  overflow-wrap: anywhere; }
+</style>"""
+
+
 def header(title: str, caption: str | None = None) -> None:
     """The page title, its one-line caption and, for a limited account, the scope line."""
+    st.html(PAGE_STYLE)
     st.title(title)
     if caption:
         st.caption(caption)
@@ -513,6 +524,35 @@ def _date_period(
     if not values:
         return lo, hi
     return tuple(sorted((values[0], values[-1])))  # type: ignore[return-value]
+
+
+def radio_filter(
+    options: Mapping[int, str],
+    *,
+    key: str,
+    param: str,
+    label: str,
+    default: int,
+    help: str | None = None,
+) -> int:
+    """One of a few whole-number choices (value → Chinese label) as a horizontal radio, kept in
+    ``?param=value``; the default is left out of the URL and an unknown value falls back to it."""
+    if key not in st.session_state:
+        try:
+            wanted = int(str(st.query_params.get(param, default)).strip())
+        except ValueError:
+            wanted = default
+    else:
+        wanted = st.session_state[key]
+    if wanted not in options:
+        wanted = default
+    if st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    chosen = st.radio(label, options=list(options), format_func=lambda v: options[v], key=key,
+                      horizontal=True, help=help)
+    chosen = chosen if chosen in options else default
+    _set_query_param(param, None if chosen == default else str(chosen))
+    return chosen
 
 
 def select_filter(

@@ -368,6 +368,12 @@ BY_TABLE: dict[str, dict[str, str]] = {
 
 # risk page (dashboards/views/risk.py)
 RISK_LEVEL_BANDS = {"红": "L×S 20–25", "橙": "L×S 15–16", "黄": "L×S 9–12", "蓝": "L×S 1–8"}
+# The by-street and by-category tables: around the per-level columns the page adds.
+RISK_STREET_HEADERS = {"street_name": "街道", "highest_name": "最高风险等级", "total": "合计（处）"}
+RISK_CATEGORY_HEADERS = {"risk_category": "风险类别"}
+RISK_UNRATED_HEADER = "未定级（处）"
+RISK_FLAGGED_HEADERS = {"flagged": "其中存疑（处）"}
+RISK_TOTAL_HEADERS = {"total": "合计（处）", **RISK_FLAGGED_HEADERS}
 RISK_POINT_HEADERS = {
     "risk_point_id": "风险点编号",
     "risk_point_name": "风险点名称",
@@ -425,6 +431,7 @@ HAZARDS_MAJOR_HEADERS = {
 
 
 # monitoring page (dashboards/views/monitoring.py)
+MONITORING_WINDOWS = {7: "近7天", 30: "近30天"}  # the recent alarms' window, ?days=30
 MONITORING_SOURCE_HEADERS = {
     "hazard_source_id": "危险源编号",
     "hazard_source_name": "危险源名称",
@@ -538,6 +545,9 @@ SIGNIN_AUDIT_HEADERS = {
 
 
 # enforcement page (dashboards/views/enforcement.py)
+# The trend and by-street tables: a column per inspection result between head and tail.
+ENFORCEMENT_TREND_HEADERS_HEAD = {"period_label": "期间", "inspections": "执法检查（次）"}
+ENFORCEMENT_STREET_HEADERS_HEAD = {"street_name": "街道", "inspections": "执法检查（次）"}
 ENFORCEMENT_TREND_HEADERS_TAIL = {
     "findings": "发现问题（项）",
     "penalised": "罚款案件（起）",
@@ -655,6 +665,7 @@ DATA_HEALTH_SOURCE_FRESHNESS_HEADERS = {
     "warn_after": "预警阈值",
     "error_after": "超期阈值",
 }
+DURATION_UNITS = {"day": "天", "hour": "小时", "minute": "分钟"}  # dbt freshness thresholds
 DATA_HEALTH_QUALITY_HEADERS = {
     "department": "所属部门",
     "table_title": "数据表",

@@ -313,7 +313,7 @@ def _source_freshness_section(registry: pd.DataFrame) -> None:
     fresh = with_feed_names(fresh, registry)
     fresh["status_name"] = fresh["status"].map(labels.DATA_HEALTH_FRESHNESS_STATUS).fillna(fresh["status"])
     fresh["last_loaded_local"] = data.utc_to_local(fresh["max_loaded_at"])
-    period = {"day": "天", "hour": "小时", "minute": "分钟"}
+    period = labels.DURATION_UNITS
     for column in ("warn_after", "error_after"):
         fresh[column] = fresh[column].map(
             lambda v: "—" if components.missing(v) else

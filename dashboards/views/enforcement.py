@@ -164,7 +164,7 @@ def _trend_section(inspections: pd.DataFrame, grain: str, lo: int, hi: int, subt
         st.altair_chart(charts.enforcement_results(trend, results, grain, subtitle), width="stretch")
     with right:
         st.altair_chart(charts.enforcement_penalties(trend, grain, subtitle), width="stretch")
-    headers = {"period_label": "期间", "inspections": "执法检查（次）", **{r: f"{r}（次）" for r in results},
+    headers = {**labels.ENFORCEMENT_TREND_HEADERS_HEAD, **{r: f"{r}（次）" for r in results},
                **labels.ENFORCEMENT_TREND_HEADERS_TAIL}
     frame.table(
         trend,
@@ -180,7 +180,7 @@ def _street_section(inspections: pd.DataFrame, streets_df: pd.DataFrame, selecte
     st.caption(f"{subtitle}；按被检查单位所属街道统计。")
     table = street_table(inspections, streets_df, selected)
     results = result_order(inspections["result"])
-    headers = {"street_name": "街道", "inspections": "执法检查（次）", **{r: f"{r}（次）" for r in results},
+    headers = {**labels.ENFORCEMENT_STREET_HEADERS_HEAD, **{r: f"{r}（次）" for r in results},
                **labels.ENFORCEMENT_TREND_HEADERS_TAIL}
     frame.table(
         table,

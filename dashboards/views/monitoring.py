@@ -34,7 +34,7 @@ KEY_PERIOD = "monitoring_period"
 QP_SOURCE = "source"
 QP_WINDOW = "days"
 
-WINDOWS: dict[int, str] = {7: "近7天", 30: "近30天"}
+WINDOWS = labels.MONITORING_WINDOWS
 DEFAULT_WINDOW = 7
 EPISODE_LIMIT = 500
 
@@ -57,36 +57,6 @@ def _scope_text(streets_df: pd.DataFrame, selected: list[str], source_name: str 
 
 
 # --- filters (sidebar + URL) ------------------------------------------------------------------
-
-
-def _window_filter() -> int:
-    """近7天 / 近30天, kept in ``?days=30`` (the default 7 is left out of the URL)."""
-    if KEY_WINDOW not in st.session_state:
-        try:
-            wanted = int(str(st.query_params.get(QP_WINDOW, DEFAULT_WINDOW)).strip())
-        except ValueError:
-            wanted = DEFAULT_WINDOW
-    else:
-        wanted = st.session_state[KEY_WINDOW]
-    if wanted not in WINDOWS:
-        wanted = DEFAULT_WINDOW
-    if st.session_state.get(KEY_WINDOW) != wanted:
-        st.session_state[KEY_WINDOW] = wanted
-    days = st.radio(
-        "最近报警",
-        options=list(WINDOWS),
-        format_func=lambda d: WINDOWS[d],
-        key=KEY_WINDOW,
-        horizontal=True,
-        help="报警明细显示截至数据最新时间的最近7天或30天（含当天）。",
-    )
-    days = days if days in WINDOWS else DEFAULT_WINDOW
-    if days == DEFAULT_WINDOW:
-        if QP_WINDOW in st.query_params:
-            del st.query_params[QP_WINDOW]
-    elif st.query_params.get(QP_WINDOW) != str(days):
-        st.query_params[QP_WINDOW] = str(days)
-    return days
 
 
 def _sidebar_filters(
@@ -118,7 +88,14 @@ def _sidebar_filters(
             all_label="全部危险源",
             help="只看一个重大危险源的覆盖率和报警。",
         )
-        days = _window_filter()
+        days = frame.radio_filter(
+            WINDOWS,
+            key=KEY_WINDOW,
+            param=QP_WINDOW,
+            label="最近报警",
+            default=DEFAULT_WINDOW,
+            help="报警明细显示截至数据最新时间的最近7天或30天（含当天）。",
+        )
         period = None
         if bounds is not None:
             period = frame.period_filter(

@@ -165,12 +165,10 @@ def _map_section(levels: pd.DataFrame, selected: list[str], scope: str, visible:
         st.altair_chart(charts.risk_by_street(levels, scope), width="stretch")
     table = levels.copy()
     headers = {
-        "street_name": "街道",
-        "highest_name": "最高风险等级",
-        "total": "合计（处）",
+        **labels.RISK_STREET_HEADERS,
         **{level: f"{level}色 {data.RISK_LEVELS[level]}（处）" for level in LEVELS},
-        data.UNRATED: "未定级（处）",
-        "flagged": "其中存疑（处）",
+        data.UNRATED: labels.RISK_UNRATED_HEADER,
+        **labels.RISK_FLAGGED_HEADERS,
     }
     if not int(table[data.UNRATED].sum()):
         headers.pop(data.UNRATED)
@@ -206,11 +204,10 @@ def _category_section(selected: list[str], scope: str) -> None:
         st.altair_chart(charts.risk_by_category(by_category, categories, scope), width="stretch")
     with right:
         headers = {
-            "risk_category": "风险类别",
+            **labels.RISK_CATEGORY_HEADERS,
             **{level: f"{level}色（处）" for level in LEVELS},
-            data.UNRATED: "未定级（处）",
-            "total": "合计（处）",
-            "flagged": "其中存疑（处）",
+            data.UNRATED: labels.RISK_UNRATED_HEADER,
+            **labels.RISK_TOTAL_HEADERS,
         }
         if not int(pivot[data.UNRATED].sum()):
             headers.pop(data.UNRATED)
