@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from dashboards import data
+from dashboards import components, data
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -118,11 +118,6 @@ def scope_text(names: Mapping[str, str], selected: list[str], everywhere: str = 
     return "、".join(names.get(c, c) for c in selected)
 
 
-def district_text() -> str:
-    """"全区" for an account that sees the district; the account's own scope otherwise."""
-    return viewer_scope() or DISTRICT
-
-
 # --- sidebar ----------------------------------------------------------------------------------
 
 
@@ -154,13 +149,6 @@ def sidebar(
 # --- tables -----------------------------------------------------------------------------------
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _number_text(value: Any) -> str:
     return f"{value:.10g}" if isinstance(value, float) else str(value)
 
@@ -185,10 +173,10 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
         is_time = isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series)
         if is_time or series.dtype == object or pd.api.types.is_string_dtype(series) \
                 or pd.api.types.is_bool_dtype(series):
-            present = [v for v in series if not _missing(v)]
+            present = [v for v in series if not components.missing(v)]
             with_time = any(isinstance(v, dt.datetime) and (v.hour, v.minute, v.second) != (0, 0, 0)
                             for v in present)
-            values = [MISSING if _missing(v) else _when_text(v, with_time) for v in series]
+            values = [MISSING if components.missing(v) else _when_text(v, with_time) for v in series]
             out[column] = pd.Series(values, index=series.index, dtype=object)
     return out
 
@@ -408,7 +396,7 @@ def street_filter(
     names = dict(zip(codes, streets_df["street_name"].astype(str)))
     # Sign-in (dashboards.auth): a street office is offered its own street only, and an empty
     # selection means its streets, never the whole district.
-    allowed = _allowed_streets()
+    allowed = viewer_streets()
     if allowed is not None:
         codes = [c for c in codes if c in allowed]
         placeholder = "、".join(names.get(c, c) for c in allowed)
@@ -433,13 +421,6 @@ def street_filter(
     if allowed is not None and not selected:
         return codes or list(allowed)
     return selected
-
-
-def _allowed_streets() -> list[str] | None:
-    """Streets the signed-in user may see (None: every street)."""
-    from dashboards import auth
-
-    return auth.allowed_streets(auth.current_user())
 
 
 def period_filter(

@@ -270,10 +270,9 @@ def _episodes_section(
 
 
 def render() -> None:
-    frame.header("重大危险源监测")
-    st.caption(
-        "重大危险源在线监测：监测点是否在线（近24小时覆盖率）、报警趋势与最近报警。"
-        "危险源按所属单位的街道归属。"
+    frame.header(
+        "重大危险源监测",
+        "重大危险源在线监测：监测点是否在线（近24小时覆盖率）、报警趋势与最近报警。危险源按所属单位的街道归属。",
     )
     try:
         streets_df = data.load_streets()

@@ -339,7 +339,8 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
         labels.OVERVIEW_KPI_TABLE_COLUMNS,
         all_rows=True,  # every year in view, no inner scrolling (the last row was hidden)
         column_config={
-            "年份": st.column_config.NumberColumn(format="%d"),
+            # The year stays in view while the wide table scrolls sideways.
+            "年份": st.column_config.NumberColumn(format="%d", pinned=True),
             **{labels.OVERVIEW_KPI_TABLE_COLUMNS[c]: right for c in formats},
         },
     )
