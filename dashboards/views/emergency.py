@@ -38,7 +38,6 @@ NO_STREET = "（全区/部门）"
 LINKED, NOT_LINKED = "✅ 已衔接", "❌ 未衔接"
 
 
-
 # --- small helpers ----------------------------------------------------------------------------
 
 
@@ -86,7 +85,6 @@ def tree_table(tree: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="sort_broken").reset_index(drop=True)
 
 
-
 def tier_coverage(plans: pd.DataFrame) -> pd.DataFrame:
     """Plans, plans drilled in the last 12 months and plans not linked, per tier (all tiers)."""
     flagged = plans.assign(
@@ -132,10 +130,6 @@ def _sidebar_filters(
                 help="演练次数统计的年度范围；官方演练覆盖率显示所选最后一年。",
             )
     return selected, period
-
-
-# --- charts -----------------------------------------------------------------------------------
-
 
 
 # --- sections ---------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ RESULTS = list(data.INSPECTION_RESULTS)  # 合格, 责令整改, 行政处罚, �
 DISTRICT = frame.DISTRICT
 
 
-
 # --- small helpers ----------------------------------------------------------------------------
 
 
@@ -120,10 +119,6 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
             all_label="按年",
         )
     return selected, int(lo), int(hi), grain
-
-
-# --- charts -----------------------------------------------------------------------------------
-
 
 
 # --- sections ---------------------------------------------------------------------------------

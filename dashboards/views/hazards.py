@@ -115,10 +115,6 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
     return selected, int(lo), int(hi), grain
 
 
-# --- charts -----------------------------------------------------------------------------------
-
-
-
 # --- sections ---------------------------------------------------------------------------------
 
 

@@ -137,7 +137,6 @@ def _projection_badge(p: Projection) -> str:
     return ":gray-badge[:material/hourglass_empty: 暂无法推算]"
 
 
-
 # --- filters (sidebar + URL) ------------------------------------------------------------------
 
 

@@ -71,7 +71,6 @@ def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, select
     return table
 
 
-
 # --- filters (sidebar + URL) ------------------------------------------------------------------
 
 
@@ -113,10 +112,6 @@ def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[l
             help="存疑：上报的风险值或风险等级与 L×S 不一致、L/S 缺失或超出1–5、或重复上报。",
         )
     return selected, level, category, check == CHECK_FLAGGED
-
-
-# --- charts -----------------------------------------------------------------------------------
-
 
 
 # --- sections ---------------------------------------------------------------------------------
