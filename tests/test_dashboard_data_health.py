@@ -268,23 +268,24 @@ def test_quarantine_reasons_grouped_and_masked(home):
     fire = reasons[reasons["数据项"] == "火灾"]
     # The two fire reasons differ only by the delivered value: masked, they group together.
     assert fire[["隔离原因", "隔离行数", "涉及文件数"]].values.tolist() == [
-        ["死亡人数: not a whole number: …", 2, 1]
+        ["死亡人数：不是整数：…", 2, 1]
     ]
     traffic = reasons[reasons["数据项"] == "道路交通事故"]
     assert traffic[["排名", "隔离原因", "隔离行数"]].values.tolist() == [
-        [1, f"duplicate delivery: identical content already loaded from … "
-            "(there: not valid JSON: Expecting value (column …))", 2],
-        [2, "not valid JSON: Expecting value (column …)", 2],
-        [3, "duplicate delivery: identical content already loaded from …", 1],
-        [4, "duplicate delivery: identical content already loaded from … "
-            "(there: occurred_at: not a valid date-time: …)", 1],
-        [5, "occurred_at: not a valid date-time: …", 1],
+        [1, "重复交付：相同内容已从 … 加载（原文件：不是有效的 JSON）", 2],
+        [2, "不是有效的 JSON", 2],
+        [3, "重复交付：相同内容已从 … 加载", 1],
+        [4, "重复交付：相同内容已从 … 加载（原文件：发生时间：不是有效的日期时间：…）", 1],
+        [5, "发生时间：不是有效的日期时间：…", 1],
     ]
     assert traffic["涉及文件数"].tolist() == [1, 1, 1, 1, 1]
     emb = reasons[reasons["部门"] == "区应急管理局"]
     assert emb[["数据项", "隔离原因", "隔离行数"]].values.tolist() == [
-        ["生产安全事故快报", "file rejected: header row is missing or not valid gb18030", 1]
+        ["生产安全事故快报", "文件被拒收：缺少表头行，或表头不是有效的 gb18030 编码", 1]
     ]
+    # In Chinese on the page (issue 13); the raw layer's English wording is the code that goes
+    # with the downloads, beside the text.
+    assert "原因代码" not in reasons.columns and "not valid JSON" not in page_text(at)
 
 
 def test_raw_records_and_samples_never_shown(home, monkeypatch):
@@ -298,8 +299,9 @@ def test_raw_records_and_samples_never_shown(home, monkeypatch):
     monkeypatch.setattr(streamlit, "download_button", spy)
     at = run_page()
     text = page_text(at)
-    assert "道路交通事故" in text and "死亡人数: not a whole number: …" in text
+    assert "道路交通事故" in text and "死亡人数：不是整数：…" in text
     downloads = b"".join(captured)
+    assert "死亡人数: not a whole number: …".encode("utf-8") in downloads  # the code, masked too
     assert len(captured) == 10  # CSV + XLSX of five tables (with the unmapped street values)
     for secret in [*SECRETS, "RAW-FILE-MARKER", "2020-13-01"]:
         assert secret not in text, secret

@@ -192,3 +192,20 @@ def test_the_deploy_button_is_hidden():
 
     command = cli.dashboard_command(18599)
     assert command[command.index("--client.toolbarMode") + 1] == "viewer"
+
+
+def test_quarantine_reasons_read_in_chinese():
+    """The raw layer's reasons as issue 13 found them on the page, masked as the page's query
+    masks them, each part in Chinese with its column's label; an unknown wording is not shown raw."""
+    cases = {
+        "not a valid date-time: …": "不是有效的日期时间：…",
+        "expected 11 fields, got 12": "应有 11 个字段，实有 12 个",
+        "duplicate delivery: identical content already loaded from …": "重复交付：相同内容已从 … 加载",
+        "deaths: not a whole number: …; occurred_at: required value is empty":
+            "死亡人数：不是整数：…；发生时间：必填值为空",
+        "file rejected: empty workbook": "文件被拒收：空工作簿",
+        "（未注明）": "（未注明）",
+        "a wording the platform does not know yet": "其他原因（见原因代码）",
+    }
+    for reason, text in cases.items():
+        assert labels.reason_text(reason) == text, reason

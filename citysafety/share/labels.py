@@ -641,11 +641,12 @@ DATA_HEALTH_REASON_HEADERS = {
     "department": "部门",
     "title": "数据项",
     "rank": "排名",
-    "reason": "隔离原因",
+    "reason_text": "隔离原因",
     "rows_quarantined": "隔离行数",
     "files": "涉及文件数",
     "last_quarantined_local": "最近隔离时间",
 }
+DATA_HEALTH_REASON_CODES = {"reason": "原因代码"}  # downloads only: the raw layer's wording
 DATA_HEALTH_UNMAPPED_HEADERS = {
     "department": "部门",
     "title": "数据项",
@@ -756,6 +757,98 @@ def table_title(qualified: str) -> str:
 def check_title(expectation: str) -> str:
     """A quality check in Chinese (an unknown check: 其他检查)."""
     return CHECK_TITLES.get(str(expectation), "其他检查")
+
+
+# Quarantine reasons (audit.quarantine.reason, written by the raw layer in English, values masked
+# as "…" by the page's query) in Chinese: (pattern, text) tried in order on each "; "-separated
+# part, after an optional "<column>: " prefix. The English reason stays beside it in downloads,
+# as the code for machines.
+REASON_RULES: tuple[tuple[str, str], ...] = (
+    (r"duplicate delivery: identical content already loaded from (\S+) \(there: (.*)\)",
+     "重复交付：相同内容已从 \\1 加载（原文件：…）"),  # see _nested
+    (r"duplicate delivery: identical content already loaded from (\S+)", "重复交付：相同内容已从 \\1 加载"),
+    (r"file rejected: (.*)", "文件被拒收：\\1"),  # see _nested
+    (r"not a valid date-time: (.*)", "不是有效的日期时间：\\1"),
+    (r"unreadable date-time: (.*)", "日期时间无法识别：\\1"),
+    (r"expected a date, got a date-time: (.*)", "应为日期，实为日期时间：\\1"),
+    (r"required value is empty", "必填值为空"),
+    (r"expected (\d+) fields, got (\d+)", "应有 \\1 个字段，实有 \\2 个"),
+    (r"not a whole number \(bad thousands separators\): (.*)", "不是整数（千分位写法有误）：\\1"),
+    (r"not a whole number: (.*)", "不是整数：\\1"),
+    (r"not a number \(bad thousands separators\): (.*)", "不是数字（千分位写法有误）：\\1"),
+    (r"not a number: (.*)", "不是数字：\\1"),
+    (r"negative: (.*)", "不能为负数：\\1"),
+    (r"not 是/否: (.*)", "应为“是”或“否”：\\1"),
+    (r"not one of (.+?): (.*)", "不在约定取值（\\1）之内：\\2"),
+    (r"not valid JSON: .*", "不是有效的 JSON"),
+    (r"not readable JSON: .*", "不是有效的 JSON"),
+    (r"not a JSON object but \w+", "不是 JSON 对象"),
+    (r"duplicate JSON key (.*): which value holds is ambiguous", "JSON 键重复（\\1），无法确定取值"),
+    (r"malformed CSV line: .*", "CSV 行格式错误"),
+    (r"line is not valid (\S+)", "该行不是有效的 \\1 编码"),
+    (r"line above the header row", "位于表头行之上"),
+    (r"header row is missing or not valid (\S+)", "缺少表头行，或表头不是有效的 \\1 编码"),
+    (r"header found on row (\d+), agreed row is (\d+)", "表头在第 \\1 行，约定为第 \\2 行"),
+    (r"no header row found.*", "找不到表头行（前若干行都不含约定的列名）"),
+    (r"file lacks required columns (.*)", "文件缺少必需的列：\\1"),
+    (r"lacks required columns (.*)", "缺少必需的列：\\1"),
+    (r"file name does not end in (\S+)", "文件名不以 \\1 结尾"),
+    (r"not all of the file is valid (\S+).*", "文件部分内容不是有效的 \\1 编码"),
+    (r"not a readable XLSX workbook.*", "不是可读取的 XLSX 工作簿"),
+    (r"not a readable Parquet file.*", "不是可读取的 Parquet 文件"),
+    (r"empty file", "空文件"),
+    (r"empty workbook", "空工作簿"),
+    (r"no rows", "没有数据行"),
+)
+_REASON_RULES = tuple((re.compile(p + r"\Z", re.S), t) for p, t in REASON_RULES)
+_COLUMN_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[\u3400-\u9fff（）]+): (.+)\Z", re.S)
+
+
+def _column_title(column: str) -> str:
+    if re.search(r"[\u3400-\u9fff]", column):
+        return column
+    for table in BY_TABLE.values():
+        if column in table:
+            return table[column]
+    return COMMON.get(column, column)
+
+
+def reason_text(reason: str) -> str:
+    """A quarantine reason in Chinese ("死亡人数：不是整数：…"); unknown wording: 其他原因."""
+    reason = str(reason)
+    if not re.search(r"[A-Za-z]", reason):  # already words of a person (（未注明）)
+        return reason
+    whole = _nested(reason)
+    if whole is not None:
+        return whole
+    parts = []
+    for part in reason.split("; "):
+        column = None if any(p.match(part) for p, _ in _REASON_RULES) else _COLUMN_PREFIX.match(part)
+        if column:
+            parts.append(f"{_column_title(column.group(1))}：{_reason_part(column.group(2))}")
+        else:
+            parts.append(_reason_part(part))
+    return "；".join(parts)
+
+
+def _nested(reason: str) -> str | None:
+    """Reasons that carry another reason: a duplicate file (the original's reason) or a rejected
+    file (why), translated whole so that the inner "; " stays inside."""
+    found = _REASON_RULES[0][0].match(reason)
+    if found:
+        return f"重复交付：相同内容已从 {found.group(1)} 加载（原文件：{reason_text(found.group(2))}）"
+    found = _REASON_RULES[2][0].match(reason)
+    if found:
+        return f"文件被拒收：{reason_text(found.group(1))}"
+    return None
+
+
+def _reason_part(part: str) -> str:
+    for pattern, text in _REASON_RULES:
+        found = pattern.match(part)
+        if found:
+            return found.expand(text)
+    return "其他原因（见原因代码）"
 
 
 # The first Chinese words of a description, with a full-width bracket after them: 罚款（元）.

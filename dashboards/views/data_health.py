@@ -263,13 +263,15 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     reasons = reasons.sort_values(["order", "source", "feed", "rank"], na_position="last", kind="stable")
     reasons["last_quarantined_local"] = data.utc_to_local(reasons["last_quarantined_at"])
     reasons["rank"] = reasons["rank"].astype("int64")
+    reasons["reason_text"] = reasons["reason"].map(labels.reason_text)
     frame.table(
         reasons,
         labels.DATA_HEALTH_REASON_HEADERS,
         column_config={"最近隔离时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)},
     )
     frame.download_buttons(
-        reasons, "数据健康_隔离原因", labels.DATA_HEALTH_REASON_HEADERS, key="data_health_reasons", sheet_name="隔离原因"
+        reasons, "数据健康_隔离原因", {**labels.DATA_HEALTH_REASON_HEADERS, **labels.DATA_HEALTH_REASON_CODES},
+        key="data_health_reasons", sheet_name="隔离原因",
     )
 
 
@@ -278,7 +280,7 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     st.caption(
         "各部门交付的街道名称须与约定写法之一完全一致（如“武林街道”“武林”“下城区武林街道办事处”），"
         "仅包含某街道简称的取值（如“城东新城片区”）不归入该街道，计入“未知街道”，其伤亡等数据仍计入全区。"
-        "如确属某街道，请数据管理员将该写法补入街道写法清单（dbt_project/seeds/street_spellings.csv）。"
+        "如确属某街道，请数据管理员将该写法补入街道写法清单。"
     )
     try:
         values = data.load_unmapped_street_values([] if source == frame.ALL else [source])
