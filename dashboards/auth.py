@@ -379,7 +379,8 @@ def _mode() -> str | None:
     return st.session_state.get(MODE_KEY)
 
 
-def _principal_of(user: User | None) -> P.Principal | None:
+def principal_of(user: User | None) -> P.Principal | None:
+    """The policy principal of a signed-in user (None: nobody signed in, or not in the policy)."""
     if user is None:
         return None
     try:
@@ -392,7 +393,7 @@ def allowed_pages(user: User | None) -> frozenset[str] | None:
     """url_paths and titles of the pages the user may open; None: every page."""
     if user is None:  # nobody signed in: every page with sign-in off, else nothing
         return None if _mode() == OFF or auth_disabled() else frozenset()
-    principal = _principal_of(user)
+    principal = principal_of(user)
     return frozenset() if principal is None else P.load().page_grants(principal)
 
 
@@ -400,7 +401,7 @@ def allowed_streets(user: User | None) -> list[str] | None:
     """Street codes whose rows the user may see; None: every street."""
     if user is None:  # nobody signed in: every street with sign-in off, else none
         return None if _mode() == OFF or auth_disabled() else []
-    principal = _principal_of(user)
+    principal = principal_of(user)
     if principal is None:
         return []
     return None if principal.streets is None else list(principal.streets)
@@ -412,7 +413,7 @@ def can_read_audit(user: User | None = None) -> bool:
     if _mode() == OFF:
         return True
     user = current_user() if user is None else user
-    principal = _principal_of(user)
+    principal = principal_of(user)
     return _mode() == ON and principal is not None and principal.pages is None
 
 
@@ -451,7 +452,7 @@ def scoped_warehouse_path() -> Path:
         return settings().warehouse_db
     if _mode() != ON or st.session_state.get(TOKEN_KEY) is None:
         raise NotSignedIn()
-    principal = _principal_of(current_user())
+    principal = principal_of(current_user())
     if principal is None:
         raise NotSignedIn()
     if principal.unrestricted:
@@ -538,7 +539,7 @@ def logout() -> None:
 
 def _sidebar(user: User) -> None:
     with st.sidebar:
-        principal = _principal_of(user)
+        principal = principal_of(user)
         scope = "全区" if principal is None or principal.streets is None else principal.name_zh
         st.caption(f"当前用户：{user.display_name}（{user.username}，{ROLE_NAMES.get(user.role, user.role)}，"
                    f"数据范围：{scope}）")

@@ -366,3 +366,42 @@ def test_every_page_of_every_principal_shows_only_its_rows(name, fixture, users_
     # 总览 alone shows only totals.
     if set(pages) - {"overview"}:
         assert seen, name
+
+
+def _overview_as(name: str, fixture, users_file, monkeypatch) -> AppTest:
+    cfg, _tables = fixture
+    monkeypatch.setenv("CITYSAFETY_HOME", str(cfg.home))
+    monkeypatch.setenv("CITYSAFETY_USERS", str(users_file))
+    monkeypatch.delenv("CITYSAFETY_AUTH", raising=False)
+    at = sign_in(name)  # 总览 is the default page
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_street_offices_overview_says_its_street_not_the_district(fixture, users_file, monkeypatch):
+    """Scope-true wording (issue 13): 武林's 总览 names 武林街道 in its scope line and titles, never
+    "（全区）" or "全部街道" over its own numbers; the district's targets say they are outside its
+    scope; the cards of tables outside its grant (monitoring) say so instead of "暂无数据"."""
+    at = _overview_as("street_wl", fixture, users_file, monkeypatch)
+    captions = [c.value for c in at.caption]
+    assert any("数据范围：武林街道" in c for c in captions), captions
+    subheaders = [s.value for s in at.subheader]
+    assert "今日重点提醒（武林街道）" in subheaders, subheaders
+    assert any(s.startswith("伤亡事件分布（") and s.endswith("，武林街道）") for s in subheaders), subheaders
+    for title in subheaders:
+        assert "（全区）" not in title and "全部街道" not in title, title
+    assert any("按全区考核，不在您的数据范围内" in i.value for i in at.info)
+    monitoring_cards = [c for c in captions if "不在您的数据范围内" in c]
+    assert len(monitoring_cards) == 2, captions  # 监测覆盖不足危险源, 近24小时报警
+    assert "暂无数据" not in captions
+    assert not any("marts." in t for t in (*captions, *subheaders, *(i.value for i in at.info)))
+
+
+def test_a_departments_cards_outside_its_grant_say_so(fixture, users_file, monkeypatch):
+    """交警大队 is granted no hazards, sensors or plans: its 总览 cards say they are not in its scope,
+    and its scope line names the department."""
+    at = _overview_as("traffic", fixture, users_file, monkeypatch)
+    captions = [c.value for c in at.caption]
+    assert any("数据范围：交警大队" in c for c in captions), captions
+    assert sum("不在您的数据范围内" in c for c in captions) == 5, captions  # every alert card
+    assert "暂无数据" not in captions

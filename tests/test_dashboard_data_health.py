@@ -1,4 +1,4 @@
-"""Tests of the 数据健康 dashboard page and of dashboards.components.
+"""Tests of the 数据健康 dashboard page and of the page frame (dashboards.frame: downloads, filters).
 
 The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the three audit tables
 the page reads, with a handful of hand-written rows whose expected figures are computed by hand
@@ -35,7 +35,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_path,
 )
 from dashboard_harness import run_page as _run_page
-from dashboards import components
+from dashboards import frame
 
 PAGE = "data_health"
 
@@ -251,7 +251,7 @@ def test_default_view_all_feeds_freshness_and_counts(home):
     assert rows.loc["生产经营单位基础信息", "最近文件状态"] == "空文件"
     for title in ("地区生产总值与人口", "应急预案", "重大危险源在线监测", "网格隐患排查"):
         assert rows.loc[title, "时效状态"] == "未收到"
-        assert rows.loc[title, "最近交付文件"] is None or pd.isna(rows.loc[title, "最近交付文件"])
+        assert rows.loc[title, "最近交付文件"] == "—"  # a missing cell reads "—", never "None"
 
     counts = by_title(table_with(at, "隔离占比（%）"))
     assert counts.loc["火灾", ["交付文件数", "交付行数", "加载行数", "隔离行数"]].tolist() == [2, 15, 13, 2]
@@ -279,23 +279,24 @@ def test_quarantine_reasons_grouped_and_masked(home):
     fire = reasons[reasons["数据项"] == "火灾"]
     # The two fire reasons differ only by the delivered value: masked, they group together.
     assert fire[["隔离原因", "隔离行数", "涉及文件数"]].values.tolist() == [
-        ["死亡人数: not a whole number: …", 2, 1]
+        ["死亡人数：不是整数：…", 2, 1]
     ]
     traffic = reasons[reasons["数据项"] == "道路交通事故"]
     assert traffic[["排名", "隔离原因", "隔离行数"]].values.tolist() == [
-        [1, f"duplicate delivery: identical content already loaded from … "
-            "(there: not valid JSON: Expecting value (column …))", 2],
-        [2, "not valid JSON: Expecting value (column …)", 2],
-        [3, "duplicate delivery: identical content already loaded from …", 1],
-        [4, "duplicate delivery: identical content already loaded from … "
-            "(there: occurred_at: not a valid date-time: …)", 1],
-        [5, "occurred_at: not a valid date-time: …", 1],
+        [1, "重复交付：相同内容已从 … 加载（原文件：不是有效的 JSON）", 2],
+        [2, "不是有效的 JSON", 2],
+        [3, "重复交付：相同内容已从 … 加载", 1],
+        [4, "重复交付：相同内容已从 … 加载（原文件：发生时间：不是有效的日期时间：…）", 1],
+        [5, "发生时间：不是有效的日期时间：…", 1],
     ]
     assert traffic["涉及文件数"].tolist() == [1, 1, 1, 1, 1]
     emb = reasons[reasons["部门"] == "区应急管理局"]
     assert emb[["数据项", "隔离原因", "隔离行数"]].values.tolist() == [
-        ["生产安全事故快报", "file rejected: header row is missing or not valid gb18030", 1]
+        ["生产安全事故快报", "文件被拒收：缺少表头行，或表头不是有效的 gb18030 编码", 1]
     ]
+    # In Chinese on the page (issue 13); the raw layer's English wording is the code that goes
+    # with the downloads, beside the text.
+    assert "原因代码" not in reasons.columns and "not valid JSON" not in page_text(at)
 
 
 def test_raw_records_and_samples_never_shown(home, monkeypatch):
@@ -309,8 +310,9 @@ def test_raw_records_and_samples_never_shown(home, monkeypatch):
     monkeypatch.setattr(streamlit, "download_button", spy)
     at = run_page()
     text = page_text(at)
-    assert "道路交通事故" in text and "死亡人数: not a whole number: …" in text
+    assert "道路交通事故" in text and "死亡人数：不是整数：…" in text
     downloads = b"".join(captured)
+    assert "死亡人数: not a whole number: …".encode("utf-8") in downloads  # the code, masked too
     assert len(captured) == 10  # CSV + XLSX of five tables (with the unmapped street values)
     for secret in [*SECRETS, "RAW-FILE-MARKER", "2020-13-01"]:
         assert secret not in text, secret
@@ -361,7 +363,7 @@ def test_department_filter_through_widget_updates_url(home):
     ]
     assert metrics(at)["逾期"] == "1 项"
     assert at.query_params == {"dept": "traffic"}
-    at.selectbox(key="data_health_department").set_value(components.ALL).run()
+    at.selectbox(key="data_health_department").set_value(frame.ALL).run()
     assert len(table_with(at, "隔离占比（%）")) == 13
     assert at.query_params == {}
 
@@ -400,15 +402,20 @@ def test_quality_gate_and_data_docs(home):
     errors = " ".join(e.value for e in at.error)
     # Only the last run (2024-05-02 01:00 UTC = 09:00 Beijing) counts: 3 expectations, 1 failed.
     assert "共 3 项检查，1 项未通过" in errors
-    assert "audit.reconciliation · expect_column_pair_values_to_be_equal（rows_delivered,rows_loaded），异常 2 个" in errors
+    # In Chinese: no table, check or column names on the page (the codes go with the downloads).
+    assert "交付对账记录 · 两字段取值相等（交付行数、加载行数），异常 2 个" in errors
     assert "检查时间：2024-05-02 09:00（北京时间）" in errors
     quality = table_with(at, "检查项")
     assert quality[["所属部门", "数据表", "结果", "异常值数量"]].values.tolist() == [
-        ["全区（共用）", "audit.reconciliation", "未通过", 2],
-        ["全区（共用）", "marts.kpi_safety_targets", "通过", 0],
-        ["区消防救援大队", "raw.fire__fires", "通过", 0],
+        ["全区（共用）", "交付对账记录", "未通过", 2],
+        ["全区（共用）", "三年行动计划考核指标", "通过", 0],
+        ["区消防救援大队", "区消防救援大队·火灾（原始数据）", "通过", 0],
     ]
     assert "expect_old_run" not in page_text(at)
+    shown = page_text(at)
+    for raw_name in ("audit.reconciliation", "marts.kpi_safety_targets", "raw.fire__fires",
+                     "expect_column_pair_values_to_be_equal"):
+        assert raw_name not in shown
     docs = data_docs_index(home)
     from citysafety.config import settings
     from citysafety.mart.quality import data_docs_index as real_index
@@ -455,14 +462,14 @@ def test_period_and_reset_through_widgets(home):
     assert at.query_params == {"dept": "fire", "from": "2020-01-01", "to": "2020-01-31"}
     at.button[0].click().run()  # 恢复默认筛选
     assert not at.exception
-    assert at.selectbox(key="data_health_department").value == components.ALL
+    assert at.selectbox(key="data_health_department").value == frame.ALL
     assert len(table_with(at, "隔离占比（%）")) == 13
     assert at.query_params == {}
 
 
 def test_bad_query_params_fall_back(home):
     at = run_page({"dept": "nope", "from": "abc", "to": "1999-01-01"})
-    assert at.selectbox(key="data_health_department").value == components.ALL
+    assert at.selectbox(key="data_health_department").value == frame.ALL
     lo, hi = at.date_input(key="data_health_period").value
     # Unreadable -> first delivery day (2020-01-01 Beijing); before it -> clamped, then sorted.
     assert (lo, hi) == (dt.date(2020, 1, 1), dt.date(2020, 1, 1))
@@ -493,7 +500,7 @@ def test_feed_table_keeps_unregistered_feeds_last():
             "files_duplicate": [0, 0], "files_empty": [0, 0], "files_other": [0, 0],
         }
     )
-    table = feed_table(registry_frame(components.ALL), deliveries, dt.datetime(2024, 1, 3))
+    table = feed_table(registry_frame(frame.ALL), deliveries, dt.datetime(2024, 1, 3))
     assert len(table) == 14
     last = table.iloc[-1]
     assert (last["department"], last["title"], last["freshness"]) == ("未登记来源（legacy）", "old", "—")
@@ -503,7 +510,7 @@ def test_feed_table_keeps_unregistered_feeds_last():
     assert fire["last_loaded_local"] == pd.Timestamp("2024-01-01 08:00")
 
 
-# --- components -------------------------------------------------------------------------------
+# --- the page frame (dashboards.frame) ----------------------------------------------------------
 
 EXPORT = pd.DataFrame(
     {"title": ["火灾", "道路交通事故"], "rows": [15, 8], "share": [13.33, None], "internal": ["x", "y"]}
@@ -518,11 +525,11 @@ def test_download_buttons_bytes(monkeypatch):
         calls.append({"label": label, "data": data, "file_name": file_name, "mime": mime, **kwargs})
         return False
 
-    monkeypatch.setattr(components.st, "download_button", fake_download_button)
-    components.download_buttons(EXPORT, "数据健康_测试", EXPORT_HEADERS)
+    monkeypatch.setattr(frame.st, "download_button", fake_download_button)
+    frame.download_buttons(EXPORT, "数据健康_测试", EXPORT_HEADERS)
     assert [c["file_name"] for c in calls] == ["数据健康_测试.csv", "数据健康_测试.xlsx"]
     assert calls[0]["mime"] == "text/csv"
-    assert calls[1]["mime"] == components.XLSX_MIME
+    assert calls[1]["mime"] == frame.XLSX_MIME
     assert calls[0]["key"] != calls[1]["key"]
 
     csv = calls[0]["data"]
@@ -544,7 +551,7 @@ def test_download_buttons_bytes(monkeypatch):
 
 def test_xlsx_handles_times_and_sheet_names():
     df = pd.DataFrame({"t": pd.to_datetime(["2020-01-02 12:00"]).tz_localize("Asia/Shanghai")})
-    data = components.xlsx_bytes(df, {"t": "时间"}, sheet_name="a/b:c")
+    data = frame.xlsx_bytes(df, {"t": "时间"}, sheet_name="a/b:c")
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert ws.title == "a_b_c"
     assert ws["A1"].value == "时间"
@@ -555,11 +562,11 @@ def _filters_app():
     import pandas as pd
     import streamlit as st
 
-    from dashboards import components
+    from dashboards import frame
 
     streets = pd.DataFrame({"street_code": ["WL", "TS", "CH"], "street_name": ["武林街道", "天水街道", "朝晖街道"]})
-    selected = components.street_filter(streets, key="f_streets")
-    lo, hi = components.period_filter((2016, 2021), key="f_years", label="统计期间（年）")
+    selected = frame.street_filter(streets, key="f_streets")
+    lo, hi = frame.period_filter((2016, 2021), key="f_years", label="统计期间（年）")
     st.write(f"result={','.join(selected)}|{lo}-{hi}")
 
 

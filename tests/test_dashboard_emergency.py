@@ -332,7 +332,8 @@ def test_missing_emergency_marts_show_message(tmp_path, monkeypatch):
 
 
 def test_plan_graph_collapses_and_escapes():
-    from dashboards.views.emergency import broken_graph, plan_graph, plans_for_tree
+    from dashboards.charts import emergency_broken_graph as broken_graph, emergency_plan_graph as plan_graph
+    from dashboards.views.emergency import plans_for_tree
 
     plans = pd.DataFrame(
         [

@@ -270,7 +270,7 @@ def test_default_view_coverage_and_recent_alarms(home):
     episodes = table_with(at, "报警开始时间")
     assert len(episodes) == 8
     assert episodes.iloc[0]["危险源"] == "氯气钢瓶库"
-    assert pd.isna(episodes.iloc[0]["解除时间"])  # still open
+    assert episodes.iloc[0]["解除时间"] == "—"  # still open: "—", never "None"
     assert episodes.iloc[0]["状态"] == "未解除"
     assert episodes.iloc[1]["报警级别"] == "高高报"
     assert episodes.iloc[1]["监测指标"] == "压力"

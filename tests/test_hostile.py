@@ -483,7 +483,7 @@ def test_formula_text_never_reaches_an_excel_export_as_a_formula(tmp_path):
     import pandas as pd
 
     from citysafety.share import contracts, exports
-    from dashboards import components
+    from dashboards import frame
 
     injected = '=HYPERLINK("http://x","y")'
     con = duckdb.connect()
@@ -495,7 +495,7 @@ def test_formula_text_never_reaches_an_excel_export_as_a_formula(tmp_path):
     cell = openpyxl.load_workbook(path)["数据"]["A2"]
     assert cell.value == injected and cell.data_type == "s"
 
-    data = components.xlsx_bytes(pd.DataFrame({"report_id": [injected]}), {"report_id": "编号"})
+    data = frame.xlsx_bytes(pd.DataFrame({"report_id": [injected]}), {"report_id": "编号"})
     cell = openpyxl.load_workbook(__import__("io").BytesIO(data))["数据"]["A2"]
     assert cell.value == injected and cell.data_type == "s"
 

@@ -452,6 +452,493 @@ BY_TABLE: dict[str, dict[str, str]] = {
     },
 }
 
+# --- dashboard pages: captions of the pages' own tables and filters (dashboards/views/) --------
+
+# risk page (dashboards/views/risk.py)
+RISK_LEVEL_BANDS = {"红": "L×S 20–25", "橙": "L×S 15–16", "黄": "L×S 9–12", "蓝": "L×S 1–8"}
+# The by-street and by-category tables: around the per-level columns the page adds.
+RISK_STREET_HEADERS = {"street_name": "街道", "highest_name": "最高风险等级", "total": "合计（处）"}
+RISK_CATEGORY_HEADERS = {"risk_category": "风险类别"}
+RISK_UNRATED_HEADER = "未定级（处）"
+RISK_FLAGGED_HEADERS = {"flagged": "其中存疑（处）"}
+RISK_TOTAL_HEADERS = {"total": "合计（处）", **RISK_FLAGGED_HEADERS}
+RISK_POINT_HEADERS = {
+    "risk_point_id": "风险点编号",
+    "risk_point_name": "风险点名称",
+    "street_name": "街道",
+    "risk_category": "风险类别",
+    "likelihood": "可能性L",
+    "severity": "严重性S",
+    "risk_value": "风险值（上报）",
+    "risk_value_computed": "风险值（L×S）",
+    "risk_level": "风险等级（上报）",
+    "risk_level_effective": "风险等级（核定）",
+    "check": "核查结果",
+    "flag_reason_zh": "存疑原因",
+    "responsible_unit": "管控责任单位",
+    "assessed_on": "评估日期",
+}
+
+
+# hazards page (dashboards/views/hazards.py)
+HAZARDS_STREET_HEADERS = {
+    "street_name": "街道",
+    "found": "排查隐患（项）",
+    "rectified": "已整改（项）",
+    "rate_pct": "隐患整改率（%）",
+    "open": "未整改（项）",
+    "open_overdue": "其中逾期未整改（项）",
+    "rectified_late": "逾期后整改（项）",
+    "major": "重大隐患（项）",
+    "major_supervised": "重大隐患已挂牌督办（项）",
+    "major_not_supervised": "重大隐患未挂牌督办（项）",
+}
+HAZARDS_TREND_HEADERS = {
+    "period_label": "期间",
+    "found": "排查隐患（项）",
+    "rectified": "已整改（项）",
+    "rate_pct": "隐患整改率（%）",
+    "major": "重大隐患（项）",
+    "major_supervised": "已挂牌督办（项）",
+    "supervised_pct": "重大隐患挂牌督办率（%）",
+}
+HAZARDS_MAJOR_HEADERS = {
+    "report_id": "隐患编号",
+    "found_on": "发现日期",
+    "street_name": "街道",
+    "community": "社区",
+    "grid_code": "网格",
+    "deadline": "整改期限",
+    "rectified_on": "整改日期",
+    "status": "整改状态",
+    "overdue_text": "是否逾期",
+    "supervised_text": "挂牌督办",
+    "check": "督办核查",
+    "days_to_rectify": "整改用时（天）",
+}
+
+
+# monitoring page (dashboards/views/monitoring.py)
+MONITORING_WINDOWS = {7: "近7天", 30: "近30天"}  # the recent alarms' window, ?days=30
+MONITORING_SOURCE_HEADERS = {
+    "hazard_source_id": "危险源编号",
+    "hazard_source_name": "危险源名称",
+    "hazard_level": "危险源等级",
+    "unit_name": "所属单位",
+    "street_name": "街道",
+    "points": "监测点（个）",
+    "points_reporting_24h": "近24小时在线（个）",
+    "coverage_pct": "监测覆盖率（%）",
+    "status": "状态",
+    "last_reading_at": "最近读数时间",
+}
+MONITORING_EPISODE_HEADERS = {
+    "started_at": "报警开始时间",
+    "ended_at": "最后报警读数时间",
+    "cleared_at": "解除时间",
+    "state": "状态",
+    "duration_minutes": "持续时长（分钟）",
+    "hazard_source_name": "危险源",
+    "unit_name": "所属单位",
+    "street_name": "街道",
+    "point_id": "监测点",
+    "metric_name": "监测指标",
+    "peak_value": "峰值",
+    "unit": "计量单位",
+    "high_threshold": "高报阈值",
+    "high_high_threshold": "高高报阈值",
+    "level_name": "报警级别",
+    "readings": "报警读数（次）",
+}
+MONITORING_TREND_HEADERS = {
+    "day": "日期",
+    "episodes": "报警（起）",
+    "high_high_episodes": "其中高高报（起）",
+    "alarm_readings": "超限读数（次）",
+    "points_alarming": "报警监测点（个·日）",
+}
+
+
+# overview page (dashboards/views/overview.py)
+OVERVIEW_KPI_DEPT_COLUMNS = {"deaths_workplace": "工矿商贸", "deaths_fire": "火灾", "deaths_road": "道路交通"}
+OVERVIEW_DEPT_HEADERS = {
+    "department_name": "登记部门",
+    "deaths": "死亡（人）",
+    "injuries": "受伤（人）",
+    "events": "事件（起）",
+}
+# After the per-department death columns of the by-street table.
+OVERVIEW_STREET_TOTAL_HEADERS = {
+    "deaths": "死亡合计（人）",
+    "injuries": "受伤合计（人）",
+    "events": "事件（起）",
+}
+OVERVIEW_KPI_TABLE_COLUMNS = {
+    "year": "年份",
+    "deaths_workplace": "工矿商贸死亡（人）",
+    "deaths_fire": "火灾死亡（人）",
+    "deaths_road": "道路交通死亡（人）",
+    "deaths_total": "死亡合计（人）",
+    "gdp_100m_yuan": "地区生产总值（亿元）",
+    "gdp_status": "GDP口径",
+    "deaths_per_100m_gdp": "亿元GDP死亡率（人/亿元）",
+    "deaths_change_vs_2016": "死亡人数较2016年",
+    "rate_change_vs_2016": "死亡率较2016年",
+    "deaths_target_2020": "死亡人数2020年目标（人）",
+    "rate_target_2020": "死亡率2020年目标（人/亿元）",
+    "deaths_target_met": "死亡人数目标",
+    "rate_target_met": "死亡率目标",
+}
+# The official indicators of 总览 (district row of marts.kpi_official_indicators): column ->
+# (label, unit, kind). kind: "count", "rate4" / "rate2" (decimals), "pct" (a fraction shown as %).
+OVERVIEW_OFFICIAL_INDICATORS: dict[str, tuple[str, str, str]] = {
+    "accidents": ("事故起数", "起", "count"),
+    "deaths": ("死亡人数", "人", "count"),
+    "deaths_per_100m_gdp": ("亿元GDP死亡率", "人/亿元", "rate4"),
+    "workplace_deaths_per_100k_employees": ("工矿商贸十万人死亡率", "人/10万人", "rate2"),
+    "fire_deaths_per_100k_residents": ("火灾十万人口死亡率", "人/10万人", "rate2"),
+    "road_deaths_per_10k_vehicles": ("道路交通万车死亡率", "人/万车", "rate2"),
+    "hazard_rectification_rate": ("隐患整改率", "%", "pct"),
+    "major_hazard_supervised_rate": ("重大隐患挂牌督办率", "%", "pct"),
+    "monitoring_coverage": ("监测覆盖率", "%", "pct"),
+    "insurance_coverage": ("安责险覆盖率", "%", "pct"),
+    "drill_coverage": ("演练覆盖率", "%", "pct"),
+}
+OVERVIEW_OFFICIAL_HELP = {
+    "accidents": "工矿商贸、火灾、道路交通伤亡事件起数（同一事件只计一次），箭头为同比变化。",
+    "deaths": "上述事件的死亡人数，箭头为同比变化。",
+    "deaths_per_100m_gdp": "亿元GDP生产安全事故死亡率 = 死亡人数 ÷ 地区生产总值（亿元）。",
+    "workplace_deaths_per_100k_employees": "工矿商贸就业人员十万人死亡率 = 工矿商贸事故死亡人数 × 10万 ÷ 企业名录从业人员数（人/10万从业人员）。",
+    "fire_deaths_per_100k_residents": "火灾十万人口死亡率 = 火灾死亡人数 × 10万 ÷ 常住人口（人/10万常住人口）。",
+    "road_deaths_per_10k_vehicles": "道路交通万车死亡率 = 道路交通事故死亡人数 × 1万 ÷ 机动车保有量。",
+    "hazard_rectification_rate": "当年排查隐患中已整改的比例。",
+    "major_hazard_supervised_rate": "当年重大隐患中已挂牌督办的比例。",
+    "monitoring_coverage": "重大危险源在线监测覆盖率：监测点中近24小时有读数的比例（只在数据最新年度计算）。",
+    "insurance_coverage": "企业名录中安责险在保单位的比例。",
+    "drill_coverage": "预案演练覆盖率：当年至少演练一次的现行应急预案比例。",
+}
+
+
+# signin_audit page (dashboards/views/signin_audit.py)
+SIGNIN_AUDIT_HEADERS = {
+    "time_local": "时间（北京时间）",
+    "username": "用户名",
+    "address": "来源地址",
+    "event_name": "事件",
+    "result": "结果",
+    "reason_name": "原因",
+    "detail": "详情",
+    "at_utc": "时间（UTC）",
+}
+
+
+# enforcement page (dashboards/views/enforcement.py)
+# The trend and by-street tables: a column per inspection result between head and tail.
+ENFORCEMENT_TREND_HEADERS_HEAD = {"period_label": "期间", "inspections": "执法检查（次）"}
+ENFORCEMENT_STREET_HEADERS_HEAD = {"street_name": "街道", "inspections": "执法检查（次）"}
+ENFORCEMENT_TREND_HEADERS_TAIL = {
+    "findings": "发现问题（项）",
+    "penalised": "罚款案件（起）",
+    "penalty_10k_yuan": "罚款金额（万元）",
+    "blacklistings": "列入黑名单（次）",
+}
+ENFORCEMENT_BLACKLIST_HEADERS = {
+    "unit_name": "单位名称",
+    "uscc": "统一社会信用代码",
+    "street_name": "街道",
+    "industry": "行业",
+    "blacklisted_since": "列入日期",
+    "blacklisted_until": "期满日期",
+    "status_text": "经营状态",
+}
+ENFORCEMENT_COVERAGE_HEADERS = {
+    "street_name": "街道",
+    "units": "在册单位（家）",
+    "insured": "安责险在保（家）",
+    "coverage_pct": "安责险覆盖率（%）",
+    "snapshot_date": "名录日期",
+}
+
+
+# emergency page (dashboards/views/emergency.py)
+EMERGENCY_PLAN_HEADERS = {
+    "tree_label": "预案（按衔接关系缩进）",
+    "plan_id": "预案编号",
+    "tier": "层级",
+    "owner_unit": "编制单位",
+    "parent_plan_id": "上级预案编号",
+    "link_status": "衔接状态",
+    "link_issue": "未衔接原因",
+    "chain": "衔接链",
+    "street_label": "街道",
+    "drills_last_12_months": "近12个月演练（次）",
+    "last_drilled_on": "最近演练日期",
+    "scope_note": "说明",
+}
+EMERGENCY_TIER_HEADERS = {
+    "tier": "层级",
+    "plans": "现行预案（个）",
+    "drilled": "近12个月已演练（个）",
+    "coverage_pct": "演练覆盖率（%）",
+    "not_linked": "未衔接到区级预案（个）",
+}
+EMERGENCY_DRILL_HEADERS = {
+    "drilled_on": "演练日期",
+    "drill_id": "演练编号",
+    "drill_form": "演练形式",
+    "participants": "参演人数（人）",
+    "plan_id": "预案编号",
+    "plan_name": "预案名称",
+    "plan_tier_label": "预案层级",
+    "street_label": "街道",
+}
+EMERGENCY_RESOURCE_HEADERS = {
+    "street_name": "街道",
+    "resource_type": "资源类型",
+    "resources": "资源（项）",
+    "quantity_by_unit": "数量（按计量单位）",
+    "last_updated_on": "最近更新日期",
+}
+
+
+# data_health page (dashboards/views/data_health.py)
+DATA_HEALTH_CADENCE_NAMES = {1: "每日", 7: "每周", 31: "每月", 92: "每季度"}
+DATA_HEALTH_FRESHNESS_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "freshness": "时效状态",
+    "days_late": "逾期天数",
+    "cadence_name": "约定交付周期",
+    "last_loaded_local": "最近交付时间",
+    "due_local": "下次交付截止时间",
+    "last_file_name": "最近交付文件",
+    "last_status_name": "最近文件状态",
+    "feed_id": "数据项编码",
+}
+# Followed on the page by the files per delivery status (dashboards.data.FILE_STATUSES).
+DATA_HEALTH_DELIVERY_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "files": "交付文件数",
+    "rows_delivered": "交付行数",
+    "rows_loaded": "加载行数",
+    "rows_quarantined": "隔离行数",
+    "quarantine_pct": "隔离占比（%）",
+}
+DATA_HEALTH_REASON_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "rank": "排名",
+    "reason_text": "隔离原因",
+    "rows_quarantined": "隔离行数",
+    "files": "涉及文件数",
+    "last_quarantined_local": "最近隔离时间",
+}
+DATA_HEALTH_REASON_CODES = {"reason": "原因代码"}  # downloads only: the raw layer's wording
+DATA_HEALTH_UNMAPPED_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "street_raw": "交付的街道取值",
+    "rows": "行数",
+    "first_seen_on": "首次交付",
+    "last_seen_on": "最近交付",
+}
+DATA_HEALTH_FRESHNESS_STATUS = {"pass": "正常", "warn": "预警（超过约定周期）", "error": "超期（阻止发布）",
+                    "no_data": "尚无数据"}
+DATA_HEALTH_SOURCE_FRESHNESS_HEADERS = {
+    "department": "部门",
+    "title": "数据项",
+    "status_name": "新鲜度",
+    "last_loaded_local": "最近加载时间",
+    "hours_since_load": "距今（小时）",
+    "warn_after": "预警阈值",
+    "error_after": "超期阈值",
+}
+DURATION_UNITS = {"day": "天", "hour": "小时", "minute": "分钟"}  # dbt freshness thresholds
+DATA_HEALTH_QUALITY_HEADERS = {
+    "department": "所属部门",
+    "table_title": "数据表",
+    "check_title": "检查项",
+    "column_title": "字段",
+    "result": "结果",
+    "unexpected_count": "异常值数量",
+}
+# Beside the words, the codes for machines (downloads only).
+DATA_HEALTH_QUALITY_CODES = {
+    "table_name": "数据表代码",
+    "expectation": "检查代码",
+    "column_name": "字段代码",
+}
+# The columns of the delivery reconciliation the quality gate checks (audit.reconciliation).
+RECONCILIATION_COLUMNS = {
+    "rows_delivered": "交付行数",
+    "rows_loaded": "加载行数",
+    "rows_quarantined": "隔离行数",
+}
+
+
+# Published tables as a person names them (the quality gate's results, 数据健康): no table name
+# on a page (issue 13). raw.<source>__<feed> and source.<source>__<feed> are named from the
+# registry by ``table_title``.
+TABLE_TITLES = {
+    "marts.kpi_safety_targets": "三年行动计划考核指标",
+    "marts.kpi_official_indicators": "官方安全指标",
+    "marts.fct_casualty_events": "伤亡事件",
+    "marts.dim_streets": "街道",
+    "marts.dim_enterprises": "企业名录",
+    "marts.fct_inspections": "执法检查",
+    "marts.fct_inspections_v2": "执法检查（第2版）",
+    "marts.agg_monitoring_coverage": "重大危险源监测覆盖率",
+    "marts.agg_sensor_alarms_daily": "每日监测报警",
+    "marts.fct_sensor_alarm_episodes": "监测报警明细",
+    "marts.fct_risk_points": "城市安全风险点",
+    "marts.agg_risk_points_by_street": "分街道风险点统计",
+    "marts.fct_hazards": "隐患排查治理",
+    "marts.fct_emergency_plans": "应急预案",
+    "marts.fct_drills": "应急演练",
+    "marts.agg_resources_by_street": "分街道应急资源",
+    "marts.agg_street_values": "街道取值识别",
+    "marts.rpt_targets_projection": "2020年目标研判",
+    "marts.rpt_alerts_today_hazards": "今日提醒·隐患",
+    "marts.rpt_alerts_today_monitoring": "今日提醒·监测",
+    "marts.rpt_alerts_today_plans": "今日提醒·预案",
+    "audit.reconciliation": "交付对账记录",
+    "audit.quarantine": "隔离记录",
+    "audit.quality_results": "质量门禁结果",
+    "audit.source_freshness": "数据源新鲜度",
+}
+LAYER_TITLES = {"raw": "原始数据", "source": "数据源新鲜度"}
+
+# The quality gate's checks (Great Expectations expectation types, dbt source freshness).
+CHECK_TITLES = {
+    "expect_column_values_to_not_be_null": "不得为空",
+    "expect_column_values_to_be_between": "取值在规定范围内",
+    "expect_column_values_to_be_in_set": "取值在规定清单内",
+    "expect_column_values_to_be_unique": "取值不重复",
+    "expect_column_values_to_match_regex": "格式符合规定",
+    "expect_column_pair_values_a_to_be_greater_than_b": "两字段大小关系正确",
+    "expect_compound_columns_to_be_unique": "字段组合不重复",
+    "expect_column_pair_values_to_be_equal": "两字段取值相等",
+    "expect_column_distinct_values_to_contain_set": "包含规定的全部取值",
+    "expect_table_row_count_to_be_between": "行数在规定范围内",
+    "expect_column_pair_values_to_be_in_set": "字段组合在规定清单内",
+    "dbt_source_freshness": "数据源按时更新",
+}
+
+
+def table_title(qualified: str) -> str:
+    """A published or raw table as a person names it: 企业名录, 区消防救援大队·火灾（原始数据）."""
+    if qualified in TABLE_TITLES:
+        return TABLE_TITLES[qualified]
+    schema, _, name = str(qualified).partition(".")
+    if schema in LAYER_TITLES and "__" in name:
+        from citysafety.sources import SOURCES
+
+        source, feed = name.split("__", 1)
+        for s in SOURCES:
+            for f in s.feeds:
+                if (s.name, f.feed) == (source, feed):
+                    return f"{s.department}·{f.title}（{LAYER_TITLES[schema]}）"
+    return TABLE_TITLES.get(f"marts.{name}", "其他数据表")
+
+
+def check_title(expectation: str) -> str:
+    """A quality check in Chinese (an unknown check: 其他检查)."""
+    return CHECK_TITLES.get(str(expectation), "其他检查")
+
+
+# Quarantine reasons (audit.quarantine.reason, written by the raw layer in English, values masked
+# as "…" by the page's query) in Chinese: (pattern, text) tried in order on each "; "-separated
+# part, after an optional "<column>: " prefix. The English reason stays beside it in downloads,
+# as the code for machines.
+REASON_RULES: tuple[tuple[str, str], ...] = (
+    (r"duplicate delivery: identical content already loaded from (\S+) \(there: (.*)\)",
+     "重复交付：相同内容已从 \\1 加载（原文件：…）"),  # see _nested
+    (r"duplicate delivery: identical content already loaded from (\S+)", "重复交付：相同内容已从 \\1 加载"),
+    (r"file rejected: (.*)", "文件被拒收：\\1"),  # see _nested
+    (r"not a valid date-time: (.*)", "不是有效的日期时间：\\1"),
+    (r"unreadable date-time: (.*)", "日期时间无法识别：\\1"),
+    (r"expected a date, got a date-time: (.*)", "应为日期，实为日期时间：\\1"),
+    (r"required value is empty", "必填值为空"),
+    (r"expected (\d+) fields, got (\d+)", "应有 \\1 个字段，实有 \\2 个"),
+    (r"not a whole number \(bad thousands separators\): (.*)", "不是整数（千分位写法有误）：\\1"),
+    (r"not a whole number: (.*)", "不是整数：\\1"),
+    (r"not a number \(bad thousands separators\): (.*)", "不是数字（千分位写法有误）：\\1"),
+    (r"not a number: (.*)", "不是数字：\\1"),
+    (r"negative: (.*)", "不能为负数：\\1"),
+    (r"not 是/否: (.*)", "应为“是”或“否”：\\1"),
+    (r"not one of (.+?): (.*)", "不在约定取值（\\1）之内：\\2"),
+    (r"not valid JSON: .*", "不是有效的 JSON"),
+    (r"not readable JSON: .*", "不是有效的 JSON"),
+    (r"not a JSON object but \w+", "不是 JSON 对象"),
+    (r"duplicate JSON key (.*): which value holds is ambiguous", "JSON 键重复（\\1），无法确定取值"),
+    (r"malformed CSV line: .*", "CSV 行格式错误"),
+    (r"line is not valid (\S+)", "该行不是有效的 \\1 编码"),
+    (r"line above the header row", "位于表头行之上"),
+    (r"header row is missing or not valid (\S+)", "缺少表头行，或表头不是有效的 \\1 编码"),
+    (r"header found on row (\d+), agreed row is (\d+)", "表头在第 \\1 行，约定为第 \\2 行"),
+    (r"no header row found.*", "找不到表头行（前若干行都不含约定的列名）"),
+    (r"file lacks required columns (.*)", "文件缺少必需的列：\\1"),
+    (r"lacks required columns (.*)", "缺少必需的列：\\1"),
+    (r"file name does not end in (\S+)", "文件名不以 \\1 结尾"),
+    (r"not all of the file is valid (\S+).*", "文件部分内容不是有效的 \\1 编码"),
+    (r"not a readable XLSX workbook.*", "不是可读取的 XLSX 工作簿"),
+    (r"not a readable Parquet file.*", "不是可读取的 Parquet 文件"),
+    (r"empty file", "空文件"),
+    (r"empty workbook", "空工作簿"),
+    (r"no rows", "没有数据行"),
+)
+_REASON_RULES = tuple((re.compile(p + r"\Z", re.S), t) for p, t in REASON_RULES)
+_COLUMN_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[\u3400-\u9fff（）]+): (.+)\Z", re.S)
+
+
+def _column_title(column: str) -> str:
+    if re.search(r"[\u3400-\u9fff]", column):
+        return column
+    for table in BY_TABLE.values():
+        if column in table:
+            return table[column]
+    return COMMON.get(column, column)
+
+
+def reason_text(reason: str) -> str:
+    """A quarantine reason in Chinese ("死亡人数：不是整数：…"); unknown wording: 其他原因."""
+    reason = str(reason)
+    if not re.search(r"[A-Za-z]", reason):  # already words of a person (（未注明）)
+        return reason
+    whole = _nested(reason)
+    if whole is not None:
+        return whole
+    parts = []
+    for part in reason.split("; "):
+        column = None if any(p.match(part) for p, _ in _REASON_RULES) else _COLUMN_PREFIX.match(part)
+        if column:
+            parts.append(f"{_column_title(column.group(1))}：{_reason_part(column.group(2))}")
+        else:
+            parts.append(_reason_part(part))
+    return "；".join(parts)
+
+
+def _nested(reason: str) -> str | None:
+    """Reasons that carry another reason: a duplicate file (the original's reason) or a rejected
+    file (why), translated whole so that the inner "; " stays inside."""
+    found = _REASON_RULES[0][0].match(reason)
+    if found:
+        return f"重复交付：相同内容已从 {found.group(1)} 加载（原文件：{reason_text(found.group(2))}）"
+    found = _REASON_RULES[2][0].match(reason)
+    if found:
+        return f"文件被拒收：{reason_text(found.group(1))}"
+    return None
+
+
+def _reason_part(part: str) -> str:
+    for pattern, text in _REASON_RULES:
+        found = pattern.match(part)
+        if found:
+            return found.expand(text)
+    return "其他原因（见原因代码）"
+
+
 # The first Chinese words of a description, with a full-width bracket after them: 罚款（元）.
 _CJK_WORDS = re.compile(r"[\u3400-\u9fff]+(?:（[^）]*）)?")
 

@@ -25,7 +25,8 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.sources import SOURCES
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -35,68 +36,13 @@ QP_DEPT = "dept"
 TOP_REASONS = 5
 
 DEPARTMENTS: dict[str, str] = {s.name: s.department for s in SOURCES}
-CADENCE_NAMES = {1: "每日", 7: "每周", 31: "每月", 92: "每季度"}
 FRESH, OVERDUE, NOT_RECEIVED = "正常", "逾期", "未收到"
 SHARED_TABLES = "全区（共用）"
 
-FRESHNESS_HEADERS = {
-    "department": "部门",
-    "title": "数据项",
-    "freshness": "时效状态",
-    "days_late": "逾期天数",
-    "cadence_name": "约定交付周期",
-    "last_loaded_local": "最近交付时间",
-    "due_local": "下次交付截止时间",
-    "last_file_name": "最近交付文件",
-    "last_status_name": "最近文件状态",
-    "feed_id": "数据项编码",
-}
 DELIVERY_HEADERS = {
-    "department": "部门",
-    "title": "数据项",
-    "files": "交付文件数",
-    "rows_delivered": "交付行数",
-    "rows_loaded": "加载行数",
-    "rows_quarantined": "隔离行数",
-    "quarantine_pct": "隔离占比（%）",
+    **labels.DATA_HEALTH_DELIVERY_HEADERS,
     **{f"files_{status}": name for status, name in data.FILE_STATUSES.items()},
     "files_resent": "同名重新交付",
-}
-REASON_HEADERS = {
-    "department": "部门",
-    "title": "数据项",
-    "rank": "排名",
-    "reason": "隔离原因",
-    "rows_quarantined": "隔离行数",
-    "files": "涉及文件数",
-    "last_quarantined_local": "最近隔离时间",
-}
-UNMAPPED_HEADERS = {
-    "department": "部门",
-    "title": "数据项",
-    "street_raw": "交付的街道取值",
-    "rows": "行数",
-    "first_seen_on": "首次交付",
-    "last_seen_on": "最近交付",
-}
-FRESHNESS_STATUS = {"pass": "正常", "warn": "预警（超过约定周期）", "error": "超期（阻止发布）",
-                    "no_data": "尚无数据"}
-SOURCE_FRESHNESS_HEADERS = {
-    "department": "部门",
-    "title": "数据项",
-    "status_name": "新鲜度",
-    "last_loaded_local": "最近加载时间",
-    "hours_since_load": "距今（小时）",
-    "warn_after": "预警阈值",
-    "error_after": "超期阈值",
-}
-QUALITY_HEADERS = {
-    "department": "所属部门",
-    "table_name": "数据表",
-    "expectation": "检查项",
-    "column_name": "字段",
-    "result": "结果",
-    "unexpected_count": "异常值数量",
 }
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
 
@@ -109,7 +55,7 @@ def cadence_name(cadence: dt.timedelta | None) -> str:
         return "—"
     days = cadence / dt.timedelta(days=1)
     if days.is_integer():
-        name = CADENCE_NAMES.get(int(days))
+        name = labels.DATA_HEALTH_CADENCE_NAMES.get(int(days))
         return f"{name}（{int(days)}天）" if name else f"每{int(days)}天"
     return f"每{days:g}天"
 
@@ -144,7 +90,7 @@ def registry_frame(source: str) -> pd.DataFrame:
             "cadence": f.cadence,
         }
         for i, (s, f) in enumerate((s, f) for s in SOURCES for f in s.feeds)
-        if source == components.ALL or s.name == source
+        if source == frame.ALL or s.name == source
     ]
     return pd.DataFrame(
         rows, columns=["order", "source", "feed", "department", "title", "feed_id", "cadence"]
@@ -192,12 +138,11 @@ def _period_text(lo: dt.date, hi: dt.date, full: bool) -> str:
 
 def _sidebar_filters(d_min: dt.date, d_max: dt.date) -> tuple[str, dt.date, dt.date]:
     def _reset() -> None:
-        st.session_state[KEY_DEPT] = components.ALL
+        st.session_state[KEY_DEPT] = frame.ALL
         st.session_state[KEY_PERIOD] = (d_min, d_max)
 
-    with st.sidebar:
-        st.header("筛选条件")
-        source = components.select_filter(
+    with frame.sidebar(reset=_reset):
+        source = frame.select_filter(
             DEPARTMENTS,
             key=KEY_DEPT,
             param=QP_DEPT,
@@ -205,18 +150,13 @@ def _sidebar_filters(d_min: dt.date, d_max: dt.date) -> tuple[str, dt.date, dt.d
             all_label="全部",
             help="只显示该部门报送的数据项。质量门禁结果始终为全库。",
         )
-        lo, hi = components.period_filter(
+        lo, hi = frame.period_filter(
             (d_min, d_max),
             key=KEY_PERIOD,
             label="交付期间（平台接收日期）",
             help="按平台接收（加载）文件的日期筛选交付、隔离统计（北京时间，含首尾两天）。"
             "时效状态始终按截至目前的最近一次交付计算。",
         )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return source, lo, hi
 
 
@@ -261,19 +201,17 @@ def _freshness_section(table: pd.DataFrame) -> None:
         "按部门分组。下次交付截止时间 = 最近交付时间 + 约定交付周期；超过即为逾期（不足一天按一天计）。"
         "时间为平台接收文件的时间（北京时间），不随期间筛选变化。"
     )
-    shown = table[list(FRESHNESS_HEADERS)].rename(columns=FRESHNESS_HEADERS)
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.DATA_HEALTH_FRESHNESS_HEADERS,
         column_config={
             "最近交付时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
             "下次交付截止时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
             "逾期天数": st.column_config.NumberColumn(format="%d"),
         },
     )
-    components.download_buttons(
-        table, "数据健康_交付时效", FRESHNESS_HEADERS, key="data_health_freshness", sheet_name="交付时效"
+    frame.download_buttons(
+        table, "数据健康_交付时效", labels.DATA_HEALTH_FRESHNESS_HEADERS, key="data_health_freshness", sheet_name="交付时效"
     )
 
 
@@ -286,14 +224,12 @@ def _delivery_section(table: pd.DataFrame, period: str) -> None:
     headers = dict(DELIVERY_HEADERS)
     if int(table["files_other"].sum()):
         headers["files_other"] = "其他状态"
-    shown = table[list(headers)].rename(columns=headers)
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        headers,
         column_config={"隔离占比（%）": st.column_config.NumberColumn(format="%.2f")},
     )
-    components.download_buttons(
+    frame.download_buttons(
         table, "数据健康_交付与隔离", headers, key="data_health_deliveries", sheet_name="交付与隔离"
     )
 
@@ -317,7 +253,7 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     )
     try:
         reasons = data.load_quarantine_reasons(
-            [] if source == components.ALL else [source], lo, hi, top=TOP_REASONS
+            [] if source == frame.ALL else [source], lo, hi, top=TOP_REASONS
         )
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
@@ -329,14 +265,15 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     reasons = reasons.sort_values(["order", "source", "feed", "rank"], na_position="last", kind="stable")
     reasons["last_quarantined_local"] = data.utc_to_local(reasons["last_quarantined_at"])
     reasons["rank"] = reasons["rank"].astype("int64")
-    st.dataframe(
-        reasons[list(REASON_HEADERS)].rename(columns=REASON_HEADERS),
-        hide_index=True,
-        width="stretch",
+    reasons["reason_text"] = reasons["reason"].map(labels.reason_text)
+    frame.table(
+        reasons,
+        labels.DATA_HEALTH_REASON_HEADERS,
         column_config={"最近隔离时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)},
     )
-    components.download_buttons(
-        reasons, "数据健康_隔离原因", REASON_HEADERS, key="data_health_reasons", sheet_name="隔离原因"
+    frame.download_buttons(
+        reasons, "数据健康_隔离原因", {**labels.DATA_HEALTH_REASON_HEADERS, **labels.DATA_HEALTH_REASON_CODES},
+        key="data_health_reasons", sheet_name="隔离原因",
     )
 
 
@@ -345,10 +282,10 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     st.caption(
         "各部门交付的街道名称须与约定写法之一完全一致（如“武林街道”“武林”“下城区武林街道办事处”），"
         "仅包含某街道简称的取值（如“城东新城片区”）不归入该街道，计入“未知街道”，其伤亡等数据仍计入全区。"
-        "如确属某街道，请数据管理员将该写法补入街道写法清单（dbt_project/seeds/street_spellings.csv）。"
+        "如确属某街道，请数据管理员将该写法补入街道写法清单。"
     )
     try:
-        values = data.load_unmapped_street_values([] if source == components.ALL else [source])
+        values = data.load_unmapped_street_values([] if source == frame.ALL else [source])
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
@@ -357,16 +294,15 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
         return
     values = with_feed_names(values, registry)
     values["street_raw"] = values["street_raw"].replace("", "（空白）")
-    shown = values[list(UNMAPPED_HEADERS)].rename(columns=UNMAPPED_HEADERS)
-    st.dataframe(shown, hide_index=True, width="stretch")
-    components.download_buttons(
-        values, "数据健康_未识别街道", UNMAPPED_HEADERS, key="data_health_unmapped", sheet_name="未识别街道"
+    frame.table(values, labels.DATA_HEALTH_UNMAPPED_HEADERS)
+    frame.download_buttons(
+        values, "数据健康_未识别街道", labels.DATA_HEALTH_UNMAPPED_HEADERS, key="data_health_unmapped", sheet_name="未识别街道"
     )
 
 
 def _source_freshness_section(registry: pd.DataFrame) -> None:
     st.subheader("数据源新鲜度（每次构建检查）")
-    st.caption("按各数据项约定周期检查平台最近一次加载距今多久（dbt source freshness）："
+    st.caption("按各数据项约定周期检查平台最近一次加载距今多久："
                "超过预警阈值为“预警”，超过超期阈值为“超期”，超期时本次构建不发布。")
     try:
         fresh = data.load_source_freshness()
@@ -379,9 +315,9 @@ def _source_freshness_section(registry: pd.DataFrame) -> None:
     # dbt names a source table <source>__<feed>: the registry's feed names it in Chinese.
     fresh["feed"] = fresh["table_name"].str.split("__", n=1).str[-1]
     fresh = with_feed_names(fresh, registry)
-    fresh["status_name"] = fresh["status"].map(FRESHNESS_STATUS).fillna(fresh["status"])
+    fresh["status_name"] = fresh["status"].map(labels.DATA_HEALTH_FRESHNESS_STATUS).fillna(fresh["status"])
     fresh["last_loaded_local"] = data.utc_to_local(fresh["max_loaded_at"])
-    period = {"day": "天", "hour": "小时", "minute": "分钟"}
+    period = labels.DURATION_UNITS
     for column in ("warn_after", "error_after"):
         fresh[column] = fresh[column].map(
             lambda v: "—" if components.missing(v) else
@@ -392,9 +328,11 @@ def _source_freshness_section(registry: pd.DataFrame) -> None:
         st.error(f"{late} 个数据项超期，本次构建未发布。", icon=":material/error:")
     elif warned:
         st.warning(f"{warned} 个数据项超过约定交付周期。", icon=":material/schedule:")
-    st.dataframe(fresh[list(SOURCE_FRESHNESS_HEADERS)].rename(columns=SOURCE_FRESHNESS_HEADERS),
-                 hide_index=True, width="stretch",
-                 column_config={"最近加载时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)})
+    frame.table(
+        fresh,
+        labels.DATA_HEALTH_SOURCE_FRESHNESS_HEADERS,
+        column_config={"最近加载时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)},
+    )
 
 
 def _table_department(table_name: str) -> str:
@@ -403,17 +341,33 @@ def _table_department(table_name: str) -> str:
     return DEPARTMENTS.get(source, SHARED_TABLES) if source else SHARED_TABLES
 
 
+def _column_title(table_name: Any, column_name: Any) -> str:
+    """The checked column(s) in Chinese: the table's labels, the reconciliation's, else as given."""
+    if components.missing(column_name) or not column_name:
+        return ""
+    names = []
+    for column in str(column_name).split(","):
+        title = labels.explicit(str(table_name), column) or labels.RECONCILIATION_COLUMNS.get(column, column)
+        names.append(title)
+    return "、".join(names)
+
+
 def _failure_text(row: Any) -> str:
-    column = "" if components.missing(row.column_name) or not row.column_name else f"（{row.column_name}）"
+    column = f"（{row.column_title}）" if row.column_title else ""
     count = "" if components.missing(row.unexpected_count) else f"，异常 {int(row.unexpected_count)} 个"
-    return f"{row.table_name} · {row.expectation}{column}{count}"
+    return f"{row.table_title} · {row.check_title}{column}{count}"
 
 
 def _quality_results(results: pd.DataFrame) -> None:
     if results.empty:
-        st.info("数据仓库中没有质量门禁结果（audit.quality_results 为空）。")
+        st.info("数据仓库中没有质量门禁结果。")
         return
     checked = data.utc_to_local(results["checked_at"]).iloc[0]
+    results = results.assign(
+        table_title=results["table_name"].map(labels.table_title),
+        check_title=results["expectation"].map(labels.check_title),
+        column_title=[_column_title(t, c) for t, c in zip(results["table_name"], results["column_name"])],
+    )
     failed = results[~results["success"].fillna(False).astype(bool)]
     when = f"检查时间：{checked:%Y-%m-%d %H:%M}（北京时间）"
     if failed.empty:
@@ -427,14 +381,14 @@ def _quality_results(results: pd.DataFrame) -> None:
         lambda ok: "未知" if components.missing(ok) else ("通过" if bool(ok) else "未通过")
     )
     table["unexpected_count"] = table["unexpected_count"].astype("Int64")
-    st.dataframe(
-        table[list(QUALITY_HEADERS)].rename(columns=QUALITY_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.DATA_HEALTH_QUALITY_HEADERS,
         column_config={"异常值数量": st.column_config.NumberColumn(format="%d")},
     )
-    components.download_buttons(
-        table, "数据健康_质量门禁", QUALITY_HEADERS, key="data_health_quality", sheet_name="质量门禁"
+    frame.download_buttons(
+        table, "数据健康_质量门禁", {**labels.DATA_HEALTH_QUALITY_HEADERS, **labels.DATA_HEALTH_QUALITY_CODES},
+        key="data_health_quality", sheet_name="质量门禁",
     )
 
 
@@ -466,8 +420,7 @@ def _quality_section() -> None:
 
 
 def render() -> None:
-    st.title("数据健康")
-    st.caption("各部门数据交付是否按时、数据质量如何：交付时效、隔离记录与质量门禁。")
+    frame.header("数据健康", "各部门数据交付是否按时、数据质量如何：交付时效、隔离记录与质量门禁。")
     try:
         first, last = data.load_delivery_span()
     except data.DataUnavailable as exc:
@@ -487,7 +440,7 @@ def render() -> None:
 
     registry = registry_frame(source)
     try:
-        deliveries = data.load_feed_deliveries([] if source == components.ALL else [source], q_lo, q_hi)
+        deliveries = data.load_feed_deliveries([] if source == frame.ALL else [source], q_lo, q_hi)
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
@@ -495,18 +448,18 @@ def render() -> None:
     table = feed_table(registry, deliveries, now)
 
     if first is None:
-        st.info("数据仓库中还没有任何交付记录（audit.reconciliation 为空）。")
+        st.info("数据仓库中还没有任何交付记录。")
     _summary_section(table, period)
     st.divider()
     _freshness_section(table)
     st.divider()
     _delivery_section(table, period)
     st.divider()
-    _reasons_section(source, q_lo, q_hi, period, registry_frame(components.ALL))
+    _reasons_section(source, q_lo, q_hi, period, registry_frame(frame.ALL))
     st.divider()
-    _unmapped_section(source, registry_frame(components.ALL))
+    _unmapped_section(source, registry_frame(frame.ALL))
     st.divider()
-    _source_freshness_section(registry_frame(components.ALL))
+    _source_freshness_section(registry_frame(frame.ALL))
     st.divider()
     _quality_section()
 

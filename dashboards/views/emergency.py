@@ -20,78 +20,25 @@ Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2023&to=2024``.
 
 from __future__ import annotations
 
-from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
 KEY_STREETS = "emergency_streets"
 KEY_YEARS = "emergency_years"
 
-TIERS = ["区级", "部门", "街道", "社区", "企业"]
-TIER_COLORS = ["#4C78A8", "#72B7B2", "#F58518", "#54A24B", "#B279A2"]
-RESOURCE_TYPES = ["救援队伍", "应急物资", "应急装备"]
-RESOURCE_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#BAB0AC", "#9D755D"]
-OK_COLOR = "#54A24B"
-BAD_COLOR = "#E45756"
-TARGET_COLOR = "#C0392B"
-CONTEXT_COLOR = "#9E9E9E"
+TIERS = charts.EMERGENCY_TIERS
+RESOURCE_TYPES = charts.EMERGENCY_RESOURCE_TYPES
 NO_STREET = "（全区/部门）"
 LINKED, NOT_LINKED = "✅ 已衔接", "❌ 未衔接"
 
-PLAN_HEADERS = {
-    "tree_label": "预案（按衔接关系缩进）",
-    "plan_id": "预案编号",
-    "tier": "层级",
-    "owner_unit": "编制单位",
-    "parent_plan_id": "上级预案编号",
-    "link_status": "衔接状态",
-    "link_issue": "未衔接原因",
-    "chain": "衔接链",
-    "street_label": "街道",
-    "drills_last_12_months": "近12个月演练（次）",
-    "last_drilled_on": "最近演练日期",
-    "scope_note": "说明",
-}
-TIER_HEADERS = {
-    "tier": "层级",
-    "plans": "现行预案（个）",
-    "drilled": "近12个月已演练（个）",
-    "coverage_pct": "演练覆盖率（%）",
-    "not_linked": "未衔接到区级预案（个）",
-}
-DRILL_HEADERS = {
-    "drilled_on": "演练日期",
-    "drill_id": "演练编号",
-    "drill_form": "演练形式",
-    "participants": "参演人数（人）",
-    "plan_id": "预案编号",
-    "plan_name": "预案名称",
-    "plan_tier_label": "预案层级",
-    "street_label": "街道",
-}
-RESOURCE_HEADERS = {
-    "street_name": "街道",
-    "resource_type": "资源类型",
-    "resources": "资源（项）",
-    "quantity_by_unit": "数量（按计量单位）",
-    "last_updated_on": "最近更新日期",
-}
-
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def chain_ids(chain: Any) -> list[str]:
-    """The plan ids of a chain "QJ-001 > JD-WL > SQ-WL-01", top first."""
-    if components.missing(chain):
-        return []
-    return [part.strip() for part in str(chain).split(">") if part.strip()]
 
 
 def plans_in_scope(plans: pd.DataFrame, streets: list[str]) -> pd.DataFrame:
@@ -107,7 +54,7 @@ def plans_for_tree(plans: pd.DataFrame, streets: list[str]) -> pd.DataFrame:
     scope = plans_in_scope(plans, streets)
     wanted = set(scope["plan_id"])
     for chain in scope["chain"]:
-        wanted.update(chain_ids(chain))
+        wanted.update(components.plan_chain(chain))
     tree = plans[plans["plan_id"].isin(wanted)].copy()
     tree["in_scope"] = tree["plan_id"].isin(set(scope["plan_id"]))
     return tree
@@ -122,7 +69,7 @@ def tree_table(tree: pd.DataFrame) -> pd.DataFrame:
         if row.reaches_district_plan and not components.missing(row.depth):
             levels.append(int(row.depth))
         else:
-            levels.append(max(len(chain_ids(row.chain)) - 1, 0))
+            levels.append(max(len(components.plan_chain(row.chain)) - 1, 0))
     table["level"] = levels
     table["tree_label"] = [
         ("　" * level + "└ " if level else "") + f"{name if not components.missing(name) else pid}"
@@ -136,107 +83,6 @@ def tree_table(tree: pd.DataFrame) -> pd.DataFrame:
     table["sort_broken"] = ~table["reaches_district_plan"]
     table = table.sort_values(["sort_broken", "chain", "plan_id"], kind="stable")
     return table.drop(columns="sort_broken").reset_index(drop=True)
-
-
-def _dot_text(text: Any) -> str:
-    return str(text).replace("\\", "\\\\").replace('"', '\\"')
-
-
-GRAPH_HEADER = [
-    '  graph [rankdir=LR, nodesep=0.15, ranksep=0.5, fontname="sans-serif"];',
-    '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11, '
-    'fillcolor="#F3F6FA", color="#4C78A8"];',
-    '  edge [color="#8899AA", arrowsize=0.6];',
-]
-
-
-def plan_graph(tree: pd.DataFrame, *, collapse_communities: bool) -> str | None:
-    """A graphviz (DOT) drawing of the plans linked to the district plan.
-
-    The district plan, department, street and community plans are nodes; linked enterprise plans
-    are counted on the nearest non-enterprise plan above them (and community plans on their
-    street plan when ``collapse_communities``). Plans not drilled in the last 12 months have an
-    orange fill; plans outside the street filter (shown for the chain) are grey. None when no
-    plan reaches the district plan.
-    """
-    plans = tree.set_index("plan_id", drop=False)
-    linked = plans[plans["reaches_district_plan"].fillna(False).astype(bool)]
-
-    collapsed_tiers = {"企业"} | ({"社区"} if collapse_communities else set())
-    counts: dict[str, dict[str, int]] = {}
-    for row in linked.itertuples():
-        if row.tier not in collapsed_tiers:
-            continue
-        # The nearest plan above it that stays a node.
-        holder = None
-        for pid in reversed(chain_ids(row.chain)[:-1]):
-            if pid in linked.index and linked.at[pid, "tier"] not in collapsed_tiers:
-                holder = pid
-                break
-        if holder is not None:
-            counts.setdefault(holder, {}).setdefault(row.tier, 0)
-            counts[holder][row.tier] += 1
-
-    lines = ["digraph plans {", *GRAPH_HEADER]
-    shown: set[str] = set()
-    for row in linked.itertuples():
-        if row.tier in collapsed_tiers:
-            continue
-        name = row.plan_name if not components.missing(row.plan_name) else row.plan_id
-        label = [f"{name}", f"{row.plan_id} · {row.tier}"]
-        extra = counts.get(row.plan_id, {})
-        if extra:
-            label.append("  ".join(f"{t}预案 {n} 个" for t, n in extra.items()))
-        attrs = [f'label="{_dot_text(chr(10).join(label))}"']
-        if not bool(row.in_scope):
-            attrs.append(f'color="{CONTEXT_COLOR}", fontcolor="{CONTEXT_COLOR}", fillcolor="#F5F5F5"')
-        elif not bool(row.drilled_in_last_12_months):
-            attrs.append('fillcolor="#FFF4E5"')
-        lines.append(f'  "{_dot_text(row.plan_id)}" [{", ".join(attrs)}];')
-        shown.add(row.plan_id)
-    if not shown:
-        return None
-    for row in linked.itertuples():
-        if row.plan_id in shown and not components.missing(row.parent_plan_id) and row.parent_plan_id in shown:
-            lines.append(f'  "{_dot_text(row.parent_plan_id)}" -> "{_dot_text(row.plan_id)}";')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def broken_graph(tree: pd.DataFrame) -> str | None:
-    """A graphviz (DOT) drawing of the plans that do not reach the district plan, in red with
-    their issue, with their links among themselves and a dashed node for a parent that is not on
-    the current list; None when every plan is linked."""
-    plans = tree.set_index("plan_id", drop=False)
-    broken = plans[~plans["reaches_district_plan"].fillna(False).astype(bool)]
-    if broken.empty:
-        return None
-    lines = ["digraph broken {", *GRAPH_HEADER]
-    shown: set[str] = set()
-    for row in broken.itertuples():
-        name = row.plan_name if not components.missing(row.plan_name) else row.plan_id
-        issue = row.link_issue if not components.missing(row.link_issue) else "未衔接"
-        label = f"{name}\n{row.plan_id} · {row.tier}\n{issue}"
-        lines.append(
-            f'  "{_dot_text(row.plan_id)}" [label="{_dot_text(label)}", color="{TARGET_COLOR}", '
-            f'fontcolor="{TARGET_COLOR}", fillcolor="#FDECEA", penwidth=1.5];'
-        )
-        shown.add(row.plan_id)
-    ghosts = sorted({str(p) for p in broken["parent_plan_id"].dropna() if str(p) not in plans.index})
-    for ghost in ghosts:
-        lines.append(
-            f'  "{_dot_text(ghost)}" [label="{_dot_text(ghost)}\\n（不在现行预案清单）", '
-            f'style="dashed", color="{TARGET_COLOR}", fontcolor="{TARGET_COLOR}", fillcolor="white"];'
-        )
-        shown.add(ghost)
-    for row in broken.itertuples():
-        if not components.missing(row.parent_plan_id) and str(row.parent_plan_id) in shown:
-            lines.append(
-                f'  "{_dot_text(row.parent_plan_id)}" -> "{_dot_text(row.plan_id)}" '
-                f'[color="{TARGET_COLOR}"];'
-            )
-    lines.append("}")
-    return "\n".join(lines)
 
 
 def tier_coverage(by_tier: pd.DataFrame) -> pd.DataFrame:
@@ -261,9 +107,8 @@ def _sidebar_filters(
         if years is not None:
             st.session_state[KEY_YEARS] = years
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = components.street_filter(
+    with frame.sidebar(reset=_reset):
+        selected = frame.street_filter(
             streets_df,
             key=KEY_STREETS,
             help="按预案编制单位所在街道筛选（社区、企业预案随其上级街道预案）。"
@@ -271,141 +116,13 @@ def _sidebar_filters(
         )
         period = None
         if years is not None:
-            period = components.period_filter(
+            period = frame.period_filter(
                 years,
                 key=KEY_YEARS,
                 label="演练年度",
                 help="演练次数统计的年度范围；官方演练覆盖率显示所选最后一年。",
             )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return selected, period
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _tier_chart(tiers: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    chart_df = tiers[tiers["plans"] > 0].assign(
-        status=lambda df: df["coverage_pct"].map(lambda p: "全部演练" if p >= 100 else "有未演练预案")
-    )
-    bars = (
-        alt.Chart(chart_df)
-        .mark_bar()
-        .encode(
-            x=alt.X("coverage_pct:Q", title="演练覆盖率（%）", scale=alt.Scale(domain=[0, 105])),
-            y=alt.Y("tier:N", title="预案层级", sort=TIERS),
-            color=alt.Color(
-                "status:N",
-                title="状态",
-                scale=alt.Scale(domain=["有未演练预案", "全部演练"], range=[BAD_COLOR, OK_COLOR]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-            tooltip=[
-                alt.Tooltip("tier:N", title="层级"),
-                alt.Tooltip("plans:Q", title="现行预案（个）"),
-                alt.Tooltip("drilled:Q", title="近12个月已演练（个）"),
-                alt.Tooltip("coverage_pct:Q", title="覆盖率（%）", format=".1f"),
-            ],
-        )
-    )
-    rule_df = pd.DataFrame({"target": [100.0], "label": ["要求 100%"]})
-    rule = (
-        alt.Chart(rule_df)
-        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-        .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="要求")])
-    )
-    text = (
-        alt.Chart(rule_df)
-        .mark_text(align="right", baseline="top", dx=-4, dy=2, color=TARGET_COLOR)
-        .encode(x="target:Q", y=alt.value(0), text="label:N")
-    )
-    return alt.layer(bars, rule, text).properties(
-        height=380,
-        title=alt.TitleParams(
-            "各层级预案近12个月演练覆盖率（%）",
-            subtitle=f"{subtitle}；红色虚线为要求（每个预案每年至少演练一次）",
-            anchor="start",
-        ),
-    )
-
-
-def _drills_chart(drills: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    tiers = TIERS + sorted(set(drills["plan_tier_label"]) - set(TIERS))
-    colors = TIER_COLORS + ["#BAB0AC"] * (len(tiers) - len(TIERS))
-    per_year = (
-        drills.groupby(["drill_year", "plan_tier_label"], as_index=False)
-        .agg(drills=("drill_id", "count"), participants=("participants", "sum"))
-    )
-    per_year["tier_order"] = per_year["plan_tier_label"].map({t: i for i, t in enumerate(tiers)})
-    return (
-        alt.Chart(per_year)
-        .mark_bar()
-        .encode(
-            x=alt.X("drill_year:O", title="年份", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("sum(drills):Q", title="演练（次）", stack="zero", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color(
-                "plan_tier_label:N",
-                title="预案层级",
-                scale=alt.Scale(domain=tiers, range=colors),
-                sort=tiers,
-                legend=alt.Legend(orient="bottom"),
-            ),
-            order=alt.Order("tier_order:Q"),
-            tooltip=[
-                alt.Tooltip("drill_year:O", title="年份"),
-                alt.Tooltip("plan_tier_label:N", title="预案层级"),
-                alt.Tooltip("sum(drills):Q", title="演练（次）"),
-                alt.Tooltip("sum(participants):Q", title="参演人数（人）"),
-            ],
-        )
-        .properties(
-            height=300,
-            title=alt.TitleParams("各年度应急演练次数（次）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _resources_chart(resources: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    types = RESOURCE_TYPES + sorted(set(resources["resource_type"]) - set(RESOURCE_TYPES))
-    colors = (RESOURCE_COLORS * 3)[: len(types)]
-    street_order = list(dict.fromkeys(resources["street_name"]))
-    chart_df = resources.assign(
-        type_order=resources["resource_type"].map({t: i for i, t in enumerate(types)})
-    )
-    return (
-        alt.Chart(chart_df)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(resources):Q", title="应急资源（项）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=street_order),
-            color=alt.Color(
-                "resource_type:N",
-                title="资源类型",
-                scale=alt.Scale(domain=types, range=colors),
-                sort=types,
-                legend=alt.Legend(orient="bottom"),
-            ),
-            order=alt.Order("type_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("resource_type:N", title="资源类型"),
-                alt.Tooltip("sum(resources):Q", title="资源（项）"),
-                alt.Tooltip("quantity_by_unit:N", title="数量"),
-            ],
-        )
-        .properties(
-            height=200 + 30 * len(street_order),
-            title=alt.TitleParams(
-                "各街道应急资源（项）",
-                subtitle=f"{subtitle}；登记条目数，各类数量见下表",
-                anchor="start",
-            ),
-        )
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -449,13 +166,13 @@ def _tree_section(plans: pd.DataFrame, selected: list[str], scope: str) -> None:
     if tree.empty:
         st.info("所选范围内没有现行预案。")
         return
-    linked_dot = plan_graph(tree, collapse_communities=not selected)
-    broken_dot = broken_graph(tree)
+    linked_dot = charts.emergency_plan_graph(tree, collapse_communities=not selected)
+    broken_dot = charts.emergency_broken_graph(tree)
     left, right = st.columns([3, 2]) if broken_dot else (st.container(), None)
     with left:
         st.markdown("**已衔接到区级预案的预案体系**")
         if linked_dot:
-            st.graphviz_chart(linked_dot, width="content")
+            st.graphviz_chart(linked_dot, width="stretch")  # scaled to the column: long plan names overflowed
         else:
             st.info("所选街道没有衔接到区级预案的预案。")
         if not selected:
@@ -463,31 +180,29 @@ def _tree_section(plans: pd.DataFrame, selected: list[str], scope: str) -> None:
     if right is not None:
         with right:
             st.markdown(":red[**未衔接到区级预案的预案（红色）**]")
-            st.graphviz_chart(broken_dot, width="content")
+            st.graphviz_chart(broken_dot, width="stretch")
             st.caption("虚线框为预案所写的上级预案编号，但该预案不在现行预案清单中。")
 
     table = tree_table(tree)
 
     def _red(row: pd.Series) -> list[str]:
         if row["衔接状态"] == NOT_LINKED:
-            return [f"color: {TARGET_COLOR}; font-weight: 600"] * len(row)
+            return [f"color: {charts.TARGET_COLOR}; font-weight: 600"] * len(row)
         if row["说明"]:
-            return [f"color: {CONTEXT_COLOR}"] * len(row)
+            return [f"color: {charts.EMERGENCY_CONTEXT_COLOR}"] * len(row)
         return [""] * len(row)
 
-    shown = table[list(PLAN_HEADERS)].rename(columns=PLAN_HEADERS)
+    shown = table[list(labels.EMERGENCY_PLAN_HEADERS)].rename(columns=labels.EMERGENCY_PLAN_HEADERS)
     with st.expander("全部预案清单（按衔接关系缩进）", expanded=bool(selected)):
-        st.dataframe(
-            shown.style.apply(_red, axis=1),
-            hide_index=True,
-            width="stretch",
+        frame.table(
+            frame.display_frame(shown).style.apply(_red, axis=1),
             column_config={
                 "最近演练日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
                 "近12个月演练（次）": st.column_config.NumberColumn(format="%d"),
             },
         )
-    components.download_buttons(
-        table, "应急_预案衔接", PLAN_HEADERS, key="emergency_plans", sheet_name="预案衔接"
+    frame.download_buttons(
+        table, "应急_预案衔接", labels.EMERGENCY_PLAN_HEADERS, key="emergency_plans", sheet_name="预案衔接"
     )
 
 
@@ -528,9 +243,11 @@ def _drill_section(
             help="官方指标：当年至少演练一次的现行预案 / 现行预案（全区口径，不随街道筛选变化）。",
             border=True,
         )
+        if frame.viewer_streets() is not None:  # a street office: the district row is not its
+            c3.caption(f"全区口径，{frame.NOT_IN_SCOPE}。")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_tier_chart(tiers, f"现行预案，{scope}"), width="stretch")
+        st.altair_chart(charts.emergency_drills_by_tier(tiers, f"现行预案，{scope}"), width="stretch")
     with right:
         if drills is None:
             st.info("数据集市中暂无演练记录。")
@@ -542,27 +259,25 @@ def _drill_section(
                 street_label=drills["street_name"].where(drills["street_name"].notna(), NO_STREET),
             )
             st.altair_chart(
-                _drills_chart(drills, f"{period_text}，{scope}；按所演练预案的层级"), width="stretch"
+                charts.emergency_drills_by_year(drills, f"{period_text}，{scope}；按所演练预案的层级"), width="stretch"
             )
-    st.dataframe(
-        tiers[list(TIER_HEADERS)].rename(columns=TIER_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        tiers,
+        labels.EMERGENCY_TIER_HEADERS,
         column_config={"演练覆盖率（%）": st.column_config.NumberColumn(format="%.1f")},
     )
-    components.download_buttons(
-        tiers, "应急_分层级演练覆盖率", TIER_HEADERS, key="emergency_tiers", sheet_name="演练覆盖率"
+    frame.download_buttons(
+        tiers, "应急_分层级演练覆盖率", labels.EMERGENCY_TIER_HEADERS, key="emergency_tiers", sheet_name="演练覆盖率"
     )
     if drills is not None and not drills.empty:
         with st.expander(f"演练明细（{period_text}，{scope}，共 {len(drills)} 次）"):
-            st.dataframe(
-                drills[list(DRILL_HEADERS)].rename(columns=DRILL_HEADERS),
-                hide_index=True,
-                width="stretch",
+            frame.table(
+                drills,
+                labels.EMERGENCY_DRILL_HEADERS,
                 column_config={"演练日期": st.column_config.DateColumn(format="YYYY-MM-DD")},
             )
-            components.download_buttons(
-                drills, f"应急_演练明细_{lo}-{hi}", DRILL_HEADERS, key="emergency_drills",
+            frame.download_buttons(
+                drills, f"应急_演练明细_{lo}-{hi}", labels.EMERGENCY_DRILL_HEADERS, key="emergency_drills",
                 sheet_name="演练明细",
             )
 
@@ -595,16 +310,15 @@ def _resources_section(selected: list[str], scope: str) -> None:
         [t for t in RESOURCE_TYPES if t in by_type.index] + sorted(set(by_type.index) - set(RESOURCE_TYPES))
     ).items()):
         column.metric(rtype, f"{int(count)} 项", border=True)
-    st.altair_chart(_resources_chart(resources, scope), width="stretch")
+    st.altair_chart(charts.emergency_resources(resources, scope), width="stretch")
     table = resources.assign(quantity_by_unit=resources["quantity_by_unit"].fillna("—"))
-    st.dataframe(
-        table[list(RESOURCE_HEADERS)].rename(columns=RESOURCE_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.EMERGENCY_RESOURCE_HEADERS,
         column_config={"最近更新日期": st.column_config.DateColumn(format="YYYY-MM-DD")},
     )
-    components.download_buttons(
-        table, "应急_应急资源", RESOURCE_HEADERS, key="emergency_resources", sheet_name="应急资源"
+    frame.download_buttons(
+        table, "应急_应急资源", labels.EMERGENCY_RESOURCE_HEADERS, key="emergency_resources", sheet_name="应急资源"
     )
 
 
@@ -612,8 +326,7 @@ def _resources_section(selected: list[str], scope: str) -> None:
 
 
 def render() -> None:
-    st.title("应急管理")
-    st.caption("应急预案是否逐级衔接到区级总体预案、是否按要求演练，以及各街道的应急资源。")
+    frame.header("应急管理", "应急预案是否逐级衔接到区级总体预案、是否按要求演练，以及各街道的应急资源。")
     try:
         streets_df = data.load_streets()
         plans = data.load_plans()
@@ -624,7 +337,7 @@ def render() -> None:
     years = None if first_year is None else (first_year, last_year)
     selected, period = _sidebar_filters(streets_df, years)
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected, "全区")
+    scope = frame.scope_text(names, selected, "全区")
 
     scope_plans = plans_in_scope(plans, selected)
     try:
@@ -633,7 +346,7 @@ def render() -> None:
         components.show_unavailable(exc)
         return
     if plans.empty:
-        st.info("数据集市中暂无现行应急预案（marts.fct_emergency_plans 为空）。")
+        st.info("数据集市中暂无现行应急预案。")
     else:
         _summary_section(scope_plans, by_tier, scope)
         st.divider()

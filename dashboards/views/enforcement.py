@@ -15,11 +15,11 @@ The blacklist and the coverage by street are the registry's current state (no pe
 from __future__ import annotations
 
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -27,39 +27,10 @@ KEY_STREETS = "enforcement_streets"
 KEY_YEARS = "enforcement_years"
 KEY_GRAIN = "enforcement_grain"
 QP_GRAIN = "grain"
-GRAIN_MONTH = "month"
+GRAIN_MONTH = charts.GRAIN_MONTH
 
 RESULTS = list(data.INSPECTION_RESULTS)  # 合格, 责令整改, 行政处罚, 停产整顿
-RESULT_COLORS = {"合格": "#54A24B", "责令整改": "#F2B134", "行政处罚": "#E45756", "停产整顿": "#8B1A1A"}
-OTHER_RESULT_COLOR = "#9E9E9E"
-PENALTY_COLOR = "#B5533C"
-COVERAGE_COLOR = "#4C78A8"
-DISTRICT_COLOR = "#333333"
-REFERENCE_COLOR = "#C0392B"
-DISTRICT = "全区"
-
-TREND_HEADERS_TAIL = {
-    "findings": "发现问题（项）",
-    "penalised": "罚款案件（起）",
-    "penalty_10k_yuan": "罚款金额（万元）",
-    "blacklistings": "列入黑名单（次）",
-}
-BLACKLIST_HEADERS = {
-    "unit_name": "单位名称",
-    "uscc": "统一社会信用代码",
-    "street_name": "街道",
-    "industry": "行业",
-    "blacklisted_since": "列入日期",
-    "blacklisted_until": "期满日期",
-    "status_text": "经营状态",
-}
-COVERAGE_HEADERS = {
-    "street_name": "街道",
-    "units": "在册单位（家）",
-    "insured": "安责险在保（家）",
-    "coverage_pct": "安责险覆盖率（%）",
-    "snapshot_date": "名录日期",
-}
+DISTRICT = frame.DISTRICT
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -126,156 +97,28 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
     def _reset() -> None:
         st.session_state[KEY_STREETS] = []
         st.session_state[KEY_YEARS] = (y_min, y_max)
-        st.session_state[KEY_GRAIN] = components.ALL
+        st.session_state[KEY_GRAIN] = frame.ALL
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = components.street_filter(
+    with frame.sidebar(reset=_reset):
+        selected = frame.street_filter(
             streets_df,
             key=KEY_STREETS,
             help="不选即为全部街道。执法检查按被检查单位在企业名录中的街道归属；名录中查不到的计入未知街道。",
         )
-        lo, hi = components.period_filter(
+        lo, hi = frame.period_filter(
             (y_min, y_max),
             key=KEY_YEARS,
             label="检查年份",
             help="作用于执法检查、罚款和安责险覆盖率趋势；黑名单和分街道安责险为当前状态。",
         )
-        grain = components.select_filter(
+        grain = frame.select_filter(
             {GRAIN_MONTH: "按月"},
             key=KEY_GRAIN,
             param=QP_GRAIN,
             label="执法检查趋势",
             all_label="按年",
         )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return selected, int(lo), int(hi), grain
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _x(grain: str) -> alt.X:
-    return alt.X(
-        "period:O",
-        title="检查月份" if grain == GRAIN_MONTH else "检查年份",
-        axis=alt.Axis(labelAngle=-45 if grain == GRAIN_MONTH else 0),
-    )
-
-
-def _results_chart(trend: pd.DataFrame, results: list[str], grain: str, subtitle: str) -> alt.TopLevelMixin:
-    long = trend[["period", "period_label", *results]].melt(
-        id_vars=["period", "period_label"], value_vars=results, var_name="result", value_name="inspections"
-    )
-    long["result_order"] = long["result"].map({r: i for i, r in enumerate(results)})
-    colors = [RESULT_COLORS.get(r, OTHER_RESULT_COLOR) for r in results]
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=_x(grain),
-            y=alt.Y("sum(inspections):Q", title="执法检查（次）", stack="zero", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("result:N", title="检查结果", scale=alt.Scale(domain=results, range=colors),
-                            sort=results, legend=alt.Legend(orient="bottom")),
-            order=alt.Order("result_order:Q"),
-            tooltip=[
-                alt.Tooltip("period_label:N", title="期间"),
-                alt.Tooltip("result:N", title="检查结果"),
-                alt.Tooltip("sum(inspections):Q", title="执法检查（次）"),
-            ],
-        )
-        .properties(
-            height=340,
-            title=alt.TitleParams("执法检查次数（次），按检查结果", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _penalty_chart(trend: pd.DataFrame, grain: str, subtitle: str) -> alt.TopLevelMixin:
-    return (
-        alt.Chart(trend)
-        .mark_bar(color=PENALTY_COLOR)
-        .encode(
-            x=_x(grain),
-            y=alt.Y("penalty_10k_yuan:Q", title="罚款金额（万元）"),
-            tooltip=[
-                alt.Tooltip("period_label:N", title="期间"),
-                alt.Tooltip("penalty_10k_yuan:Q", title="罚款金额（万元）", format=",.2f"),
-                alt.Tooltip("penalised:Q", title="罚款案件（起）"),
-            ],
-        )
-        .properties(
-            height=340,
-            title=alt.TitleParams("行政处罚罚款金额（万元）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _coverage_by_street_chart(coverage: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    order = coverage.sort_values("coverage_pct", ascending=True, kind="stable", na_position="last")["street_name"].tolist()
-    bars = (
-        alt.Chart(coverage)
-        .mark_bar(color=COVERAGE_COLOR)
-        .encode(
-            x=alt.X("coverage_pct:Q", title="安责险覆盖率（%）", scale=alt.Scale(domain=[0, 100])),
-            y=alt.Y("street_name:N", title="街道", sort=order),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("coverage_pct:Q", title="覆盖率（%）", format=".1f"),
-                alt.Tooltip("insured:Q", title="在保单位（家）"),
-                alt.Tooltip("units:Q", title="在册单位（家）"),
-            ],
-        )
-    )
-    reference = pd.DataFrame({"target": [100.0], "label": ["100% 参考线"]})
-    rule = (
-        alt.Chart(reference)
-        .mark_rule(color=REFERENCE_COLOR, strokeDash=[6, 4], size=2)
-        .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="参考线")])
-    )
-    return alt.layer(bars, rule).properties(
-        height=160 + 30 * len(order),
-        title=alt.TitleParams("各街道安责险覆盖率（%，当前）", subtitle=subtitle, anchor="start"),
-    )
-
-
-def _coverage_trend_chart(trend: pd.DataFrame, series: list[str], subtitle: str) -> alt.TopLevelMixin:
-    palette = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B", "#9D755D", "#FF9DA6", "#BAB0AC"]
-    colors = [DISTRICT_COLOR if s == DISTRICT else palette[(i - 1) % len(palette)] for i, s in enumerate(series)]
-    line = (
-        alt.Chart(trend)
-        .mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5)
-        .encode(
-            x=alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("coverage_pct:Q", title="安责险覆盖率（%）", scale=alt.Scale(domain=[0, 105])),
-            color=alt.Color("street_name:N", title="范围", scale=alt.Scale(domain=series, range=colors),
-                            sort=series, legend=alt.Legend(orient="bottom")),
-            tooltip=[
-                alt.Tooltip("year:O", title="年份"),
-                alt.Tooltip("street_name:N", title="范围"),
-                alt.Tooltip("coverage_pct:Q", title="覆盖率（%）", format=".1f"),
-            ],
-        )
-    )
-    reference = pd.DataFrame({"target": [100.0], "label": ["100% 参考线（全部投保）"]})
-    rule = (
-        alt.Chart(reference)
-        .mark_rule(color=REFERENCE_COLOR, strokeDash=[6, 4], size=2)
-        .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="参考线")])
-    )
-    text = (
-        alt.Chart(reference)
-        .mark_text(align="left", baseline="top", dx=4, dy=4, color=REFERENCE_COLOR)
-        .encode(y="target:Q", x=alt.value(0), text="label:N")
-    )
-    return alt.layer(line, rule, text).properties(
-        height=360 + 20 * ((len(series) + 2) // 3),
-        title=alt.TitleParams("安责险覆盖率（%），按年", subtitle=subtitle, anchor="start"),
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -313,19 +156,18 @@ def _trend_section(inspections: pd.DataFrame, grain: str, lo: int, hi: int, subt
     results = result_order(inspections["result"])
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_results_chart(trend, results, grain, subtitle), width="stretch")
+        st.altair_chart(charts.enforcement_results(trend, results, grain, subtitle), width="stretch")
     with right:
-        st.altair_chart(_penalty_chart(trend, grain, subtitle), width="stretch")
-    headers = {"period_label": "期间", "inspections": "执法检查（次）", **{r: f"{r}（次）" for r in results},
-               **TREND_HEADERS_TAIL}
-    st.dataframe(
-        trend[list(headers)].rename(columns=headers),
-        hide_index=True,
-        width="stretch",
+        st.altair_chart(charts.enforcement_penalties(trend, grain, subtitle), width="stretch")
+    headers = {**labels.ENFORCEMENT_TREND_HEADERS_HEAD, **{r: f"{r}（次）" for r in results},
+               **labels.ENFORCEMENT_TREND_HEADERS_TAIL}
+    frame.table(
+        trend,
+        headers,
         column_config={"罚款金额（万元）": st.column_config.NumberColumn(format="%.2f")},
     )
-    components.download_buttons(trend, f"执法_检查趋势_{grain_text}", headers, key="enforcement_trend",
-                                sheet_name="执法检查趋势")
+    frame.download_buttons(trend, f"执法_检查趋势_{grain_text}", headers, key="enforcement_trend",
+                           sheet_name="执法检查趋势")
 
 
 def _street_section(inspections: pd.DataFrame, streets_df: pd.DataFrame, selected: list[str], subtitle: str) -> None:
@@ -333,16 +175,15 @@ def _street_section(inspections: pd.DataFrame, streets_df: pd.DataFrame, selecte
     st.caption(f"{subtitle}；按被检查单位所属街道统计。")
     table = street_table(inspections, streets_df, selected)
     results = result_order(inspections["result"])
-    headers = {"street_name": "街道", "inspections": "执法检查（次）", **{r: f"{r}（次）" for r in results},
-               **TREND_HEADERS_TAIL}
-    st.dataframe(
-        table[list(headers)].rename(columns=headers),
-        hide_index=True,
-        width="stretch",
+    headers = {**labels.ENFORCEMENT_STREET_HEADERS_HEAD, **{r: f"{r}（次）" for r in results},
+               **labels.ENFORCEMENT_TREND_HEADERS_TAIL}
+    frame.table(
+        table,
+        headers,
         column_config={"罚款金额（万元）": st.column_config.NumberColumn(format="%.2f")},
     )
-    components.download_buttons(table, "执法_分街道统计", headers, key="enforcement_by_street",
-                                sheet_name="分街道执法")
+    frame.download_buttons(table, "执法_分街道统计", headers, key="enforcement_by_street",
+                           sheet_name="分街道执法")
 
 
 def _blacklist_section(selected: list[str], scope: str) -> None:
@@ -365,17 +206,16 @@ def _blacklist_section(selected: list[str], scope: str) -> None:
     table["status_text"] = table["is_active"].map(lambda a: "在册" if (not components.missing(a) and bool(a)) else "已关闭/注销")
     for column in ("blacklisted_since", "blacklisted_until"):
         table[column] = pd.to_datetime(table[column]).dt.date
-    st.dataframe(
-        table[list(BLACKLIST_HEADERS)].rename(columns=BLACKLIST_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.ENFORCEMENT_BLACKLIST_HEADERS,
         column_config={
             "列入日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "期满日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
         },
     )
-    components.download_buttons(table, "执法_安全生产黑名单", BLACKLIST_HEADERS, key="enforcement_blacklist",
-                                sheet_name="黑名单")
+    frame.download_buttons(table, "执法_安全生产黑名单", labels.ENFORCEMENT_BLACKLIST_HEADERS, key="enforcement_blacklist",
+                           sheet_name="黑名单")
 
 
 def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, hi: int, scope: str) -> None:
@@ -410,40 +250,43 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
     )
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_coverage_by_street_chart(coverage, f"当前在册单位，{scope}"), width="stretch")
+        st.altair_chart(charts.enforcement_insurance_by_street(coverage, f"当前在册单位，{scope}"), width="stretch")
     with right:
         trend = trend.copy()
         trend["coverage_pct"] = trend["insurance_coverage"].map(
             lambda r: None if components.missing(r) else round(100.0 * float(r), 1)
         )
-        series = [DISTRICT] + [names.get(c, c) for c in selected]
+        # The district line only for a viewer who sees the district (a street office: its streets).
+        district = frame.viewer_streets() is None
+        series = ([DISTRICT] if district else []) + [names.get(c, c) for c in selected]
         shown = trend[trend["coverage_pct"].notna()]
+        whose = "全区与所选街道" if district else scope
         if shown.empty:
-            st.info("所选期间没有安责险覆盖率指标（kpi_official_indicators）。")
+            st.info("所选期间没有安责险覆盖率指标。")
         else:
             st.altair_chart(
-                _coverage_trend_chart(shown, series, f"{components.years_text(lo, hi)}，各年末企业名录；全区与所选街道"),
+                charts.enforcement_insurance_trend(
+                    shown, series, f"{components.years_text(lo, hi)}，各年末企业名录；{whose}"
+                ),
                 width="stretch",
             )
-    st.dataframe(
-        coverage[list(COVERAGE_HEADERS)].rename(columns=COVERAGE_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        coverage,
+        labels.ENFORCEMENT_COVERAGE_HEADERS,
         column_config={
             "安责险覆盖率（%）": st.column_config.NumberColumn(format="%.1f"),
             "名录日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
         },
     )
-    components.download_buttons(coverage, "执法_安责险覆盖率", COVERAGE_HEADERS, key="enforcement_insurance",
-                                sheet_name="安责险覆盖率")
+    frame.download_buttons(coverage, "执法_安责险覆盖率", labels.ENFORCEMENT_COVERAGE_HEADERS, key="enforcement_insurance",
+                           sheet_name="安责险覆盖率")
 
 
 # --- page -------------------------------------------------------------------------------------
 
 
 def render() -> None:
-    st.title("执法与信用")
-    st.caption("区应急管理局执法检查、行政处罚、安全生产黑名单与安全生产责任保险（安责险）覆盖情况。")
+    frame.header("执法与信用", "区应急管理局执法检查、行政处罚、安全生产黑名单与安全生产责任保险（安责险）覆盖情况。")
     try:
         streets_df = data.load_streets()
         first, last = data.load_inspection_years()
@@ -451,12 +294,12 @@ def render() -> None:
         components.show_unavailable(exc)
         return
     if first is None:
-        st.info("数据集市中暂无执法检查数据（marts.fct_inspections 为空），请确认数据管道已成功运行。")
+        st.info("数据集市中暂无执法检查数据，请确认数据管道已成功运行。")
         return
 
     selected, lo, hi, grain = _sidebar_filters(streets_df, first, last)
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected)
+    scope = frame.scope_text(names, selected)
     period = components.years_text(lo, hi)
 
     try:

@@ -15,11 +15,11 @@ Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2023&to=2024&grain=
 from __future__ import annotations
 
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -27,57 +27,10 @@ KEY_STREETS = "hazards_streets"
 KEY_YEARS = "hazards_years"
 KEY_GRAIN = "hazards_grain"
 QP_GRAIN = "grain"
-GRAIN_MONTH = "month"
+GRAIN_MONTH = charts.GRAIN_MONTH
 
-FOUND = "排查发现"
-RECTIFIED = "已整改"
-OPEN_NOT_DUE = "未整改（未逾期）"
-OPEN_OVERDUE = "逾期未整改"
-SUPERVISED = "已挂牌督办"
-NOT_SUPERVISED = "未挂牌督办"
-RATE_RECTIFIED = "隐患整改率"
-RATE_SUPERVISED = "重大隐患挂牌督办率"
-COLORS = {FOUND: "#4C78A8", RECTIFIED: "#54A24B", OPEN_NOT_DUE: "#F2B134", OPEN_OVERDUE: "#D62728",
-          RATE_RECTIFIED: "#54A24B", RATE_SUPERVISED: "#B279A2", SUPERVISED: "#4C78A8",
-          NOT_SUPERVISED: "#D62728"}
-REFERENCE_COLOR = "#C0392B"
 NOT_SUPERVISED_ROW_COLOR = "#FAD4D4"
 
-STREET_HEADERS = {
-    "street_name": "街道",
-    "found": "排查隐患（项）",
-    "rectified": "已整改（项）",
-    "rate_pct": "隐患整改率（%）",
-    "open": "未整改（项）",
-    "open_overdue": "其中逾期未整改（项）",
-    "rectified_late": "逾期后整改（项）",
-    "major": "重大隐患（项）",
-    "major_supervised": "重大隐患已挂牌督办（项）",
-    "major_not_supervised": "重大隐患未挂牌督办（项）",
-}
-TREND_HEADERS = {
-    "period_label": "期间",
-    "found": "排查隐患（项）",
-    "rectified": "已整改（项）",
-    "rate_pct": "隐患整改率（%）",
-    "major": "重大隐患（项）",
-    "major_supervised": "已挂牌督办（项）",
-    "supervised_pct": "重大隐患挂牌督办率（%）",
-}
-MAJOR_HEADERS = {
-    "report_id": "隐患编号",
-    "found_on": "发现日期",
-    "street_name": "街道",
-    "community": "社区",
-    "grid_code": "网格",
-    "deadline": "整改期限",
-    "rectified_on": "整改日期",
-    "status": "整改状态",
-    "overdue_text": "是否逾期",
-    "supervised_text": "挂牌督办",
-    "check": "督办核查",
-    "days_to_rectify": "整改用时（天）",
-}
 NOT_SUPERVISED_TEXT = "⚠ 未挂牌督办"
 SUPERVISED_TEXT = "已挂牌督办"
 
@@ -91,7 +44,7 @@ def street_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, selected: li
     names = components.street_names(streets_df)
     present = set(by_street["street_code"].astype(str))
     codes = selected or [c for c in names if c != "UNKNOWN" or c in present]
-    counts = [c for c in STREET_HEADERS if c not in ("street_name", "rate_pct")] + ["major_not_supervised_open"]
+    counts = [c for c in labels.HAZARDS_STREET_HEADERS if c not in ("street_name", "rate_pct")] + ["major_not_supervised_open"]
     table = (
         by_street.set_index("street_code")[counts]
         .reindex(codes, fill_value=0)
@@ -135,172 +88,27 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
     def _reset() -> None:
         st.session_state[KEY_STREETS] = []
         st.session_state[KEY_YEARS] = (y_min, y_max)
-        st.session_state[KEY_GRAIN] = components.ALL
+        st.session_state[KEY_GRAIN] = frame.ALL
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = components.street_filter(
+    with frame.sidebar(reset=_reset):
+        selected = frame.street_filter(
             streets_df, key=KEY_STREETS, help="不选即为全部街道。作用于本页全部统计。"
         )
-        lo, hi = components.period_filter(
+        lo, hi = frame.period_filter(
             (y_min, y_max),
             key=KEY_YEARS,
             label="发现年份",
             help="按隐患的发现日期统计；整改情况为截至数据发布时的状态。",
         )
-        grain = components.select_filter(
+        grain = frame.select_filter(
             {GRAIN_MONTH: "按月"},
             key=KEY_GRAIN,
             param=QP_GRAIN,
             label="整改趋势",
             all_label="按年",
-            help="按年时采用官方指标（kpi_official_indicators）；按月由隐患明细汇总。",
+            help="按年时采用官方指标；按月由隐患明细汇总。",
         )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return selected, int(lo), int(hi), grain
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _series_color(domain: list[str], title: str | None = None) -> alt.Color:
-    return alt.Color(
-        "series:N",
-        title=title,
-        scale=alt.Scale(domain=domain, range=[COLORS[d] for d in domain]),
-        sort=domain,
-        legend=alt.Legend(orient="bottom"),
-    )
-
-
-def _open_by_street_chart(table: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    long = pd.DataFrame({
-        "street_name": list(table["street_name"]) * 2,
-        "series": [OPEN_NOT_DUE] * len(table) + [OPEN_OVERDUE] * len(table),
-        "hazards": list(table["open"] - table["open_overdue"]) + list(table["open_overdue"]),
-    })
-    long["series_order"] = long["series"].map({OPEN_OVERDUE: 0, OPEN_NOT_DUE: 1})
-    order = table.sort_values(["open", "open_overdue"], ascending=False, kind="stable")["street_name"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(hazards):Q", title="未整改隐患（项）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=order),
-            color=_series_color([OPEN_OVERDUE, OPEN_NOT_DUE]),
-            order=alt.Order("series_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("series:N", title="状态"),
-                alt.Tooltip("sum(hazards):Q", title="隐患（项）"),
-            ],
-        )
-        .properties(
-            height=180 + 30 * len(order),
-            title=alt.TitleParams("分街道未整改隐患（项）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _major_by_street_chart(table: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    long = pd.DataFrame({
-        "street_name": list(table["street_name"]) * 2,
-        "series": [NOT_SUPERVISED] * len(table) + [SUPERVISED] * len(table),
-        "hazards": list(table["major_not_supervised"]) + list(table["major_supervised"]),
-    })
-    long["series_order"] = long["series"].map({NOT_SUPERVISED: 0, SUPERVISED: 1})
-    order = table.sort_values(["major", "major_not_supervised"], ascending=False, kind="stable")["street_name"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(hazards):Q", title="重大隐患（项）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=order),
-            color=_series_color([NOT_SUPERVISED, SUPERVISED]),
-            order=alt.Order("series_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("series:N", title="督办情况"),
-                alt.Tooltip("sum(hazards):Q", title="重大隐患（项）"),
-            ],
-        )
-        .properties(
-            height=180 + 30 * len(order),
-            title=alt.TitleParams("分街道重大隐患挂牌督办情况（项）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _counts_chart(trend: pd.DataFrame, grain: str, subtitle: str) -> alt.TopLevelMixin:
-    long = trend.melt(id_vars=["period", "period_label"], value_vars=["found", "rectified"],
-                      var_name="column", value_name="hazards")
-    long["series"] = long["column"].map({"found": FOUND, "rectified": RECTIFIED})
-    x_title = "发现月份" if grain == GRAIN_MONTH else "发现年份"
-    x_axis = alt.Axis(labelAngle=-45 if grain == GRAIN_MONTH else 0)
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("period:O", title=x_title, axis=x_axis),
-            xOffset=alt.XOffset("series:N", sort=[FOUND, RECTIFIED]),
-            y=alt.Y("hazards:Q", title="隐患（项）", axis=alt.Axis(tickMinStep=1)),
-            color=_series_color([FOUND, RECTIFIED]),
-            tooltip=[
-                alt.Tooltip("period_label:N", title="期间"),
-                alt.Tooltip("series:N", title="类别"),
-                alt.Tooltip("hazards:Q", title="隐患（项）"),
-            ],
-        )
-        .properties(
-            height=340,
-            title=alt.TitleParams("排查发现与已整改隐患（项）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _rates_chart(trend: pd.DataFrame, grain: str, subtitle: str) -> alt.TopLevelMixin:
-    columns = {"rate_pct": RATE_RECTIFIED}
-    if grain != GRAIN_MONTH:
-        columns["supervised_pct"] = RATE_SUPERVISED
-    long = trend.melt(id_vars=["period", "period_label"], value_vars=list(columns),
-                      var_name="column", value_name="rate")
-    long["series"] = long["column"].map(columns)
-    long = long[long["rate"].notna()]
-    x_title = "发现月份" if grain == GRAIN_MONTH else "发现年份"
-    x_axis = alt.Axis(labelAngle=-45 if grain == GRAIN_MONTH else 0)
-    lines = (
-        alt.Chart(long)
-        .mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5)
-        .encode(
-            x=alt.X("period:O", title=x_title, axis=x_axis, scale=alt.Scale(domain=list(trend["period"]))),
-            y=alt.Y("rate:Q", title="比率（%）", scale=alt.Scale(domain=[0, 105])),
-            color=_series_color(list(columns.values())),
-            tooltip=[
-                alt.Tooltip("period_label:N", title="期间"),
-                alt.Tooltip("series:N", title="指标"),
-                alt.Tooltip("rate:Q", title="比率（%）", format=".1f"),
-            ],
-        )
-    )
-    reference = pd.DataFrame({"target": [100.0], "label": ["100% 参考线（全部整改/全部督办）"]})
-    rule = (
-        alt.Chart(reference)
-        .mark_rule(color=REFERENCE_COLOR, strokeDash=[6, 4], size=2)
-        .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="参考线")])
-    )
-    text = (
-        alt.Chart(reference)
-        .mark_text(align="left", baseline="top", dx=4, dy=4, color=REFERENCE_COLOR)
-        .encode(y="target:Q", x=alt.value(0), text="label:N")
-    )
-    title = "隐患整改率（%）" if grain == GRAIN_MONTH else "隐患整改率与重大隐患挂牌督办率（%）"
-    return alt.layer(lines, rule, text).properties(
-        height=340, title=alt.TitleParams(title, subtitle=subtitle, anchor="start")
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -338,17 +146,16 @@ def _street_section(table: pd.DataFrame, subtitle: str) -> None:
     st.caption("未整改：截至数据发布时仍未整改；逾期：已过整改期限（逾期后整改的隐患另列）。按规定重大隐患须全部挂牌督办。")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_open_by_street_chart(table, subtitle), width="stretch")
+        st.altair_chart(charts.hazards_open_by_street(table, subtitle), width="stretch")
     with right:
-        st.altair_chart(_major_by_street_chart(table, subtitle), width="stretch")
-    st.dataframe(
-        table[list(STREET_HEADERS)].rename(columns=STREET_HEADERS),
-        hide_index=True,
-        width="stretch",
-        column_config={STREET_HEADERS["rate_pct"]: st.column_config.NumberColumn(format="%.1f")},
+        st.altair_chart(charts.hazards_major_by_street(table, subtitle), width="stretch")
+    frame.table(
+        table,
+        labels.HAZARDS_STREET_HEADERS,
+        column_config={labels.HAZARDS_STREET_HEADERS["rate_pct"]: st.column_config.NumberColumn(format="%.1f")},
     )
-    components.download_buttons(table, "隐患_分街道统计", STREET_HEADERS, key="hazards_by_street",
-                                sheet_name="分街道统计")
+    frame.download_buttons(table, "隐患_分街道统计", labels.HAZARDS_STREET_HEADERS, key="hazards_by_street",
+                           sheet_name="分街道统计")
 
 
 def _trend_section(selected: list[str], lo: int, hi: int, grain: str, scope: str) -> None:
@@ -362,7 +169,7 @@ def _trend_section(selected: list[str], lo: int, hi: int, grain: str, scope: str
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
-    source = "隐患明细按发现月份汇总" if grain == GRAIN_MONTH else "官方指标 kpi_official_indicators"
+    source = "隐患明细按发现月份汇总" if grain == GRAIN_MONTH else "官方指标"
     st.caption(
         f"按发现时间统计：已整改 = 当期发现的隐患中截至目前已整改的数量，整改率 = 已整改 ÷ 排查隐患（{source}）。"
         "三年行动计划未规定整改率目标，图中红色虚线为100%参考线。"
@@ -374,20 +181,19 @@ def _trend_section(selected: list[str], lo: int, hi: int, grain: str, scope: str
     subtitle = f"{components.years_text(lo, hi)}，{scope}"
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_counts_chart(trend, grain, subtitle), width="stretch")
+        st.altair_chart(charts.hazards_counts(trend, grain, subtitle), width="stretch")
     with right:
-        st.altair_chart(_rates_chart(trend, grain, subtitle), width="stretch")
-    st.dataframe(
-        trend[list(TREND_HEADERS)].rename(columns=TREND_HEADERS),
-        hide_index=True,
-        width="stretch",
+        st.altair_chart(charts.hazards_rates(trend, grain, subtitle), width="stretch")
+    frame.table(
+        trend,
+        labels.HAZARDS_TREND_HEADERS,
         column_config={
-            TREND_HEADERS["rate_pct"]: st.column_config.NumberColumn(format="%.1f"),
-            TREND_HEADERS["supervised_pct"]: st.column_config.NumberColumn(format="%.1f"),
+            labels.HAZARDS_TREND_HEADERS["rate_pct"]: st.column_config.NumberColumn(format="%.1f"),
+            labels.HAZARDS_TREND_HEADERS["supervised_pct"]: st.column_config.NumberColumn(format="%.1f"),
         },
     )
-    components.download_buttons(trend, f"隐患_整改趋势_{grain_text}", TREND_HEADERS, key="hazards_trend",
-                                sheet_name="整改趋势")
+    frame.download_buttons(trend, f"隐患_整改趋势_{grain_text}", labels.HAZARDS_TREND_HEADERS, key="hazards_trend",
+                           sheet_name="整改趋势")
 
 
 def _major_section(selected: list[str], lo: int, hi: int, scope: str, period: str) -> None:
@@ -413,32 +219,29 @@ def _major_section(selected: list[str], lo: int, hi: int, scope: str, period: st
     for column in ("found_on", "deadline", "rectified_on"):
         table[column] = pd.to_datetime(table[column]).dt.date
     table["days_to_rectify"] = pd.to_numeric(table["days_to_rectify"], errors="coerce").astype("Int64")
-    shown = table[list(MAJOR_HEADERS)].rename(columns=MAJOR_HEADERS)
+    shown = table[list(labels.HAZARDS_MAJOR_HEADERS)].rename(columns=labels.HAZARDS_MAJOR_HEADERS)
     mask = table["major_not_supervised"].to_numpy()
 
     def _highlight(row: pd.Series) -> list[str]:
         style = f"background-color: {NOT_SUPERVISED_ROW_COLOR}" if mask[row.name] else ""
         return [style] * len(row)
 
-    st.dataframe(
-        shown.style.apply(_highlight, axis=1).format(na_rep="—"),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        frame.display_frame(shown).style.apply(_highlight, axis=1).format(na_rep=frame.MISSING),
         column_config={
-            MAJOR_HEADERS[c]: st.column_config.DateColumn(format="YYYY-MM-DD")
+            labels.HAZARDS_MAJOR_HEADERS[c]: st.column_config.DateColumn(format="YYYY-MM-DD")
             for c in ("found_on", "deadline", "rectified_on")
         },
     )
-    components.download_buttons(table, "隐患_重大隐患清单", MAJOR_HEADERS, key="hazards_major",
-                                sheet_name="重大隐患清单")
+    frame.download_buttons(table, "隐患_重大隐患清单", labels.HAZARDS_MAJOR_HEADERS, key="hazards_major",
+                           sheet_name="重大隐患清单")
 
 
 # --- page -------------------------------------------------------------------------------------
 
 
 def render() -> None:
-    st.title("隐患排查治理")
-    st.caption("网格员排查发现的安全隐患：整改进度、逾期情况与重大隐患挂牌督办。")
+    frame.header("隐患排查治理", "网格员排查发现的安全隐患：整改进度、逾期情况与重大隐患挂牌督办。")
     try:
         streets_df = data.load_streets()
         first, last = data.load_hazard_years()
@@ -446,12 +249,12 @@ def render() -> None:
         components.show_unavailable(exc)
         return
     if first is None:
-        st.info("数据集市中暂无隐患数据（marts.fct_hazards 为空），请确认数据管道已成功运行。")
+        st.info("数据集市中暂无隐患数据，请确认数据管道已成功运行。")
         return
 
     selected, lo, hi, grain = _sidebar_filters(streets_df, first, last)
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected)
+    scope = frame.scope_text(names, selected)
     period = components.years_text(lo, hi)
 
     try:

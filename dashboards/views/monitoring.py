@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -34,53 +34,11 @@ KEY_PERIOD = "monitoring_period"
 QP_SOURCE = "source"
 QP_WINDOW = "days"
 
-WINDOWS: dict[int, str] = {7: "近7天", 30: "近30天"}
+WINDOWS = labels.MONITORING_WINDOWS
 DEFAULT_WINDOW = 7
 EPISODE_LIMIT = 500
 
-OK_COLOR = "#54A24B"
-BAD_COLOR = "#E45756"
-HIGH_COLOR = "#F58518"
-TARGET_COLOR = "#C0392B"
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
-
-SOURCE_HEADERS = {
-    "hazard_source_id": "危险源编号",
-    "hazard_source_name": "危险源名称",
-    "hazard_level": "危险源等级",
-    "unit_name": "所属单位",
-    "street_name": "街道",
-    "points": "监测点（个）",
-    "points_reporting_24h": "近24小时在线（个）",
-    "coverage_pct": "监测覆盖率（%）",
-    "status": "状态",
-    "last_reading_at": "最近读数时间",
-}
-EPISODE_HEADERS = {
-    "started_at": "报警开始时间",
-    "ended_at": "最后报警读数时间",
-    "cleared_at": "解除时间",
-    "state": "状态",
-    "duration_minutes": "持续时长（分钟）",
-    "hazard_source_name": "危险源",
-    "unit_name": "所属单位",
-    "street_name": "街道",
-    "point_id": "监测点",
-    "metric_name": "监测指标",
-    "peak_value": "峰值",
-    "unit": "计量单位",
-    "high_threshold": "高报阈值",
-    "high_high_threshold": "高高报阈值",
-    "level_name": "报警级别",
-    "readings": "报警读数（次）",
-}
-TREND_HEADERS = {
-    "day": "日期",
-    "episodes": "报警（起）",
-    "high_high_episodes": "其中高高报（起）",
-    "alarm_readings": "超限读数（次）",
-    "points_alarming": "报警监测点（个·日）",
-}
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -93,41 +51,11 @@ def window_start(as_of_day: dt.date, days: int) -> dt.date:
 
 def _scope_text(streets_df: pd.DataFrame, selected: list[str], source_name: str | None) -> str:
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected, "全区")
+    scope = frame.scope_text(names, selected, "全区")
     return f"{scope}·{source_name}" if source_name else scope
 
 
 # --- filters (sidebar + URL) ------------------------------------------------------------------
-
-
-def _window_filter() -> int:
-    """近7天 / 近30天, kept in ``?days=30`` (the default 7 is left out of the URL)."""
-    if KEY_WINDOW not in st.session_state:
-        try:
-            wanted = int(str(st.query_params.get(QP_WINDOW, DEFAULT_WINDOW)).strip())
-        except ValueError:
-            wanted = DEFAULT_WINDOW
-    else:
-        wanted = st.session_state[KEY_WINDOW]
-    if wanted not in WINDOWS:
-        wanted = DEFAULT_WINDOW
-    if st.session_state.get(KEY_WINDOW) != wanted:
-        st.session_state[KEY_WINDOW] = wanted
-    days = st.radio(
-        "最近报警",
-        options=list(WINDOWS),
-        format_func=lambda d: WINDOWS[d],
-        key=KEY_WINDOW,
-        horizontal=True,
-        help="报警明细显示截至数据最新时间的最近7天或30天（含当天）。",
-    )
-    days = days if days in WINDOWS else DEFAULT_WINDOW
-    if days == DEFAULT_WINDOW:
-        if QP_WINDOW in st.query_params:
-            del st.query_params[QP_WINDOW]
-    elif st.query_params.get(QP_WINDOW) != str(days):
-        st.query_params[QP_WINDOW] = str(days)
-    return days
 
 
 def _sidebar_filters(
@@ -135,14 +63,13 @@ def _sidebar_filters(
 ) -> tuple[list[str], str, dict[str, str], int, tuple[dt.date, dt.date] | None]:
     def _reset() -> None:
         st.session_state[KEY_STREETS] = []
-        st.session_state[KEY_SOURCE] = components.ALL
+        st.session_state[KEY_SOURCE] = frame.ALL
         st.session_state[KEY_WINDOW] = DEFAULT_WINDOW
         if bounds is not None:
             st.session_state[KEY_PERIOD] = bounds
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = components.street_filter(
+    with frame.sidebar(reset=_reset):
+        selected = frame.street_filter(
             streets_df,
             key=KEY_STREETS,
             help="按危险源所属单位的街道筛选（单位不在企业名录中的危险源计入未知街道）。",
@@ -152,7 +79,7 @@ def _sidebar_filters(
             str(r.hazard_source_id): f"{r.hazard_source_name}（{r.hazard_source_id}）"
             for r in sources.sort_values("hazard_source_id").itertuples()
         }
-        source = components.select_filter(
+        source = frame.select_filter(
             options,
             key=KEY_SOURCE,
             param=QP_SOURCE,
@@ -160,115 +87,23 @@ def _sidebar_filters(
             all_label="全部危险源",
             help="只看一个重大危险源的覆盖率和报警。",
         )
-        days = _window_filter()
+        days = frame.radio_filter(
+            WINDOWS,
+            key=KEY_WINDOW,
+            param=QP_WINDOW,
+            label="最近报警",
+            default=DEFAULT_WINDOW,
+            help="报警明细显示截至数据最新时间的最近7天或30天（含当天）。",
+        )
         period = None
         if bounds is not None:
-            period = components.period_filter(
+            period = frame.period_filter(
                 bounds,
                 key=KEY_PERIOD,
                 label="报警趋势期间",
                 help="每日报警趋势图的日期范围（按报警开始日期，含首尾两天）。",
             )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return selected, source, options, days, period
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _coverage_chart(coverage: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    chart_df = coverage.assign(
-        coverage_pct=coverage["coverage_24h"] * 100.0,
-        label=coverage["hazard_source_name"].fillna(coverage["hazard_source_id"])
-        + "（" + coverage["hazard_source_id"] + "）",
-        status=coverage["fully_covered"].map(lambda full: "达到100%" if full else "低于100%"),
-    )
-    order = chart_df.sort_values(["coverage_24h", "hazard_source_id"])["label"].tolist()
-    bars = (
-        alt.Chart(chart_df)
-        .mark_bar()
-        .encode(
-            x=alt.X("coverage_pct:Q", title="监测覆盖率（%）", scale=alt.Scale(domain=[0, 105])),
-            y=alt.Y("label:N", title="重大危险源", sort=order),
-            color=alt.Color(
-                "status:N",
-                title="状态",
-                scale=alt.Scale(domain=["低于100%", "达到100%"], range=[BAD_COLOR, OK_COLOR]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-            tooltip=[
-                alt.Tooltip("label:N", title="危险源"),
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("points:Q", title="监测点（个）"),
-                alt.Tooltip("points_reporting_24h:Q", title="近24小时在线（个）"),
-                alt.Tooltip("coverage_pct:Q", title="覆盖率（%）", format=".1f"),
-            ],
-        )
-    )
-    rule_df = pd.DataFrame({"target": [100.0], "label": ["要求 100%"]})
-    rule = (
-        alt.Chart(rule_df)
-        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-        .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="要求")])
-    )
-    text = (
-        alt.Chart(rule_df)
-        .mark_text(align="right", baseline="top", dx=-4, dy=2, color=TARGET_COLOR)
-        .encode(x="target:Q", y=alt.value(0), text="label:N")
-    )
-    return alt.layer(bars, rule, text).properties(
-        height=220 + 36 * len(order),
-        title=alt.TitleParams(
-            "各重大危险源在线监测覆盖率（%）",
-            subtitle=f"近24小时有读数的监测点占比，{subtitle}；红色虚线为要求（100%，全部监测点在线）",
-            anchor="start",
-        ),
-    )
-
-
-def _trend_chart(daily: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    long = pd.concat(
-        [
-            daily[["day"]].assign(level="高高报", episodes=daily["high_high_episodes"], order=0),
-            daily[["day"]].assign(
-                level="高报", episodes=daily["episodes"] - daily["high_high_episodes"], order=1
-            ),
-        ],
-        ignore_index=True,
-    )
-    long["day"] = pd.to_datetime(long["day"])
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("day:T", title="日期", axis=alt.Axis(format="%m-%d", labelAngle=0)),
-            y=alt.Y("sum(episodes):Q", title="报警（起）", stack="zero", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color(
-                "level:N",
-                title="报警级别",
-                scale=alt.Scale(domain=["高高报", "高报"], range=[BAD_COLOR, HIGH_COLOR]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-            order=alt.Order("order:Q"),
-            tooltip=[
-                alt.Tooltip("day:T", title="日期", format="%Y-%m-%d"),
-                alt.Tooltip("level:N", title="报警级别"),
-                alt.Tooltip("sum(episodes):Q", title="报警（起）"),
-            ],
-        )
-        .properties(
-            height=300,
-            title=alt.TitleParams(
-                "每日报警次数（起）",
-                subtitle=f"按报警开始日期，{subtitle}；一次报警 = 监测点连续超过高报阈值的一段读数",
-                anchor="start",
-            ),
-        )
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -317,15 +152,14 @@ def _coverage_section(coverage: pd.DataFrame, scope: str) -> None:
     if coverage.empty:
         st.info("所选范围内没有重大危险源。")
         return
-    st.altair_chart(_coverage_chart(coverage, scope), width="stretch")
+    st.altair_chart(charts.monitoring_coverage(coverage, scope), width="stretch")
     table = coverage.copy()
     table["coverage_pct"] = (table["coverage_24h"] * 100.0).round(1)
     table["status"] = table["fully_covered"].map(lambda full: "✅ 全部在线" if full else "❌ 低于100%")
     table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
-    st.dataframe(
-        table[list(SOURCE_HEADERS)].rename(columns=SOURCE_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.MONITORING_SOURCE_HEADERS,
         column_config={
             "监测覆盖率（%）": st.column_config.ProgressColumn(
                 format="%.1f%%", min_value=0, max_value=100
@@ -333,8 +167,8 @@ def _coverage_section(coverage: pd.DataFrame, scope: str) -> None:
             "最近读数时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
         },
     )
-    components.download_buttons(
-        table, "监测_危险源覆盖率", SOURCE_HEADERS, key="monitoring_sources", sheet_name="危险源覆盖率"
+    frame.download_buttons(
+        table, "监测_危险源覆盖率", labels.MONITORING_SOURCE_HEADERS, key="monitoring_sources", sheet_name="危险源覆盖率"
     )
 
 
@@ -364,17 +198,16 @@ def _trend_section(
         f"{total / len(daily):.1f} 起" if len(daily) else "—",
         border=True,
     )
-    st.altair_chart(_trend_chart(daily, f"{period_text}，{scope}"), width="stretch")
+    st.altair_chart(charts.monitoring_alarms_daily(daily, f"{period_text}，{scope}"), width="stretch")
     with st.expander("每日明细"):
         shown = daily[daily["episodes"] + daily["alarm_readings"] > 0]
-        st.dataframe(
-            shown[list(TREND_HEADERS)].rename(columns=TREND_HEADERS),
-            hide_index=True,
-            width="stretch",
+        frame.table(
+            shown,
+            labels.MONITORING_TREND_HEADERS,
             column_config={"日期": st.column_config.DateColumn(format="YYYY-MM-DD")},
         )
-        components.download_buttons(
-            daily, "监测_每日报警", TREND_HEADERS, key="monitoring_daily", sheet_name="每日报警"
+        frame.download_buttons(
+            daily, "监测_每日报警", labels.MONITORING_TREND_HEADERS, key="monitoring_daily", sheet_name="每日报警"
         )
 
 
@@ -413,10 +246,9 @@ def _episodes_section(
     table["unit_name"] = table["unit_name"].fillna("（不在企业名录）")
     table["cleared_at"] = pd.to_datetime(table["cleared_at"])
     table["state"] = table["cleared_at"].map(lambda t: "未解除" if components.missing(t) else "已解除")
-    st.dataframe(
-        table[list(EPISODE_HEADERS)].rename(columns=EPISODE_HEADERS),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        table,
+        labels.MONITORING_EPISODE_HEADERS,
         column_config={
             "报警开始时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
             "最后报警读数时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
@@ -424,8 +256,8 @@ def _episodes_section(
             "持续时长（分钟）": st.column_config.NumberColumn(format="%.0f"),
         },
     )
-    components.download_buttons(
-        table, f"监测_最近报警_{days}天", EPISODE_HEADERS, key="monitoring_episodes", sheet_name="最近报警"
+    frame.download_buttons(
+        table, f"监测_最近报警_{days}天", labels.MONITORING_EPISODE_HEADERS, key="monitoring_episodes", sheet_name="最近报警"
     )
 
 
@@ -433,10 +265,9 @@ def _episodes_section(
 
 
 def render() -> None:
-    st.title("重大危险源监测")
-    st.caption(
-        "重大危险源在线监测：监测点是否在线（近24小时覆盖率）、报警趋势与最近报警。"
-        "危险源按所属单位的街道归属。"
+    frame.header(
+        "重大危险源监测",
+        "重大危险源在线监测：监测点是否在线（近24小时覆盖率）、报警趋势与最近报警。危险源按所属单位的街道归属。",
     )
     try:
         streets_df = data.load_streets()

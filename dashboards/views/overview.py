@@ -27,13 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from streamlit.errors import StreamlitAPIException
 
-from dashboards import components, data
+from citysafety.share import labels
+from dashboards import charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -44,56 +44,9 @@ QP_FROM = "from"
 QP_TO = "to"
 
 DEPT_ORDER = list(data.DEPARTMENTS.values())  # 工矿商贸, 火灾, 道路交通
-DEPT_COLORS = ["#4C78A8", "#E45756", "#F58518"]
-TARGET_COLOR = "#C0392B"
-KPI_DEPT_COLUMNS = {"deaths_workplace": "工矿商贸", "deaths_fire": "火灾", "deaths_road": "道路交通"}
 
-KPI_TABLE_COLUMNS = {
-    "year": "年份",
-    "deaths_workplace": "工矿商贸死亡（人）",
-    "deaths_fire": "火灾死亡（人）",
-    "deaths_road": "道路交通死亡（人）",
-    "deaths_total": "死亡合计（人）",
-    "gdp_100m_yuan": "地区生产总值（亿元）",
-    "gdp_status": "GDP口径",
-    "deaths_per_100m_gdp": "亿元GDP死亡率（人/亿元）",
-    "deaths_change_vs_2016": "死亡人数较2016年",
-    "rate_change_vs_2016": "死亡率较2016年",
-    "deaths_target_2020": "死亡人数2020年目标（人）",
-    "rate_target_2020": "死亡率2020年目标（人/亿元）",
-    "deaths_target_met": "死亡人数目标",
-    "rate_target_met": "死亡率目标",
-}
-
-# The official indicators (district row of marts.kpi_official_indicators): column -> (label,
-# unit, kind). kind: "count", "rate4" / "rate2" (decimals), "pct" (a fraction shown as %).
-OFFICIAL_INDICATORS: dict[str, tuple[str, str, str]] = {
-    "accidents": ("事故起数", "起", "count"),
-    "deaths": ("死亡人数", "人", "count"),
-    "deaths_per_100m_gdp": ("亿元GDP死亡率", "人/亿元", "rate4"),
-    "workplace_deaths_per_100k_employees": ("工矿商贸十万人死亡率", "人/10万人", "rate2"),
-    "fire_deaths_per_100k_residents": ("火灾十万人口死亡率", "人/10万人", "rate2"),
-    "road_deaths_per_10k_vehicles": ("道路交通万车死亡率", "人/万车", "rate2"),
-    "hazard_rectification_rate": ("隐患整改率", "%", "pct"),
-    "major_hazard_supervised_rate": ("重大隐患挂牌督办率", "%", "pct"),
-    "monitoring_coverage": ("监测覆盖率", "%", "pct"),
-    "insurance_coverage": ("安责险覆盖率", "%", "pct"),
-    "drill_coverage": ("演练覆盖率", "%", "pct"),
-}
+# The official indicators' labels, units and kinds: labels.OVERVIEW_OFFICIAL_INDICATORS.
 OFFICIAL_YOY = {"accidents": "accidents_yoy_change", "deaths": "deaths_yoy_change"}
-OFFICIAL_HELP = {
-    "accidents": "工矿商贸、火灾、道路交通伤亡事件起数（同一事件只计一次），箭头为同比变化。",
-    "deaths": "上述事件的死亡人数，箭头为同比变化。",
-    "deaths_per_100m_gdp": "亿元GDP生产安全事故死亡率 = 死亡人数 ÷ 地区生产总值（亿元）。",
-    "workplace_deaths_per_100k_employees": "工矿商贸就业人员十万人死亡率 = 工矿商贸事故死亡人数 × 10万 ÷ 企业名录从业人员数（人/10万从业人员）。",
-    "fire_deaths_per_100k_residents": "火灾十万人口死亡率 = 火灾死亡人数 × 10万 ÷ 常住人口（人/10万常住人口）。",
-    "road_deaths_per_10k_vehicles": "道路交通万车死亡率 = 道路交通事故死亡人数 × 1万 ÷ 机动车保有量。",
-    "hazard_rectification_rate": "当年排查隐患中已整改的比例。",
-    "major_hazard_supervised_rate": "当年重大隐患中已挂牌督办的比例。",
-    "monitoring_coverage": "重大危险源在线监测覆盖率：监测点中近24小时有读数的比例（只在数据最新年度计算）。",
-    "insurance_coverage": "企业名录中安责险在保单位的比例。",
-    "drill_coverage": "预案演练覆盖率：当年至少演练一次的现行应急预案比例。",
-}
 ALERT_PAGES = {
     "hazards": "views/hazards.py",
     "monitoring": "views/monitoring.py",
@@ -102,18 +55,6 @@ ALERT_PAGES = {
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def _fmt_count(value: Any) -> str:
-    """A count of people/events: integer, or one decimal when the value is fractional."""
-    if components.missing(value):
-        return "—"
-    number = float(value)
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
-
-
-def _fmt_rate(value: Any) -> str:
-    return "—" if components.missing(value) else f"{float(value):.4f}"
 
 
 def _fmt_change(value: Any) -> str | None:
@@ -126,13 +67,6 @@ def _met_badge(met: Any) -> str:
     if bool(met):
         return ":green-badge[:material/check_circle: 已达到2020年目标]"
     return ":red-badge[:material/cancel: 未达到2020年目标]"
-
-
-def _parse_year(raw: Any, default: int) -> int:
-    try:
-        return int(str(raw).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 # --- 2020 at the current pace ------------------------------------------------------------------
@@ -203,304 +137,24 @@ def _projection_badge(p: Projection) -> str:
     return ":gray-badge[:material/hourglass_empty: 暂无法推算]"
 
 
-def _projection_chart(
-    kpi: pd.DataFrame, column: str, p: Projection, title: str, unit: str, fmt_text: Any, fmt: str
-) -> alt.TopLevelMixin:
-    actual = kpi.loc[kpi[column].notna() & (kpi["year"] <= p.last_year), ["year", column]]
-    actual = actual.rename(columns={column: "value"}).assign(series="实际值")
-    actual["year"] = actual["year"].astype(int)
-    path = pd.DataFrame(
-        {"year": [int(p.last_year), data.TARGET_YEAR], "value": [p.last_value, p.value],
-         "series": "按当前速度推算"}
-    )
-    years = list(range(data.BASE_YEAR, data.TARGET_YEAR + 1))
-    x = alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0), scale=alt.Scale(domain=years))
-    y = alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True))
-    tooltip = [
-        alt.Tooltip("year:O", title="年份"),
-        alt.Tooltip("series:N", title="类别"),
-        alt.Tooltip("value:Q", title=f"{title}（{unit}）", format=fmt),
-    ]
-    solid = (
-        alt.Chart(actual)
-        .mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5, color="#4C78A8")
-        .encode(x=x, y=y, tooltip=tooltip)
-    )
-    dashed = (
-        alt.Chart(path)
-        .mark_line(point=alt.OverlayMarkDef(size=60, color="#7F7F7F"), strokeWidth=2.5,
-                   strokeDash=[6, 4], color="#7F7F7F")
-        .encode(x=x, y=y, tooltip=tooltip)
-    )
-    label = (
-        alt.Chart(path.tail(1))
-        .mark_text(align="center", baseline="bottom", dy=-8, color="#555555")
-        .encode(x=x, y=y, text=alt.Text("value:Q", format=fmt))
-    )
-    target_df = pd.DataFrame({"target": [p.target], "label": [f"2020年目标 ≤ {fmt_text(p.target)} {unit}"]})
-    rule = (
-        alt.Chart(target_df)
-        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-        .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
-    )
-    text = (
-        alt.Chart(target_df)
-        .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
-        .encode(y="target:Q", x=alt.value(0), text="label:N")
-    )
-    return alt.layer(solid, dashed, label, rule, text).properties(
-        height=320,
-        title=alt.TitleParams(
-            f"2020年{title}推算（{unit}）",
-            subtitle=f"全区；蓝线实际值，灰虚线按{data.BASE_YEAR}–{p.last_year}年年均变化外推，红线为目标",
-            anchor="start",
-        ),
-    )
-
-
 # --- filters (sidebar + URL) ------------------------------------------------------------------
 
 
-def _init_filter_state(codes: list[str], y_min: int, y_max: int) -> None:
-    """Seed the widget state from the URL on the first run; keep it valid on later runs."""
-    if KEY_STREETS not in st.session_state:
-        raw = st.query_params.get(QP_STREETS, "")
-        wanted = [c.strip().upper() for c in str(raw).split(",") if c.strip()]
-    else:
-        wanted = list(st.session_state[KEY_STREETS])
-    st.session_state[KEY_STREETS] = [c for c in dict.fromkeys(wanted) if c in codes]
-
-    if KEY_YEARS not in st.session_state:
-        lo = _parse_year(st.query_params.get(QP_FROM), y_min)
-        hi = _parse_year(st.query_params.get(QP_TO), y_max)
-    else:
-        lo, hi = st.session_state[KEY_YEARS]
-    lo, hi = sorted((min(max(int(lo), y_min), y_max), min(max(int(hi), y_min), y_max)))
-    st.session_state[KEY_YEARS] = (lo, hi)
-
-
-def _sync_query_params(streets: list[str], lo: int, hi: int, y_min: int, y_max: int) -> None:
-    """Write the filters to the URL (defaults are left out so a plain link follows new data)."""
-    wanted: dict[str, str] = {}
-    if streets:
-        wanted[QP_STREETS] = ",".join(streets)
-    if (lo, hi) != (y_min, y_max):
-        wanted[QP_FROM] = str(lo)
-        wanted[QP_TO] = str(hi)
-    for key in (QP_STREETS, QP_FROM, QP_TO):
-        if key in wanted:
-            if st.query_params.get(key) != wanted[key]:
-                st.query_params[key] = wanted[key]
-        elif key in st.query_params:
-            del st.query_params[key]
-
-
 def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[list[str], int, int]:
-    codes = streets_df["street_code"].astype(str).tolist()
-    names = dict(zip(codes, streets_df["street_name"].astype(str)))
-    _init_filter_state(codes, y_min, y_max)
-
     def _reset() -> None:
         st.session_state[KEY_STREETS] = []
         st.session_state[KEY_YEARS] = (y_min, y_max)
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = st.multiselect(
-            "街道",
-            options=codes,
-            format_func=lambda code: names.get(code, code),
+    with frame.sidebar(reset=_reset):
+        selected = frame.street_filter(
+            streets_df,
             key=KEY_STREETS,
-            placeholder="全部街道（全区）",
             help="不选即为全部街道。只影响下方分街道、分部门统计；考核指标始终为全区口径。",
         )
-        if y_min < y_max:
-            lo, hi = st.slider(
-                "统计期间（年）",
-                min_value=y_min,
-                max_value=y_max,
-                step=1,
-                key=KEY_YEARS,
-                help="考核指标显示所选期间最后一年的数值。",
-            )
-        else:
-            lo = hi = y_min
-            st.caption(f"统计期间：{y_min}年（仅有一年数据）")
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
-
-    selected = [c for c in selected if c in codes]
-    _sync_query_params(selected, int(lo), int(hi), y_min, y_max)
+        lo, hi = frame.period_filter(
+            (y_min, y_max), key=KEY_YEARS, label="统计期间（年）", help="考核指标显示所选期间最后一年的数值。"
+        )
     return selected, int(lo), int(hi)
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _dept_color() -> alt.Color:
-    return alt.Color(
-        "department_name:N",
-        title="部门",
-        scale=alt.Scale(domain=DEPT_ORDER, range=DEPT_COLORS),
-        sort=DEPT_ORDER,
-        legend=alt.Legend(orient="bottom"),
-    )
-
-
-def _first_value(df: pd.DataFrame, column: str) -> Any:
-    values = df[column].dropna()
-    return None if values.empty else values.iloc[0]
-
-
-def _deaths_trend_chart(kpi: pd.DataFrame) -> alt.TopLevelMixin:
-    long = kpi.melt(
-        id_vars=["year"],
-        value_vars=list(KPI_DEPT_COLUMNS),
-        var_name="column",
-        value_name="deaths",
-    )
-    long["department_name"] = long["column"].map(KPI_DEPT_COLUMNS)
-    long["dept_order"] = long["department_name"].map({d: i for i, d in enumerate(DEPT_ORDER)})
-    long["year"] = long["year"].astype(int)
-    long["deaths"] = pd.to_numeric(long["deaths"], errors="coerce").fillna(0)
-    bars = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("sum(deaths):Q", title="死亡人数（人）", stack="zero"),
-            color=_dept_color(),
-            order=alt.Order("dept_order:Q"),
-            tooltip=[
-                alt.Tooltip("year:O", title="年份"),
-                alt.Tooltip("department_name:N", title="部门"),
-                alt.Tooltip("sum(deaths):Q", title="死亡人数（人）"),
-            ],
-        )
-    )
-    layers: list[alt.Chart] = [bars]
-    target = _first_value(kpi, "deaths_target_2020")
-    if target is not None:
-        target_df = pd.DataFrame(
-            {"target": [float(target)], "label": [f"2020年目标 ≤ {_fmt_count(target)} 人"]}
-        )
-        rule = (
-            alt.Chart(target_df)
-            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
-        )
-        text = (
-            alt.Chart(target_df)
-            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
-            .encode(y="target:Q", x=alt.value(0), text="label:N")
-        )
-        layers += [rule, text]
-    return alt.layer(*layers).properties(
-        height=340,
-        title=alt.TitleParams(
-            "各类生产安全事故死亡人数（人）",
-            subtitle="全区，2016年以来按部门堆叠；红色虚线为2020年目标（比2016年下降40%）",
-            anchor="start",
-        ),
-    )
-
-
-def _rate_trend_chart(kpi: pd.DataFrame) -> alt.TopLevelMixin:
-    rates = kpi.loc[kpi["deaths_per_100m_gdp"].notna(), ["year", "deaths_per_100m_gdp", "gdp_status"]].copy()
-    rates["year"] = rates["year"].astype(int)
-    rates["gdp_status"] = rates["gdp_status"].fillna("—")
-    line = (
-        alt.Chart(rates)
-        .mark_line(point=alt.OverlayMarkDef(size=70), color="#4C78A8", strokeWidth=2.5)
-        .encode(
-            x=alt.X("year:O", title="年份", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("deaths_per_100m_gdp:Q", title="死亡率（人/亿元）", scale=alt.Scale(zero=True)),
-            tooltip=[
-                alt.Tooltip("year:O", title="年份"),
-                alt.Tooltip("deaths_per_100m_gdp:Q", title="死亡率（人/亿元）", format=".4f"),
-                alt.Tooltip("gdp_status:N", title="GDP口径"),
-            ],
-        )
-    )
-    layers: list[alt.Chart] = [line]
-    target = _first_value(kpi, "rate_target_2020")
-    if target is not None:
-        target_df = pd.DataFrame(
-            {"target": [float(target)], "label": [f"2020年目标 ≤ {_fmt_rate(target)} 人/亿元"]}
-        )
-        rule = (
-            alt.Chart(target_df)
-            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
-        )
-        text = (
-            alt.Chart(target_df)
-            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
-            .encode(y="target:Q", x=alt.value(0), text="label:N")
-        )
-        layers += [rule, text]
-    return alt.layer(*layers).properties(
-        height=340,
-        title=alt.TitleParams(
-            "亿元GDP生产安全事故死亡率（人/亿元）",
-            subtitle="全区，2016年以来；红色虚线为2020年目标（比2016年下降55%）",
-            anchor="start",
-        ),
-    )
-
-
-def _dept_chart(by_dept: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    return (
-        alt.Chart(by_dept)
-        .mark_bar()
-        .encode(
-            x=alt.X("deaths:Q", title="死亡人数（人）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("department_name:N", title="部门", sort=DEPT_ORDER),
-            color=_dept_color().legend(None),
-            tooltip=[
-                alt.Tooltip("department_name:N", title="部门"),
-                alt.Tooltip("deaths:Q", title="死亡（人）"),
-                alt.Tooltip("injuries:Q", title="受伤（人）"),
-                alt.Tooltip("events:Q", title="事件（起）"),
-            ],
-        )
-        .properties(
-            height=240,
-            title=alt.TitleParams("分部门死亡人数（人）", subtitle=subtitle, anchor="start"),
-        )
-    )
-
-
-def _street_chart(by_street: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    """Stacked bars per street (every street of ``by_street``, zeros included), most deaths on top."""
-    long = by_street[["street_name", *DEPT_ORDER]].melt(
-        id_vars=["street_name"], value_vars=DEPT_ORDER, var_name="department_name", value_name="deaths"
-    )
-    long["dept_order"] = long["department_name"].map({d: i for i, d in enumerate(DEPT_ORDER)})
-    street_order = by_street["street_name"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(deaths):Q", title="死亡人数（人）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=street_order),
-            color=_dept_color(),
-            order=alt.Order("dept_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("department_name:N", title="部门"),
-                alt.Tooltip("sum(deaths):Q", title="死亡（人）"),
-            ],
-        )
-        .properties(
-            # The height includes title, axis and legend (streamlit fits the whole chart).
-            height=250 + 30 * len(street_order),
-            title=alt.TitleParams("分街道死亡人数（人）", subtitle=subtitle, anchor="start"),
-        )
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -520,7 +174,7 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
         )
     rows = kpi.loc[kpi["year"] == year]
     if rows.empty:
-        st.warning(f"{year}年暂无考核指标数据（marts.kpi_safety_targets 中没有该年度）。")
+        st.warning(f"{year}年暂无考核指标数据（考核指标表中没有该年度）。")
         return
     row = rows.iloc[0]
     base = kpi.loc[kpi["year"] == data.BASE_YEAR]
@@ -530,7 +184,7 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
     with col_deaths:
         st.metric(
             "各类生产安全事故死亡人数",
-            f"{_fmt_count(row['deaths_total'])} 人",
+            f"{components.fmt_count(row['deaths_total'])} 人",
             delta=_fmt_change(row["deaths_change_vs_2016"]),
             delta_color="inverse",
             delta_description=None if components.missing(row["deaths_change_vs_2016"]) else "较2016年",
@@ -538,17 +192,17 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
             border=True,
         )
         st.caption(
-            f"其中 工矿商贸 {_fmt_count(row['deaths_workplace'])} 人 · 火灾 {_fmt_count(row['deaths_fire'])} 人"
-            f" · 道路交通 {_fmt_count(row['deaths_road'])} 人"
+            f"其中 工矿商贸 {components.fmt_count(row['deaths_workplace'])} 人 · 火灾 {components.fmt_count(row['deaths_fire'])} 人"
+            f" · 道路交通 {components.fmt_count(row['deaths_road'])} 人"
         )
-        base_text = "" if base_row is None else f"（2016年 {_fmt_count(base_row['deaths_total'])} 人 × 60%）"
-        st.markdown(f"2020年目标：≤ {_fmt_count(row['deaths_target_2020'])} 人{base_text}")
+        base_text = "" if base_row is None else f"（2016年 {components.fmt_count(base_row['deaths_total'])} 人 × 60%）"
+        st.markdown(f"2020年目标：≤ {components.fmt_count(row['deaths_target_2020'])} 人{base_text}")
         st.markdown(_met_badge(row["deaths_target_met"]))
     with col_rate:
         rate_missing = components.missing(row["deaths_per_100m_gdp"])
         st.metric(
             "亿元GDP生产安全事故死亡率",
-            None if rate_missing else f"{_fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
+            None if rate_missing else f"{components.fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
             delta=_fmt_change(row["rate_change_vs_2016"]),
             delta_color="inverse",
             delta_description=None if components.missing(row["rate_change_vs_2016"]) else "较2016年",
@@ -560,9 +214,9 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
         base_text = (
             ""
             if base_row is None
-            else f"（2016年 {_fmt_rate(base_row['deaths_per_100m_gdp'])} × 45%）"
+            else f"（2016年 {components.fmt_rate(base_row['deaths_per_100m_gdp'])} × 45%）"
         )
-        st.markdown(f"2020年目标：≤ {_fmt_rate(row['rate_target_2020'])} 人/亿元{base_text}")
+        st.markdown(f"2020年目标：≤ {components.fmt_rate(row['rate_target_2020'])} 人/亿元{base_text}")
         st.markdown(_met_badge(row["rate_target_met"]))
     with col_gdp:
         gdp = row["gdp_100m_yuan"]
@@ -580,9 +234,9 @@ def _trend_section(kpi: pd.DataFrame) -> None:
     st.subheader("目标完成趋势（全区，2016年以来）")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_deaths_trend_chart(kpi), width="stretch")
+        st.altair_chart(charts.overview_deaths_trend(kpi), width="stretch")
     with right:
-        st.altair_chart(_rate_trend_chart(kpi), width="stretch")
+        st.altair_chart(charts.overview_rate_trend(kpi), width="stretch")
         no_gdp = sorted(int(y) for y in kpi.loc[kpi["deaths_per_100m_gdp"].isna(), "year"])
         if no_gdp:
             st.caption("、".join(f"{y}年" for y in no_gdp) + "地区生产总值尚未发布，死亡率暂未计算，图中不显示。")
@@ -592,7 +246,7 @@ def _breakdown_section(
     streets_df: pd.DataFrame, selected: list[str], lo: int, hi: int
 ) -> None:
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected)
+    scope = frame.scope_text(names, selected)
     period = f"{lo}年" if lo == hi else f"{lo}–{hi}年"
     st.subheader(f"伤亡事件分布（{period}，{scope}）")
     st.caption(
@@ -606,9 +260,9 @@ def _breakdown_section(
         return
 
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("死亡人数（所选范围）", f"{_fmt_count(detail['deaths'].sum())} 人", border=True)
-    c2.metric("受伤人数（所选范围）", f"{_fmt_count(detail['injuries'].sum())} 人", border=True)
-    c3.metric("伤亡事件（所选范围）", f"{_fmt_count(detail['events'].sum())} 起", border=True)
+    c1.metric("死亡人数（所选范围）", f"{components.fmt_count(detail['deaths'].sum())} 人", border=True)
+    c2.metric("受伤人数（所选范围）", f"{components.fmt_count(detail['injuries'].sum())} 人", border=True)
+    c3.metric("伤亡事件（所选范围）", f"{components.fmt_count(detail['events'].sum())} 起", border=True)
     c4.metric(
         "直接经济损失（所选范围）",
         f"{float(detail['direct_loss_10k_yuan'].sum()):,.1f} 万元",
@@ -645,39 +299,18 @@ def _breakdown_section(
     subtitle = f"{period}，{scope}"
     left, right = st.columns([2, 3])
     with left:
-        st.altair_chart(_dept_chart(by_dept, subtitle), width="stretch")
-        st.dataframe(
-            by_dept.rename(
-                columns={
-                    "department_name": "登记部门",
-                    "deaths": "死亡（人）",
-                    "injuries": "受伤（人）",
-                    "events": "事件（起）",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        st.altair_chart(charts.overview_by_department(by_dept, subtitle), width="stretch")
+        frame.table(by_dept, labels.OVERVIEW_DEPT_HEADERS)
     with right:
-        st.altair_chart(_street_chart(by_street, subtitle), width="stretch")
-        st.dataframe(
-            by_street.rename(
-                columns={
-                    "street_name": "街道",
-                    **{d: f"{d}死亡（人）" for d in DEPT_ORDER},
-                    "deaths": "死亡合计（人）",
-                    "injuries": "受伤合计（人）",
-                    "events": "事件（起）",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        st.altair_chart(charts.overview_by_street(by_street, subtitle), width="stretch")
+        headers = {"street_name": "街道", **{d: f"{d}死亡（人）" for d in DEPT_ORDER},
+                   **labels.OVERVIEW_STREET_TOTAL_HEADERS}
+        frame.table(by_street, headers)
 
 
 def _kpi_table_section(kpi: pd.DataFrame) -> None:
     st.subheader("年度考核指标明细（全区）")
-    table = kpi[list(KPI_TABLE_COLUMNS)].copy()
+    table = kpi[list(labels.OVERVIEW_KPI_TABLE_COLUMNS)].copy()
     for column in ("deaths_target_met", "rate_target_met"):
         table[column] = table[column].map(
             lambda met: "—" if components.missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
@@ -685,29 +318,29 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
     table["gdp_status"] = table["gdp_status"].map(lambda s: "尚未发布" if components.missing(s) else s)
     # Display strings, so that missing values (GDP not yet published) show as "—".
     formats = {
-        "deaths_workplace": _fmt_count,
-        "deaths_fire": _fmt_count,
-        "deaths_road": _fmt_count,
-        "deaths_total": _fmt_count,
+        "deaths_workplace": components.fmt_count,
+        "deaths_fire": components.fmt_count,
+        "deaths_road": components.fmt_count,
+        "deaths_total": components.fmt_count,
         "gdp_100m_yuan": lambda v: "—" if components.missing(v) else f"{float(v):,.1f}",
-        "deaths_per_100m_gdp": _fmt_rate,
+        "deaths_per_100m_gdp": components.fmt_rate,
         "deaths_change_vs_2016": lambda v: _fmt_change(v) or "—",
         "rate_change_vs_2016": lambda v: _fmt_change(v) or "—",
-        "deaths_target_2020": _fmt_count,
-        "rate_target_2020": _fmt_rate,
+        "deaths_target_2020": components.fmt_count,
+        "rate_target_2020": components.fmt_rate,
     }
     for column, fmt in formats.items():
         table[column] = table[column].map(fmt)
     table["year"] = table["year"].astype(int)
-    table = table.rename(columns=KPI_TABLE_COLUMNS)
     right = st.column_config.TextColumn(alignment="right")
-    st.dataframe(
+    frame.table(
         table,
-        hide_index=True,
-        width="stretch",
+        labels.OVERVIEW_KPI_TABLE_COLUMNS,
+        all_rows=True,  # every year in view, no inner scrolling (the last row was hidden)
         column_config={
-            "年份": st.column_config.NumberColumn(format="%d"),
-            **{KPI_TABLE_COLUMNS[c]: right for c in formats},
+            # The year stays in view while the wide table scrolls sideways.
+            "年份": st.column_config.NumberColumn(format="%d", pinned=True),
+            **{labels.OVERVIEW_KPI_TABLE_COLUMNS[c]: right for c in formats},
         },
     )
     st.caption(
@@ -733,7 +366,7 @@ def _projection_section(kpi: pd.DataFrame, year: int) -> None:
     )
     items = [
         (deaths, "各类生产安全事故死亡人数", "死亡人数", "人", _fmt_projected_count, "deaths_total", ".1f"),
-        (rate, "亿元GDP生产安全事故死亡率", "亿元GDP死亡率", "人/亿元", _fmt_rate, "deaths_per_100m_gdp",
+        (rate, "亿元GDP生产安全事故死亡率", "亿元GDP死亡率", "人/亿元", components.fmt_rate, "deaths_per_100m_gdp",
          ".4f"),
     ]
     columns = st.columns(2)
@@ -762,7 +395,7 @@ def _projection_section(kpi: pd.DataFrame, year: int) -> None:
                 if source == "deaths_per_100m_gdp" and year >= data.TARGET_YEAR:
                     st.caption("2020年地区生产总值尚未发布，死亡率按2019年前的趋势推算。")
                 st.altair_chart(
-                    _projection_chart(kpi, source, p, short, unit, fmt, chart_fmt), width="stretch"
+                    charts.overview_projection(kpi, source, p, short, unit, fmt, chart_fmt), width="stretch"
                 )
 
 
@@ -788,7 +421,7 @@ def _fmt_indicator(value: Any, kind: str) -> str | None:
 def _official_section(year: int) -> None:
     st.subheader(f"{year}年 官方安全指标（全区）")
     st.caption(
-        "来源：marts.kpi_official_indicators 全区行。全区口径，不随街道筛选变化；"
+        "来源：官方安全指标（全区）。全区口径，不随街道筛选变化；"
         "分母缺失（如GDP、人口、机动车数尚未发布）时显示“—”。"
     )
     try:
@@ -801,12 +434,12 @@ def _official_section(year: int) -> None:
         st.info(f"{year}年暂无官方指标数据。")
         return
     row = rows.iloc[0]
-    names = list(OFFICIAL_INDICATORS)
+    names = list(labels.OVERVIEW_OFFICIAL_INDICATORS)
     # Three a row: casualties, the three death rates, hazards and monitoring, insurance and drills.
     for start in range(0, len(names), 3):
         columns = st.columns(3)
         for column, name in zip(columns, names[start:start + 3]):
-            label, unit, kind = OFFICIAL_INDICATORS[name]
+            label, unit, kind = labels.OVERVIEW_OFFICIAL_INDICATORS[name]
             shown = _fmt_indicator(row[name], kind)
             if kind.startswith("rate"):
                 # Long units go to the label (the value box is narrow).
@@ -821,12 +454,12 @@ def _official_section(year: int) -> None:
                 delta=delta,
                 delta_color="inverse",
                 delta_description="同比" if delta else None,
-                help=OFFICIAL_HELP.get(name),
+                help=labels.OVERVIEW_OFFICIAL_HELP.get(name),
                 border=True,
             )
     table = indicators.copy()
     headers = {"year": "年份"}
-    for name, (label, unit, kind) in OFFICIAL_INDICATORS.items():
+    for name, (label, unit, kind) in labels.OVERVIEW_OFFICIAL_INDICATORS.items():
         headers[name] = f"{label}（{unit}）"
         if name in OFFICIAL_YOY:
             headers[OFFICIAL_YOY[name]] = f"{label}同比（%）"
@@ -835,13 +468,12 @@ def _official_section(year: int) -> None:
             table[name] = (table[name] * 100.0).round(1)
     table["year"] = table["year"].astype(int)
     with st.expander("历年官方指标（全区）"):
-        st.dataframe(
-            table[list(headers)].rename(columns=headers),
-            hide_index=True,
-            width="stretch",
+        frame.table(
+            table,
+            headers,
             column_config={"年份": st.column_config.NumberColumn(format="%d")},
         )
-        components.download_buttons(
+        frame.download_buttons(
             table, "总览_官方指标", headers, key="overview_official", sheet_name="官方指标"
         )
 
@@ -861,6 +493,8 @@ def _alert_card(
         st.metric(title, "—" if count is None else f"{count} {unit}", help=help)
         if count is None:
             st.caption(detail or "暂无数据")
+            if detail == frame.NOT_IN_SCOPE:
+                return  # no link to a page the viewer cannot open
         elif count == 0:
             st.caption(":green[:material/check_circle: 无需处理]" + (f"　{detail}" if detail else ""))
         else:
@@ -880,51 +514,60 @@ def _alerts_section(streets: list[str], scope: str) -> None:
     st.subheader(f"今日重点提醒（{scope}）")
     st.caption("需要今天关注的事项，随街道筛选变化；点击链接查看明细。")
     cards: list[dict[str, Any]] = []
+    hazards = None
     try:
-        hazards = data.load_hazard_alerts(streets)
+        if frame.sees("rpt_alerts_today_hazards"):
+            hazards = data.load_hazard_alerts(streets)
     except data.DataUnavailable:
-        hazards = None
+        pass
+    hazards_note = None if frame.sees("rpt_alerts_today_hazards") else frame.NOT_IN_SCOPE
     cards.append(dict(
         title="重大隐患逾期未整改", count=None if hazards is None else hazards["major_overdue_open"],
-        unit="项", page="hazards", link_label="查看隐患",
+        unit="项", page="hazards", link_label="查看隐患", detail=hazards_note,
         help="重大隐患已过整改期限仍未整改（截至数据管道的统计日）。",
     ))
     cards.append(dict(
         title="重大隐患未挂牌督办", count=None if hazards is None else hazards["major_not_supervised_open"],
         unit="项", page="hazards", link_label="查看隐患",
         help="尚未整改的重大隐患中，未按规定挂牌督办的数量。",
-        detail=None if hazards is None or not hazards["major_overdue_not_supervised"]
-        else f"其中已逾期 {hazards['major_overdue_not_supervised']} 项",
+        detail=hazards_note if hazards is None else (
+            f"其中已逾期 {hazards['major_overdue_not_supervised']} 项"
+            if hazards["major_overdue_not_supervised"] else None),
     ))
     coverage_count = recent = as_of = None
+    monitoring_note = None if frame.sees("rpt_alerts_today_monitoring") else frame.NOT_IN_SCOPE
     try:
-        monitoring = data.load_monitoring_alerts(streets)
+        monitoring = None if monitoring_note else data.load_monitoring_alerts(streets)
+    except data.DataUnavailable:
+        monitoring = None
+    if monitoring is not None:
         coverage_count = monitoring["sources_below_full_coverage"]
         as_of = monitoring["as_of_time"]
         recent = monitoring["episodes_last_24h"]
         recent_high_high = monitoring["high_high_episodes_last_24h"]
-    except data.DataUnavailable:
-        pass
     cards.append(dict(
         title="监测覆盖不足危险源", count=coverage_count, unit="个", page="monitoring",
         link_label="查看监测", help="监测覆盖率低于100%的重大危险源：近24小时有监测点没有任何读数。",
+        detail=monitoring_note,
     ))
     cards.append(dict(
         title="近24小时报警", count=recent, unit="起",
         page="monitoring", link_label="查看报警",
         help="数据最新时刻之前24小时内有超限读数的报警（一次报警 = 同一监测点连续超限的一段读数）。",
-        detail=None if recent is None
+        detail=monitoring_note if recent is None
         else f"高高报 {recent_high_high} 起；截至 {as_of:%m-%d %H:%M}",
     ))
     broken = None
+    plans_note = None if frame.sees("rpt_alerts_today_plans") else frame.NOT_IN_SCOPE
     try:
-        broken = data.load_plan_alerts(streets)
+        if not plans_note:
+            broken = data.load_plan_alerts(streets)
     except data.DataUnavailable:
         pass
     cards.append(dict(
         title="未衔接区级的预案", count=broken, unit="个", page="emergency",
         link_label="查看预案", help="未衔接到区级总体预案的现行预案：沿上级预案编号向上无法到达区级预案。"
-        "按街道筛选时只计编制单位链上能确定街道的预案。",
+        "按街道筛选时只计编制单位链上能确定街道的预案。", detail=plans_note,
     ))
     for column, card in zip(st.columns(len(cards)), cards):
         with column:
@@ -935,7 +578,7 @@ def _alerts_section(streets: list[str], scope: str) -> None:
 
 
 def render() -> None:
-    st.title("下城区城市安全总览")
+    frame.header("下城区城市安全总览")
     try:
         streets_df = data.load_streets()
         kpi = data.load_kpi()
@@ -954,21 +597,32 @@ def render() -> None:
 
     selected, lo, hi = _sidebar_filters(streets_df, y_min, y_max)
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected, "全区")
+    scope = frame.scope_text(names, selected, "全区")
+
+    # A street office sees its own streets' rows only: the district's targets and indicators are
+    # not its numbers, and the page says so rather than "暂无数据" (issue 13).
+    district = frame.viewer_streets() is None
 
     _alerts_section(selected, scope)
     st.divider()
-    if kpi.empty:
-        st.warning("数据集市中暂无考核指标数据（marts.kpi_safety_targets 为空）。")
+    if not district:
+        st.info(
+            f"三年行动计划核心指标、2020年目标研判和官方安全指标按全区考核，{frame.NOT_IN_SCOPE}；"
+            f"本页其余统计均为{scope}的数据。",
+            icon=":material/visibility_off:",
+        )
+    elif kpi.empty:
+        st.warning("暂无考核指标数据，请确认数据管道已成功运行。")
     else:
         _headline_section(kpi, hi, bool(selected))
         _projection_section(kpi, hi)
         _trend_section(kpi)
-    st.divider()
-    _official_section(hi)
+    if district:
+        st.divider()
+        _official_section(hi)
     st.divider()
     _breakdown_section(streets_df, selected, lo, hi)
-    if not kpi.empty:
+    if district and not kpi.empty:
         st.divider()
         _kpi_table_section(kpi)
 

@@ -14,13 +14,12 @@ The inventory is a snapshot (no period). Filters (sidebar) are kept in the URL:
 
 from __future__ import annotations
 
-from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import components, data, maps
+from citysafety.share import labels
+from dashboards import charts, components, data, frame, maps
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -33,21 +32,9 @@ QP_CATEGORY = "category"
 QP_CHECK = "check"
 CHECK_FLAGGED = "flagged"
 
-LEVELS = list(data.RISK_LEVELS)  # 红, 橙, 黄, 蓝
-LEVEL_NAMES = {**data.RISK_LEVELS, data.UNRATED: "未定级"}
-LEVEL_BANDS = {"红": "L×S 20–25", "橙": "L×S 15–16", "黄": "L×S 9–12", "蓝": "L×S 1–8"}
-LEVEL_COLORS = {"红": "#D7191C", "橙": "#F28E1C", "黄": "#F2CF1D", "蓝": "#2C7BB6", data.UNRATED: "#9E9E9E"}
-ALL_LEVELS = [*LEVELS, data.UNRATED]
-NO_POINTS = "无风险点"
-NOT_SELECTED = "未选择"
-MAP_DOMAIN = [*ALL_LEVELS, NO_POINTS, NOT_SELECTED]
-MAP_RANGE = [*(LEVEL_COLORS[level] for level in ALL_LEVELS), "#E3E3E3", "#F4F4F4"]
-MAP_LEGEND = {
-    **{level: f"{level}色 {data.RISK_LEVELS[level]}（{LEVEL_BANDS[level]}）" for level in LEVELS},
-    data.UNRATED: "未定级（L、S无效且未上报等级）",
-    NO_POINTS: "该街道暂无风险点",
-    NOT_SELECTED: "未在街道筛选范围内",
-}
+LEVELS = charts.RISK_LEVEL_ORDER  # 红, 橙, 黄, 蓝
+LEVEL_NAMES = charts.RISK_LEVEL_NAMES
+ALL_LEVELS = charts.RISK_ALL_LEVELS
 FLAG_ROW_COLOR = "#FFE9A8"
 
 LEVEL_FILTER_OPTIONS = {
@@ -55,22 +42,6 @@ LEVEL_FILTER_OPTIONS = {
     data.UNRATED: data.UNRATED,
 }
 
-POINT_HEADERS = {
-    "risk_point_id": "风险点编号",
-    "risk_point_name": "风险点名称",
-    "street_name": "街道",
-    "risk_category": "风险类别",
-    "likelihood": "可能性L",
-    "severity": "严重性S",
-    "risk_value": "风险值（上报）",
-    "risk_value_computed": "风险值（L×S）",
-    "risk_level": "风险等级（上报）",
-    "risk_level_effective": "风险等级（核定）",
-    "check": "核查结果",
-    "flag_reason_zh": "存疑原因",
-    "responsible_unit": "管控责任单位",
-    "assessed_on": "评估日期",
-}
 FLAGGED_TEXT = "⚠ 存疑"
 CONSISTENT_TEXT = "一致"
 
@@ -93,42 +64,11 @@ def street_level_table(by_street: pd.DataFrame, streets_df: pd.DataFrame, select
     table["flagged"] = flagged.astype("int64")
     # the street's reddest level is the mart's (agg_risk_points_by_street.street_highest_level)
     highest = by_street.groupby("street_code")["street_highest_level"].first()
-    table["highest"] = [highest.get(code, NO_POINTS) for code in table.index]
+    table["highest"] = [highest.get(code, charts.RISK_NO_POINTS) for code in table.index]
     table = table.reset_index(names="street_code")
     table.insert(1, "street_name", table["street_code"].map(lambda c: names.get(c, c)))
     table.columns.name = None
     return table
-
-
-def map_frame(levels: pd.DataFrame, selected: list[str], visible: list[str] | None = None) -> pd.DataFrame:
-    """Per map street: the colour (highest level / 无风险点 / 未选择), the label and tooltips.
-    ``visible``: the streets the user may see (None: every street of the map)."""
-    rows = []
-    indexed = levels.set_index("street_code")
-    for code in maps.street_codes():
-        if visible is not None and code not in visible:
-            continue
-        if selected and code not in selected:
-            rows.append({"street_code": code, "color": NOT_SELECTED, "label": "", "highest_name": "—",
-                         "total_text": "—", "levels_text": "未在筛选范围内", "flagged_text": "—"})
-            continue
-        row = indexed.loc[code] if code in indexed.index else None
-        counts = {level: int(row[level]) if row is not None else 0 for level in ALL_LEVELS}
-        total = sum(counts.values())
-        color = str(row["highest"]) if row is not None else NO_POINTS
-        levels_text = " · ".join(f"{level} {counts[level]}" for level in LEVELS)
-        if counts[data.UNRATED]:
-            levels_text += f" · 未定级 {counts[data.UNRATED]}"
-        rows.append({
-            "street_code": code,
-            "color": color,
-            "label": f"{total}处",
-            "highest_name": LEVEL_NAMES.get(color, color) if color != NO_POINTS else "—",
-            "total_text": f"{total} 处",
-            "levels_text": levels_text,
-            "flagged_text": f"{int(row['flagged']) if row is not None else 0} 处",
-        })
-    return pd.DataFrame(rows)
 
 
 # --- filters (sidebar + URL) ------------------------------------------------------------------
@@ -137,18 +77,17 @@ def map_frame(levels: pd.DataFrame, selected: list[str], visible: list[str] | No
 def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[list[str], str, str, bool]:
     def _reset() -> None:
         st.session_state[KEY_STREETS] = []
-        st.session_state[KEY_LEVEL] = components.ALL
-        st.session_state[KEY_CATEGORY] = components.ALL
-        st.session_state[KEY_CHECK] = components.ALL
+        st.session_state[KEY_LEVEL] = frame.ALL
+        st.session_state[KEY_CATEGORY] = frame.ALL
+        st.session_state[KEY_CHECK] = frame.ALL
 
-    with st.sidebar:
-        st.header("筛选条件")
-        selected = components.street_filter(
+    with frame.sidebar(reset=_reset, notes=("风险清单为最新一期季度快照，不按期间筛选。",)):
+        selected = frame.street_filter(
             streets_df,
             key=KEY_STREETS,
             help="不选即为全部街道。作用于本页全部统计、地图和明细。",
         )
-        level = components.select_filter(
+        level = frame.select_filter(
             LEVEL_FILTER_OPTIONS,
             key=KEY_LEVEL,
             param=QP_LEVEL,
@@ -156,7 +95,7 @@ def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[l
             all_label="全部等级",
             help="只筛选下方风险点明细；等级按 L×S 核定。",
         )
-        category = components.select_filter(
+        category = frame.select_filter(
             {c: c for c in categories},
             key=KEY_CATEGORY,
             param=QP_CATEGORY,
@@ -164,7 +103,7 @@ def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[l
             all_label="全部类别",
             help="只筛选下方风险点明细。",
         )
-        check = components.select_filter(
+        check = frame.select_filter(
             {CHECK_FLAGGED: "仅显示存疑记录"},
             key=KEY_CHECK,
             param=QP_CHECK,
@@ -172,107 +111,7 @@ def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[l
             all_label="全部记录",
             help="存疑：上报的风险值或风险等级与 L×S 不一致、L/S 缺失或超出1–5、或重复上报。",
         )
-        st.button("恢复默认筛选", on_click=_reset, icon=":material/restart_alt:")
-        st.caption("风险清单为最新一期季度快照，不按期间筛选。")
-        st.caption("筛选条件保存在网址中，复制浏览器地址即可分享当前视图。")
-        published = data.published_at()
-        if published is not None:
-            st.caption(f"数据发布时间：{published:%Y-%m-%d %H:%M}（北京时间）")
     return selected, level, category, check == CHECK_FLAGGED
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-
-def _level_color(title: str = "风险等级") -> alt.Color:
-    return alt.Color(
-        "risk_level:N",
-        title=title,
-        scale=alt.Scale(domain=ALL_LEVELS, range=[LEVEL_COLORS[level] for level in ALL_LEVELS]),
-        sort=ALL_LEVELS,
-        legend=alt.Legend(orient="bottom", columns=2, labelLimit=200, labelExpr=_legend_expr()),
-    )
-
-
-def _legend_expr() -> str:
-    pairs = ", ".join(f"'{k}': '{k}色 {v}'" for k, v in data.RISK_LEVELS.items())
-    return f"({{{pairs}}})[datum.label] || datum.label"
-
-
-def _risk_map(levels: pd.DataFrame, selected: list[str], scope: str, visible: list[str]) -> alt.TopLevelMixin:
-    frame = map_frame(levels, selected, visible)
-    return maps.street_map(
-        frame,
-        only=frame["street_code"].tolist(),
-        color_field="color",
-        color_domain=MAP_DOMAIN,
-        color_range=MAP_RANGE,
-        legend_title="街道颜色：最高风险等级",
-        legend_labels=MAP_LEGEND,
-        title="各街道最高风险等级（风险点数，处）",
-        subtitle=f"最新风险清单，{scope}；街道内数字为风险点总数",
-        tooltip=[
-            ("highest_name", "最高风险等级"),
-            ("total_text", "风险点合计"),
-            ("levels_text", "各等级风险点（处）"),
-            ("flagged_text", "存疑记录"),
-        ],
-        label_field="label",
-        height=640,
-    )
-
-
-def _street_chart(levels: pd.DataFrame, scope: str) -> alt.TopLevelMixin:
-    long = levels.melt(
-        id_vars=["street_name"], value_vars=ALL_LEVELS, var_name="risk_level", value_name="points"
-    )
-    long = long[(long["risk_level"] != data.UNRATED) | (long["points"] > 0)]
-    long["level_order"] = long["risk_level"].map({lv: i for i, lv in enumerate(ALL_LEVELS)})
-    order = levels.sort_values("total", ascending=False, kind="stable")["street_name"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(points):Q", title="风险点（处）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=order),
-            color=_level_color(),
-            order=alt.Order("level_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("risk_level:N", title="风险等级"),
-                alt.Tooltip("sum(points):Q", title="风险点（处）"),
-            ],
-        )
-        .properties(
-            height=200 + 30 * len(order),
-            title=alt.TitleParams("分街道、分等级风险点数（处）", subtitle=scope, anchor="start"),
-        )
-    )
-
-
-def _category_chart(by_category: pd.DataFrame, categories: list[str], scope: str) -> alt.TopLevelMixin:
-    chart_df = by_category.copy()
-    chart_df["level_order"] = chart_df["risk_level"].map({lv: i for i, lv in enumerate(ALL_LEVELS)})
-    return (
-        alt.Chart(chart_df)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(risk_points):Q", title="风险点（处）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("risk_category:N", title="风险类别", sort=categories),
-            color=_level_color(),
-            order=alt.Order("level_order:Q"),
-            tooltip=[
-                alt.Tooltip("risk_category:N", title="风险类别"),
-                alt.Tooltip("risk_level:N", title="风险等级"),
-                alt.Tooltip("sum(risk_points):Q", title="风险点（处）"),
-                alt.Tooltip("sum(flagged_points):Q", title="其中存疑（处）"),
-            ],
-        )
-        .properties(
-            height=200 + 32 * max(len(categories), 1),
-            title=alt.TitleParams("分类别、分等级风险点数（处）", subtitle=scope, anchor="start"),
-        )
-    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -308,7 +147,7 @@ def _map_section(levels: pd.DataFrame, selected: list[str], scope: str, visible:
     st.subheader("风险地图")
     left, right = st.columns([3, 2])
     with left:
-        st.altair_chart(_risk_map(levels, selected, scope, visible), width="stretch")
+        st.altair_chart(charts.risk_map(levels, selected, scope, visible), width="stretch")
         unknown = levels.loc[levels["street_code"] == "UNKNOWN", "total"]
         note = maps.GEOMETRY_NOTE
         if not unknown.empty and int(unknown.iloc[0]):
@@ -318,21 +157,19 @@ def _map_section(levels: pd.DataFrame, selected: list[str], scope: str, visible:
             "浅灰为暂无风险点或未在筛选范围内的街道。" + note
         )
     with right:
-        st.altair_chart(_street_chart(levels, scope), width="stretch")
+        st.altair_chart(charts.risk_by_street(levels, scope), width="stretch")
     table = levels.copy()
     headers = {
-        "street_name": "街道",
-        "highest_name": "最高风险等级",
-        "total": "合计（处）",
+        **labels.RISK_STREET_HEADERS,
         **{level: f"{level}色 {data.RISK_LEVELS[level]}（处）" for level in LEVELS},
-        data.UNRATED: "未定级（处）",
-        "flagged": "其中存疑（处）",
+        data.UNRATED: labels.RISK_UNRATED_HEADER,
+        **labels.RISK_FLAGGED_HEADERS,
     }
     if not int(table[data.UNRATED].sum()):
         headers.pop(data.UNRATED)
     table["highest_name"] = table["highest"].map(lambda lv: LEVEL_NAMES.get(lv, "—"))
-    st.dataframe(table[list(headers)].rename(columns=headers), hide_index=True, width="stretch")
-    components.download_buttons(table, "风险_分街道统计", headers, key="risk_by_street", sheet_name="分街道统计")
+    frame.table(table, headers)
+    frame.download_buttons(table, "风险_分街道统计", headers, key="risk_by_street", sheet_name="分街道统计")
 
 
 def _category_section(selected: list[str], scope: str) -> None:
@@ -358,19 +195,18 @@ def _category_section(selected: list[str], scope: str) -> None:
     pivot.columns.name = None
     left, right = st.columns(2)
     with left:
-        st.altair_chart(_category_chart(by_category, categories, scope), width="stretch")
+        st.altair_chart(charts.risk_by_category(by_category, categories, scope), width="stretch")
     with right:
         headers = {
-            "risk_category": "风险类别",
+            **labels.RISK_CATEGORY_HEADERS,
             **{level: f"{level}色（处）" for level in LEVELS},
-            data.UNRATED: "未定级（处）",
-            "total": "合计（处）",
-            "flagged": "其中存疑（处）",
+            data.UNRATED: labels.RISK_UNRATED_HEADER,
+            **labels.RISK_TOTAL_HEADERS,
         }
         if not int(pivot[data.UNRATED].sum()):
             headers.pop(data.UNRATED)
-        st.dataframe(pivot[list(headers)].rename(columns=headers), hide_index=True, width="stretch")
-        components.download_buttons(pivot, "风险_分类别统计", headers, key="risk_by_category", sheet_name="分类别统计")
+        frame.table(pivot, headers)
+        frame.download_buttons(pivot, "风险_分类别统计", headers, key="risk_by_category", sheet_name="分类别统计")
 
 
 def _points_section(selected: list[str], level: str, category: str, flagged_only: bool, scope: str) -> None:
@@ -402,31 +238,28 @@ def _points_section(selected: list[str], level: str, category: str, flagged_only
     for column in ("likelihood", "severity", "risk_value", "risk_value_computed"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     table["assessed_on"] = pd.to_datetime(table["assessed_on"]).dt.date
-    shown = table[list(POINT_HEADERS)].rename(columns=POINT_HEADERS)
+    shown = table[list(labels.RISK_POINT_HEADERS)].rename(columns=labels.RISK_POINT_HEADERS)
     mask = table["flagged"].to_numpy()
 
     def _highlight(row: pd.Series) -> list[str]:
         style = f"background-color: {FLAG_ROW_COLOR}" if mask[row.name] else ""
         return [style] * len(row)
 
-    st.dataframe(
-        shown.style.apply(_highlight, axis=1).format(na_rep="—"),
-        hide_index=True,
-        width="stretch",
+    frame.table(
+        frame.display_frame(shown).style.apply(_highlight, axis=1).format(na_rep=frame.MISSING),
         column_config={
             "评估日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "存疑原因": st.column_config.TextColumn(width="large"),
         },
     )
-    components.download_buttons(table, "风险_风险点明细", POINT_HEADERS, key="risk_points", sheet_name="风险点明细")
+    frame.download_buttons(table, "风险_风险点明细", labels.RISK_POINT_HEADERS, key="risk_points", sheet_name="风险点明细")
 
 
 # --- page -------------------------------------------------------------------------------------
 
 
 def render() -> None:
-    st.title("城市安全风险清单")
-    st.caption("区安委办最新一期城市安全风险清单：风险点按红、橙、黄、蓝四色分级管控。")
+    frame.header("城市安全风险清单", "区安委办最新一期城市安全风险清单：风险点按红、橙、黄、蓝四色分级管控。")
     try:
         streets_df = data.load_streets()
         categories = data.load_risk_categories()
@@ -436,7 +269,7 @@ def render() -> None:
 
     selected, level, category, flagged_only = _sidebar_filters(streets_df, categories)
     names = components.street_names(streets_df)
-    scope = components.scope_text(names, selected)
+    scope = frame.scope_text(names, selected)
 
     try:
         by_street = data.load_risk_by_street(selected)
@@ -444,7 +277,7 @@ def render() -> None:
         components.show_unavailable(exc)
         return
     if not categories:
-        st.info("数据集市中暂无风险清单数据（marts.fct_risk_points 为空），请确认数据管道已成功运行。")
+        st.info("暂无风险清单数据，请确认数据管道已成功运行。")
         return
     snapshots = by_street["snapshot_quarter"].dropna()
     levels = street_level_table(by_street, streets_df, selected)

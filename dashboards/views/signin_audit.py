@@ -13,7 +13,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboards import auth, components
+from citysafety.share import labels
+from dashboards import auth, frame
 from dashboards import signin_store as S
 
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # Beijing time, no daylight saving
@@ -21,19 +22,9 @@ KEY_USER = "signin_audit_user"
 KEY_PERIOD = "signin_audit_period"
 ALL_USERS = "（全部用户）"
 DEFAULT_DAYS = 30
-HEADERS = {
-    "time_local": "时间（北京时间）",
-    "username": "用户名",
-    "address": "来源地址",
-    "event_name": "事件",
-    "result": "结果",
-    "reason_name": "原因",
-    "detail": "详情",
-    "at_utc": "时间（UTC）",
-}
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
+def events_frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["at_utc", "at_epoch", "username", "address", "event", "success",
                                      "reason", "detail"])
     df["time_local"] = [dt.datetime.fromtimestamp(e, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
@@ -50,13 +41,11 @@ def main() -> None:
     if not auth.can_read_audit():
         st.error("您的账号无权查看登录审计。", icon=":material/lock:")
         st.stop()
-    st.title("登录审计")
-    st.caption("登录成功与失败（及原因）、尝试过多被限制、退出登录、刷新页面恢复会话和数据下载的记录；"
-               "时间为北京时间，来源地址“本机”表示从本机访问。")
+    frame.header("登录审计", "登录成功与失败（及原因）、尝试过多被限制、退出登录、刷新页面恢复会话和数据下载的记录；"
+                 "时间为北京时间，来源地址“本机”表示从本机访问。")
     store = auth.store()
     today = dt.datetime.now(LOCAL_TZ).date()
-    with st.sidebar:
-        st.subheader("筛选条件")
+    with frame.sidebar(in_url=False, from_mart=False):  # the sign-in store, not the mart
         user = st.selectbox("用户", [ALL_USERS, *store.usernames()], key=KEY_USER)
         period = st.date_input("日期", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1), today),
                                key=KEY_PERIOD, format="YYYY-MM-DD")
@@ -66,7 +55,7 @@ def main() -> None:
     since = dt.datetime.combine(start, dt.time(), LOCAL_TZ).timestamp()
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), LOCAL_TZ).timestamp()
     rows = store.events(since=since, until=until, username=None if user == ALL_USERS else user)
-    df = frame(rows)
+    df = events_frame(rows)
     signins = df[df["event"] == S.SIGNIN]
     cols = st.columns(4)
     cols[0].metric("登录成功", f"{int(signins['success'].sum())} 次")
@@ -78,10 +67,9 @@ def main() -> None:
     if df.empty:
         st.info("所选范围内没有记录。")
         return
-    shown = df[[c for c in HEADERS if c != "at_utc"]].rename(columns=HEADERS)
-    st.dataframe(shown, hide_index=True, width="stretch")
-    components.download_buttons(df, f"登录审计_{start:%Y%m%d}_{end:%Y%m%d}", HEADERS,
-                                key="signin_audit", sheet_name="登录审计")
+    frame.table(df, {c: h for c, h in labels.SIGNIN_AUDIT_HEADERS.items() if c != "at_utc"})
+    frame.download_buttons(df, f"登录审计_{start:%Y%m%d}_{end:%Y%m%d}", labels.SIGNIN_AUDIT_HEADERS,
+                           key="signin_audit", sheet_name="登录审计")
 
 
 if __name__ == "__main__":
