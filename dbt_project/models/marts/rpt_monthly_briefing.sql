@@ -6,7 +6,8 @@
 -- whole district), month (the report month and the 12 before it, for the trend charts) and
 -- indicator, with the same month a year earlier beside it. ALL counts every row of the district,
 -- those of no street (UNKNOWN, district plans' drills) included, so it is not the sum of the
--- eight streets. Data-quality indicators are the district's only (street_code ALL).
+-- eight streets. Street rows cover casualties, hazards and drills (the tables a street office is
+-- granted); alarms, monitoring coverage, enforcement and data quality are the district's only.
 with
 
 as_of as (
@@ -265,7 +266,9 @@ grid as (
     from streets
     cross join months
     cross join indicators
-    where indicators.section != 'data_quality' or streets.street_code = 'ALL'
+    -- A street's rows only of what a street office is granted the detail of (policy/access.yml:
+    -- casualties, hazards, drills); alarms, enforcement and data quality are the district's.
+    where indicators.section in ('casualties', 'hazards', 'drills') or streets.street_code = 'ALL'
 ),
 
 valued as (
