@@ -374,7 +374,7 @@ def render(rows: list[Row], targets: list[dict], street_rows: list[Row], *, scop
         _chart(pdf, points[0].indicator_name, points[0].unit, [p.month for p in points],
                [p.value for p in points], [p.value_last_year for p in points],
                x=15 + col * 92, y=y0 + line * 62, w=85, h=56)
-    pdf.set_xy(15, y0 + 3 * 62 + 2)
+    pdf.set_xy(15, y0 + (placed + 1) // 2 * 62 + 2)
 
     # 五、口径
     _heading(pdf, f"{'五' if district and street_rows else '四'}、指标口径")
