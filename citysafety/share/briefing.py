@@ -287,7 +287,7 @@ def render(rows: list[Row], targets: list[dict], street_rows: list[Row], *, scop
     pdf.ln(2)
     scope = "全区（含未能识别街道的记录和区级预案的演练）" if district else f"仅{scope_name}的数据"
     _para(pdf, f"统计月份：{month_zh(report_month)}，即统计日 {as_of:%Y-%m-%d} 之前最后一个完整月份；"
-               f"同比为与去年同月（{month_zh(report_month.replace(year=report_month.year - 1))}）比较。")
+               f"同比为与去年同月（{month_zh(dt.date(report_month.year - 1, report_month.month, 1))}）比较。")
     _para(pdf, f"数据范围：{scope}。报送对象：{principal_name}。发布批次：{publish_id}。")
 
     # 一、核心指标
@@ -325,7 +325,7 @@ def render(rows: list[Row], targets: list[dict], street_rows: list[Row], *, scop
     numerals = "一二三四五六七八九十"
     for n, (section, items) in enumerate(sorted(sections.items(), key=lambda kv: kv[1][0].section_order)):
         pdf.set_font(FONT, size=10.5)
-        pdf.cell(0, 6.5, f"（{numerals[n]}）{items[0].section_name}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6.5, f"（{numerals[n] if n < len(numerals) else n + 1}）{items[0].section_name}", new_x="LMARGIN", new_y="NEXT")
         body = [[f"{r.indicator_name}（{'%' if r.unit == '比例' else r.unit}）", fmt_value(r.value, r.unit),
                  fmt_value(r.value_last_year, r.unit) if not r.indicator.endswith("_to_date") else "—",
                  fmt_change(r.change, r.unit) if not r.indicator.endswith("_to_date") else "—",
@@ -341,24 +341,26 @@ def render(rows: list[Row], targets: list[dict], street_rows: list[Row], *, scop
                    "无法识别街道的记录）见区级月报。", size=8.5)
 
     # 三、分街道（全区月报）
+    street_rows = [r for r in street_rows if r.indicator in STREET_COLUMNS]
     if district and street_rows:
         _heading(pdf, f"三、分街道情况（{month_zh(report_month)}）")
         by_street: dict[str, dict[str, Row]] = {}
         names: dict[str, str] = {}
         for r in street_rows:
             by_street.setdefault(r.street_code, {})[r.indicator] = r
-            names[r.street_code] = r.street_name
+            names[r.street_code] = str(r.street_name or r.street_code or "街道未填写")
         order = {code: n for n, code in enumerate(street_codes())}  # the district's usual order
         example = {i: next((r for r in street_rows if r.indicator == i), None) for i in STREET_COLUMNS}
         header = ["街道"] + [example[i].indicator_name if example[i] else i for i in STREET_COLUMNS]
         body = [[names[code]] + [fmt_value(by_street[code][i].value, by_street[code][i].unit)
                                  if i in by_street[code] else "—" for i in STREET_COLUMNS]
-                for code in sorted(by_street, key=lambda c: (order.get(c, len(order)), c))]
+                for code in sorted(by_street, key=lambda c: (order.get(c, len(order)), str(c)))]
         _table(pdf, header, body, [30] + [30] * len(STREET_COLUMNS))
 
     # 四、趋势
     pdf.add_page()
-    _heading(pdf, f"{'四' if district and street_rows else '三'}、近13个月趋势")
+    numbered = iter("四五" if district and street_rows else "三四")
+    _heading(pdf, f"{next(numbered)}、近13个月趋势")
     _para(pdf, "柱为当月数值（红色为统计月份），灰色横线为去年同月数值。", size=8.5)
     series: dict[str, list[Row]] = {}
     for r in rows:
@@ -377,7 +379,7 @@ def render(rows: list[Row], targets: list[dict], street_rows: list[Row], *, scop
     pdf.set_xy(15, y0 + (placed + 1) // 2 * 62 + 2)
 
     # 五、口径
-    _heading(pdf, f"{'五' if district and street_rows else '四'}、指标口径")
+    _heading(pdf, f"{next(numbered)}、指标口径")
     seen = set()
     for r in sorted(current, key=lambda r: (r.section_order, r.indicator_order)):
         if r.indicator in seen:
