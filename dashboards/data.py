@@ -123,6 +123,26 @@ def _file_identity(path: Path) -> tuple[int, int, int]:
     return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
+def load_briefing() -> tuple[str, bytes] | None:
+    """The monthly briefing (安全生产形势月报) this session may read: (file name, PDF bytes) from the
+    current export of the file its pages read (a department's or street office's own export; the
+    leader's export for the published warehouse), or None when that export holds none (the policy
+    grants no briefing). Fails closed like every query: nobody signed in reads nothing."""
+    from citysafety.share import exports, policy
+
+    path = warehouse_path()
+    cfg = settings()
+    if path == cfg.warehouse_db:
+        names = [p.name for p in policy.load().principals.values() if p.kind == "leader"]
+    else:
+        names = [path.parent.parent.name]  # exports/<name>/<export>/<name>.duckdb
+    for name in names:
+        pdf = exports.current_briefing(cfg, name)
+        if pdf is not None:
+            return pdf.name, pdf.read_bytes()
+    return None
+
+
 def published_at() -> dt.datetime | None:
     """When the live warehouse file was published (its mtime, Beijing time), or None if absent."""
     try:

@@ -9,6 +9,8 @@ policy (`policy/access.yml`: the leader, each department, each street office):
                                          change both relations (fct_x, fct_x_v2), each with its version
         <relation>.xlsx                  the same with Chinese headers (citysafety.share.labels)
         manifest.json                    table, version, rows, sha256 of every file, published_at
+        briefing_YYYYMM.pdf              the monthly briefing (citysafety.share.briefing) of its rows
+                                         of marts.rpt_monthly_briefing: the district's, or its street's
     exports/<name>/current  -> <export_id>   switched atomically (os.replace of a new symlink)
     exports/<name>/previous -> <older id>    kept for readers that still hold it; older pruned
 
@@ -41,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from citysafety.share import contracts, labels
+from citysafety.share import briefing, contracts, labels
 from citysafety.files import fsync, sha256_file
 from citysafety.sql import ident, literal
 from citysafety.share import policy as P
@@ -67,6 +69,23 @@ def exports_dir(cfg: Settings) -> Path:
 def analyst_file(cfg: Settings, name: str) -> Path:
     """The analyst DuckDB file of a principal in its current export (open it read-only)."""
     return exports_dir(cfg) / name / CURRENT / f"{name}.duckdb"
+
+
+def current_briefing(cfg: Settings, name: str) -> Path | None:
+    """The monthly briefing PDF (briefing_YYYYMM.pdf) in a principal's current export, or None
+    (the policy grants it no briefing, or nothing is exported yet). The path is inside the export
+    folder `current` points at now, so a switch meanwhile cannot pair one manifest with another
+    publish's file."""
+    try:
+        folder = (exports_dir(cfg) / name / CURRENT).resolve(strict=True)
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    entry = manifest.get("briefing")
+    if not entry:
+        return None
+    path = folder / entry["path"]
+    return path if path.is_file() else None
 
 
 def current_manifest(cfg: Settings, name: str) -> dict | None:
@@ -252,6 +271,10 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
             entry["files"] = {kind: {"path": p.name, "sha256": sha256_file(p), "bytes": p.stat().st_size}
                               for kind, p in files.items()}
             tables.append(entry)
+        # The monthly briefing, from the rows just written for this principal (the policy has cut
+        # them already: a street office's briefing cannot hold another street).
+        pdf = briefing.write(con, "out", list(principal.streets) if principal.streets is not None else None,
+                             tmp, principal_name=principal.name_zh, publish_id=publish["publish_id"])
         con.execute("checkpoint out")
     finally:
         con.execute("detach out")
@@ -268,6 +291,8 @@ def _export_principal(con: duckdb.DuckDBPyConnection, policy: P.Policy, principa
         "analyst_file": {"path": analyst.name, "sha256": sha256_file(analyst),
                          "bytes": analyst.stat().st_size, "tables": analyst_tables},
         "tables": tables,
+        "briefing": {"path": pdf.name, "sha256": sha256_file(pdf), "bytes": pdf.stat().st_size}
+        if pdf is not None else None,
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     for path in tmp.iterdir():

@@ -577,6 +577,27 @@ def _alerts_section(streets: list[str], scope: str) -> None:
 # --- page -------------------------------------------------------------------------------------
 
 
+def _briefing_section() -> None:
+    """安全生产形势月报: the PDF of the user's current export (the district's, or the street
+    office's own), made with each publish (citysafety.share.briefing); the page only offers it."""
+    st.subheader("安全生产形势月报")
+    try:
+        found = data.load_briefing()
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    if found is None:
+        st.caption("本账号的数据范围不含月报（或本次发布尚未生成），如需请联系区安委办。")
+        return
+    name, pdf = found
+    month = name.removeprefix("briefing_").removesuffix(".pdf")
+    st.download_button(
+        f"下载月报（{month[:4]}年{int(month[4:])}月，PDF）" if month.isdigit() else "下载月报（PDF）",
+        data=pdf, file_name=name, mime="application/pdf", key="overview_briefing",
+        icon=":material/picture_as_pdf:", on_click=components._record_download, args=(name, 0),
+    )
+
+
 def render() -> None:
     frame.header("下城区城市安全总览")
     try:
@@ -625,6 +646,8 @@ def render() -> None:
     if district and not kpi.empty:
         st.divider()
         _kpi_table_section(kpi)
+    st.divider()
+    _briefing_section()
 
 
 if __name__ == "__main__":
