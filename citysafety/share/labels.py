@@ -439,6 +439,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "last_loaded_at": "最近加载时间",
         "last_file_name": "最近交付文件",
         "last_status": "最近交付文件状态",
+        "files_resent": "同名重发文件数",
     },
     "rpt_data_health_quarantine_reasons": {
         "report_id": "统计行编号",
