@@ -190,7 +190,12 @@ def query(sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     except duckdb.Error as exc:
         raise WarehouseUnreadable(str(exc)) from exc
     if "street_name" in df.columns and df["street_name"].isna().any():
-        df = df.assign(street_name=df["street_name"].fillna(NO_STREET))
+        # The district's own rows (ALL: 区级 and 部门 plans, their drills) have no street to name;
+        # the page that shows them says so in its own words.
+        unnamed = df["street_name"].isna()
+        if "street_code" in df.columns:
+            unnamed &= df["street_code"].ne("ALL")
+        df = df.assign(street_name=df["street_name"].mask(unnamed, NO_STREET))
     return df
 
 

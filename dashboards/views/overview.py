@@ -594,7 +594,7 @@ def _briefing_section() -> None:
     st.download_button(
         f"下载月报（{month[:4]}年{int(month[4:])}月，PDF）" if month.isdigit() else "下载月报（PDF）",
         data=pdf, file_name=name, mime="application/pdf", key="overview_briefing",
-        icon=":material/picture_as_pdf:", on_click=components._record_download, args=(name, 0),
+        icon=":material/picture_as_pdf:", on_click=frame._record_download, args=(name, 0),
     )
 
 
