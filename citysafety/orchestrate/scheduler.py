@@ -83,8 +83,7 @@ def start_services(env: dict[str, str], log_dir: Path | None = None, timeout: fl
         for component in COMPONENTS[1:]:
             procs.append(_start(component, env, log_dir / f"{component}.log" if log_dir else None))
     except BaseException:
-        for p in procs:
-            stop(p)
+        stop_all(procs)
         raise
     return procs
 
@@ -108,6 +107,18 @@ def stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
     handle = getattr(proc, "log_handle", None)
     if handle:
         handle.close()
+
+
+def stop_all(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:
+    """Stop several process groups at once: SIGTERM to all, then wait (and SIGKILL) each."""
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for proc in procs:
+        stop(proc, timeout)
 
 
 def _ts(text: str | None) -> float | None:
@@ -148,8 +159,7 @@ class Scheduler:
         return self
 
     def __exit__(self, *exc) -> None:
-        for proc in self.procs:
-            stop(proc)
+        stop_all(self.procs)
         self.procs = []
 
     def wait_healthy(self, timeout: float = 180.0) -> None:
