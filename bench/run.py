@@ -19,6 +19,11 @@ writes bench/results/latest.json and bench/results/latest.md (also printed):
   query cache cleared before each render), 95th percentile. Target < 1 s.
 - peak_rss_gb: peak memory of the pipeline on the year (ingest, build, gate, publish, the
   incremental days): the RSS of the phase's process tree (dbt included), sampled. Target < 8.
+- dag_vs_dbt_cli: build_mart triggered through Airflow's API and run by its scheduler (API
+  server, scheduler, DAG processor, triggerer as `make serve` starts them; cosmos watcher mode:
+  one `dbt build`, a task per dbt node) over the year home: the wall time of its dbt task group
+  divided by `dbt build` (CLI, same project, same build copy, best of one run before and one
+  after). Target <= 1.3. The tables of the three builds must agree.
 - kpi_vs_pandas: our path to the headline KPI (ingest of the four spine feeds + dbt build of
   kpi_safety_targets and its parents) divided by bench/pandas_baseline.py over the same files,
   after checking that both give the same numbers. No target: the price of the platform's
@@ -56,6 +61,7 @@ PHASES = [
     ("build_year", "build: prepare_build + dbt build (sensor marts, KPI; full refresh)"),
     ("hand_sql", "the same transformations as one hand-written SQL script"),
     ("publish", "dbt build of the whole mart, quality gate, publish"),
+    ("dag_vs_dbt_cli", "build_mart under the scheduler vs the dbt build CLI"),
     ("pages", "dashboard pages (AppTest)"),
     ("incremental_year", "one new day at the whole history"),
     ("incremental_empty", "the same days at empty history"),
@@ -291,6 +297,13 @@ def metrics(p: dict) -> dict:
     peak = max(peaks.values()) if peaks else None
     worst = max(peaks, key=peaks.get) if peaks else ""
     out["peak_rss_gb"] = _metric(peak, 8.0, "<", "GB", detail=f"in {worst} (process tree, sampled)" if worst else "")
+    dg, cl = get("dag_vs_dbt_cli", "dag_dbt_s"), get("dag_vs_dbt_cli", "cli_best_s")
+    out["dag_vs_dbt_cli"] = _metric(
+        dg / cl if dg and cl and get("dag_vs_dbt_cli", "state") == "success" else None, 1.3, "<=",
+        detail=(f"build_mart's dbt group under the scheduler {dg:.1f} s ({get('dag_vs_dbt_cli', 'dbt_tasks')} "
+                f"tasks; whole run {get('dag_vs_dbt_cli', 'dag_run_s'):.1f} s) vs `dbt build` {cl:.1f} s "
+                f"(best of {'/'.join(str(c['seconds']) for c in get('dag_vs_dbt_cli', 'cli'))})")
+        if dg and cl else "")
     ours, pandas = get("kpi_ours", "seconds"), get("kpi_pandas", "seconds")
     out["kpi_vs_pandas"] = _metric(
         ours / pandas if ours and pandas else None, None, None,
@@ -375,6 +388,12 @@ def notes(p: dict, scale: str) -> list[str]:
                    f"{x['rows_quarantined']} quarantined in {x['seconds']:.1f} s; hashing the files (sha256, "
                    f"measured apart) takes {x['sha256_all_files_s']:.1f} s of it; the rest is the per-file "
                    "DuckDB pass (typing, checks, raw record of bad rows) and the Parquet writes")
+    dv = p.get("dag_vs_dbt_cli", {})
+    if dv.get("state"):
+        out.append(f"build_mart under the scheduler: run {dv['state']}, task states {dv['task_states']}; "
+                   + ("its tables and both CLI builds' agree on every table "
+                      f"({dv['tables']} tables and views, rows and per-column hash sums)" if not dv["tables_differ"]
+                      else f"WARNING: the builds differ on {dv['tables_differ']}"))
     pub = p.get("publish", {})
     if pub.get("quality_gate") == "failed":
         out.append("the quality gate FAILED on the bench data; the bench published directly with "

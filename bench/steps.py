@@ -157,7 +157,7 @@ def phase_generate(homes: Homes, scale: str) -> dict:
 
 def phase_ingest_other(homes: Homes, scale: str) -> dict:
     """Every feed but the sensor readings into the year home (pulled feeds from the demo sources)."""
-    from citysafety import pull
+    from citysafety.land import pull
     from demo import emb_api, grid_db
     from citysafety.land import http_api
 
@@ -354,6 +354,85 @@ def phase_publish(homes: Homes, scale: str) -> dict:
             "seconds": _elapsed(t0)}
 
 
+def _port(work: Path) -> int:
+    """A port for the bench's Airflow API server (and the two log servers above it) derived from
+    the work folder, so that two benches, or a bench and `make serve`, do not collide."""
+    import zlib
+
+    return 20000 + zlib.crc32(str(work).encode()) % 15000 // 3 * 3
+
+
+def _fingerprint(cfg: Settings) -> dict[str, list]:
+    """Rows and a per-column hash sum of every table and view the build made (schemas other than
+    raw and audit): what `dbt build` produced, to check that two builds agree."""
+    con = duckdb.connect(str(cfg.build_db), read_only=True)
+    try:
+        tables = con.execute("select table_schema, table_name from information_schema.tables "
+                             "where table_schema not in ('raw', 'audit', 'information_schema', 'main') "
+                             # the incremental models' bookkeeping: when each run processed what
+                             # (its timestamps differ from one build to the next by design)
+                             "and table_name != 'sensor_watermarks' "
+                             "order by 1, 2").fetchall()
+        out = {}
+        for schema, name in tables:
+            rel = f'"{schema}"."{name}"'
+            cols = [r[0] for r in con.execute(f"describe {rel}").fetchall()]
+            sums = ", ".join(f'sum(hash("{c}"))::varchar' for c in cols)
+            out[f"{schema}.{name}"] = list(con.execute(f"select count(*), {sums} from {rel}").fetchone())
+        return out
+    finally:
+        con.close()
+
+
+def phase_dag_vs_dbt_cli(homes: Homes, scale: str) -> dict:
+    """build_mart triggered and run under Airflow's scheduler (API server, scheduler, DAG
+    processor, triggerer as `make serve` starts them; cosmos watcher mode, a task per dbt node)
+    against `dbt build` (the CLI, the whole project, as the DAG builds it) on the same build copy,
+    measured close together: CLI, DAG, CLI. Compared: the DAG's dbt task group (first start to
+    last end of its tasks) with the faster CLI build; the tables both builds leave must agree."""
+    from citysafety.orchestrate import runner
+    from citysafety.orchestrate.scheduler import Scheduler, run_span, span
+
+    cfg = homes.year
+    build.prepare_build(cfg)  # the DAG starts with prepare_build; the CLI runs read the same copy
+    cli = [_dbt(["build"], cfg)]
+    before = _fingerprint(cfg)
+    env = runner.airflow_env(cfg)
+    t0 = time.perf_counter()
+    with Scheduler(cfg, env, _port(homes.work), paused_at_creation=True) as sched:
+        up_s = _elapsed(t0)
+        sched.wait_dag("build_mart")
+        sched.set_paused("build_mart", False)
+        t = time.perf_counter()
+        run_id = sched.trigger("build_mart")
+        run = sched.wait_run("build_mart", run_id, timeout=7200, poll=2)
+        trigger_to_end_s = _elapsed(t)
+        tis = sched.task_instances("build_mart", run_id)
+    dag_tables = _fingerprint(cfg)
+    cli.append(_dbt(["build"], cfg))
+    after = _fingerprint(cfg)
+    states: dict[str, int] = {}
+    for ti in tis:
+        states[ti["state"]] = states.get(ti["state"], 0) + 1
+    differ = sorted({k for k in set(before) | set(dag_tables) | set(after)
+                     if not (before.get(k) == dag_tables.get(k) == after.get(k))})
+    say(f"DAG {run['state']}: dbt group {span(tis, 'dbt.'):.1f} s, run {run_span(run):.1f} s; "
+        f"CLI {' / '.join(str(c['seconds']) for c in cli)} s; tables differing: {differ}")
+    return {
+        "state": run["state"], "run_id": run_id, "tasks": len(tis), "task_states": states,
+        "dbt_tasks": sum(1 for ti in tis if ti["task_id"].startswith("dbt.")),
+        "dag_dbt_s": round(span(tis, "dbt."), 3),
+        "producer_s": round(span(tis, "dbt.dbt_producer_watcher"), 3),
+        "dag_run_s": round(run_span(run), 3), "trigger_to_end_s": trigger_to_end_s,
+        "services_up_s": up_s,
+        "before_dbt_s": {ti["task_id"]: ti.get("duration") for ti in tis if not ti["task_id"].startswith("dbt.")},
+        "cli": cli, "cli_best_s": min(c["seconds"] for c in cli),
+        "tables": len(dag_tables), "tables_differ": differ,
+        "command": "dbt build (CITYSAFETY_HOME=<bench>/year, citysafety.mart.dbt_runner.run_dbt) vs "
+                   "POST /api/v2/dags/build_mart/dagRuns under scheduler.start_services",
+    }
+
+
 def _pages() -> list[str]:
     """The pages of dashboards/app.py's navigation (views/<name>.py), in their order."""
     app = (PROJECT_ROOT / "dashboards" / "app.py").read_text(encoding="utf-8")
@@ -529,6 +608,7 @@ PHASES = {
     "build_year": phase_build_year,
     "hand_sql": phase_hand_sql,
     "publish": phase_publish,
+    "dag_vs_dbt_cli": phase_dag_vs_dbt_cli,
     "pages": phase_pages,
     "incremental_year": phase_incremental_year,
     "incremental_empty": phase_incremental_empty,

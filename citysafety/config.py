@@ -132,6 +132,16 @@ def as_of_date() -> str | None:
     return os.environ.get("CITYSAFETY_AS_OF_DATE") or os.environ.get("CITYSAFETY_DEMO_END") or None
 
 
+def in_process_run() -> bool:
+    """True where DAGs run in one process, one task at a time, not under the scheduler: in
+    `airflow dags test` (`make pipeline`, citysafety.orchestrate.runner, or by hand), known by
+    its command line or by CITYSAFETY_IN_PROCESS_RUN=1."""
+    import sys
+
+    return (os.environ.get("CITYSAFETY_IN_PROCESS_RUN", "") == "1"
+            or [Path(sys.argv[0]).name, *sys.argv[1:3]] == ["airflow", "dags", "test"])
+
+
 def resolved_as_of_date() -> str:
     """The as-of date of one run, resolved when the run starts: `as_of_date()`, else today in
     Beijing (never frozen into a DAG at parse time)."""

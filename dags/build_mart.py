@@ -7,8 +7,10 @@ Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes
    trail (`audit.reconciliation`, `audit.quarantine`);
 2. `check_source_freshness` runs dbt source freshness (how long since each feed last loaded,
    against its agreed cadence) into `audit.source_freshness`;
-3. `dbt` (astronomer-cosmos) builds staging, intermediate and marts, one task per model with
-   its tests after it;
+3. `dbt` (astronomer-cosmos, watcher mode): `dbt_producer_watcher` runs one `dbt build` of
+   staging, intermediate and marts (each model's tests right after it); every model keeps a task
+   (`<model>.run`, and `<model>.test` for its tests) that takes its status and log lines from
+   that build as it goes; clearing a failed one reruns that node alone;
 4. `validate_quality` runs the Great Expectations suites of `expectations/` (Data Docs under
    `$CITYSAFETY_HOME/quality/`) and reads the freshness verdicts; a failed expectation or a feed
    past its `error_after` stops the run with its reasons;
@@ -28,7 +30,9 @@ from cosmos import DbtTaskGroup
 
 from citysafety import config, sources
 from citysafety.orchestrate.assets import feed_asset, warehouse_asset
-from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, dbt_task_group_args
+from citysafety.orchestrate.cosmos_settings import (
+    AS_OF_TASK, dbt_task_group_args, finish_group,
+)
 
 FEEDS = [feed_asset(f) for f in sources.all_feeds()]
 TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
@@ -43,7 +47,12 @@ TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    max_active_tasks=1,  # one DuckDB writer at a time (stack notes: Conflicting lock)
+    # One DuckDB writer at a time (stack notes: Conflicting lock): the writers (prepare_build,
+    # the freshness check, the dbt producer, the gate, publish) follow one another by their
+    # dependencies; the per-node tasks of the dbt group only read XComs while the producer runs,
+    # so they may run beside it. A node rerun alone (cleared, retried) waits for the lock (the
+    # profile's connect retries) rather than fail on it.
+    max_active_tasks=16,
     tags=["build", "dbt", "quality"],
     default_args={"owner": sources.PLATFORM_OWNER},
 )
@@ -87,6 +96,7 @@ def build_mart():
         return export_all()
 
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_args())
+    finish_group(dbt)
     (resolve_as_of_date() >> prepare_build() >> check_source_freshness() >> dbt
      >> validate_quality() >> publish_warehouse() >> export_departments())
 

@@ -33,8 +33,12 @@ for dag_id, dag in bag.dags.items():
             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "vars": getattr(t, "vars", None),
             "upstream": sorted(t.upstream_task_ids),
+            "class": type(t).__name__,
+            "deferrable": getattr(t, "deferrable", None),
         } for t in dag.tasks},
     }
+from cosmos.operators._watcher import base
+out["cosmos_event_allowlist"] = sorted(base._DBT_EVENT_ALLOWLIST)
 print("JSON" + json.dumps(out, default=str))
 """
 
@@ -93,5 +97,45 @@ def test_the_as_of_date_is_resolved_when_the_run_starts(parsed):
     assert "2020-06-30" not in text
     assert build["prepare_build"]["upstream"] == [AS_OF_TASK]
     for task_id, task in build.items():
-        if task_id.startswith("dbt."):
+        # Every task of the group that can run dbt (cosmos's empty producer_done gate runs nothing).
+        if task_id.startswith("dbt.") and task["class"] != "EmptyOperator":
             assert task["vars"] == {"as_of_date": AS_OF_TEMPLATE}, task_id
+
+
+def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
+    """cosmos's watcher mode: one producer task runs `dbt build`; every model keeps a task of its
+    own (status, log, retry in the UI) that waits for its node, deferred, beside the producer."""
+    build = parsed["dags"]["build_mart"]["tasks"]
+    producers = [k for k, t in build.items() if t["class"] == "DbtProducerWatcherOperator"]
+    assert producers == ["dbt.dbt_producer_watcher"]
+    assert build["dbt.dbt_producer_watcher"]["upstream"] == ["check_source_freshness"]
+    manifest = json.loads((config.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    # cosmos names a versioned model's task <name>_v<version>
+    models = {n["name"] + (f"_v{n['version']}" if n.get("version") else "")
+              for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    for name in models:
+        task = build.get(f"dbt.{name}.run") or build.get(f"dbt.{name}_run")
+        assert task and task["class"] == "DbtRunWatcherOperator" and task["deferrable"], name
+    # Under the scheduler no node task waits for the producer to finish: they run beside it.
+    assert not any("dbt.dbt_producer_watcher" in t["upstream"] for k, t in build.items()
+                   if k != "dbt.dbt_producer_watcher_done")
+    # The producer pushes only the dbt events a node task reads (cosmos_settings.quiet_node_events).
+    assert "NodeFinished" in parsed["cosmos_event_allowlist"]
+    assert not {"NodeStart", "NodeCompiling", "NodeExecuting"} & set(parsed["cosmos_event_allowlist"])
+
+
+def test_in_airflow_dags_test_the_node_tasks_follow_the_producer(tmp_path):
+    """One task at a time in one process (`airflow dags test`, `make pipeline`): a node task
+    run before the producer would wait for a build that cannot start; there they follow it."""
+    cfg = config.Settings(home=tmp_path)
+    env = {**runner.airflow_env(cfg), "CITYSAFETY_IN_PROCESS_RUN": "1"}
+    proc = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=config.PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    build = json.loads(next(l for l in proc.stdout.splitlines() if l.startswith("JSON"))[4:])["dags"]["build_mart"]
+    roots = [k for k, t in build["tasks"].items() if k.startswith("dbt.")
+             and k not in ("dbt.dbt_producer_watcher", "dbt.dbt_producer_watcher_done")
+             and not any(u.startswith("dbt.") and u != "dbt.dbt_producer_watcher" for u in t["upstream"])]
+    assert roots
+    for task_id in roots:
+        assert "dbt.dbt_producer_watcher" in build["tasks"][task_id]["upstream"], task_id

@@ -17,6 +17,7 @@ from citysafety import config
 from citysafety.orchestrate.runner import (
     VENV_BIN, Services, airflow_env, airflow_passwords_file, init_airflow, no_services, run_pipeline,
 )
+from citysafety.orchestrate.scheduler import start_services
 
 Banner = Callable[[config.Settings], str | None]
 
@@ -54,11 +55,11 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
     import time
 
     procs: list[subprocess.Popen] = []
-    # Own process groups: airflow standalone leaves its children running on SIGTERM alone.
+    # Own process groups: an Airflow component leaves its children running on SIGTERM alone.
+    # The API server first: a task started before it answers fails (scheduler.start_services).
     if with_airflow:
         init_airflow(cfg)
-        procs.append(subprocess.Popen([str(VENV_BIN / "airflow"), "standalone"], env=env,
-                                      start_new_session=True))
+        procs += start_services(env)
     procs.append(subprocess.Popen(dashboard_command(), env=env, start_new_session=True))
     where = config.bind_address()
     print(f"dashboard:  {service_url(config.dashboard_port())}  (listening on {where}; "

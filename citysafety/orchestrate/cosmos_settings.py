@@ -1,4 +1,5 @@
-"""Cosmos settings for the mart build: one Airflow task per dbt node, tests after each."""
+"""Cosmos settings for the mart build: one `dbt build` for the whole run, one Airflow task per dbt
+node showing how that node went (cosmos's watcher execution mode)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,44 @@ import datetime as dt
 from citysafety import config
 from citysafety.orchestrate.runner import VENV_BIN
 
+# How often a waiting node task looks for its node's result (seconds): the triggerer polls the
+# producer's XCom at this pace, so it bounds how long the run trails the build at each step.
+WATCHER_POKE_INTERVAL = 2
+
+
+def quiet_node_events() -> None:
+    """Keep only the dbt events a node task reads (its end and any error) as producer XComs.
+
+    cosmos 1.15's producer pushes an XCom (a call to the API server, made while dbt waits) for
+    every NodeStart, NodeCompiling, NodeExecuting and NodeFinished of every node; a node task
+    reads only the last one, once the node is done. The three others were half the producer's
+    calls (447 nodes). Their lines still reach the producer's log. cosmos keeps the list in a
+    private module global (`_DBT_EVENT_ALLOWLIST`); tests/test_dags.py fails if it goes away.
+    """
+    from cosmos.operators._watcher import base
+
+    base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+
 
 def dbt_task_group_args() -> dict:
-    """Cosmos configuration for the mart build: one task per dbt node, tests after each."""
+    """Cosmos configuration for the mart build (ExecutionMode.WATCHER).
+
+    One task (`dbt_producer_watcher`) runs a single `dbt build` of the project on the build copy,
+    as the dbt CLI would; every model and seed keeps a task of its own (`<model>_run`) and every
+    model with tests a task for them (`<model>_test`), which wait (deferred, in the triggerer)
+    for the producer to report that node and take its status and log lines. A node task that is
+    cleared or retried after the producer finished runs dbt for its node alone (cosmos's
+    fallback): the retry of one failed model from the UI.
+
+    The cosmos default (ExecutionMode.LOCAL, one dbt process per node) took 3x a `dbt build`
+    under the scheduler (README, performance).
+    """
     from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import (
         ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection,
     )
 
+    quiet_node_events()
     project = config.DBT_PROJECT_DIR
     return {
         "project_config": ProjectConfig(
@@ -28,7 +59,8 @@ def dbt_task_group_args() -> dict:
             profiles_yml_filepath=project / "profiles.yml",
         ),
         "execution_config": ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER,
+            # The producer runs dbt in its own task process (no second interpreter to start).
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=VENV_BIN / "dbt",
             # A test runs after the last of its parents, not after the first (a relationships
@@ -37,21 +69,53 @@ def dbt_task_group_args() -> dict:
         ),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            # One task per node running `dbt build` on it: the model, then its tests.
-            test_behavior=TestBehavior.BUILD,
+            # The watcher mode has no per-node `dbt build` task (TestBehavior.BUILD): the
+            # producer's `dbt build` runs each model's tests right after it, and each model's
+            # tests get a task of their own that shows their aggregated result.
+            test_behavior=TestBehavior.AFTER_EACH,
             emit_datasets=False,
         ),
         "operator_args": {
             "install_deps": False,
             # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse.
             "vars": {"as_of_date": AS_OF_TEMPLATE},
-            # dbt runs in a subprocess-like runner: a hung node fails and is retried, not kept.
+            "poke_interval": WATCHER_POKE_INTERVAL,
+            # A hung build fails and a failed node is retried (alone, by cosmos's fallback).
             "retries": 1,
             "retry_delay": dt.timedelta(minutes=1),
             "retry_exponential_backoff": True,
             "execution_timeout": dt.timedelta(seconds=config.task_timeouts()["dbt"]),
         },
     }
+
+
+def finish_group(group) -> None:
+    """What the group needs beyond cosmos's rendering.
+
+    - cosmos's `dbt_producer_watcher_done` (an empty task that keeps a skipped producer retry
+      from skipping what follows the group) gets the settings of the other dbt tasks, so that
+      every task of the DAG has a timeout and retries (tests/test_dags.py).
+    - Where the DAG runs one task at a time in one process (`airflow dags test`, `make
+      pipeline`), the node tasks that start the group come after the dbt producer. Under the
+      scheduler they run beside it, waiting (deferred) for their node; run one at a time, a node
+      task picked before the producer would wait for a build that cannot start, until its
+      timeout. After it, each finds its node's result at once.
+    """
+    from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+
+    prefix = f"{group.group_id}."
+    tasks = {t.task_id: t for t in group.dag.tasks if t.task_id.startswith(prefix)}
+    producer = tasks[prefix + PRODUCER_WATCHER_TASK_ID]
+    done = tasks[prefix + PRODUCER_WATCHER_DONE_TASK_ID]
+    for attr in ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout"):
+        setattr(done, attr, getattr(producer, attr))
+    if not config.in_process_run():
+        return
+    for task_id, task in tasks.items():
+        if task_id in (prefix + PRODUCER_WATCHER_TASK_ID, prefix + PRODUCER_WATCHER_DONE_TASK_ID):
+            continue
+        if not any(u.startswith(prefix) for u in task.upstream_task_ids):
+            producer >> task
 
 
 # The as-of date task of build_mart and the template the dbt nodes read it through.

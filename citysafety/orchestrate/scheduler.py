@@ -1,0 +1,255 @@
+"""Airflow's own services as `make serve` starts them (API server, scheduler, DAG processor,
+triggerer: what `airflow standalone` runs, in an order that starts no task before the API server
+answers), and a small client of its REST API: trigger a DAG, wait for its run, read its task
+instances.
+
+`make serve` (citysafety.orchestrate.cli) runs them for people; the benchmark and the tests run
+DAGs under them (a real scheduler, not `airflow dags test`) through `Scheduler`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from citysafety import config
+from citysafety.orchestrate.runner import VENV_BIN, airflow_passwords_file, init_airflow
+
+TERMINAL = {"success", "failed"}
+
+
+# What `airflow standalone` runs, started here in order: the API server first, then the
+# components whose tasks call it. Started all at once (standalone), the scheduler hands the runs
+# that were waiting (an asset-triggered build_mart, a first scheduled ingest) to workers before
+# the API server listens, and they fail with "Connection refused": a fresh `make serve` began with
+# failed runs.
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
+def service_env(env: dict[str, str]) -> dict[str, str]:
+    """What standalone sets for its components: the LocalExecutor (unless another is configured)
+    and the simple auth manager (user admin, password file of runner.airflow_passwords_file)."""
+    return {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            **env}
+
+
+def _start(component: str, env: dict[str, str], log: Path | None) -> subprocess.Popen:
+    # Each in a session of its own, stopped with its process group (`stop`): an Airflow
+    # component leaves workers behind when only its leader gets SIGTERM (stack notes).
+    out = open(log, "ab") if log else None  # noqa: SIM115 - closed with the process (stop)
+    proc = subprocess.Popen([str(VENV_BIN / "airflow"), component], env=env, start_new_session=True,
+                            stdout=out, stderr=subprocess.STDOUT if out else None)
+    proc.log_handle = out  # type: ignore[attr-defined]
+    return proc
+
+
+def api_healthy(base: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(base + "/api/v2/monitor/health", timeout=10) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError, OSError):
+        return None
+
+
+def start_services(env: dict[str, str], log_dir: Path | None = None, timeout: float = 180.0,
+                   alive: Callable[[], bool] = lambda: True) -> list[subprocess.Popen]:
+    """Start Airflow's components, the API server first and the others once it answers.
+
+    Logs go to `log_dir/<component>.log` when given (else to this process's output). Returns
+    the processes (stop each with `stop`); on failure stops those it started.
+    """
+    env = service_env(env)
+    host = env.get("AIRFLOW__API__HOST", "127.0.0.1")
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{env.get('AIRFLOW__API__PORT', '8080')}"
+    procs = [_start("api-server", env, log_dir / "api-server.log" if log_dir else None)]
+    try:
+        deadline = time.monotonic() + timeout
+        while api_healthy(base) is None:
+            if procs[0].poll() is not None or not alive():
+                raise RuntimeError(f"the Airflow API server exited ({procs[0].returncode})"
+                                   + (f"; see {log_dir / 'api-server.log'}" if log_dir else ""))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Airflow API server did not answer on {base} in {timeout:.0f} s")
+            time.sleep(1)
+        for component in COMPONENTS[1:]:
+            procs.append(_start(component, env, log_dir / f"{component}.log" if log_dir else None))
+    except BaseException:
+        stop_all(procs)
+        raise
+    return procs
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Stop a process started in a session of its own, and every process of that group."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    try:  # children that outlived the leader (standalone's own workers)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    handle = getattr(proc, "log_handle", None)
+    if handle:
+        handle.close()
+
+
+def stop_all(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:
+    """Stop several process groups at once: SIGTERM to all, then wait (and SIGKILL) each."""
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for proc in procs:
+        stop(proc, timeout)
+
+
+def _ts(text: str | None) -> float | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+
+class Scheduler:
+    """Airflow's services on `cfg`'s AIRFLOW_HOME for the life of a `with` block.
+
+    `port` is the API server's; the log servers take `port + 1` and `port + 2` (the defaults,
+    8793/8794, would clash with another Airflow on the same machine). `paused` DAGs are paused
+    as soon as they are known (a scheduled first run of an ingest DAG would otherwise start).
+    """
+
+    def __init__(self, cfg: config.Settings, env: dict[str, str], port: int,
+                 paused_at_creation: bool = False, extra_env: dict[str, str] | None = None):
+        self.cfg, self.port = cfg, port
+        self.env = {**env, **(extra_env or {}),
+                    "AIRFLOW__API__PORT": str(port),
+                    "AIRFLOW__API__HOST": "127.0.0.1",
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port + 1),
+                    "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(port + 2),
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(paused_at_creation)}
+        self.base = f"http://127.0.0.1:{port}"
+        self.procs: list[subprocess.Popen] = []
+        self._token: str | None = None
+
+    # -- life ---------------------------------------------------------------------------------
+    def __enter__(self) -> "Scheduler":
+        init_airflow(self.cfg)
+        self.procs = start_services(self.env, self.cfg.airflow_home)
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stop_all(self.procs)
+        self.procs = []
+
+    def wait_healthy(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = [p.args[1] for p in self.procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"airflow {', '.join(dead)} exited; see its log in {self.cfg.airflow_home}")
+            health = api_healthy(self.base) or {}
+            parts = [(health.get(k) or {}).get("status") for k in ("metadatabase", "scheduler", "triggerer",
+                                                                   "dag_processor")]
+            if all(p == "healthy" for p in parts):
+                return
+            time.sleep(1)
+        raise TimeoutError(f"Airflow not healthy on {self.base} after {timeout:.0f} s")
+
+    # -- REST ---------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        req = urllib.request.Request(self.base + path, method=method, headers=headers,
+                                     data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def token(self) -> str:
+        if self._token is None:
+            password = json.loads(airflow_passwords_file(self.cfg).read_text(encoding="utf-8"))["admin"]
+            self._token = self._request("POST", "/auth/token", {"username": "admin", "password": password},
+                                        auth=False)["access_token"]
+        return self._token
+
+    def wait_dag(self, dag_id: str, timeout: float = 300.0) -> None:
+        """Until the DAG processor has parsed `dag_id` (a trigger before that is refused)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._request("GET", f"/api/v2/dags/{dag_id}")
+                return
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:
+                    raise
+            time.sleep(1)
+        raise TimeoutError(f"DAG {dag_id} not parsed after {timeout:.0f} s")
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                            {"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=-run_after")["dag_runs"]
+
+    def run(self, dag_id: str, run_id: str) -> dict:
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id, safe='')}")
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 3600.0, poll: float = 0.5) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(dag_id, run_id)
+            if run["state"] in TERMINAL:
+                return run
+            time.sleep(poll)
+        raise TimeoutError(f"{dag_id} {run_id} not finished after {timeout:.0f} s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        out, offset = [], 0
+        rid = urllib.request.quote(run_id, safe="")
+        while True:
+            page = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{rid}/taskInstances"
+                                        f"?limit=100&offset={offset}")
+            out += page["task_instances"]
+            offset += len(page["task_instances"])
+            if not page["task_instances"] or offset >= page["total_entries"]:
+                return out
+
+
+def span(task_instances: list[dict], prefix: str = "") -> float:
+    """Seconds from the first start to the last end of the task instances whose id starts with
+    `prefix` (their wall time in the run)."""
+    chosen = [t for t in task_instances if t["task_id"].startswith(prefix) and t.get("start_date")]
+    starts = [_ts(t["start_date"]) for t in chosen]
+    ends = [_ts(t["end_date"]) for t in chosen if t.get("end_date")]
+    return max(ends) - min(starts) if starts and ends else 0.0
+
+
+def run_span(run: dict) -> float:
+    """Seconds from a DAG run's start to its end."""
+    return (_ts(run["end_date"]) or 0.0) - (_ts(run["start_date"]) or 0.0)
