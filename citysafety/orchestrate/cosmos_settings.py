@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from citysafety import config
+from citysafety.orchestrate import queues
 from citysafety.orchestrate.runner import VENV_BIN
 
 
@@ -50,6 +51,8 @@ def dbt_task_group_args() -> dict:
             "retry_delay": dt.timedelta(minutes=1),
             "retry_exponential_backoff": True,
             "execution_timeout": dt.timedelta(seconds=config.task_timeouts()["dbt"]),
+            # Each node writes the DuckDB build copy: the single-slot queue on its machine.
+            **queues.build_copy(),
         },
     }
 

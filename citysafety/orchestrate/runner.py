@@ -47,6 +47,11 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
     })
+    if config.profile() == "celery":
+        # PostgreSQL, Redis and Celery workers instead of SQLite and one process tree.
+        from citysafety.orchestrate.distributed import airflow_settings
+
+        env.update(airflow_settings(cfg))
     return env
 
 
@@ -85,6 +90,11 @@ def init_airflow(cfg: config.Settings | None = None) -> None:
     cfg.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow_passwords_file(cfg)
     env = airflow_env(cfg)
+    if config.profile() == "celery":
+        from citysafety.orchestrate.distributed import check_services, ensure_database
+
+        check_services()
+        ensure_database()
     if airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL).returncode:
         raise SystemExit("airflow db migrate failed")
 
