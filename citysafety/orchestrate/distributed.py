@@ -59,6 +59,13 @@ def _read_cmd(path: Path) -> str:
     return f"cat {shlex.quote(str(path))}"
 
 
+def _async_url(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    if scheme == "postgresql+psycopg2":
+        return url  # psycopg2 has no async dialect: set CITYSAFETY_METADATA_DB on psycopg (3)
+    return f"postgresql+psycopg_async://{rest}"
+
+
 def airflow_settings(cfg: config.Settings) -> dict[str, str]:
     """The Airflow environment of the celery profile (on top of runner.airflow_env's)."""
     db = config.metadata_db_url()
@@ -67,6 +74,8 @@ def airflow_settings(cfg: config.Settings) -> dict[str, str]:
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
+        # The API server's async engine on the same driver (Airflow would pick asyncpg, not installed).
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _async_url(db),
         "AIRFLOW__CELERY__BROKER_URL": config.celery_broker_url(),
         # Task states in the metadata database, not in the broker.
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db,
@@ -78,6 +87,8 @@ def airflow_settings(cfg: config.Settings) -> dict[str, str]:
         # Workers run tasks through the API server's execution API, not the database.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": config.airflow_api_url() + "/execution/",
         "AIRFLOW__API__BASE_URL": config.airflow_api_url(),
+        # A worker on another machine, or a busy API server, answers slower than Airflow's 5 s.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         # How long a lost worker holds its task before the scheduler fails it (then it is retried).
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(config.task_heartbeat_timeout()),
         "AIRFLOW__API_AUTH__JWT_SECRET_CMD": _read_cmd(secrets["jwt_secret"]),

@@ -37,7 +37,9 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         "AIRFLOW_HOME": str(cfg.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # New DAGs run at once unless the caller asks otherwise (a test unpauses only its own).
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION":
+            env.get("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False"),
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(cfg.airflow_home / "cosmos"),
