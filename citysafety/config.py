@@ -257,7 +257,8 @@ def metadata_db_url() -> str:
     Every machine of the profile uses the same one."""
     url = (os.environ.get("CITYSAFETY_METADATA_DB") or
            "postgresql+psycopg://postgres@127.0.0.1:5432/citysafety_airflow").strip()
-    if not url.startswith(("postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://")):
+    # psycopg (3) is the driver installed (requirements.in), sync and async alike.
+    if not url.startswith(("postgresql://", "postgresql+psycopg://")):
         raise ConfigError(f"CITYSAFETY_METADATA_DB 必须是 PostgreSQL 地址（postgresql+psycopg://…），"
                           f"现为 {url.split('@')[-1]!r} (the celery profile's metadata database "
                           "must be PostgreSQL: workers on other machines share it)")

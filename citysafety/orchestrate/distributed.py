@@ -60,10 +60,7 @@ def _read_cmd(path: Path) -> str:
 
 
 def _async_url(url: str) -> str:
-    scheme, rest = url.split("://", 1)
-    if scheme == "postgresql+psycopg2":
-        return url  # psycopg2 has no async dialect: set CITYSAFETY_METADATA_DB on psycopg (3)
-    return f"postgresql+psycopg_async://{rest}"
+    return "postgresql+psycopg_async://" + url.split("://", 1)[1]
 
 
 def airflow_settings(cfg: config.Settings) -> dict[str, str]:
@@ -98,7 +95,7 @@ def airflow_settings(cfg: config.Settings) -> dict[str, str]:
 
 
 def _endpoint(url: str, default_port: int) -> tuple[str, int]:
-    parts = urlsplit(url.replace("+psycopg2", "").replace("+psycopg", ""))
+    parts = urlsplit(url.replace("+psycopg", ""))
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
@@ -125,7 +122,7 @@ def ensure_database(url: str | None = None) -> None:
     from psycopg import sql
 
     url = url or config.metadata_db_url()
-    parts = urlsplit(url.replace("+psycopg2", "").replace("+psycopg", ""))
+    parts = urlsplit(url.replace("+psycopg", ""))
     name = parts.path.lstrip("/")
     if not name:
         raise config.ConfigError("CITYSAFETY_METADATA_DB 缺少数据库名 (the URL names no database)")
