@@ -51,7 +51,10 @@ def dbt_task_group_args() -> dict:
             "retry_delay": dt.timedelta(minutes=1),
             "retry_exponential_backoff": True,
             "execution_timeout": dt.timedelta(seconds=config.task_timeouts()["dbt"]),
-            # Each node writes the DuckDB build copy: the single-slot queue on its machine.
+            # Each node writes the DuckDB build copy: the single-slot queue on its machine. (In
+            # cosmos's watcher mode only the producer writes: it takes the queue from
+            # [cosmos] watcher_dbt_execution_queue, set by the celery profile, and the model
+            # sensors must not hold the single slot while the producer waits for it.)
             **queues.build_copy(),
         },
     }

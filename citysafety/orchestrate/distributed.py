@@ -78,6 +78,9 @@ def airflow_settings(cfg: config.Settings) -> dict[str, str]:
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + db,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(config.worker_concurrency()),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.default_queue(),
+        # cosmos's watcher mode sends its dbt producer (and a model sensor's retry, which runs dbt
+        # itself) to this queue: the build copy's single slot; the sensors stay on any worker.
+        "AIRFLOW__COSMOS__WATCHER_DBT_EXECUTION_QUEUE": config.duckdb_queue(),
         # A message not acknowledged within this long is handed out again (tasks acknowledge when
         # they end): longer than any task may run, or a long dbt node would be started twice.
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": str(2 * longest),
