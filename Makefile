@@ -8,7 +8,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST    := dbt_project/target/manifest.json
 
-.PHONY: install demo demo-data pipeline dashboard serve test lint bench docs clean
+.PHONY: install demo demo-data pipeline dashboard serve serve-celery test lint bench docs clean
 
 install: $(BIN)/.installed
 
@@ -37,6 +37,10 @@ dashboard: install
 
 serve: install $(MANIFEST)
 	$(BIN)/python -m demo.run serve
+
+# The production profile on this machine: PostgreSQL and Redis (README "Outgrowing one machine").
+serve-celery: install $(MANIFEST)
+	CITYSAFETY_PROFILE=celery $(BIN)/python -m demo.run serve
 
 demo: demo-data pipeline serve
 

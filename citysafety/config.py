@@ -238,3 +238,102 @@ def landing_quiet_seconds() -> float:
     except ValueError:
         return 2.0
     return max(0.0, value)
+
+
+# --- The production profile: Airflow on PostgreSQL, the CeleryExecutor on Redis ------------------
+# CITYSAFETY_PROFILE=celery runs the same DAGs on several Celery workers (README "Across
+# machines"); unset, everything runs in one process tree on SQLite (the embedded default).
+
+PROFILES = ("embedded", "celery")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or broken: the platform refuses to start rather than guess."""
+
+
+def profile() -> str:
+    """How Airflow runs: `embedded` (default: SQLite, one machine, nothing to install) or
+    `celery` (metadata DB on PostgreSQL, CeleryExecutor with Redis as broker, several workers)."""
+    value = (os.environ.get("CITYSAFETY_PROFILE") or "embedded").strip().lower()
+    if value not in PROFILES:
+        raise ConfigError(f"CITYSAFETY_PROFILE={value!r} 无效：只能是 {' 或 '.join(PROFILES)}"
+                          f" (unknown profile; use one of {', '.join(PROFILES)})")
+    return value
+
+
+def metadata_db_url() -> str:
+    """The Airflow metadata database of the celery profile (CITYSAFETY_METADATA_DB), a
+    SQLAlchemy URL on PostgreSQL; default the local server's `citysafety_airflow` database.
+    Every machine of the profile uses the same one."""
+    url = (os.environ.get("CITYSAFETY_METADATA_DB") or
+           "postgresql+psycopg://postgres@127.0.0.1:5432/citysafety_airflow").strip()
+    # psycopg (3) is the driver installed (requirements.in), sync and async alike.
+    if not url.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise ConfigError(f"CITYSAFETY_METADATA_DB 必须是 PostgreSQL 地址（postgresql+psycopg://…），"
+                          f"现为 {url.split('@')[-1]!r} (the celery profile's metadata database "
+                          "must be PostgreSQL: workers on other machines share it)")
+    return url
+
+
+def celery_broker_url() -> str:
+    """The Celery broker of the celery profile (CITYSAFETY_CELERY_BROKER), Redis; default the
+    local server's db 0. Every machine of the profile uses the same one."""
+    url = (os.environ.get("CITYSAFETY_CELERY_BROKER") or "redis://127.0.0.1:6379/0").strip()
+    if not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"CITYSAFETY_CELERY_BROKER 必须是 Redis 地址（redis://主机:端口/库号），"
+                          f"现为 {url.split('@')[-1]!r} (the celery profile's broker must be Redis)")
+    return url
+
+
+def _queue_name(name: str, default: str) -> str:
+    value = (os.environ.get(name) or default).strip()
+    if not value or any(c in value for c in ", \t"):
+        raise ConfigError(f"{name}={value!r} 不是有效的队列名 (a queue name has no commas or spaces)")
+    return value
+
+
+def duckdb_queue() -> str:
+    """The Celery queue of every task that opens the DuckDB build copy (CITYSAFETY_DUCKDB_QUEUE,
+    default `duckdb`). DuckDB allows one writing process per file, and the file is on one
+    machine's disk: one worker, on that machine, serves this queue with a single slot."""
+    return _queue_name("CITYSAFETY_DUCKDB_QUEUE", "duckdb")
+
+
+def default_queue() -> str:
+    """The Celery queue of every other task, department ingests included
+    (CITYSAFETY_DEFAULT_QUEUE, default Airflow's own `default`); any number of workers serve it."""
+    return _queue_name("CITYSAFETY_DEFAULT_QUEUE", "default")
+
+
+def worker_concurrency() -> int:
+    """Tasks one ingest worker runs at once (CITYSAFETY_WORKER_CONCURRENCY, default one per CPU).
+    The duckdb queue's worker always runs one."""
+    return int(_positive("CITYSAFETY_WORKER_CONCURRENCY", os.cpu_count() or 1))
+
+
+def airflow_api_url() -> str:
+    """Where workers reach the Airflow API server (CITYSAFETY_AIRFLOW_API_URL; default this
+    machine's, on CITYSAFETY_AIRFLOW_PORT). Celery workers talk to it, not to the metadata DB."""
+    url = (os.environ.get("CITYSAFETY_AIRFLOW_API_URL") or f"http://127.0.0.1:{airflow_port()}").strip()
+    return url.rstrip("/")
+
+
+def worker_loss_retries() -> int:
+    """Retries, in the celery profile, of a task that has none of its own
+    (CITYSAFETY_TASK_RETRIES, default 1): a worker that dies (killed, machine down) fails its task
+    once the heartbeat stops, and the retry runs on a worker that is still up. Every task is safe
+    to run again (loads are keyed by file hash, the build starts from the raw layer, publish
+    replaces atomically)."""
+    return int(_positive("CITYSAFETY_TASK_RETRIES", 1))
+
+
+def retry_delay_seconds() -> float:
+    """Wait before such a retry (CITYSAFETY_RETRY_DELAY_SECONDS, default 60)."""
+    return _positive("CITYSAFETY_RETRY_DELAY_SECONDS", 60)
+
+
+def task_heartbeat_timeout() -> int:
+    """Seconds without a heartbeat after which the scheduler fails a running task and retries it
+    (CITYSAFETY_TASK_HEARTBEAT_TIMEOUT, default 120; Airflow's own default is 300): how long a
+    lost worker delays its task."""
+    return int(_positive("CITYSAFETY_TASK_HEARTBEAT_TIMEOUT", 120))

@@ -29,6 +29,7 @@ from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup
 
 from citysafety import config, sources
+from citysafety.orchestrate import queues
 from citysafety.orchestrate.assets import feed_asset, warehouse_asset
 from citysafety.orchestrate.cosmos_settings import (
     AS_OF_TASK, dbt_task_group_args, finish_group,
@@ -54,7 +55,7 @@ TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
     # profile's connect retries) rather than fail on it.
     max_active_tasks=16,
     tags=["build", "dbt", "quality"],
-    default_args={"owner": sources.PLATFORM_OWNER},
+    default_args={"owner": sources.PLATFORM_OWNER, **queues.dag_default_args()},
 )
 def build_mart():
     @task(task_id=AS_OF_TASK)
@@ -63,13 +64,14 @@ def build_mart():
         resolved when the run starts; the dbt nodes read it from here."""
         return config.resolved_as_of_date()
 
-    @task(execution_timeout=timedelta(seconds=TIMEOUTS["load"]))
+    # Every task that opens the DuckDB build copy: the single-slot queue (queues.build_copy).
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["load"]), **queues.build_copy())
     def prepare_build() -> dict:
         from citysafety.mart.build import prepare_build as prepare
 
         return prepare()
 
-    @task(execution_timeout=timedelta(seconds=TIMEOUTS["dbt"]))
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["dbt"]), **queues.build_copy())
     def check_source_freshness() -> dict:
         """dbt source freshness on the build copy: verdicts to audit.source_freshness (the gate
         stops a publish when a feed is past error_after; 数据健康 shows warnings)."""
@@ -77,19 +79,20 @@ def build_mart():
 
         return check()
 
-    @task(execution_timeout=timedelta(seconds=TIMEOUTS["gate"]))
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["gate"]), **queues.build_copy())
     def validate_quality() -> dict:
         from citysafety.mart.quality import validate
 
         return validate()
 
-    @task(outlets=[warehouse_asset()], execution_timeout=timedelta(seconds=TIMEOUTS["publish"]))
+    @task(outlets=[warehouse_asset()], execution_timeout=timedelta(seconds=TIMEOUTS["publish"]),
+          **queues.build_copy())
     def publish_warehouse() -> dict:
         from citysafety.mart.publish import publish
 
         return publish()
 
-    @task(execution_timeout=timedelta(seconds=TIMEOUTS["export"]))
+    @task(execution_timeout=timedelta(seconds=TIMEOUTS["export"]), **queues.build_copy())
     def export_departments() -> dict:
         from citysafety.share.exports import export_all
 

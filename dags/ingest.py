@@ -24,6 +24,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from citysafety import config, sources
+from citysafety.orchestrate import queues
 from citysafety.orchestrate.assets import feed_asset
 
 TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
@@ -40,7 +41,7 @@ def _ingest_dag(source: sources.Source):
         max_active_runs=1,
         tags=["ingest", source.name],
         # The department owns its DAG (the registry's name for it).
-        default_args={"owner": source.department},
+        default_args={"owner": source.department, **queues.anywhere(), **queues.dag_default_args()},
     )
     def ingest():
         for feed in source.feeds:
@@ -69,6 +70,7 @@ def _ingest_dag(source: sources.Source):
             @task(task_id=f"load_{feed.feed}", outlets=[feed_asset(feed)], trigger_rule="none_failed",
                   execution_timeout=timedelta(seconds=TIMEOUTS["load"]))
             def load(source_name: str = source.name, feed_name: str = feed.feed) -> dict:
+                from airflow.sdk import get_current_context
                 from airflow.sdk.exceptions import AirflowSkipException
 
                 from citysafety.raw.ingest import FeedFailed, ingest_feed, summarise
@@ -80,7 +82,10 @@ def _ingest_dag(source: sources.Source):
                     # load still emits the asset (a failed task would not); check_ fails after.
                     results, not_recorded = exc.results, str(exc)
                 summary = summarise(results)
-                if not summary["files"] and not not_recorded:
+                # A retry may follow an attempt that loaded files and lost its worker before it
+                # could emit the asset: it emits, so those files are built (a rebuild is harmless).
+                first_try = get_current_context()["ti"].try_number <= 1
+                if not summary["files"] and not not_recorded and first_try:
                     # Skipped tasks emit no asset event: no new delivery, no rebuild.
                     raise AirflowSkipException("no new deliveries")
                 summary["not_recorded"] = not_recorded

@@ -14,6 +14,7 @@ import subprocess
 from typing import Callable
 
 from citysafety import config
+from citysafety.orchestrate.distributed import ROLES
 from citysafety.orchestrate.runner import (
     VENV_BIN, Services, airflow_env, airflow_passwords_file, init_airflow, no_services, run_pipeline,
 )
@@ -59,7 +60,12 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
     # The API server first: a task started before it answers fails (scheduler.start_services).
     if with_airflow:
         init_airflow(cfg)
-        procs += start_services(env)
+        if config.profile() == "celery":
+            # Every component of the celery profile on this machine (README "Across machines").
+            procs.extend(subprocess.Popen(argv, env=env, start_new_session=True)
+                         for argv in celery_commands())
+        else:
+            procs += start_services(env)
     procs.append(subprocess.Popen(dashboard_command(), env=env, start_new_session=True))
     where = config.bind_address()
     print(f"dashboard:  {service_url(config.dashboard_port())}  (listening on {where}; "
@@ -96,8 +102,55 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
     return 0
 
 
+def celery_commands() -> list[list[str]]:
+    """The celery profile on one machine: the API server, scheduler, dag-processor, triggerer,
+    the build copy's single-slot worker and an ingest worker (which leaves the machine's log
+    server to the first worker: both write to the same log folder)."""
+    from citysafety.orchestrate.distributed import role_command
+
+    return [role_command(role, venv_bin=VENV_BIN, serve_logs=(role != "worker"))
+            for role in ("api-server", "scheduler", "dag-processor", "triggerer",
+                         "worker-duckdb", "worker")]
+
+
+def run_role(role: str, queues: list[str] | None, concurrency: int | None, name: str | None,
+             serve_logs: bool) -> int:
+    """One component of the celery profile in the foreground (a service manager starts one per
+    component on each machine). The shared secrets must be there already: a component that
+    made its own would not be understood by the others."""
+    from citysafety.orchestrate.distributed import SECRET_NAMES, check_services, role_command
+
+    cfg = config.settings()
+    if config.profile() != "celery":
+        raise config.ConfigError("`celery` 子命令需要 CITYSAFETY_PROFILE=celery "
+                                 "(run the components of the celery profile only)")
+    missing = [n for n in SECRET_NAMES if not (cfg.secrets_dir / "airflow" / n).is_file()]
+    if missing:
+        raise config.ConfigError(
+            f"缺少共享密钥 {', '.join(missing)}（{cfg.secrets_dir / 'airflow'}）：先在调度机上运行 "
+            "`python -m citysafety.orchestrate init`，再把该目录（0700，文件 0600）放到每台机器的同一位置 "
+            "(the shared Airflow secrets are missing: run init once, then share or copy the folder)")
+    check_services()
+    argv = role_command(role, venv_bin=VENV_BIN, queues=queues, concurrency=concurrency, name=name,
+                        serve_logs=serve_logs)
+    print("starting: " + " ".join(argv), flush=True)
+    os.execve(argv[0], argv, airflow_env(cfg))
+    return 0  # not reached
+
+
 def main(argv: list[str] | None = None, *, services: Services = no_services,
          banner: Banner | None = None, prog: str = "python -m citysafety.orchestrate") -> int:
+    """Run one command; a missing or broken setting stops it with the reason (exit 2)."""
+    import sys
+
+    try:
+        return _main(argv, services=services, banner=banner, prog=prog)
+    except config.ConfigError as exc:
+        print(f"配置错误 (configuration error): {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+def _main(argv: list[str] | None, *, services: Services, banner: Banner | None, prog: str) -> int:
     parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pipeline", help="run every DAG once over landing/")
@@ -106,7 +159,18 @@ def main(argv: list[str] | None = None, *, services: Services = no_services,
     sub.add_parser("env", help="print the Airflow environment as shell exports")
     sub.add_parser("serve", help="serve the dashboard and the Airflow UI (scheduler included)")
     sub.add_parser("dashboard", help="serve the dashboard only")
+    r = sub.add_parser("celery", help="run one component of the celery profile (CITYSAFETY_PROFILE=celery)")
+    r.add_argument("role", choices=ROLES)
+    r.add_argument("--queues", help="worker: queues to serve, comma-separated (worker-duckdb: more "
+                                    "queues besides the build copy's, still one slot)")
+    r.add_argument("--concurrency", type=int, help="worker: tasks at once (worker-duckdb: always 1)")
+    r.add_argument("--name", help="worker: Celery node name (unique per worker), e.g. ingest1@%%h")
+    r.add_argument("--skip-serve-logs", action="store_true",
+                   help="worker: no log server (another worker of this machine serves its logs)")
     args = parser.parse_args(argv)
+    if args.command == "celery":
+        queues = [q for q in (args.queues or "").split(",") if q.strip()] or None
+        return run_role(args.role, queues, args.concurrency, args.name, not args.skip_serve_logs)
     if args.command == "serve":
         return serve(services=services, banner=banner)
     if args.command == "dashboard":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from citysafety import config
+from citysafety.orchestrate import queues
 from citysafety.orchestrate.runner import VENV_BIN
 
 # How often a waiting node task looks for its node's result (seconds): the triggerer polls the
@@ -85,6 +86,11 @@ def dbt_task_group_args() -> dict:
             "retry_delay": dt.timedelta(minutes=1),
             "retry_exponential_backoff": True,
             "execution_timeout": dt.timedelta(seconds=config.task_timeouts()["dbt"]),
+            # Each node writes the DuckDB build copy: the single-slot queue on its machine. (In
+            # cosmos's watcher mode only the producer writes: it takes the queue from
+            # [cosmos] watcher_dbt_execution_queue, set by the celery profile, and the model
+            # sensors must not hold the single slot while the producer waits for it.)
+            **queues.build_copy(),
         },
     }
 

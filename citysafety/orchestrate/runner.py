@@ -37,7 +37,9 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         "AIRFLOW_HOME": str(cfg.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # New DAGs run at once unless the caller asks otherwise (a test unpauses only its own).
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION":
+            env.get("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False"),
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(cfg.airflow_home / "cosmos"),
@@ -51,6 +53,11 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
         "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
     })
+    if config.profile() == "celery":
+        # PostgreSQL, Redis and Celery workers instead of SQLite and one process tree.
+        from citysafety.orchestrate.distributed import airflow_settings
+
+        env.update(airflow_settings(cfg))
     return env
 
 
@@ -89,6 +96,11 @@ def init_airflow(cfg: config.Settings | None = None) -> None:
     cfg.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow_passwords_file(cfg)
     env = airflow_env(cfg)
+    if config.profile() == "celery":
+        from citysafety.orchestrate.distributed import check_services, ensure_database
+
+        check_services()
+        ensure_database()
     if airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL).returncode:
         raise SystemExit("airflow db migrate failed")
 
