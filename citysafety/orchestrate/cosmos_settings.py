@@ -113,7 +113,7 @@ def finish_group(group) -> None:
     tasks = {t.task_id: t for t in group.dag.tasks if t.task_id.startswith(prefix)}
     producer = tasks[prefix + PRODUCER_WATCHER_TASK_ID]
     done = tasks[prefix + PRODUCER_WATCHER_DONE_TASK_ID]
-    for attr in ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout"):
+    for attr in ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout", "queue"):
         setattr(done, attr, getattr(producer, attr))
     if not config.in_process_run():
         return
