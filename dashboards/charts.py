@@ -521,6 +521,22 @@ def _first_value(df: pd.DataFrame, column: str) -> Any:
     return None if values.empty else values.iloc[0]
 
 
+def _target_line(label: str, target: float) -> list[alt.Chart]:
+    """A dashed red line at the target with its label above it, on the left."""
+    target_df = pd.DataFrame({"target": [target], "label": [label]})
+    rule = (
+        alt.Chart(target_df)
+        .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
+        .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
+    )
+    text = (
+        alt.Chart(target_df)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
+        .encode(y="target:Q", x=alt.value(0), text="label:N")
+    )
+    return [rule, text]
+
+
 def overview_deaths_trend(kpi: pd.DataFrame) -> alt.TopLevelMixin:
     long = kpi.melt(
         id_vars=["year"],
@@ -550,20 +566,7 @@ def overview_deaths_trend(kpi: pd.DataFrame) -> alt.TopLevelMixin:
     layers: list[alt.Chart] = [bars]
     target = _first_value(kpi, "deaths_target_2020")
     if target is not None:
-        target_df = pd.DataFrame(
-            {"target": [float(target)], "label": [f"2020年目标 ≤ {components.fmt_count(target)} 人"]}
-        )
-        rule = (
-            alt.Chart(target_df)
-            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
-        )
-        text = (
-            alt.Chart(target_df)
-            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
-            .encode(y="target:Q", x=alt.value(0), text="label:N")
-        )
-        layers += [rule, text]
+        layers += _target_line(f"2020年目标 ≤ {components.fmt_count(target)} 人", float(target))
     return alt.layer(*layers).properties(
         height=340,
         title=alt.TitleParams(
@@ -594,20 +597,7 @@ def overview_rate_trend(kpi: pd.DataFrame) -> alt.TopLevelMixin:
     layers: list[alt.Chart] = [line]
     target = _first_value(kpi, "rate_target_2020")
     if target is not None:
-        target_df = pd.DataFrame(
-            {"target": [float(target)], "label": [f"2020年目标 ≤ {components.fmt_rate(target)} 人/亿元"]}
-        )
-        rule = (
-            alt.Chart(target_df)
-            .mark_rule(color=TARGET_COLOR, strokeDash=[6, 4], size=2)
-            .encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="目标")])
-        )
-        text = (
-            alt.Chart(target_df)
-            .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=TARGET_COLOR)
-            .encode(y="target:Q", x=alt.value(0), text="label:N")
-        )
-        layers += [rule, text]
+        layers += _target_line(f"2020年目标 ≤ {components.fmt_rate(target)} 人/亿元", float(target))
     return alt.layer(*layers).properties(
         height=340,
         title=alt.TitleParams(
