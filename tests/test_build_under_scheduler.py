@@ -21,7 +21,7 @@ from citysafety.orchestrate import runner
 from citysafety.orchestrate.scheduler import Scheduler
 from citysafety.raw import ingest
 
-pytestmark = pytest.mark.pipeline
+pytestmark = [pytest.mark.pipeline, pytest.mark.scheduler]
 MODEL = "fct_casualty_events"
 
 
