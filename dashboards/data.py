@@ -301,9 +301,6 @@ FROM audit.reconciliation
 # not depend on the period) and the sums of the counts of the Beijing days in [$day_from,
 # $day_to] (a NULL bound is open), from marts.rpt_data_health_deliveries (dbt counts the files
 # of each day by status).
-_DELIVERY_COUNTS = ["files", "rows_delivered", "rows_loaded", "rows_quarantined", "files_loaded",
-                    "files_partial", "files_rejected", "files_duplicate", "files_empty", "files_other",
-                    "files_resent"]
 FEED_DELIVERIES_SQL = """
 WITH days AS (
     SELECT *,
@@ -316,9 +313,17 @@ SELECT source, feed,
        max(last_loaded_at) AS last_loaded_at,
        arg_max(last_file_name, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_file_name,
        arg_max(last_status, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_status,
-""" + ",\n".join(
-    f"       coalesce(sum({c}) FILTER (WHERE in_period), 0)::BIGINT AS {c}" for c in _DELIVERY_COUNTS
-) + """
+       coalesce(sum(files) FILTER (WHERE in_period), 0)::BIGINT AS files,
+       coalesce(sum(rows_delivered) FILTER (WHERE in_period), 0)::BIGINT AS rows_delivered,
+       coalesce(sum(rows_loaded) FILTER (WHERE in_period), 0)::BIGINT AS rows_loaded,
+       coalesce(sum(rows_quarantined) FILTER (WHERE in_period), 0)::BIGINT AS rows_quarantined,
+       coalesce(sum(files_loaded) FILTER (WHERE in_period), 0)::BIGINT AS files_loaded,
+       coalesce(sum(files_partial) FILTER (WHERE in_period), 0)::BIGINT AS files_partial,
+       coalesce(sum(files_rejected) FILTER (WHERE in_period), 0)::BIGINT AS files_rejected,
+       coalesce(sum(files_duplicate) FILTER (WHERE in_period), 0)::BIGINT AS files_duplicate,
+       coalesce(sum(files_empty) FILTER (WHERE in_period), 0)::BIGINT AS files_empty,
+       coalesce(sum(files_other) FILTER (WHERE in_period), 0)::BIGINT AS files_other,
+       coalesce(sum(files_resent) FILTER (WHERE in_period), 0)::BIGINT AS files_resent
 FROM days
 GROUP BY source, feed
 ORDER BY source, feed
@@ -449,11 +454,6 @@ def data_docs_path() -> Path:
 METRIC_NAMES: dict[str, str] = {"temperature": "温度", "pressure": "压力", "level": "液位", "gas": "可燃气体浓度"}
 
 # $streets: street codes (empty list = every street); $source: one hazard source ('' = all).
-_SOURCE_FILTER = """
-  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {alias}.street_code))
-  AND ($source = '' OR {alias}.hazard_source_id = $source)
-"""
-
 MONITORING_SPAN_SQL = """
 SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time,
        (SELECT min(day) FROM marts.agg_sensor_alarms_daily) AS first_day,
@@ -461,17 +461,20 @@ SELECT (SELECT max(as_of_time) FROM marts.agg_monitoring_coverage) AS as_of_time
 """
 
 # The unit's name is published with the source (unit_name: dbt's rule, int_unit_streets_resolved).
-MONITORING_COVERAGE_SQL = f"""
+MONITORING_COVERAGE_SQL = """
 SELECT c.hazard_source_id, c.hazard_source_name, c.uscc, c.hazard_level,
        c.points, c.points_reporting_24h, c.coverage_24h, c.fully_covered, c.last_reading_at, c.as_of_time,
        c.unit_name, c.street_code, s.street_name
 FROM marts.agg_monitoring_coverage AS c
 LEFT JOIN marts.dim_streets AS s ON s.street_code = c.street_code
-WHERE TRUE {_SOURCE_FILTER.format(alias='c')}
+WHERE TRUE 
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], c.street_code))
+  AND ($source = '' OR c.hazard_source_id = $source)
+
 ORDER BY c.coverage_24h, c.hazard_source_id
 """
 
-ALARMS_DAILY_SQL = f"""
+ALARMS_DAILY_SQL = """
 SELECT a.day,
        sum(a.episodes)::BIGINT AS episodes,
        sum(a.high_high_episodes)::BIGINT AS high_high_episodes,
@@ -480,14 +483,17 @@ SELECT a.day,
        sum(a.readings)::BIGINT AS readings,
        max(a.longest_episode_minutes) AS longest_episode_minutes
 FROM marts.agg_sensor_alarms_daily AS a
-WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
+WHERE a.day BETWEEN $day_from AND $day_to 
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
+  AND ($source = '' OR a.hazard_source_id = $source)
+
 GROUP BY a.day
 ORDER BY a.day
 """
 
 # Episodes that started between $day_from and $day_to (bound dates: duckdb skips the other row
 # groups), newest first, at most $limit rows.
-ALARM_EPISODES_SQL = f"""
+ALARM_EPISODES_SQL = """
 SELECT e.episode_id, e.point_id, e.hazard_source_id,
        coalesce(c.hazard_source_name, e.hazard_source_id) AS hazard_source_name,
        e.unit_name, e.street_code, s.street_name,
@@ -496,17 +502,23 @@ SELECT e.episode_id, e.point_id, e.hazard_source_id,
 FROM marts.fct_sensor_alarm_episodes AS e
 LEFT JOIN marts.agg_monitoring_coverage AS c ON e.hazard_source_id = c.hazard_source_id
 LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
-WHERE e.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='e')}
+WHERE e.day BETWEEN $day_from AND $day_to 
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], e.street_code))
+  AND ($source = '' OR e.hazard_source_id = $source)
+
 ORDER BY e.started_at DESC, e.episode_id
 LIMIT $limit
 """
 
-ALARMS_BY_SOURCE_SQL = f"""
+ALARMS_BY_SOURCE_SQL = """
 SELECT a.hazard_source_id,
        sum(a.episodes)::BIGINT AS episodes,
        sum(a.high_high_episodes)::BIGINT AS high_high_episodes
 FROM marts.agg_sensor_alarms_daily AS a
-WHERE a.day BETWEEN $day_from AND $day_to {_SOURCE_FILTER.format(alias='a')}
+WHERE a.day BETWEEN $day_from AND $day_to 
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
+  AND ($source = '' OR a.hazard_source_id = $source)
+
 GROUP BY a.hazard_source_id
 ORDER BY a.hazard_source_id
 """
@@ -696,30 +708,30 @@ ORDER BY indicator
 # $streets: street codes (empty list = every row, i.e. the district).
 _ALERT_STREETS = "len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)"
 
-HAZARD_ALERTS_SQL = f"""
+HAZARD_ALERTS_SQL = """
 SELECT count(*) AS rows,
        coalesce(sum(major_overdue_open), 0)::BIGINT AS major_overdue_open,
        coalesce(sum(major_not_supervised_open), 0)::BIGINT AS major_not_supervised_open,
        coalesce(sum(major_overdue_not_supervised), 0)::BIGINT AS major_overdue_not_supervised,
        coalesce(sum(overdue_open), 0)::BIGINT AS overdue_open
 FROM marts.rpt_alerts_today_hazards
-WHERE {_ALERT_STREETS}
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
 """
 
-MONITORING_ALERTS_SQL = f"""
+MONITORING_ALERTS_SQL = """
 SELECT coalesce(sum(sources_below_full_coverage), 0)::BIGINT AS sources_below_full_coverage,
        sum(episodes_last_24h)::BIGINT AS episodes_last_24h,
        sum(high_high_episodes_last_24h)::BIGINT AS high_high_episodes_last_24h,
        sum(hazard_sources_alarming_last_24h)::BIGINT AS hazard_sources_alarming_last_24h,
        max(as_of_time) AS as_of_time
 FROM marts.rpt_alerts_today_monitoring
-WHERE {_ALERT_STREETS}
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
 """
 
-PLAN_ALERTS_SQL = f"""
+PLAN_ALERTS_SQL = """
 SELECT coalesce(sum(plans_not_reaching_district), 0)::BIGINT AS plans_not_reaching_district
 FROM marts.rpt_alerts_today_plans
-WHERE {_ALERT_STREETS}
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)
 """
 
 
@@ -765,26 +777,24 @@ def load_plan_alerts(streets: list[str] | None) -> int:
 RISK_LEVELS: dict[str, str] = {"红": "重大风险", "橙": "较大风险", "黄": "一般风险", "蓝": "低风险"}
 UNRATED = "未定级"
 
-_RISK_STREET_FILTER = "(len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], {col}))"
-
-RISK_BY_STREET_SQL = f"""
+RISK_BY_STREET_SQL = """
 SELECT a.street_code, s.street_name,
        a.risk_level, a.risk_level_order, a.risk_points, a.flagged_points, a.snapshot_quarter,
        a.street_highest_level
 FROM marts.agg_risk_points_by_street AS a
 LEFT JOIN marts.dim_streets AS s ON s.street_code = a.street_code
-WHERE {_RISK_STREET_FILTER.format(col='a.street_code')}
+WHERE (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
 ORDER BY a.street_code, a.risk_level_order
 """
 
 # The counts are dbt's (marts.rpt_risk_by_category, per street, category and level): the page
 # sums the rows of the chosen streets.
-RISK_BY_CATEGORY_SQL = f"""
+RISK_BY_CATEGORY_SQL = """
 SELECT risk_category, min(risk_category_order) AS risk_category_order, risk_level,
        sum(risk_points)::BIGINT AS risk_points,
        sum(flagged_points)::BIGINT AS flagged_points
 FROM marts.rpt_risk_by_category
-WHERE {_RISK_STREET_FILTER.format(col='street_code')}
+WHERE (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
 GROUP BY risk_category, risk_level
 ORDER BY risk_category_order, risk_category, risk_level
 """
@@ -798,7 +808,7 @@ ORDER BY risk_category_order, risk_category
 """
 
 # $level / $category: '' = all; $flagged_only: only the flagged rows.
-RISK_POINTS_SQL = f"""
+RISK_POINTS_SQL = """
 SELECT p.risk_point_id, p.risk_point_name, p.street_code,
        p.street_name,
        p.risk_category_label AS risk_category,
@@ -806,7 +816,7 @@ SELECT p.risk_point_id, p.risk_point_name, p.street_code,
        p.risk_level_label AS risk_level_effective,
        p.flagged, p.flag_reason, p.flag_reason_zh, p.responsible_unit, p.assessed_on, p.snapshot_quarter
 FROM marts.fct_risk_points AS p
-WHERE {_RISK_STREET_FILTER.format(col='p.street_code')}
+WHERE (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], p.street_code))
   AND ($level = '' OR p.risk_level_label = $level)
   AND ($category = '' OR p.risk_category_label = $category)
   AND (NOT $flagged_only OR p.flagged)
@@ -865,7 +875,7 @@ WHERE h.year BETWEEN $year_from AND $year_to
 
 # The counts are dbt's (marts.rpt_hazards_by_month: one row per month found and street); the
 # page sums the rows of the chosen years and streets.
-HAZARDS_BY_STREET_SQL = f"""
+HAZARDS_BY_STREET_SQL = """
 SELECT h.street_code, h.street_name,
        sum(h.found)::BIGINT AS found,
        sum(h.rectified)::BIGINT AS rectified,
@@ -878,19 +888,25 @@ SELECT h.street_code, h.street_name,
        sum(h.major_not_supervised)::BIGINT AS major_not_supervised,
        sum(h.major_not_supervised_open)::BIGINT AS major_not_supervised_open
 FROM marts.rpt_hazards_by_month AS h
-{_HAZARD_FILTER}
+
+WHERE h.year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], h.street_code))
+
 GROUP BY 1, 2
 ORDER BY 1
 """
 
-HAZARD_MONTHLY_SQL = f"""
+HAZARD_MONTHLY_SQL = """
 SELECT h.found_month AS period,
        sum(h.found)::BIGINT AS found,
        sum(h.rectified)::BIGINT AS rectified,
        sum(h.major)::BIGINT AS major,
        sum(h.major_supervised)::BIGINT AS major_supervised
 FROM marts.rpt_hazards_by_month AS h
-{_HAZARD_FILTER}
+
+WHERE h.year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], h.street_code))
+
 GROUP BY 1
 ORDER BY 1
 """
@@ -910,13 +926,16 @@ GROUP BY year
 ORDER BY year
 """
 
-MAJOR_HAZARDS_SQL = f"""
+MAJOR_HAZARDS_SQL = """
 SELECT h.report_id, h.found_on, h.street_code, s.street_name,
        h.community, h.grid_code, h.level, h.deadline, h.rectified_on, h.status, h.is_open,
        h.is_overdue, h.days_to_rectify, h.supervised, h.major_not_supervised
 FROM marts.fct_hazards AS h
 LEFT JOIN marts.dim_streets AS s ON s.street_code = h.street_code
-{_HAZARD_FILTER}
+
+WHERE h.year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], h.street_code))
+
   AND h.is_major
 ORDER BY h.major_not_supervised DESC, h.is_open DESC, h.found_on DESC, h.report_id
 """
