@@ -239,62 +239,50 @@ def hazard_series_color(domain: list[str], title: str | None = None) -> alt.Colo
     )
 
 
-def hazards_open_by_street(table: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+def _two_series_by_street(table: pd.DataFrame, series: list[tuple[str, pd.Series]], sort_by: list[str],
+                          x_title: str, status_title: str, tip_title: str, title: str,
+                          subtitle: str) -> alt.TopLevelMixin:
+    """Horizontal bars per street, two stacked series (the first drawn first), streets in the
+    order of `sort_by` (descending)."""
+    names = [name for name, _ in series]
     long = pd.DataFrame({
-        "street_name": list(table["street_name"]) * 2,
-        "series": [HAZARD_OPEN_NOT_DUE] * len(table) + [HAZARD_OPEN_OVERDUE] * len(table),
-        "hazards": list(table["open"] - table["open_overdue"]) + list(table["open_overdue"]),
+        "street_name": list(table["street_name"]) * len(series),
+        "series": [name for name, _ in series for _ in range(len(table))],
+        "hazards": [v for _, values in series for v in list(values)],
     })
-    long["series_order"] = long["series"].map({HAZARD_OPEN_OVERDUE: 0, HAZARD_OPEN_NOT_DUE: 1})
-    order = table.sort_values(["open", "open_overdue"], ascending=False, kind="stable")["street_name"].tolist()
+    long["series_order"] = long["series"].map({name: k for k, name in enumerate(names)})
+    order = table.sort_values(sort_by, ascending=False, kind="stable")["street_name"].tolist()
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("sum(hazards):Q", title="未整改隐患（项）", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("sum(hazards):Q", title=x_title, axis=alt.Axis(tickMinStep=1)),
             y=alt.Y("street_name:N", title="街道", sort=order),
-            color=hazard_series_color([HAZARD_OPEN_OVERDUE, HAZARD_OPEN_NOT_DUE]),
+            color=hazard_series_color(names),
             order=alt.Order("series_order:Q"),
             tooltip=[
                 alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("series:N", title="状态"),
-                alt.Tooltip("sum(hazards):Q", title="隐患（项）"),
+                alt.Tooltip("series:N", title=status_title),
+                alt.Tooltip("sum(hazards):Q", title=tip_title),
             ],
         )
-        .properties(
-            height=band_height(len(order)),
-            title=heading("分街道未整改隐患（项）", subtitle),
-        )
+        .properties(height=band_height(len(order)), title=heading(title, subtitle))
     )
+
+
+def hazards_open_by_street(table: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    return _two_series_by_street(
+        table, [(HAZARD_OPEN_OVERDUE, table["open_overdue"]),
+                (HAZARD_OPEN_NOT_DUE, table["open"] - table["open_overdue"])],
+        ["open", "open_overdue"], "未整改隐患（项）", "状态", "隐患（项）", "分街道未整改隐患（项）", subtitle)
 
 
 def hazards_major_by_street(table: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    long = pd.DataFrame({
-        "street_name": list(table["street_name"]) * 2,
-        "series": [HAZARD_NOT_SUPERVISED] * len(table) + [HAZARD_SUPERVISED] * len(table),
-        "hazards": list(table["major_not_supervised"]) + list(table["major_supervised"]),
-    })
-    long["series_order"] = long["series"].map({HAZARD_NOT_SUPERVISED: 0, HAZARD_SUPERVISED: 1})
-    order = table.sort_values(["major", "major_not_supervised"], ascending=False, kind="stable")["street_name"].tolist()
-    return (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(hazards):Q", title="重大隐患（项）", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("street_name:N", title="街道", sort=order),
-            color=hazard_series_color([HAZARD_NOT_SUPERVISED, HAZARD_SUPERVISED]),
-            order=alt.Order("series_order:Q"),
-            tooltip=[
-                alt.Tooltip("street_name:N", title="街道"),
-                alt.Tooltip("series:N", title="督办情况"),
-                alt.Tooltip("sum(hazards):Q", title="重大隐患（项）"),
-            ],
-        )
-        .properties(
-            height=band_height(len(order)),
-            title=heading("分街道重大隐患挂牌督办情况（项）", subtitle),
-        )
-    )
+    return _two_series_by_street(
+        table, [(HAZARD_NOT_SUPERVISED, table["major_not_supervised"]),
+                (HAZARD_SUPERVISED, table["major_supervised"])],
+        ["major", "major_not_supervised"], "重大隐患（项）", "督办情况", "重大隐患（项）",
+        "分街道重大隐患挂牌督办情况（项）", subtitle)
 
 
 def hazards_counts(trend: pd.DataFrame, grain: str, subtitle: str) -> alt.TopLevelMixin:
