@@ -49,6 +49,8 @@ STREET_ORDER = list(street_codes())
 _PLAN = dbt_project_vars()
 BASE_YEAR = int(_PLAN["baseline_year"])
 TARGET_YEAR = int(_PLAN["target_year"])
+DEATHS_REDUCTION_TARGET = float(_PLAN["deaths_reduction_target"])
+RATE_REDUCTION_TARGET = float(_PLAN["rate_reduction_target"])
 # The street_code of the district's rows in the tables that publish them.
 DISTRICT = "ALL"
 
@@ -205,7 +207,8 @@ KPI_SQL = """
 SELECT year, deaths_workplace, deaths_fire, deaths_road, deaths_total,
        gdp_100m_yuan, gdp_status, deaths_per_100m_gdp,
        deaths_change_vs_2016, rate_change_vs_2016,
-       deaths_target_2020, rate_target_2020, deaths_target_met, rate_target_met
+       deaths_target_2020, rate_target_2020, deaths_target_met, rate_target_met,
+       gdp_due_date, gdp_missing_reason
 FROM marts.kpi_safety_targets
 WHERE year >= $since
 ORDER BY year
@@ -678,15 +681,16 @@ SELECT year, accidents, accidents_yoy_change, deaths, deaths_yoy_change, deaths_
        fire_deaths_per_100k_residents, vehicles_10k, road_deaths_per_10k_vehicles,
        hazards_found, hazards_rectified, hazard_rectification_rate, major_hazards,
        major_hazards_supervised, major_hazard_supervised_rate, monitoring_coverage,
-       insurance_coverage, drill_coverage
+       insurance_coverage, drill_coverage, street_code, street_name
 FROM marts.kpi_official_indicators
-WHERE street_code = 'ALL'
+WHERE street_code = $area
 ORDER BY year
 """
 
-def load_official_indicators() -> pd.DataFrame:
-    """The district rows (street_code 'ALL') of ``marts.kpi_official_indicators``, by year."""
-    return query(OFFICIAL_INDICATORS_SQL)
+def load_official_indicators(area: str = DISTRICT) -> pd.DataFrame:
+    """The rows of one area of ``marts.kpi_official_indicators`` by year: the district's
+    (street_code 'ALL') or one street's (a street office's own: issue 13)."""
+    return query(OFFICIAL_INDICATORS_SQL, {"area": area})
 
 
 # --- 总览: the 2020 projection and today's alerts (reporting marts) ---------------------------

@@ -103,8 +103,8 @@ QUALITY = [
 
 STREETS = [("WL", "武林街道", "武林", False), ("TS", "天水街道", "天水", False), ("UNKNOWN", "未知街道", None, True)]
 KPI_ROWS = [
-    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False, "2017-03-31", None),
+    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True, "2021-03-31", None),
 ]
 EVENTS = [("E1", "emb", "工矿商贸", "WL", "武林街道", 2020, 1, 0, 50.0)]
 # dbt source freshness of the last build: fires past error_after, economy past warn_after,

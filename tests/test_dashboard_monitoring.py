@@ -166,8 +166,8 @@ def create_streets(con: duckdb.DuckDBPyConnection) -> None:
 def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
     """The 总览 marts (the app's default page runs first), with two years and no events."""
     create_mart(con, "marts.kpi_safety_targets", [
-        (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-        (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+        (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False, "2017-03-31", None),
+        (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True, "2021-03-31", None),
     ])
     # marts.rpt_targets_projection of those two years: nothing to project from 2016; 2020 actual.
     create_mart(con, "marts.rpt_targets_projection", [

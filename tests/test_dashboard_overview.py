@@ -37,17 +37,22 @@ MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipe
 # The streets, the sensor marts and the emergency marts come from the fixtures of the 监测 and
 # 应急 pages (their hand-computed figures are in those files); the top alerts count them.
 
-# year, workplace, fire, road, total, gdp, gdp_status, rate, d_chg, r_chg, d_tgt, r_tgt, d_met, r_met
+# The mart's sentence for 2021's missing GDP (kpi_safety_targets.gdp_missing_reason, as dbt writes
+# it before the due date).
+GDP_2021_MISSING = "2021年地区生产总值（区统计局初步核算）尚未报送，约定2022年3月31日前报送；报送前亿元GDP死亡率无法计算"
+# year, workplace, fire, road, total, gdp, gdp_status, rate, d_chg, r_chg, d_tgt, r_tgt, d_met, r_met,
+# GDP due date, why the GDP is missing.
 # 2016: 40 deaths / 800 亿元 = 0.05; targets 40 × 0.6 = 24 and 0.05 × 0.45 = 0.0225.
 KPI_ROWS = [
-    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False),
-    (2017, 8, 4, 22, 34, 34, 850.0, "最终核实", 0.04, -0.15, -0.2, 24.0, 0.0225, False, False),
-    (2018, 6, 3, 20, 29, 29, 1000.0, "最终核实", 0.029, -0.275, -0.42, 24.0, 0.0225, False, False),
-    (2019, 5, 2, 18, 25, 25, 1000.0, "最终核实", 0.025, -0.375, -0.5, 24.0, 0.0225, False, False),
+    (2016, 10, 5, 25, 40, 40, 800.0, "最终核实", 0.05, 0.0, 0.0, 24.0, 0.0225, False, False, "2017-03-31", None),
+    (2017, 8, 4, 22, 34, 34, 850.0, "最终核实", 0.04, -0.15, -0.2, 24.0, 0.0225, False, False, "2018-03-31", None),
+    (2018, 6, 3, 20, 29, 29, 1000.0, "最终核实", 0.029, -0.275, -0.42, 24.0, 0.0225, False, False, "2019-03-31", None),
+    (2019, 5, 2, 18, 25, 25, 1000.0, "最终核实", 0.025, -0.375, -0.5, 24.0, 0.0225, False, False, "2020-03-31", None),
     # 2020: 21 deaths (-47.5 %), 21 / 1050 = 0.02 (-60 %): both targets met.
-    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True),
+    (2020, 4, 2, 15, 21, 21, 1050.0, "初步核算", 0.02, -0.475, -0.6, 24.0, 0.0225, True, True, "2021-03-31", None),
     # 2021: GDP not published yet -> rate NULL; 19 deaths (-52.5 %).
-    (2021, 3, 2, 14, 19, 19, None, None, None, -0.525, None, 24.0, 0.0225, True, None),
+    (2021, 3, 2, 14, 19, 19, None, None, None, -0.525, None, 24.0, 0.0225, True, None, "2022-03-31",
+     GDP_2021_MISSING),
 ]
 
 # event_id, department, street_code, year, deaths, injuries, loss (万元)
@@ -194,15 +199,28 @@ def all_text(at: AppTest) -> str:
 def test_overview_headline_and_breakdown_default_view(home):
     at = run_app()
     m = metrics(at)
-    # Default period = every year (2016–2021); headline year = 2021, GDP not yet published.
-    assert m["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
-    assert m["亿元GDP生产安全事故死亡率"][0] in ("", "—", None)
-    assert m["地区生产总值（GDP）"][0] in ("", "—", None)
+    # The page opens on the action plan's verdict: the target year's two targets come first
+    # (issue 13), before the selected (latest) year.
+    assert [x.label for x in at.metric][:3] == [
+        "2020年各类生产安全事故死亡人数", "2020年亿元GDP生产安全事故死亡率", "2020年地区生产总值（GDP）"]
+    assert at.subheader[0].value == "2020年 三年行动计划目标完成情况（全区）"
+    assert m["2020年各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["2020年亿元GDP生产安全事故死亡率"] == ("0.0200 人/亿元", "-60.0%")
+    # Default period = every year (2016–2021); the year's headline = 2021, GDP not yet delivered:
+    # what is missing and when it is due (the mart's sentence and date), never a bare "—".
+    assert m["2021年各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    assert m["2021年亿元GDP生产安全事故死亡率"][0] == "待GDP报送后计算"
+    assert m["2021年地区生产总值（GDP）"][0] == "尚未报送"
     text = all_text(at)
     assert "2021年 三年行动计划核心指标（全区）" in text
     assert "2020年目标：≤ 24 人（2016年 40 人 × 60%）" in text
     assert "2020年目标：≤ 0.0225 人/亿元（2016年 0.0500 × 45%）" in text
-    assert "2021年地区生产总值尚未发布" in text
+    assert GDP_2021_MISSING + "。" in text
+    assert "约定报送日期：2022年3月31日前（区统计局，初步核算）" in text
+    # The verdict comes before the 2021 section, and the 2021 section before the alerts.
+    order = [x.value for x in at.subheader]
+    assert order.index("2020年 三年行动计划目标完成情况（全区）") < order.index("2021年 三年行动计划核心指标（全区）")
+    assert order.index("2021年 三年行动计划核心指标（全区）") < order.index("今日重点提醒（全区）")
     # Breakdown over every street, 2016–2021: all 8 events.
     assert m["死亡人数（所选范围）"][0] == "7 人"
     assert m["受伤人数（所选范围）"][0] == "11 人"
@@ -227,10 +245,12 @@ def test_overview_headline_and_breakdown_default_view(home):
 def test_overview_period_and_street_from_query_params(home):
     at = run_app({"streets": "WL", "from": "2016", "to": "2020"})
     m = metrics(at)
-    # Headline = 2020, district-wide regardless of the street filter.
-    assert m["各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
-    assert m["亿元GDP生产安全事故死亡率"] == ("0.0200 人/亿元", "-60.0%")
-    assert m["地区生产总值（GDP）"][0] == "1,050.0 亿元"
+    # Headline = 2020, district-wide regardless of the street filter: the verdict only (the
+    # selected year is the target year).
+    assert m["2020年各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["2020年亿元GDP生产安全事故死亡率"] == ("0.0200 人/亿元", "-60.0%")
+    assert m["2020年地区生产总值（GDP）"][0] == "1,050.0 亿元"
+    assert not any(label.startswith("2021年") for label in m)
     text = all_text(at)
     assert text.count("已达到2020年目标") == 2
     assert "考核目标按全区" in text and "已按街道筛选" in text
@@ -254,7 +274,8 @@ def test_overview_street_filter_through_widget_updates_breakdown_and_url(home):
     assert not at.exception
     m = metrics(at)
     # Headline unchanged (district KPI).
-    assert m["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    assert m["2020年各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["2021年各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
     # 武林 + 天水, 2016–2021: E1, E2, E3, E4, E8.
     assert m["死亡人数（所选范围）"][0] == "4 人"
     assert m["受伤人数（所选范围）"][0] == "10 人"
@@ -268,7 +289,8 @@ def test_overview_street_filter_through_widget_updates_breakdown_and_url(home):
     at.slider(key="overview_years").set_range(2020, 2020).run()
     assert not at.exception
     m = metrics(at)
-    assert m["各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["2020年各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert not any(label.startswith("2021年") for label in m)
     assert m["死亡人数（所选范围）"][0] == "3 人"  # E1 (WL) + E3 (TS)
     assert at.query_params == {"streets": "WL,TS", "from": "2020", "to": "2020"}
 
@@ -411,12 +433,17 @@ def test_official_indicators_of_the_selected_year(home):
 
 
 def test_2020_outcome_from_2020_on(home):
+    # From 2020 on the outcome is the verdict at the top (marts.kpi_safety_targets' 2020 row),
+    # not repeated as a projection.
     at = run_app()
     m = metrics(at)
-    assert m["2020年各类生产安全事故死亡人数（实际）"] == ("21 人", "-47.5%")
-    assert m["2020年亿元GDP生产安全事故死亡率（实际）"] == ("0.0200 人/亿元", "-60.0%")
-    assert "2020年目标实际完成情况（全区）" in all_text(at)
-    assert all_text(at).count("2020年已达到目标") == 2
+    assert m["2020年各类生产安全事故死亡人数"] == ("21 人", "-47.5%")
+    assert m["2020年亿元GDP生产安全事故死亡率"] == ("0.0200 人/亿元", "-60.0%")
+    text = all_text(at)
+    assert "2020年 三年行动计划目标完成情况（全区）" in text
+    # Both 2020 targets met; 2021's deaths too (its rate waits for the GDP).
+    assert text.count("已达到2020年目标") == 3 and text.count("暂无法评估") == 1
+    assert "按当前速度" not in text and not any("（实际）" in label for label in m)
 
 
 def test_2020_projection_before_2020(home):
@@ -448,7 +475,7 @@ def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=("kpi", "events", "streets"))
     at = run_app()
     assert set(alerts(at).values()) == {"—"}
-    assert metrics(at)["各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
+    assert metrics(at)["2021年各类生产安全事故死亡人数"] == ("19 人", "-52.5%")
     assert any("缺少所需的数据表" in w.value for w in at.warning)  # the official indicators
 
 

@@ -56,6 +56,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "rate_target_2020": "死亡率2020年目标",
         "deaths_target_met": "死亡人数是否达标",
         "rate_target_met": "死亡率是否达标",
+        "gdp_due_date": "GDP约定报送日期",
+        "gdp_missing_reason": "GDP缺失说明",
     },
     "kpi_official_indicators": {
         "indicator_id": "指标编号",

@@ -160,13 +160,27 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> None:
-    st.subheader(f"{year}年 三年行动计划核心指标（全区）")
-    st.caption(
-        "2018–2020年安全生产三年行动计划目标：各类生产安全事故死亡人数2020年比2016年下降40%，"
-        "亿元GDP生产安全事故死亡率下降55%。考核目标按全区设定，以下指标均为全区口径，不随街道筛选变化。"
-    )
-    if streets_active:
+def _gdp_due_text(row: pd.Series) -> str:
+    """The mart's sentence on a missing GDP (what is missing, when it is due), or a plain one
+    over a file that predates it."""
+    reason = row.get("gdp_missing_reason")
+    return f"{reason}。" if not components.missing(reason) else f"{int(row['year'])}年地区生产总值尚未报送。"
+
+
+def _headline_section(kpi: pd.DataFrame, year: int, *, verdict: bool, streets_active: bool = False) -> None:
+    """One year's two headline targets (district, ``marts.kpi_safety_targets``): ``verdict`` for
+    the action plan's target year, the page's first words (issue 13), else the selected year."""
+    if verdict:
+        st.subheader(f"{year}年 三年行动计划目标完成情况（全区）")
+        st.caption(
+            "2018–2020年安全生产三年行动计划：各类生产安全事故死亡人数2020年比2016年下降"
+            f"{data.DEATHS_REDUCTION_TARGET:.0%}，亿元GDP生产安全事故死亡率下降{data.RATE_REDUCTION_TARGET:.0%}。"
+            "考核目标按全区设定，不随街道筛选变化。"
+        )
+    else:
+        st.subheader(f"{year}年 三年行动计划核心指标（全区）")
+        st.caption("当年数值与2020年目标值的比较，全区口径，不随街道筛选变化。")
+    if streets_active and verdict:
         st.info(
             "已按街道筛选：核心指标和趋势图仍为全区口径（目标按全区考核）；"
             "下方分部门、分街道统计按所选街道显示。",
@@ -179,55 +193,65 @@ def _headline_section(kpi: pd.DataFrame, year: int, streets_active: bool) -> Non
     row = rows.iloc[0]
     base = kpi.loc[kpi["year"] == data.BASE_YEAR]
     base_row = None if base.empty else base.iloc[0]
+    keep = 1 - data.DEATHS_REDUCTION_TARGET
+    keep_rate = 1 - data.RATE_REDUCTION_TARGET
 
     col_deaths, col_rate, col_gdp = st.columns(3)
     with col_deaths:
         st.metric(
-            "各类生产安全事故死亡人数",
+            f"{year}年各类生产安全事故死亡人数",
             f"{components.fmt_count(row['deaths_total'])} 人",
             delta=_fmt_change(row["deaths_change_vs_2016"]),
             delta_color="inverse",
             delta_description=None if components.missing(row["deaths_change_vs_2016"]) else "较2016年",
-            help="工矿商贸、火灾、道路交通三类事故死亡人数合计。目标：2020年比2016年下降40%。",
+            help="工矿商贸、火灾、道路交通三类事故死亡人数合计。"
+            f"目标：2020年比2016年下降{data.DEATHS_REDUCTION_TARGET:.0%}。",
             border=True,
         )
         st.caption(
             f"其中 工矿商贸 {components.fmt_count(row['deaths_workplace'])} 人 · 火灾 {components.fmt_count(row['deaths_fire'])} 人"
             f" · 道路交通 {components.fmt_count(row['deaths_road'])} 人"
         )
-        base_text = "" if base_row is None else f"（2016年 {components.fmt_count(base_row['deaths_total'])} 人 × 60%）"
+        base_text = "" if base_row is None else f"（2016年 {components.fmt_count(base_row['deaths_total'])} 人 × {keep:.0%}）"
         st.markdown(f"2020年目标：≤ {components.fmt_count(row['deaths_target_2020'])} 人{base_text}")
         st.markdown(_met_badge(row["deaths_target_met"]))
     with col_rate:
         rate_missing = components.missing(row["deaths_per_100m_gdp"])
         st.metric(
-            "亿元GDP生产安全事故死亡率",
-            None if rate_missing else f"{components.fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
+            f"{year}年亿元GDP生产安全事故死亡率",
+            "待GDP报送后计算" if rate_missing else f"{components.fmt_rate(row['deaths_per_100m_gdp'])} 人/亿元",
             delta=_fmt_change(row["rate_change_vs_2016"]),
             delta_color="inverse",
             delta_description=None if components.missing(row["rate_change_vs_2016"]) else "较2016年",
-            help="死亡人数 ÷ 地区生产总值（亿元）。目标：2020年比2016年下降55%。",
+            help="死亡人数 ÷ 地区生产总值（亿元）。"
+            f"目标：2020年比2016年下降{data.RATE_REDUCTION_TARGET:.0%}。",
             border=True,
         )
         if rate_missing:
-            st.caption(f"{year}年地区生产总值尚未发布，死亡率暂无法计算。")
+            st.caption(_gdp_due_text(row))
         base_text = (
             ""
             if base_row is None
-            else f"（2016年 {components.fmt_rate(base_row['deaths_per_100m_gdp'])} × 45%）"
+            else f"（2016年 {components.fmt_rate(base_row['deaths_per_100m_gdp'])} × {keep_rate:.0%}）"
         )
         st.markdown(f"2020年目标：≤ {components.fmt_rate(row['rate_target_2020'])} 人/亿元{base_text}")
         st.markdown(_met_badge(row["rate_target_met"]))
     with col_gdp:
         gdp = row["gdp_100m_yuan"]
+        gdp_missing = components.missing(gdp)
+        due = row.get("gdp_due_date")
         st.metric(
-            "地区生产总值（GDP）",
-            None if components.missing(gdp) else f"{float(gdp):,.1f} 亿元",
-            help="亿元GDP死亡率的分母。",
+            f"{year}年地区生产总值（GDP）",
+            "尚未报送" if gdp_missing else f"{float(gdp):,.1f} 亿元",
+            help="亿元GDP死亡率的分母，由区统计局报送（先初步核算，后最终核实）。",
             border=True,
         )
-        status = row["gdp_status"]
-        st.caption(f"GDP口径：{status}" if not components.missing(status) else "GDP口径：尚未发布")
+        if gdp_missing:
+            if not components.missing(due):
+                st.caption(f"约定报送日期：{due.year}年{due.month}月{due.day}日前（区统计局，初步核算）")
+        else:
+            status = row["gdp_status"]
+            st.caption(f"GDP口径：{status}" if not components.missing(status) else "GDP口径：未注明")
 
 
 def _trend_section(kpi: pd.DataFrame) -> None:
@@ -237,9 +261,9 @@ def _trend_section(kpi: pd.DataFrame) -> None:
         st.altair_chart(charts.overview_deaths_trend(kpi), width="stretch")
     with right:
         st.altair_chart(charts.overview_rate_trend(kpi), width="stretch")
-        no_gdp = sorted(int(y) for y in kpi.loc[kpi["deaths_per_100m_gdp"].isna(), "year"])
-        if no_gdp:
-            st.caption("、".join(f"{y}年" for y in no_gdp) + "地区生产总值尚未发布，死亡率暂未计算，图中不显示。")
+        no_gdp = kpi.loc[kpi["deaths_per_100m_gdp"].isna()]
+        if not no_gdp.empty:
+            st.caption("图中不显示没有GDP的年份：" + "".join(_gdp_due_text(r) for _, r in no_gdp.iterrows()))
 
 
 def _breakdown_section(
@@ -313,9 +337,14 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
     table = kpi[list(labels.OVERVIEW_KPI_TABLE_COLUMNS)].copy()
     for column in ("deaths_target_met", "rate_target_met"):
         table[column] = table[column].map(
-            lambda met: "—" if components.missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
+            lambda met: "待GDP报送" if components.missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
         )
-    table["gdp_status"] = table["gdp_status"].map(lambda s: "尚未发布" if components.missing(s) else s)
+    # A year without GDP says when it is due (the mart's date), not a bare "—" (issue 13).
+    table["gdp_status"] = [
+        s if not components.missing(s)
+        else ("尚未报送" if components.missing(d) else f"尚未报送（{d.year}年{d.month}月{d.day}日前）")
+        for s, d in zip(kpi["gdp_status"], kpi["gdp_due_date"])
+    ]
     # Display strings, so that missing values (GDP not yet published) show as "—".
     formats = {
         "deaths_workplace": components.fmt_count,
@@ -418,23 +447,43 @@ def _fmt_indicator(value: Any, kind: str) -> str | None:
     return f"{number:.4f}" if kind == "rate4" else f"{number:.2f}"
 
 
-def _official_section(year: int) -> None:
-    st.subheader(f"{year}年 官方安全指标（全区）")
-    st.caption(
-        "来源：官方安全指标（全区）。全区口径，不随街道筛选变化；"
-        "分母缺失（如GDP、人口、机动车数尚未发布）时显示“—”。"
-    )
+def _official_section(year: int, streets_df: pd.DataFrame) -> None:
+    # The district's row for an account that sees every street; a street office's own street's row
+    # (its file holds no district row): the title says whose figures these are (issue 13).
+    allowed = frame.viewer_streets()
+    area = data.DISTRICT if allowed is None else (allowed[0] if len(allowed) == 1 else None)
+    names = components.street_names(streets_df)
+    whose = "全区" if area == data.DISTRICT else names.get(area, area) if area else frame.scope_text(names, [])
+    st.subheader(f"{year}年 官方安全指标（{whose}）")
+    if not frame.sees("kpi_official_indicators"):
+        st.info(f"官方安全指标{frame.NOT_IN_SCOPE}。", icon=":material/visibility_off:")
+        return
+    if area is None:
+        st.info("本账号可见多个街道，官方安全指标请由区安委办按街道提供。")
+        return
+    if area == data.DISTRICT:
+        st.caption(
+            "全区口径，不随街道筛选变化；分母缺失（如GDP、人口、机动车数尚未报送）的指标显示“—”。"
+        )
+    else:
+        st.caption(
+            f"{whose}的官方指标，不随街道筛选变化。以GDP、常住人口、机动车保有量为分母的死亡率、"
+            "在线监测覆盖率和预案演练覆盖率只按全区统计，不在街道显示。"
+        )
     try:
-        indicators = data.load_official_indicators()
+        indicators = data.load_official_indicators(area)
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
     rows = indicators.loc[indicators["year"] == year]
     if rows.empty:
-        st.info(f"{year}年暂无官方指标数据。")
+        st.info(f"{year}年暂无{whose}的官方指标数据。")
         return
     row = rows.iloc[0]
     names = list(labels.OVERVIEW_OFFICIAL_INDICATORS)
+    if area != data.DISTRICT:
+        # What the mart leaves empty on every street row has no meaning for a street (see above).
+        names = [n for n in names if indicators[n].notna().any()]
     # Three a row: casualties, the three death rates, hazards and monitoring, insurance and drills.
     for start in range(0, len(names), 3):
         columns = st.columns(3)
@@ -459,7 +508,8 @@ def _official_section(year: int) -> None:
             )
     table = indicators.copy()
     headers = {"year": "年份"}
-    for name, (label, unit, kind) in labels.OVERVIEW_OFFICIAL_INDICATORS.items():
+    for name in names:
+        label, unit, kind = labels.OVERVIEW_OFFICIAL_INDICATORS[name]
         headers[name] = f"{label}（{unit}）"
         if name in OFFICIAL_YOY:
             headers[OFFICIAL_YOY[name]] = f"{label}同比（%）"
@@ -467,7 +517,8 @@ def _official_section(year: int) -> None:
         if kind == "pct":
             table[name] = (table[name] * 100.0).round(1)
     table["year"] = table["year"].astype(int)
-    with st.expander("历年官方指标（全区）"):
+    table = table[[c for c in table.columns if c in headers]]
+    with st.expander(f"历年官方指标（{whose}）"):
         frame.table(
             table,
             headers,
@@ -624,23 +675,30 @@ def render() -> None:
     # not its numbers, and the page says so rather than "暂无数据" (issue 13).
     district = frame.viewer_streets() is None
 
-    _alerts_section(selected, scope)
-    st.divider()
+    # A leader reads the action plan's verdict first (the target year's two targets), then the
+    # trend to it, then the selected year (issue 13); a street office starts on its alerts.
     if not district:
         st.info(
-            f"三年行动计划核心指标、2020年目标研判和官方安全指标按全区考核，{frame.NOT_IN_SCOPE}；"
+            f"三年行动计划核心指标和2020年目标研判按全区考核，{frame.NOT_IN_SCOPE}；"
             f"本页其余统计均为{scope}的数据。",
             icon=":material/visibility_off:",
         )
     elif kpi.empty:
         st.warning("暂无考核指标数据，请确认数据管道已成功运行。")
     else:
-        _headline_section(kpi, hi, bool(selected))
-        _projection_section(kpi, hi)
+        _headline_section(kpi, data.TARGET_YEAR, verdict=True, streets_active=bool(selected))
         _trend_section(kpi)
-    if district:
-        st.divider()
-        _official_section(hi)
+        if hi != data.TARGET_YEAR:
+            st.divider()
+            _headline_section(kpi, hi, verdict=False)
+        if hi < data.TARGET_YEAR:
+            # Before the target year: where the selected year's pace leads (from it on, the
+            # verdict above is the outcome).
+            _projection_section(kpi, hi)
+    st.divider()
+    _alerts_section(selected, scope)
+    st.divider()
+    _official_section(hi, streets_df)
     st.divider()
     _breakdown_section(streets_df, selected, lo, hi)
     if district and not kpi.empty:

@@ -75,6 +75,17 @@ baseline as (
     where year = {{ var('baseline_year') }}
 ),
 
+-- When a year's GDP is due: the delivery agreement gives the statistics bureau's economy feed no
+-- date, only its cadence (a quarterly workbook, sources.py STATS_ECONOMY); the platform expects a
+-- year's preliminary figure (初步核算) in the first quarterly delivery after the year closes, i.e.
+-- by the last day of the var's month of the next year (dbt_project.yml, gdp_due_month).
+gdp_due as (
+    select
+        year,
+        last_day(make_date(year + 1, {{ var('gdp_due_month') }}, 1)) as gdp_due_date
+    from rated
+),
+
 final as (
     select
         rated.year::integer as year,
@@ -97,9 +108,21 @@ final as (
         (rated.deaths_total <= baseline.baseline_deaths * (1 - {{ var('deaths_reduction_target') }}))::boolean
             as deaths_target_met,
         (rated.deaths_per_100m_gdp <= baseline.baseline_rate * (1 - {{ var('rate_reduction_target') }}))::boolean
-            as rate_target_met
+            as rate_target_met,
+        gdp_due.gdp_due_date::date as gdp_due_date,
+        case
+            when rated.gdp_100m_yuan is not null then null
+            when {{ as_of_date() }} <= gdp_due.gdp_due_date
+                then rated.year::varchar || '年地区生产总值（区统计局初步核算）尚未报送，约定'
+                    || strftime(gdp_due.gdp_due_date, '%Y年%-m月%-d日')
+                    || '前报送；报送前亿元GDP死亡率无法计算'
+            else rated.year::varchar || '年地区生产总值（区统计局初步核算）已过约定报送日期（'
+                || strftime(gdp_due.gdp_due_date, '%Y年%-m月%-d日')
+                || '）仍未报送，请联系区统计局；报送前亿元GDP死亡率无法计算'
+        end::varchar as gdp_missing_reason
     from rated
     left join baseline on true
+    left join gdp_due on rated.year = gdp_due.year
 )
 
 select * from final
