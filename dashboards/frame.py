@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -270,6 +271,13 @@ def _sheet_name(name: str) -> str:
 def xlsx_bytes(df: pd.DataFrame, headers: Mapping[str, str], sheet_name: str = "数据") -> bytes:
     """An XLSX workbook (openpyxl) with one sheet, Chinese headers, header row frozen."""
     frame = _export_frame(df, headers)
+    # Yes/no as 是/否 for the person reading the workbook, not Excel's TRUE/FALSE (issue 13).
+    for column in frame.columns:
+        values = frame[column]
+        flags = values.map(lambda v: isinstance(v, (bool, np.bool_)))
+        if pd.api.types.is_bool_dtype(values) or (values.dtype == object and flags.any()):
+            frame[column] = values.map(
+                lambda v: ("是" if v else "否") if isinstance(v, (bool, np.bool_)) else v).astype(object)
     buffer = io.BytesIO()
     sheet = _sheet_name(sheet_name)
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:

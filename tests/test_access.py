@@ -331,10 +331,18 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
                 assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
             parquet = folder / entry["files"]["parquet"]["path"]
             assert q(Path(":memory:"), f"select count(*) from read_parquet('{parquet}')") == [(entry["rows"],)]
-            sheet = openpyxl.load_workbook(folder / entry["files"]["xlsx"]["path"], read_only=True)["数据"]
-            rows = list(sheet.iter_rows(values_only=True))
+            book = openpyxl.load_workbook(folder / entry["files"]["xlsx"]["path"], read_only=True)
+            rows = list(book["数据"].iter_rows(values_only=True))
             assert list(rows[0]) == [labels.label(entry["name"], c["name"]) for c in entry["columns"]]
             assert len(rows) - 1 == entry["rows"]
+            # Yes/no read 是/否 in the workbook (issue 13); no TRUE/FALSE cell anywhere.
+            assert not any(isinstance(v, bool) or v in ("TRUE", "FALSE") for r in rows[1:] for v in r)
+            # Every column's description (说明 sheet, from the dbt contract) has Chinese.
+            about = list(book["说明"].iter_rows(values_only=True))
+            start = about.index(("列名", "中文名", "说明（dbt 契约）"))
+            described = {r[0]: r[2] for r in about[start + 1:]}
+            assert list(described) == [c["name"] for c in entry["columns"]]
+            assert all(re.search("[\u4e00-\u9fff]", d or "") for d in described.values()), entry["relation"]
         assert {e["relation"] for e in manifest["tables"]} == {
             t.split(".")[1] for t in tables_of(folder / f"{name}.duckdb") if t.startswith("marts.")}
     wl = exports.exports_dir(cfg) / "street_wl" / exports.CURRENT
@@ -344,6 +352,16 @@ def test_exports_carry_versions_checksums_and_chinese_headers(built):
     streets = {r[7] for r in list(sheet.iter_rows(values_only=True))[1:]}
     assert streets == {"WL"} and labels.label("fct_casualty_events", "street_code") == "街道代码"
     assert not (exports.exports_dir(cfg) / "traffic" / exports.CURRENT / "fct_hazards.parquet").exists()
+    # The Parquet files keep booleans for programs; the workbook beside them says 是/否.
+    leader = exports.exports_dir(cfg) / "leader" / exports.CURRENT
+    parquet = leader / "kpi_safety_targets.parquet"
+    assert q(Path(":memory:"), f"select distinct typeof(deaths_target_met) from read_parquet('{parquet}')") == [
+        ("BOOLEAN",)]
+    sheet = openpyxl.load_workbook(leader / "kpi_safety_targets.xlsx", read_only=True)["数据"]
+    header, *body = list(sheet.iter_rows(values_only=True))
+    column = header.index(labels.label("kpi_safety_targets", "deaths_target_met"))
+    met = [r[column] for r in body]
+    assert met and set(met) <= {"是", "否"}
 
 
 # --- a table changing version: both versions for one release ------------------------------------

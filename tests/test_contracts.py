@@ -102,6 +102,17 @@ def test_every_version_of_a_shared_model_is_registered_and_published():
         c.name for c in contracts.mart_contracts()["fct_inspections"] if c.name != "penalty_10k_yuan"]
 
 
+CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def test_every_published_column_is_described_in_chinese():
+    """The XLSX 说明 sheets, Data Docs and pages share the contract's column descriptions: each
+    has Chinese for the person reading it (issue 13), the English beside it for engineers."""
+    missing = [f"{relation}.{c.name}" for relation, columns in contracts.relation_contracts().items()
+               for c in columns if not CJK.search(c.description)]
+    assert missing == []
+
+
 def test_every_published_relation_has_its_suite_and_labels():
     suites = {s.table: s for s in quality.suites()}
     for table in contracts.shared_tables().values():

@@ -558,6 +558,15 @@ def test_xlsx_handles_times_and_sheet_names():
     assert ws["A2"].value == dt.datetime(2020, 1, 2, 12, 0)
 
 
+def test_xlsx_writes_yes_no_in_chinese():
+    # A person reads the workbook: 是/否, never Excel's TRUE/FALSE (issue 13); missing stays empty.
+    df = pd.DataFrame({"a": [True, False], "b": pd.array([True, None], dtype="boolean"),
+                       "c": [False, None], "n": [1, 2]})
+    data = frame.xlsx_bytes(df, {"a": "甲", "b": "乙", "c": "丙", "n": "数"})
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows[1:] == [("是", "是", "否", 1), ("否", None, None, 2)]
+
+
 def _filters_app():
     import pandas as pd
     import streamlit as st

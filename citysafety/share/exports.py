@@ -137,6 +137,9 @@ def _pinned_warehouse(cfg: Settings, root: Path):
         pinned.unlink(missing_ok=True)
 
 
+YES, NO = "是", "否"
+
+
 def _cell(value, sheet=None):
     """A DuckDB value as an XLSX cell (openpyxl): naive datetimes, no control characters, and
     text that starts like a formula (=HYPERLINK(...), delivered text) kept as text: a shared
@@ -145,7 +148,11 @@ def _cell(value, sheet=None):
 
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(LOCAL_TZ).replace(tzinfo=None)
-    if value is None or isinstance(value, (bool, int, float, dt.date, dt.time, dt.timedelta)):
+    if isinstance(value, bool):
+        # A person reads the workbook: 是/否, not Excel's TRUE/FALSE (issue 13). The Parquet file
+        # beside it keeps the boolean for programs.
+        return YES if value else NO
+    if value is None or isinstance(value, (int, float, dt.date, dt.time, dt.timedelta)):
         return value
     if isinstance(value, Decimal):
         return float(value)
