@@ -75,6 +75,17 @@ def fmt_pct(value: float | None) -> str:
     return "—" if value is None or missing(value) else f"{value:.1f}%"
 
 
+DEFINITION_PREFIX = "口径："
+
+
+def show_definition(relation: str, column: str, where: Any = st) -> None:
+    """The definition of a figure, next to it: its column's description in the contract
+    (``data.definition``), where two figures could be confused (issue 13)."""
+    text = data.definition(relation, column)
+    if text:
+        where.caption(f"{DEFINITION_PREFIX}{text}")
+
+
 def show_unavailable(exc: data.DataUnavailable) -> None:
     """The page's message when the warehouse or one of its tables is not there (or not readable)."""
     if isinstance(exc, data.WarehouseMissing):

@@ -244,6 +244,18 @@ ORDER BY street_code, department
 """
 
 
+def definition(relation: str, column: str) -> str:
+    """A published column's definition: its description in the table's contract (the dbt YAML
+    beside the model, read at run time), so that a page shows the same text as the exports and
+    Data Docs (issue 13) and no copy of it lives in the dashboard. Empty when not described."""
+    from citysafety.share import contracts
+
+    for described in contracts.relation_contracts().get(relation, []):
+        if described.name == column:
+            return described.description
+    return ""
+
+
 def load_kpi(since: int = BASE_YEAR) -> pd.DataFrame:
     """The yearly district KPI of the 2018–2020 action plan (``marts.kpi_safety_targets``)."""
     return query(KPI_SQL, {"since": int(since)})

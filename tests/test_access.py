@@ -772,7 +772,12 @@ def test_street_user_sees_only_its_street(users):
     at = sign_in("street_wl", PASSWORDS["street_wl"], {"from": "2020", "to": "2020"})
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["死亡人数（所选范围）"] == "2 人"  # 武林 in 2020; the district had 3
-    assert "各类生产安全事故死亡人数" not in metrics  # the district targets are not its numbers
+    # the district targets are not its numbers
+    assert not any("各类生产安全事故死亡人数" in label for label in metrics)
+    # Its own street's official indicators, titled with whose they are (issue 13): 武林 in 2020.
+    subheaders = [s.value for s in at.subheader]
+    assert "2020年 官方安全指标（武林街道）" in subheaders and "今日重点提醒（武林街道）" in subheaders
+    assert metrics["死亡人数"] == "2 人" and "亿元GDP死亡率（人/亿元）" not in metrics
     assert at.multiselect(key="overview_streets").options == ["武林街道"]
     text = page_text(at)
     assert "武林街道" in text and not any(n in text for n in ("天水街道", "石桥街道", "文晖街道", "3 人"))

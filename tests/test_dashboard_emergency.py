@@ -34,6 +34,14 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
 from dashboard_harness import run_page as _run_page
 from test_dashboard_monitoring import STREETS, create_overview_minimal, create_streets
 
+
+def contract_definition(relation: str, column: str) -> str:
+    """A published column's description in its contract (the dbt YAML): the text the page must
+    show beside the figure (issue 13)."""
+    from citysafety.share import contracts
+
+    return next(c.description for c in contracts.relation_contracts()[relation] if c.name == column)
+
 PAGE = "emergency"
 
 # --- fixture of the published mart -----------------------------------------------------------
@@ -195,6 +203,12 @@ def test_default_view_linkage_drills_and_resources(home):
     assert m["演练（2022–2024年）"] == "9 次"
     assert m["参演人数（2022–2024年）"] == "645 人"
     assert m["预案演练覆盖率（2024年，全区）"] == "35.0%"
+    # The two drill rates, each with its definition beside it: the contract's text, not a copy.
+    captions = [c.value for c in at.caption]
+    rolling = contract_definition("rpt_emergency_plans_by_tier", "drill_coverage_12_months")
+    yearly = contract_definition("kpi_official_indicators", "drill_coverage")
+    assert rolling.startswith("近12个月演练覆盖率：") and yearly.startswith("预案演练覆盖率（官方指标）：")
+    assert "口径：" + rolling in captions and "口径：" + yearly in captions
     # Resources.
     assert m["应急资源合计"] == "10 项"
     assert m["救援队伍"] == "3 项" and m["应急物资"] == "3 项" and m["应急装备"] == "4 项"

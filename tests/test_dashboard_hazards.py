@@ -32,6 +32,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
 from dashboard_harness import run_page as _run_page
 from dashboards import components
 from dashboards.views import hazards
+from test_dashboard_emergency import contract_definition
 
 PAGE = "hazards"
 
@@ -161,6 +162,10 @@ def test_default_view_all_streets_all_years(home):
     assert m["重大隐患"] == "4 项"  # H03, H06, H09, H11
     assert m["重大隐患挂牌督办率"] == "50.0%"  # H03, H09
     assert m["未挂牌督办的重大隐患"] == "2 项"  # H06, H11
+    # All 重大 hazards against the unlisted ones: each with the contract's definition beside it.
+    captions = [c.value for c in at.caption]
+    for column in ("major", "major_not_supervised"):
+        assert "口径：" + contract_definition("rpt_hazards_by_month", column) in captions
     text = all_text(at)
     assert "有 3 项隐患已过整改期限仍未整改" in text
     assert "有 2 项重大隐患未挂牌督办（其中 1 项尚未整改）" in text

@@ -27,7 +27,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     wait_text,
     warehouse_fixture,
 )
-from test_dashboard_emergency import create_emergency_marts, create_official_indicators
+from test_dashboard_emergency import contract_definition, create_emergency_marts, create_official_indicators
 from test_dashboard_monitoring import STREETS, create_sensor_marts, create_streets, projection_row
 
 MISSING_MESSAGE = "数据仓库尚未发布，请先运行数据管道 make pipeline"
@@ -386,6 +386,10 @@ def test_top_alerts_district_and_street(home):
     }
     text = all_text(at)
     assert "其中已逾期 1 项" in text  # H1
+    # 隐患 counts every unlisted 重大 hazard of its period; this card only the open ones: its
+    # definition (the contract's text) says so beside it (issue 13).
+    definition = contract_definition("rpt_alerts_today_hazards", "major_not_supervised_open")
+    assert "不论发现年份" in definition and "口径：" + definition in [c.value for c in at.caption]
     assert "高高报 1 起；截至 05-31 12:00" in text
     links = page_links(at)
     assert ("查看隐患", "hazards", "") in links

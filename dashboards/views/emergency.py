@@ -146,6 +146,9 @@ def _summary_section(scope_plans: pd.DataFrame, by_tier: pd.DataFrame, scope: st
         help="近12个月内至少演练过一次的现行预案占全部现行预案的比例，要求100%。",
         border=True,
     )
+    # Two drill rates could be confused (this one and the official yearly one): each with its
+    # definition, the contract's text (issue 13).
+    components.show_definition("rpt_emergency_plans_by_tier", "drill_coverage_12_months", c4)
     broken = scope_plans[~scope_plans["reaches_district_plan"].fillna(False).astype(bool)]
     if not broken.empty:
         items = "；".join(
@@ -245,6 +248,7 @@ def _drill_section(
         )
         if frame.viewer_streets() is not None:  # a street office: the district row is not its
             c3.caption(f"全区口径，{frame.NOT_IN_SCOPE}。")
+        components.show_definition("kpi_official_indicators", "drill_coverage", c3)
     left, right = st.columns(2)
     with left:
         st.altair_chart(charts.emergency_drills_by_tier(tiers, f"现行预案，{scope}"), width="stretch")

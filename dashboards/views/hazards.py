@@ -128,9 +128,13 @@ def _summary_section(table: pd.DataFrame, scope: str, period: str) -> None:
     c5.metric("逾期未整改", f"{total['open_overdue']:,} 项", border=True,
               help="已过整改期限仍未整改的隐患。")
     c6.metric("重大隐患", f"{total['major']:,} 项", border=True)
+    # All 重大 hazards of the period against the unlisted ones (and 总览's open unlisted ones):
+    # each with its definition, the contract's text (issue 13).
+    components.show_definition("rpt_hazards_by_month", "major", c6)
     c7.metric("重大隐患挂牌督办率", components.fmt_pct(components.rate_pct(total["major_supervised"], total["major"])), border=True,
               help="已挂牌督办的重大隐患 ÷ 重大隐患。按规定重大隐患须全部挂牌督办。")
     c8.metric("未挂牌督办的重大隐患", f"{total['major_not_supervised']:,} 项", border=True)
+    components.show_definition("rpt_hazards_by_month", "major_not_supervised", c8)
     if total["open_overdue"]:
         st.warning(f"有 {total['open_overdue']} 项隐患已过整改期限仍未整改。", icon=":material/schedule:")
     if total["major_not_supervised"]:

@@ -539,6 +539,7 @@ def _alert_card(
     *,
     detail: str | None = None,
     help: str | None = None,
+    definition: tuple[str, str] | None = None,
 ) -> None:
     with st.container(border=True):
         st.metric(title, "—" if count is None else f"{count} {unit}", help=help)
@@ -550,6 +551,8 @@ def _alert_card(
             st.caption(":green[:material/check_circle: 无需处理]" + (f"　{detail}" if detail else ""))
         else:
             st.caption(":red[:material/priority_high: 需关注]" + (f"　{detail}" if detail else ""))
+        if definition is not None:
+            components.show_definition(*definition)
         try:
             st.page_link(
                 ALERT_PAGES[page],
@@ -581,6 +584,8 @@ def _alerts_section(streets: list[str], scope: str) -> None:
         title="重大隐患未挂牌督办", count=None if hazards is None else hazards["major_not_supervised_open"],
         unit="项", page="hazards", link_label="查看隐患",
         help="尚未整改的重大隐患中，未按规定挂牌督办的数量。",
+        # 隐患 counts every unlisted 重大 hazard of its period: the definition says which this is.
+        definition=("rpt_alerts_today_hazards", "major_not_supervised_open"),
         detail=hazards_note if hazards is None else (
             f"其中已逾期 {hazards['major_overdue_not_supervised']} 项"
             if hazards["major_overdue_not_supervised"] else None),
