@@ -391,6 +391,8 @@ def test_a_street_offices_overview_says_its_street_not_the_district(fixture, use
     for title in subheaders:
         assert "（全区）" not in title and "全部街道" not in title, title
     assert any("按全区考核，不在您的数据范围内" in i.value for i in at.info)
+    # Its official indicators are its own street's row, titled so (its file holds no district row).
+    assert any(s.endswith("官方安全指标（武林街道）") for s in subheaders), subheaders
     monitoring_cards = [c for c in captions if "不在您的数据范围内" in c]
     assert len(monitoring_cards) == 2, captions  # 监测覆盖不足危险源, 近24小时报警
     assert "暂无数据" not in captions

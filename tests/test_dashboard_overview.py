@@ -502,3 +502,27 @@ def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
         assert "事故起数" in body and "演练覆盖率" in body
         assert page.title() == "下城区城市安全管理平台"
         screenshot(page, "overview")
+
+
+def test_leader_reads_the_2020_verdict_without_scrolling(warehouse_home, tmp_path):
+    """Issue 13: at 1366×768 the first screen of 总览 holds both 2020 targets with their figures
+    and verdicts, above the fold, before any scrolling."""
+    with browser_page(warehouse_home, tmp_path / "streamlit.log", height=768) as (page, base):
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(f"{base}/")
+        wait_text(page, "2020年 三年行动计划目标完成情况（全区）", exact=True)
+        wait_text(page, "2020年亿元GDP生产安全事故死亡率", exact=True)
+        page.wait_for_timeout(1000)
+        shown = [
+            page.get_by_text("2020年各类生产安全事故死亡人数", exact=True).first,
+            page.get_by_text("21 人", exact=True).first,
+            page.get_by_text("0.0200 人/亿元", exact=True).first,
+            *page.get_by_text("已达到2020年目标").all()[:2],
+            page.get_by_text("2020年目标：≤ 0.0225 人/亿元", exact=False).first,
+        ]
+        assert len(shown) == 6
+        for locator in shown:
+            box = locator.bounding_box()
+            assert box is not None and box["width"] > 0
+            assert 0 <= box["y"] and box["y"] + box["height"] <= 768, (locator.inner_text(), box)
+        screenshot(page, "overview_verdict_1366x768")
