@@ -113,6 +113,14 @@ def test_every_published_column_is_described_in_chinese():
     assert missing == []
 
 
+def test_every_gate_check_has_a_chinese_title():
+    """数据健康 names each check of the quality gate in Chinese (the expectation's code stays beside
+    it in the downloads): no check of any suite falls back to 其他检查 (issue 13)."""
+    types = {e.expectation_type for s in quality.suites() for e in s.module.suite().expectations}
+    assert types and sorted(t for t in types if t not in labels.CHECK_TITLES) == []
+    assert all(CJK.search(labels.check_title(t)) for t in types)
+
+
 def test_every_published_relation_has_its_suite_and_labels():
     suites = {s.table: s for s in quality.suites()}
     for table in contracts.shared_tables().values():
