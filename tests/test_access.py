@@ -821,7 +821,7 @@ def test_department_sees_only_its_pages_and_tables(users, built):
     for page in ("views/data_health.py", "views/hazards.py", "views/enforcement.py"):
         with pytest.raises(ValueError):
             at.switch_page(page)
-    assert {m.label: m.value for m in at.metric}["各类生产安全事故死亡人数"] == "3 人"  # 2020, district
+    assert {m.label: m.value for m in at.metric}["2020年各类生产安全事故死亡人数"] == "3 人"  # 2020, district
 
     def probe(username: str) -> list[str]:
         at = AppTest.from_function(_probe_data_layer, default_timeout=60)

@@ -352,7 +352,7 @@ def test_browser_session_survives_reload_and_sign_out_ends_it_everywhere(warehou
             wait_text(page, "请登录", exact=True)
             screenshot(page, "signin_form")
             _sign_in_browser(page, base, "leader", PASSWORDS["leader"])
-            wait_text(page, "各类生产安全事故死亡人数", exact=True)
+            wait_text(page, "2020年各类生产安全事故死亡人数", exact=True)
             page.wait_for_function(f"document.cookie.includes('{auth.COOKIE_NAME}=')", timeout=10_000)
             cookie = _session_cookie(one)
             assert cookie and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
@@ -361,7 +361,7 @@ def test_browser_session_survives_reload_and_sign_out_ends_it_everywhere(warehou
             # A reload keeps the sign-in.
             page.reload()
             wait_text(page, "当前用户")
-            wait_text(page, "各类生产安全事故死亡人数", exact=True)
+            wait_text(page, "2020年各类生产安全事故死亡人数", exact=True)
             assert "请登录" not in page.inner_text("body")
             # Another browser holding the same cookie, and a second tab of the first one.
             two = browser.new_context()

@@ -1,23 +1,29 @@
-"""总览: the leaders' first page.
+"""总览: the leaders' first page, in the order a leader reads it (issue 13).
 
-* The two headline targets of the 2018–2020 action plan for the selected year (the last year of
-  the selected period), always district-wide (``marts.kpi_safety_targets``):
-  各类生产安全事故死亡人数 2020年比2016年下降40%; 亿元GDP生产安全事故死亡率 下降55%.
+* The action plan's verdict first: the two headline targets of the 2018–2020 action plan in its
+  target year (``data.TARGET_YEAR``, dbt's var), district-wide (``marts.kpi_safety_targets``):
+  各类生产安全事故死亡人数 2020年比2016年下降40%; 亿元GDP生产安全事故死亡率 下降55%. The verdicts and
+  figures are the mart's columns; the page lays them out.
 * Trends since 2016 with the 2020 targets drawn as rule lines.
-* Casualties by department of record and by street for the selected period and streets
-  (``marts.fct_casualty_events``, one grouped query with bound parameters).
-* The yearly KPI table.
-* 2020 at the current pace: for a selected year before 2020, the deaths and the rate projected to
-  2020 at their average annual rate of change since 2016 (geometric), against the targets; from
-  2020 on, the actual 2020 outcome. The projection and its method are published by dbt
-  (``marts.rpt_targets_projection``); this page lays them out.
-* The official indicators of the selected year, district row of ``marts.kpi_official_indicators``.
+* The selected year (the last year of the selected period) when it is not the target year: its
+  two headline figures against the 2020 targets. A year without GDP says what is missing and when
+  it is due (``gdp_missing_reason``, ``gdp_due_date``), never a bare "—".
+* Before 2020, 2020 at the current pace: the deaths and the rate projected to 2020 at their
+  average annual rate of change since 2016 (geometric), against the targets
+  (``marts.rpt_targets_projection``); from 2020 on, the verdict above is the outcome.
 * Today's top alerts, for the selected streets, each with a link to its page: open 重大 hidden
   hazards overdue or not listed for supervision (``marts.rpt_alerts_today_hazards``), hazard
   sources whose monitoring coverage is below 100 % and alarm episodes in the last 24 hours of
   data (``marts.rpt_alerts_today_monitoring``), emergency plans that do not reach the district
   plan (``marts.rpt_alerts_today_plans``): counts per street published by dbt, summed over the
   selected streets.
+* The official indicators of the selected year (``marts.kpi_official_indicators``): the district
+  row, or a street office's own street's row.
+* Casualties by department of record and by street for the selected period and streets.
+* The yearly KPI table; the monthly briefing.
+
+A street office sees its own street's rows only: the district's targets are not its numbers, and
+the page says so (不在您的数据范围内) rather than "暂无数据".
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2017&to=2020``.
 """
