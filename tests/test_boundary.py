@@ -322,6 +322,21 @@ def sign_in(username: str) -> AppTest:
     return at
 
 
+# A table (marts.x, rpt_x...) or a column (snake_case) named where a person reads: texts,
+# metric labels and values, table headers. Material icon names (:material/check_circle:) are not
+# read.
+TABLE_OR_COLUMN_NAME = re.compile(r"\b(?:marts|audit|raw|staging)\.\w+|\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+MATERIAL_ICON = re.compile(r":material/\w+:")
+
+
+def _visible_texts(at: AppTest) -> list[str]:
+    texts = [str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error,
+                                    *at.success, *at.title, *at.subheader)]
+    texts += [str(x) for m in at.metric for x in (m.label, m.value, m.delta) if x]
+    texts += [str(c) for df in at.dataframe for c in getattr(df.value, "columns", [])]
+    return texts
+
+
 @pytest.mark.parametrize("name", sorted(P.load().principals))
 def test_every_page_of_every_principal_shows_only_its_rows(name, fixture, users_file, monkeypatch):
     cfg, tables = fixture
@@ -356,6 +371,10 @@ def test_every_page_of_every_principal_shows_only_its_rows(name, fixture, users_
         assert found <= every  # a token is a token
         leaked = found - allowed
         assert not leaked, (name, page, sorted(leaked)[:10])
+        # (the user's own account name, shown beside 当前用户, is what they typed to sign in)
+        named = [t for t in _visible_texts(at)
+                 if TABLE_OR_COLUMN_NAME.search(MATERIAL_ICON.sub("", t).replace(name, ""))]
+        assert not named, (name, page, named[:5])  # no table or column names on a page (issue 13)
         if principal.kind == P.STREET:
             own = STREET_NAMES[principal.streets[0]]
             others = [n for n in STREET_NAMES.values() if n != own and n in text]
