@@ -158,7 +158,8 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
             help="不选即为全部街道。只影响下方分街道、分部门统计；考核指标始终为全区口径。",
         )
         lo, hi = frame.period_filter(
-            (y_min, y_max), key=KEY_YEARS, label="统计期间（年）", help="考核指标显示所选期间最后一年的数值。"
+            (y_min, y_max), key=KEY_YEARS, label="统计期间（年）",
+            help=f"页首为{data.TARGET_YEAR}年（三年行动计划目标年）的完成情况；其下的核心指标和官方指标显示所选期间最后一年。"
         )
     return selected, int(lo), int(hi)
 
@@ -167,8 +168,8 @@ def _sidebar_filters(streets_df: pd.DataFrame, y_min: int, y_max: int) -> tuple[
 
 
 def _gdp_due_text(row: pd.Series) -> str:
-    """The mart's sentence on a missing GDP (what is missing, when it is due), or a plain one
-    over a file that predates it."""
+    """The mart's sentence on a missing GDP (what is missing, when it is due); a plain one only
+    should a damaged or hand-made file leave it empty (the display of a gap, not a rule)."""
     reason = row.get("gdp_missing_reason")
     return f"{reason}。" if not components.missing(reason) else f"{int(row['year'])}年地区生产总值尚未报送。"
 
