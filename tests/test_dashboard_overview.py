@@ -489,7 +489,7 @@ def test_alerts_without_their_marts_show_no_data(tmp_path, monkeypatch):
 def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
     with browser_page(warehouse_home, tmp_path / "streamlit.log", height=4200) as (page, base):
         page.goto(f"{base}/?streets=WL&from=2016&to=2020")
-        wait_text(page, "各类生产安全事故死亡人数", exact=True)
+        wait_text(page, "2020年各类生产安全事故死亡人数", exact=True)
         wait_text(page, "21 人", timeout=10_000)
         # Let vega draw the charts before the screenshot.
         page.locator(".vega-embed").nth(3).wait_for(timeout=20_000)
