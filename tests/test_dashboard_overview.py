@@ -235,6 +235,10 @@ def test_overview_headline_and_breakdown_default_view(home):
     kpi = dataframe_with(at, "GDP口径")
     assert list(kpi["年份"]) == [2016, 2017, 2018, 2019, 2020, 2021]
     assert "亿元GDP死亡率（人/亿元）" in kpi.columns
+    # 2021 without GDP: when it is due, and why its rate has no verdict (never a bare "—").
+    last = kpi.set_index("年份").loc[2021]
+    assert last["GDP口径"] == "尚未报送（2022年3月31日前）" and last["死亡率目标"] == "待GDP报送"
+    assert kpi.set_index("年份").loc[2020, "GDP口径"] == "初步核算"
     assert at.query_params == {}
     # The street filter lists the district's streets in their usual order, unknown last.
     assert at.multiselect(key="overview_streets").options == [name for _, name, _ in STREETS]

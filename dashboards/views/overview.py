@@ -342,9 +342,11 @@ def _breakdown_section(
 def _kpi_table_section(kpi: pd.DataFrame) -> None:
     st.subheader("年度考核指标明细（全区）")
     table = kpi[list(labels.OVERVIEW_KPI_TABLE_COLUMNS)].copy()
-    for column in ("deaths_target_met", "rate_target_met"):
+    # A verdict the mart could not give says why: the rate's waits for the year's GDP.
+    for column, pending in (("deaths_target_met", "暂无法评估"), ("rate_target_met", "待GDP报送")):
         table[column] = table[column].map(
-            lambda met: "待GDP报送" if components.missing(met) else ("✅ 达标" if bool(met) else "❌ 未达标")
+            lambda met, pending=pending: pending if components.missing(met)
+            else ("✅ 达标" if bool(met) else "❌ 未达标")
         )
     # A year without GDP says when it is due (the mart's date), not a bare "—" (issue 13).
     table["gdp_status"] = [
