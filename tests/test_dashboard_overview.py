@@ -428,6 +428,9 @@ def test_official_indicators_of_the_selected_year(home):
     assert m["监测覆盖率"][0] == "68.8%"
     assert m["安责险覆盖率"][0] == "90.0%"
     assert m["演练覆盖率"][0] == "40.0%"
+    # Its definition is the contract's (one text with 应急's, which shows a look-alike rate).
+    drill = next(x for x in at.metric if x.label == "演练覆盖率")
+    assert drill.proto.help == contract_definition("kpi_official_indicators", "drill_coverage")
     table = dataframe_with(at, "演练覆盖率（%）")
     assert list(table["年份"]) == [2020, 2021]
     assert list(table["事故起数同比（%）"]) == [14.3, -12.5]

@@ -639,7 +639,8 @@ OVERVIEW_OFFICIAL_HELP = {
     "major_hazard_supervised_rate": "当年重大隐患中已挂牌督办的比例。",
     "monitoring_coverage": "重大危险源在线监测覆盖率：监测点中近24小时有读数的比例（只在数据最新年度计算）。",
     "insurance_coverage": "企业名录中安责险在保单位的比例。",
-    "drill_coverage": "预案演练覆盖率：当年至少演练一次的现行应急预案比例。",
+    # drill_coverage: its contract's description (dashboards.data.definition), the one text of a
+    # rate that 应急's 近12个月演练覆盖率 could be confused with (issue 13).
 }
 
 

@@ -143,7 +143,7 @@ def _summary_section(scope_plans: pd.DataFrame, by_tier: pd.DataFrame, scope: st
     c4.metric(
         "近12个月演练覆盖率",
         components.pct(drilled, total),
-        help="近12个月内至少演练过一次的现行预案占全部现行预案的比例，要求100%。",
+        help="要求100%；口径见下方说明。",
         border=True,
     )
     # Two drill rates could be confused (this one and the official yearly one): each with its
@@ -243,7 +243,7 @@ def _drill_section(
         c3.metric(
             f"预案演练覆盖率（{hi}年，全区）",
             "—" if components.missing(official_value) else f"{100.0 * float(official_value):.1f}%",
-            help="官方指标：当年至少演练一次的现行预案 / 现行预案（全区口径，不随街道筛选变化）。",
+            help="官方指标，全区口径，不随街道筛选变化；口径见下方说明。",
             border=True,
         )
         if frame.viewer_streets() is not None:  # a street office: the district row is not its

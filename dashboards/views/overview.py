@@ -53,6 +53,9 @@ DEPT_ORDER = list(data.DEPARTMENTS.values())  # 工矿商贸, 火灾, 道路交�
 
 # The official indicators' labels, units and kinds: labels.OVERVIEW_OFFICIAL_INDICATORS.
 OFFICIAL_YOY = {"accidents": "accidents_yoy_change", "deaths": "deaths_yoy_change"}
+# Official indicators whose help is their contract's description (a figure another page shows a
+# look-alike of: 应急's 近12个月演练覆盖率), not a text of labels.py.
+DEFINED_BY_CONTRACT = {"drill_coverage"}
 ALERT_PAGES = {
     "hazards": "views/hazards.py",
     "monitoring": "views/monitoring.py",
@@ -512,7 +515,8 @@ def _official_section(year: int, streets_df: pd.DataFrame) -> None:
                 delta=delta,
                 delta_color="inverse",
                 delta_description="同比" if delta else None,
-                help=labels.OVERVIEW_OFFICIAL_HELP.get(name),
+                help=(data.definition("kpi_official_indicators", name) if name in DEFINED_BY_CONTRACT
+                      else labels.OVERVIEW_OFFICIAL_HELP.get(name)),
                 border=True,
             )
     table = indicators.copy()
