@@ -43,7 +43,7 @@ LEVEL_FILTER_OPTIONS = {
 }
 
 # Latin spellings a shared link may use for a level (``?level=red``); the URL then says 红.
-LEVEL_ALIASES = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝", "unrated": data.UNRATED}
+LEVEL_ALIASES = {**dict(zip(("red", "orange", "yellow", "blue"), LEVELS)), "unrated": data.UNRATED}
 
 FLAGGED_TEXT = "⚠ 存疑"
 CONSISTENT_TEXT = "一致"
