@@ -93,12 +93,15 @@ def sees(table: str) -> bool:
     return principal is None or principal.sees_table(table if "." in table else f"marts.{table}")
 
 
-# Shared look of every page. Metric values wrap rather than end in "…": a long value such as
-# "34,223.4 万元" kept its number and lost its unit in a narrow column (issue 13).
+# Shared look of every page. Metric values and labels wrap rather than end in "…": a long value
+# such as "34,223.4 万元" kept its number and lost its unit in a narrow column, and a card's label
+# "重大隐患逾期未整改" read "重大隐患逾期未…" at 1366 px (issue 13).
 PAGE_STYLE = """<style>
 [data-testid="stMetricValue"] { font-size: clamp(1.4rem, 2.1vw, 2.25rem); }
 [data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip;
   overflow-wrap: anywhere; }
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal; overflow: visible;
+  text-overflow: clip; }
 </style>"""
 
 

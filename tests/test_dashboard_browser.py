@@ -146,3 +146,121 @@ def test_a_street_office_opening_a_link_with_other_streets_sees_its_own_only(sit
         fresh.close()
     finally:
         context.close()
+
+
+# --- nothing cut, nothing overlapping, nothing "None" ---------------------------------------------
+
+SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
+import os
+LEADER_PAGES = tuple(os.environ.get("XPAGES", "overview,risk,hazards,monitoring,enforcement,emergency,data_health,signin_audit").split(","))
+STREET_PAGES = ("risk",)
+# Latin a person may read on a page: units, formats and codes (street codes are data codes, USCC
+# and hazard source ids hold digits and are not words).
+LATIN_ALLOWED = {"CSV", "Excel", "XLSX", "PDF", "JSON", "UTF", "BOM", "GDP", "LNG", "ID", "km", "kg", "ppm",
+                 "LEL", "MPa", *PASSWORDS}  # the account names the pages show are codes too
+
+# What the page shows, read from the DOM: text nodes (icons' ligature names left out), elements whose
+# text is clipped, and the texts vega draws (its SVG) which it shortens with "…".
+DOM_REPORT = r"""
+() => {
+  const roots = [document.body];  // the page, its sidebar, toolbar and any dialog
+  const texts = [];
+  const clipped = [];
+  const isIcon = el => !!el.closest('[data-testid="stIconMaterial"], [data-testid*="Icon"], .material-icons, .material-symbols-rounded')
+      || /Material Symbols|Material Icons/.test(getComputedStyle(el).fontFamily);
+  const visible = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  for (const root of roots) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || ['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(el.tagName) || isIcon(el)) continue;
+      // Off-screen text for screen readers (Streamlit's "Skip to main content") is not shown.
+      const r = el.getBoundingClientRect();
+      if (el.tagName !== 'title' && (r.right <= 0 || r.bottom <= 0 || r.width <= 1 || r.height <= 1)) continue;
+      const t = n.nodeValue.trim();
+      if (t) texts.push(t);
+    }
+    const sel = '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] *,'
+      + ' button, button *, [data-testid="stWidgetLabel"] *, th, th *, [data-testid="stCaptionContainer"] *,'
+      + ' [data-testid="stHeading"] *, [data-testid="stPageLink"] *, [data-testid="stSidebarNav"] span';
+    for (const el of root.querySelectorAll(sel)) {
+      if (!visible(el) || isIcon(el) || !el.textContent.trim()) continue;
+      if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') {
+        clipped.push(`${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') || ''}] ${el.textContent.trim().slice(0, 40)}`
+          + ` (${el.scrollWidth}>${el.clientWidth})`);
+      }
+    }
+  }
+  const chart = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text, .vega-embed svg text,'
+    + ' [data-testid="stGraphVizChart"] svg text, [data-testid="stGraphVizChart"] svg title')]
+    .map(t => t.textContent.trim()).filter(Boolean);
+  // A graph's node label must stay inside its box (graphviz sizes the box with its own font metrics).
+  for (const node of document.querySelectorAll('[data-testid="stGraphVizChart"] g.node')) {
+    const shape = node.querySelector('path, polygon, ellipse');
+    if (!shape) continue;
+    const box = shape.getBBox();
+    for (const t of node.querySelectorAll('text')) {
+      const b = t.getBBox();
+      if (b.x < box.x - 1 || b.x + b.width > box.x + box.width + 1) {
+        clipped.push(`graph node ${t.textContent.trim().slice(0, 40)} (${Math.round(b.width)} in ${Math.round(box.width)})`);
+      }
+    }
+  }
+  return {texts, clipped, chart};
+}
+"""
+MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null|undefined)\b")
+TABLE_NAME = re.compile(r"\b(marts|audit)\.\w+|\b(rpt|fct|kpi|agg|dim|stg|int)_[a-z]\w*")
+# A Latin word; letters joined to digits, "_", "." or "-" are a code (QY-0006, street_wl, H2).
+LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z]{2,}(?![A-Za-z0-9_\-])")
+
+
+def problems(report: dict) -> list[str]:
+    found = []
+    for text in report["texts"] + report["chart"]:
+        if MISSING_WORDS.search(text):
+            found.append(f"missing value shown: {text[:80]!r}")
+        if TABLE_NAME.search(text):
+            found.append(f"table name: {text[:80]!r}")
+        latin = [w for w in LATIN_WORD.findall(text) if w not in LATIN_ALLOWED]
+        if latin:
+            found.append(f"English {latin}: {text[:80]!r}")
+    found += [f"clipped: {c}" for c in report["clipped"]]
+    found += [f"chart text cut: {t!r}" for t in report["chart"] if t.endswith("…")]
+    return found
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_at_both_sizes_shows_nothing_cut_none_english_or_table_names(site, size, tmp_path):
+    base, browser = site
+    width, height = SIZES[size]
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    found: dict[str, list[str]] = {}
+    for account, pages in (("leader", LEADER_PAGES), ("street_wl", STREET_PAGES)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/{pages[0]}")
+            sign_in(page, account)
+            for name in pages:
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(f"{base}/{'' if name == 'overview' else name}")  # 总览 is the root
+                wait_text(page, "当前用户")
+                settled(page)
+                report = page.evaluate(DOM_REPORT)
+                # The screenshot shows the whole page: Streamlit scrolls its main area inside the
+                # viewport, so the viewport grows to the content (same width) once checked.
+                tall = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+                page.set_viewport_size({"width": width, "height": max(height, int(tall))})
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(shots / f"{account}_{name}_{size}.png"), full_page=True)
+                assert report["texts"], f"{name}: nothing read from the page"
+                issues = problems(report)
+                if issues:
+                    found[f"{account} /{name}"] = issues
+        finally:
+            context.close()
+    assert sorted(p.name for p in shots.iterdir()) == sorted(
+        f"{a}_{n}_{size}.png" for a, ps in (("leader", LEADER_PAGES), ("street_wl", STREET_PAGES)) for n in ps)
+    assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
