@@ -367,8 +367,9 @@ def _note_page_entry() -> None:
 
 
 def _entered() -> bool:
+    """Whether this run entered the page (only known for filters inside ``sidebar``)."""
     state = st.session_state.get(PAGE_KEY)
-    return state is None or bool(state[1])
+    return state is not None and bool(state[1])
 
 
 def _fresh(key: str) -> bool:
