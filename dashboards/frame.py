@@ -196,6 +196,7 @@ _WHEN_TYPES = {"date", "datetime", "time"}
 
 
 ROW_PX = 35  # st.dataframe's row height (header row alike)
+ALL_ROWS_UP_TO = 30  # a longer table is a list to scroll through (its height stays Streamlit's)
 
 
 def table(
@@ -207,14 +208,16 @@ def table(
 ) -> None:
     """A table of the page: the ``headers`` columns (in their order) under their Chinese names,
     missing values shown as "—" (numbers keep their type and sort as numbers), full width;
-    ``all_rows``: tall enough to show every row.
+    ``all_rows``: tall enough to show every row; a table of up to ``ALL_ROWS_UP_TO`` rows always
+    is (a short table whose last rows hide behind an inner scroll bar looks complete but is not).
 
     A Styler the page built itself (row highlights) is shown as it is: build it on
     ``display_frame(df)`` so its missing values read "—" too."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    if all_rows:  # tall enough for every row: nothing hidden behind an inner scroll bar
-        kwargs.setdefault("height", ROW_PX * (len(df.data if not isinstance(df, pd.DataFrame) else df) + 1) + 3)
+    rows = len(df.data if not isinstance(df, pd.DataFrame) else df)
+    if all_rows or rows <= ALL_ROWS_UP_TO:  # tall enough for every row: nothing hidden behind an inner scroll bar
+        kwargs.setdefault("height", ROW_PX * (rows + 1) + 3)
     if not isinstance(df, pd.DataFrame):
         kwargs["column_config"] = _text_dates_unformatted(df.data, kwargs.get("column_config"))
         st.dataframe(df, **kwargs)

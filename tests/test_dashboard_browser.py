@@ -151,9 +151,10 @@ def test_a_street_office_opening_a_link_with_other_streets_sees_its_own_only(sit
 # --- nothing cut, nothing overlapping, nothing "None" ---------------------------------------------
 
 SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
-import os
-LEADER_PAGES = tuple(os.environ.get("XPAGES", "overview,risk,hazards,monitoring,enforcement,emergency,data_health,signin_audit").split(","))
+LEADER_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency", "data_health",
+                "signin_audit")
 STREET_PAGES = ("risk",)
+CHART_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency")
 # Latin a person may read on a page: units, formats and codes (street codes are data codes, USCC
 # and hazard source ids hold digits and are not words).
 LATIN_ALLOWED = {"CSV", "Excel", "XLSX", "PDF", "JSON", "UTF", "BOM", "GDP", "LNG", "ID", "km", "kg", "ppm",
@@ -206,7 +207,14 @@ DOM_REPORT = r"""
       }
     }
   }
-  return {texts, clipped, chart};
+  // The thickness of each chart's bars (their band): a chart with one street must not draw a hairline.
+  const bands = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] g.mark-rect')].map(g => {
+    const sizes = [...g.querySelectorAll('path')].map(p => { const b = p.getBBox(); return Math.min(b.width, b.height); });
+    return sizes.length ? Math.max(...sizes) : null;
+  }).filter(v => v !== null);
+  const tables = [...document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')]
+    .map(e => [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight]);
+  return {texts, clipped, chart, bands, tables};
 }
 """
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null|undefined)\b")
@@ -217,6 +225,11 @@ LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z]{2,}(?![A-Za-z0-9_\-])")
 
 def problems(report: dict) -> list[str]:
     found = []
+    # Bars of at least 8 px across (their band), whatever the number of streets shown.
+    found += [f"bars drawn as a hairline ({band:.1f} px)" for band in report["bands"] if band < 8]
+    # A table of up to 30 rows shows them all (rows of 35 px, the header too).
+    found += [f"table hides rows ({sh} px of rows in {ch} px)" for _, _, sh, ch in report["tables"]
+              if sh > ch + 1 and sh <= 31 * 35 + 3]
     for text in report["texts"] + report["chart"]:
         if MISSING_WORDS.search(text):
             found.append(f"missing value shown: {text[:80]!r}")
@@ -249,6 +262,8 @@ def test_every_page_at_both_sizes_shows_nothing_cut_none_english_or_table_names(
                 wait_text(page, "当前用户")
                 settled(page)
                 report = page.evaluate(DOM_REPORT)
+                if name in CHART_PAGES:  # the chart checks read the drawn charts
+                    assert report["chart"] and report["bands"], f"{name}: no chart read"
                 # The screenshot shows the whole page: Streamlit scrolls its main area inside the
                 # viewport, so the viewport grows to the content (same width) once checked.
                 tall = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
@@ -263,4 +278,29 @@ def test_every_page_at_both_sizes_shows_nothing_cut_none_english_or_table_names(
             context.close()
     assert sorted(p.name for p in shots.iterdir()) == sorted(
         f"{a}_{n}_{size}.png" for a, ps in (("leader", LEADER_PAGES), ("street_wl", STREET_PAGES)) for n in ps)
+    assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
+
+
+def test_charts_stay_readable_with_one_street_or_one_source(site, tmp_path):
+    """One street (or one hazard source) chosen: the bars keep their thickness, nothing is cut."""
+    base, browser = site
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    found: dict[str, list[str]] = {}
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/")
+        sign_in(page, "leader")
+        for link in ("risk?streets=WL", "hazards?streets=WL", "monitoring?source=H1", "enforcement?streets=WL",
+                     "emergency?streets=WL", "?streets=WL"):
+            page.goto(f"{base}/{link}")
+            wait_text(page, "当前用户")
+            settled(page)
+            report = page.evaluate(DOM_REPORT)
+            assert report["bands"], f"{link}: no bars read"
+            page.screenshot(path=str(tmp_path / f"{link.replace('?', '_').replace('=', '-') or 'overview'}.png"))
+            issues = problems(report)
+            if issues:
+                found[link] = issues
+    finally:
+        context.close()
     assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
