@@ -76,7 +76,10 @@ def build_navigation():
         ),
     ]
     # Sign-in: only the pages the access policy (policy/access.yml) grants this user.
-    return st.navigation(auth.visible_pages(pages))
+    shown = auth.visible_pages(pages)
+    navigation = st.navigation(shown)
+    auth.land_on_link(navigation, shown)  # a link opened before signing in: its page and filters
+    return navigation
 
 
 def main() -> None:

@@ -78,6 +78,7 @@ LOGOUT_KEY = "citysafety_logout"
 COOKIE_NAME = "citysafety_session"
 SESSION_KEY_FILE = "session.key"
 AUDIT_PAGE = "signin_audit"
+LINK_KEY = "citysafety_link_before_signin"  # (page url path, query parameters) opened signed out
 
 ON, OFF, BROKEN = "on", "off", "broken"
 OFF_BANNER = "已关闭登录（CITYSAFETY_AUTH=off）：未经登录即可查看全部数据，仅限测试和本机演示。"
@@ -439,6 +440,47 @@ def visible_pages(pages: list) -> list:
     return shown
 
 
+# --- a link opened before signing in -------------------------------------------------------------
+
+
+def _remember_link() -> None:
+    """Keep the page and filters of the address the sign-in form was shown at (a shared link such
+    as ``/risk?streets=WL,TS&level=red``), so that signing in lands there rather than on 总览.
+    The first address that names a page or filters is kept: the form's own reruns carry none."""
+    if st.session_state.get(LINK_KEY) is not None:
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = (ctx.pages_manager.intended_page_name or "") if ctx is not None else ""
+    params = st.query_params.to_dict()
+    if page or params:
+        st.session_state[LINK_KEY] = (page.strip("/"), params)
+
+
+def land_on_link(current, pages: list) -> None:
+    """After signing in, open the page and filters of the link the sign-in form was shown at.
+
+    ``current`` is the page st.navigation chose, ``pages`` the pages this user may open: a page
+    outside the grant is not opened (the user stays on the page chosen), and filters select within
+    the grant only (a street office's link naming other streets shows its own street: the filters
+    drop what the account may not see)."""
+    link = st.session_state.get(LINK_KEY)
+    if link is None or current_user() is None:
+        return
+    del st.session_state[LINK_KEY]
+    path, params = link
+    target = next((p for p in pages if path in _page_keys(p)), None) if path else current
+    if target is None:
+        return
+    if _page_keys(target) & _page_keys(current):
+        for name, value in params.items():
+            if name not in st.query_params:
+                st.query_params[name] = value
+        return
+    st.switch_page(target, query_params=params or None)
+
+
 # --- the data layer ---------------------------------------------------------------------------
 
 
@@ -577,6 +619,7 @@ def require_login() -> User | None:
     if user is not None:
         _sidebar(user)
         return user
+    _remember_link()
     _login_form(users, signin)
     st.stop()
     return None  # pragma: no cover - st.stop() ends the run

@@ -69,8 +69,12 @@ def reference_rule(
 
 
 def heading(text: str, subtitle: str | None = None) -> alt.TitleParams:
-    """A chart title with its subtitle, left-aligned like the page's text."""
-    return alt.TitleParams(text, subtitle=subtitle or "", anchor="start")
+    """A chart title with its subtitle, left-aligned like the page's text. The subtitle's clauses
+    (split at "；") go on lines of their own: on one line vega cut it with "…" in a half-width
+    column at 1366 px (issue 13)."""
+    lines = [part + ("；" if i < len(parts) - 1 else "")
+             for parts in [(subtitle or "").split("；")] for i, part in enumerate(parts)]
+    return alt.TitleParams(text, subtitle=lines if len(lines) > 1 else (subtitle or ""), anchor="start")
 
 
 # --- risk -----------------------------------------------------------------------------------
@@ -486,11 +490,7 @@ def overview_projection(
     )
     return alt.layer(solid, dashed, label, rule, text).properties(
         height=320,
-        title=alt.TitleParams(
-            f"2020年{title}推算（{unit}）",
-            subtitle=f"全区；蓝线实际值，灰虚线按{data.BASE_YEAR}–{p.last_year}年年均变化外推，红线为目标",
-            anchor="start",
-        ),
+        title=heading(f"2020年{title}推算（{unit}）", f"全区；蓝线实际值，灰虚线按{data.BASE_YEAR}–{p.last_year}年年均变化外推，红线为目标"),
     )
 
 
@@ -557,11 +557,7 @@ def overview_deaths_trend(kpi: pd.DataFrame) -> alt.TopLevelMixin:
         layers += _target_line(f"2020年目标 ≤ {components.fmt_count(target)} 人", float(target))
     return alt.layer(*layers).properties(
         height=340,
-        title=alt.TitleParams(
-            "各类生产安全事故死亡人数（人）",
-            subtitle="全区，2016年以来按部门堆叠；红色虚线为2020年目标（比2016年下降40%）",
-            anchor="start",
-        ),
+        title=heading("各类生产安全事故死亡人数（人）", "全区，2016年以来按部门堆叠；红色虚线为2020年目标（比2016年下降40%）"),
     )
 
 
@@ -588,11 +584,7 @@ def overview_rate_trend(kpi: pd.DataFrame) -> alt.TopLevelMixin:
         layers += _target_line(f"2020年目标 ≤ {components.fmt_rate(target)} 人/亿元", float(target))
     return alt.layer(*layers).properties(
         height=340,
-        title=alt.TitleParams(
-            "亿元GDP生产安全事故死亡率（人/亿元）",
-            subtitle="全区，2016年以来；红色虚线为2020年目标（比2016年下降55%）",
-            anchor="start",
-        ),
+        title=heading("亿元GDP生产安全事故死亡率（人/亿元）", "全区，2016年以来；红色虚线为2020年目标（比2016年下降55%）"),
     )
 
 
@@ -779,7 +771,9 @@ def _dot_text(text: Any) -> str:
 
 GRAPH_HEADER = [
     '  graph [rankdir=LR, nodesep=0.15, ranksep=0.5, fontname="sans-serif"];',
-    '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11, '
+    # margin: graphviz sizes a box with its own font metrics, narrower than the browser's CJK
+    # glyphs; the default margin left plan names touching (or crossing) the box (issue 13).
+    '  node [shape=box, style="rounded,filled", fontname="sans-serif", fontsize=11, margin="0.2,0.08", '
     'fillcolor="#F3F6FA", color="#4C78A8"];',
     '  edge [color="#8899AA", arrowsize=0.6];',
 ]
@@ -812,7 +806,7 @@ def emergency_plan_graph(tree: pd.DataFrame, *, collapse_communities: bool) -> s
             counts.setdefault(holder, {}).setdefault(row.tier, 0)
             counts[holder][row.tier] += 1
 
-    lines = ["digraph plans {", *GRAPH_HEADER]
+    lines = ['digraph "已衔接到区级预案的预案" {', *GRAPH_HEADER]  # the name is the SVG's tooltip
     shown: set[str] = set()
     for row in linked.itertuples():
         if row.tier in collapsed_tiers:
@@ -846,7 +840,7 @@ def emergency_broken_graph(tree: pd.DataFrame) -> str | None:
     broken = plans[~plans["reaches_district_plan"].fillna(False).astype(bool)]
     if broken.empty:
         return None
-    lines = ["digraph broken {", *GRAPH_HEADER]
+    lines = ['digraph "未衔接到区级预案的预案" {', *GRAPH_HEADER]
     shown: set[str] = set()
     for row in broken.itertuples():
         name = row.plan_name if not components.missing(row.plan_name) else row.plan_id

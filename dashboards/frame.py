@@ -15,6 +15,11 @@ A page is laid out as::
   e.g. 近7天/近30天). Each seeds its widget state from the URL
   on the first run of the page, keeps it valid on later runs and writes it back to the URL; a
   filter at its default is left out of the URL so that a plain link follows new data.
+* Filters carry across pages: the last value written to a URL parameter is kept for the session
+  (``carried``), and a page entered without that parameter in its URL (the sidebar navigation
+  clears the URL) starts from it, so the streets chosen on 风险 are still chosen on 隐患. A
+  parameter in the URL wins; a value the page does not offer (another street, an unknown level)
+  falls back to the default as any URL value does.
 * Scope: a street office sees its own streets only, a department only the tables granted to it
   (policy/access.yml). Titles and captions say whose data is shown (``scope_text``), and a card
   whose table lies outside the grant says so (``sees`` / ``NOT_IN_SCOPE``) instead of "暂无数据".
@@ -51,6 +56,8 @@ DISTRICT = "全区"
 EVERY_STREET = "全部街道"
 NOT_IN_SCOPE = "不在您的数据范围内"
 SHARE_NOTE = "筛选条件保存在网址中，复制浏览器地址即可分享当前视图。"
+CARRIED_KEY = "citysafety_carried_filters"  # session: URL parameter -> its last value
+PAGE_KEY = "citysafety_filters_page"  # session: (page script hash, run of the page entered)
 
 T = TypeVar("T")
 
@@ -87,12 +94,15 @@ def sees(table: str) -> bool:
     return principal is None or principal.sees_table(table if "." in table else f"marts.{table}")
 
 
-# Shared look of every page. Metric values wrap rather than end in "…": a long value such as
-# "34,223.4 万元" kept its number and lost its unit in a narrow column (issue 13).
+# Shared look of every page. Metric values and labels wrap rather than end in "…": a long value
+# such as "34,223.4 万元" kept its number and lost its unit in a narrow column, and a card's label
+# "重大隐患逾期未整改" read "重大隐患逾期未…" at 1366 px (issue 13).
 PAGE_STYLE = """<style>
 [data-testid="stMetricValue"] { font-size: clamp(1.4rem, 2.1vw, 2.25rem); }
 [data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip;
   overflow-wrap: anywhere; }
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal; overflow: visible;
+  text-overflow: clip; }
 </style>"""
 
 
@@ -133,6 +143,7 @@ def sidebar(
     """The sidebar of a page: "筛选条件", the page's filters (the body of the ``with``), the reset
     button, the page's notes, then the share note (``in_url``: the filters live in the URL) and
     the publish time of the data (``from_mart``: the page reads the published mart)."""
+    _note_page_entry()
     with st.sidebar:
         st.header("筛选条件")
         yield
@@ -186,6 +197,7 @@ _WHEN_TYPES = {"date", "datetime", "time"}
 
 
 ROW_PX = 35  # st.dataframe's row height (header row alike)
+ALL_ROWS_UP_TO = 30  # a longer table is a list to scroll through (its height stays Streamlit's)
 
 
 def table(
@@ -197,14 +209,16 @@ def table(
 ) -> None:
     """A table of the page: the ``headers`` columns (in their order) under their Chinese names,
     missing values shown as "—" (numbers keep their type and sort as numbers), full width;
-    ``all_rows``: tall enough to show every row.
+    ``all_rows``: tall enough to show every row; a table of up to ``ALL_ROWS_UP_TO`` rows always
+    is (a short table whose last rows hide behind an inner scroll bar looks complete but is not).
 
     A Styler the page built itself (row highlights) is shown as it is: build it on
     ``display_frame(df)`` so its missing values read "—" too."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    if all_rows:  # tall enough for every row: nothing hidden behind an inner scroll bar
-        kwargs.setdefault("height", ROW_PX * (len(df.data if not isinstance(df, pd.DataFrame) else df) + 1) + 3)
+    rows = len(df.data if not isinstance(df, pd.DataFrame) else df)
+    if all_rows or rows <= ALL_ROWS_UP_TO:  # tall enough for every row: nothing hidden behind an inner scroll bar
+        kwargs.setdefault("height", ROW_PX * (rows + 1) + 3)
     if not isinstance(df, pd.DataFrame):
         kwargs["column_config"] = _text_dates_unformatted(df.data, kwargs.get("column_config"))
         st.dataframe(df, **kwargs)
@@ -350,8 +364,43 @@ def download_buttons(
 # --- URL helpers ------------------------------------------------------------------------------
 
 
-def _set_query_param(name: str, value: str | None) -> None:
-    """Write one URL parameter (``None`` removes it); untouched when already right."""
+def _note_page_entry() -> None:
+    """Remember whether this run entered the page (another page ran before it in this session).
+
+    On entering a page its filters start from the URL (or the carried values), not from widget
+    state left over from an earlier visit of the page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else ""
+    previous = st.session_state.get(PAGE_KEY)
+    st.session_state[PAGE_KEY] = (page, previous is None or previous[0] != page)
+
+
+def _entered() -> bool:
+    """Whether this run entered the page (only known for filters inside ``sidebar``)."""
+    state = st.session_state.get(PAGE_KEY)
+    return state is not None and bool(state[1])
+
+
+def _fresh(key: str) -> bool:
+    """Whether a filter seeds itself from the URL: its first run, or the page was just entered."""
+    return key not in st.session_state or _entered()
+
+
+def _url_value(name: str, kind: str) -> str | None:
+    """A filter's value from the URL, else the value carried from another page's filter of the
+    same kind and parameter (None: neither)."""
+    if name in st.query_params:
+        return st.query_params.get(name)
+    return st.session_state.get(CARRIED_KEY, {}).get(f"{kind}:{name}")
+
+
+def _set_query_param(name: str, value: str | None, kind: str | None = None) -> None:
+    """Write one URL parameter (``None`` removes it); untouched when already right. ``kind``: the
+    kind of filter behind it, whose value the other pages carry on (``_url_value``)."""
+    if kind is not None:
+        st.session_state.setdefault(CARRIED_KEY, {})[f"{kind}:{name}"] = value
     if value is None:
         if name in st.query_params:
             del st.query_params[name]
@@ -408,8 +457,8 @@ def street_filter(
     if allowed is not None:
         codes = [c for c in codes if c in allowed]
         placeholder = "、".join(names.get(c, c) for c in allowed)
-    if key not in st.session_state:
-        raw = st.query_params.get(param, "")
+    if _fresh(key):
+        raw = _url_value(param, "streets") or ""
         wanted = [c.strip().upper() for c in str(raw).split(",") if c.strip()]
     else:
         wanted = list(st.session_state[key])
@@ -425,7 +474,7 @@ def street_filter(
         help=help,
     )
     selected = [c for c in codes if c in set(selected)]
-    _set_query_param(param, ",".join(selected) if selected else None)
+    _set_query_param(param, ",".join(selected) if selected else None, "streets")
     if allowed is not None and not selected:
         return codes or list(allowed)
     return selected
@@ -439,35 +488,40 @@ def period_filter(
     param_from: str = QP_FROM,
     param_to: str = QP_TO,
     help: str | None = None,
+    default: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[Any, Any]:
     """A period between ``bounds`` (both ends included), kept in ``?from=…&to=…``.
 
     Whole years (``bounds`` of ints) give a year slider and ``from=2017&to=2020``; dates give a
     date-range picker and ``from=2024-01-01&to=2024-03-31`` (a bare year is accepted in the URL).
-    Out-of-range or unreadable values are clamped or fall back to the bounds. Returns
-    ``(lo, hi)`` of the same type as ``bounds``; the full range is left out of the URL.
+    Out-of-range or unreadable values are clamped or fall back to the default. Returns
+    ``(lo, hi)`` of the same type as ``bounds``; the default (the full range, or ``default`` for
+    dates, e.g. the last 30 days) is left out of the URL.
     """
     b_lo, b_hi = sorted(bounds)
     if isinstance(b_lo, dt.date):
+        d_lo, d_hi = sorted(default) if default else (b_lo, b_hi)
         lo, hi = _date_period(b_lo, b_hi, key=key, label=label, param_from=param_from,
-                              param_to=param_to, help=help)
+                              param_to=param_to, help=help, default=(d_lo, d_hi))
         lo_text, hi_text = lo.isoformat(), hi.isoformat()
     else:
+        d_lo, d_hi = b_lo, b_hi
         lo, hi = _year_period(int(b_lo), int(b_hi), key=key, label=label, param_from=param_from,
                               param_to=param_to, help=help)
         lo_text, hi_text = str(lo), str(hi)
-    full = (lo, hi) == (b_lo, b_hi)
-    _set_query_param(param_from, None if full else lo_text)
-    _set_query_param(param_to, None if full else hi_text)
+    full = (lo, hi) == (d_lo, d_hi)
+    kind = "dates" if isinstance(b_lo, dt.date) else "years"
+    _set_query_param(param_from, None if full else lo_text, kind)
+    _set_query_param(param_to, None if full else hi_text, kind)
     return lo, hi
 
 
 def _year_period(
     y_min: int, y_max: int, *, key: str, label: str, param_from: str, param_to: str, help: str | None
 ) -> tuple[int, int]:
-    if key not in st.session_state:
-        lo = _parse_year(st.query_params.get(param_from))
-        hi = _parse_year(st.query_params.get(param_to))
+    if _fresh(key):
+        lo = _parse_year(_url_value(param_from, "years"))
+        hi = _parse_year(_url_value(param_to, "years"))
         lo, hi = (y_min if lo is None else lo), (y_max if hi is None else hi)
     else:
         lo, hi = st.session_state[key]
@@ -483,13 +537,13 @@ def _year_period(
 
 def _date_period(
     d_min: dt.date, d_max: dt.date, *, key: str, label: str, param_from: str, param_to: str,
-    help: str | None,
+    help: str | None, default: tuple[dt.date, dt.date],
 ) -> tuple[dt.date, dt.date]:
-    current = st.session_state.get(key)
+    current = None if _entered() else st.session_state.get(key)
     if current is None:
-        lo = _parse_date(st.query_params.get(param_from)) or d_min
-        hi = _parse_date(st.query_params.get(param_to), end=True) or d_max
-        write = False
+        lo = _parse_date(_url_value(param_from, "dates")) or default[0]
+        hi = _parse_date(_url_value(param_to, "dates"), end=True) or default[1]
+        write = key in st.session_state  # left over from an earlier visit: replace it
     else:
         values = list(current) if isinstance(current, (list, tuple)) else [current]
         values = [v for v in values if isinstance(v, dt.date)]
@@ -498,7 +552,7 @@ def _date_period(
         lo, hi = (values[0], values[-1]) if values else (d_min, d_max)
         write = len(values) == 2
     lo, hi = sorted((_clamp(lo, d_min, d_max), _clamp(hi, d_min, d_max)))
-    if write and tuple(current) != (lo, hi):
+    if write and tuple(st.session_state.get(key) or ()) != (lo, hi):
         st.session_state[key] = (lo, hi)
     picked = st.date_input(
         label,
@@ -526,9 +580,9 @@ def radio_filter(
 ) -> int:
     """One of a few whole-number choices (value → Chinese label) as a horizontal radio, kept in
     ``?param=value``; the default is left out of the URL and an unknown value falls back to it."""
-    if key not in st.session_state:
+    if _fresh(key):
         try:
-            wanted = int(str(st.query_params.get(param, default)).strip())
+            wanted = int(str(_url_value(param, "radio") or default).strip())
         except ValueError:
             wanted = default
     else:
@@ -540,7 +594,7 @@ def radio_filter(
     chosen = st.radio(label, options=list(options), format_func=lambda v: options[v], key=key,
                       horizontal=True, help=help)
     chosen = chosen if chosen in options else default
-    _set_query_param(param, None if chosen == default else str(chosen))
+    _set_query_param(param, None if chosen == default else str(chosen), "radio")
     return chosen
 
 
@@ -552,15 +606,18 @@ def select_filter(
     label: str,
     all_label: str = "全部",
     help: str | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> str:
     """One choice among ``options`` (value → Chinese label) plus "all", kept in ``?param=value``.
 
     Returns the chosen value, or ``ALL`` (an empty string) for every option. An unknown value in
-    the URL falls back to "all".
+    the URL falls back to "all"; ``aliases`` maps other spellings a link may use to a value
+    (``level=red`` for ``level=红``).
     """
     choices = [ALL, *options]
-    if key not in st.session_state:
-        wanted = str(st.query_params.get(param, ALL)).strip()
+    if _fresh(key):
+        wanted = str(_url_value(param, "select") or ALL).strip()
+        wanted = {k.lower(): v for k, v in (aliases or {}).items()}.get(wanted.lower(), wanted)
         # Case-insensitive match of the URL value.
         wanted = next((c for c in choices if c.lower() == wanted.lower()), ALL)
     else:
@@ -572,7 +629,7 @@ def select_filter(
     format_func: Callable[[str], str] = lambda value: all_label if value == ALL else options.get(value, value)
     chosen = st.selectbox(label, options=choices, format_func=format_func, key=key, help=help)
     chosen = chosen if chosen in choices else ALL
-    _set_query_param(param, chosen or None)
+    _set_query_param(param, chosen or None, "select")
     return chosen
 
 

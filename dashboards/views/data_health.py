@@ -394,21 +394,22 @@ def _quality_results(results: pd.DataFrame) -> None:
 
 def _data_docs() -> None:
     docs = data.data_docs_path()
-    st.markdown("**质量报告（Great Expectations Data Docs）**")
-    st.code(str(docs), language=None)
+    st.markdown("**质量报告**")
     if docs.exists():
+        # The path is for whoever runs the server, not a Latin line for a leader to read (issue 13).
+        st.code(str(docs), language=None)
         st.link_button("打开质量报告", docs.as_uri(), icon=":material/open_in_new:")
         st.caption(
             "报告为服务器上的本地文件。浏览器可能禁止从网页打开本地文件，"
             "此时请在服务器上把上面的路径复制到浏览器地址栏打开。"
         )
     else:
-        st.caption("尚未生成质量报告：运行数据管道（make pipeline）后生成。")
+        st.caption("尚未生成质量报告：数据管道下一次发布数据时生成。")
 
 
 def _quality_section() -> None:
     st.subheader("质量门禁（最近一次检查）")
-    st.caption("发布前对数据仓库执行的 Great Expectations 检查，结果随数据一同发布；不随部门、期间筛选变化。")
+    st.caption("发布前对数据仓库执行的质量检查，结果随数据一同发布；不随部门、期间筛选变化。")
     try:
         _quality_results(data.load_quality_results())
     except data.DataUnavailable as exc:

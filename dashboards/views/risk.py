@@ -42,6 +42,9 @@ LEVEL_FILTER_OPTIONS = {
     data.UNRATED: data.UNRATED,
 }
 
+# Latin spellings a shared link may use for a level (``?level=red``); the URL then says 红.
+LEVEL_ALIASES = {**dict(zip(("red", "orange", "yellow", "blue"), LEVELS)), "unrated": data.UNRATED}
+
 FLAGGED_TEXT = "⚠ 存疑"
 CONSISTENT_TEXT = "一致"
 
@@ -93,6 +96,7 @@ def _sidebar_filters(streets_df: pd.DataFrame, categories: list[str]) -> tuple[l
             param=QP_LEVEL,
             label="风险等级（明细）",
             all_label="全部等级",
+            aliases=LEVEL_ALIASES,
             help="只筛选下方风险点明细；等级按 L×S 核定。",
         )
         category = frame.select_filter(

@@ -20,6 +20,8 @@ from dashboards import signin_store as S
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # Beijing time, no daylight saving
 KEY_USER = "signin_audit_user"
 KEY_PERIOD = "signin_audit_period"
+QP_USER = "user"  # the filters live in the URL as on every page: ?user=traffic&from=…&to=…
+EARLIEST = dt.date(2000, 1, 1)  # the date picker's first day: any day the log may hold
 ALL_USERS = "（全部用户）"
 DEFAULT_DAYS = 30
 
@@ -45,13 +47,15 @@ def main() -> None:
                  "时间为北京时间，来源地址“本机”表示从本机访问。")
     store = auth.store()
     today = dt.datetime.now(LOCAL_TZ).date()
-    with frame.sidebar(in_url=False, from_mart=False):  # the sign-in store, not the mart
-        user = st.selectbox("用户", [ALL_USERS, *store.usernames()], key=KEY_USER)
-        period = st.date_input("日期", value=(today - dt.timedelta(days=DEFAULT_DAYS - 1), today),
-                               key=KEY_PERIOD, format="YYYY-MM-DD")
-    start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2
-                  else (period[0], period[0]) if isinstance(period, (tuple, list)) and period
-                  else (period, period))
+    with frame.sidebar(from_mart=False):  # the sign-in store, not the mart
+        chosen = frame.select_filter({name: name for name in store.usernames()}, key=KEY_USER,
+                                     param=QP_USER, label="用户", all_label=ALL_USERS)
+        user = chosen or ALL_USERS
+        start, end = frame.period_filter(
+            (EARLIEST, today), key=KEY_PERIOD, label="日期",
+            default=(today - dt.timedelta(days=DEFAULT_DAYS - 1), today),
+            help=f"默认为最近{DEFAULT_DAYS}天（北京时间，含首尾两天）。",
+        )
     since = dt.datetime.combine(start, dt.time(), LOCAL_TZ).timestamp()
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), LOCAL_TZ).timestamp()
     rows = store.events(since=since, until=until, username=None if user == ALL_USERS else user)
