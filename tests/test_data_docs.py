@@ -167,3 +167,32 @@ def test_self_contained_page_needs_no_file_and_no_network(docs_home):
             assert [u for u in requests if u.startswith(("http:", "https:"))] == []
         finally:
             browser.close()
+
+
+def _can_read_report(principal_names: list[str]) -> None:
+    import streamlit as st
+
+    from dashboards import auth
+
+    st.session_state[auth.MODE_KEY] = auth.ON
+    for name in principal_names:
+        st.session_state[auth.USER_KEY] = {"username": name, "role": "x", "scope": None,
+                                           "display_name": name, "principal": name}
+        st.text(f"{name}={auth.can_read_quality_report()}")
+
+
+def test_who_may_open_the_report_is_the_policys_answer(monkeypatch):
+    """The report covers every feed and street: those granted 数据健康, the gate's results and
+    every street (policy/access.yml: the leader and 区安委办 today), nobody else (nor a name the
+    policy does not know)."""
+    from streamlit.testing.v1 import AppTest
+
+    from citysafety.share import policy as P
+
+    monkeypatch.delenv("CITYSAFETY_AUTH", raising=False)
+    names = [*P.load().principals, "nobody"]
+    at = AppTest.from_function(_can_read_report, args=(names,), default_timeout=30).run()
+    assert not at.exception, [e.message for e in at.exception]
+    answers = dict(t.value.split("=") for t in at.text)
+    assert set(answers) == set(names) and len(names) > 15
+    assert {n for n, ok in answers.items() if ok == "True"} == {"leader", "safety_office"}
