@@ -196,3 +196,32 @@ def test_who_may_open_the_report_is_the_policys_answer(monkeypatch):
     answers = dict(t.value.split("=") for t in at.text)
     assert set(answers) == set(names) and len(names) > 15
     assert {n for n, ok in answers.items() if ok == "True"} == {"leader", "safety_office"}
+
+
+def test_served_app_shows_the_report_and_its_links_stay_in_the_app(docs_home, tmp_path):
+    """数据健康 in a served app, in Chromium: 打开质量报告 shows the index inside the page, styled and
+    listed; a click on a validation opens it in the same dashboard page (?docs=), where the failed
+    expectation shows. Only the app's own address is asked for anything."""
+    from dashboard_harness import ARTIFACTS, browser_page, goto_via_app, warehouse_path
+    from test_dashboard_data_health import PAGE, build_warehouse
+
+    build_warehouse(warehouse_path(docs_home))
+    with browser_page(docs_home, tmp_path / "streamlit.log", height=2600) as (page, base):
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:", "about:"))
+                else None)
+        goto_via_app(page, base, PAGE)
+        page.get_by_role("button", name="打开质量报告").click()
+        frame = page.frame_locator("iframe[srcdoc]").last
+        rows = frame.locator("table tbody tr.clickable-row")
+        rows.first.wait_for(timeout=30_000)
+        assert rows.count() == 4
+        assert frame.locator("body").evaluate("b => getComputedStyle(b).marginTop") == "0px"
+        assert "docs=index.html" in page.url
+        rows.filter(has_not_text="_deaths").first.click()
+        page.wait_for_url(re.compile(r"docs=validations%2Fraw%2Femb__accidents%2F"), timeout=30_000)
+        frame = page.frame_locator("iframe[srcdoc]").last
+        frame.get_by_text("event_id").first.wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("iframe[srcdoc]").last.screenshot(path=str(ARTIFACTS / "data_health_quality_report.png"))
+        assert outside == []

@@ -194,23 +194,31 @@ def _script_text(path: Path) -> str:
 
 
 # Clicks on links to other pages of the report (and on the index's rows) open them in the
-# dashboard page: ?docs=<page relative to the site's root>, checked there against `pages`.
+# dashboard page: ?docs=<page relative to the site's root>, checked there against `pages`. The
+# report is in a sandboxed iframe without top navigation, but of the app's origin: the link that
+# navigates is made in the app's own document, never inside the frame (which would load the app
+# in it).
 _NAVIGATE = """<script>
 (function () {
   var here = %s;
-  function open(href) {
-    if (!href || /^([a-z]+:|\\/\\/|#)/i.test(href)) return false;
+  function target(href) {
+    if (!href || /^([a-z]+:|\\/\\/|#)/i.test(href)) return null;
     var path = new URL(href, "http://report/" + here).pathname.replace(/^\\//, "");
-    var top = new URL(window.top.location.href);
-    top.searchParams.set("docs", path);
-    window.top.location.href = top.toString();
-    return true;
+    var url = new URL(window.parent.location.href);
+    url.searchParams.set("docs", path);
+    return url.toString();
   }
   document.addEventListener("click", function (e) {
     var row = e.target.closest(".clickable-row[data-href]");
     var link = e.target.closest("a[href]");
-    var href = row ? row.getAttribute("data-href") : (link ? link.getAttribute("href") : null);
-    if (href && open(href)) { e.preventDefault(); e.stopImmediatePropagation(); }
+    var url = target(row ? row.getAttribute("data-href") : (link ? link.getAttribute("href") : null));
+    if (!url) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var a = window.parent.document.createElement("a");
+    a.href = url;
+    window.parent.document.body.appendChild(a);
+    a.click();
   }, true);
 })();
 </script>"""
@@ -247,6 +255,7 @@ def self_contained(site: Path, page: str) -> str:
             return source
         return "<script>" + _script_text(target)  # the page's own </script> closes it
 
-    body = _TAG.sub(tag, text)
+    # Before inlining: the inlined scripts hold "</head>" in their strings (vega-embed).
     navigate = _NAVIGATE % json.dumps(page).replace("</", "<\\/")
-    return body.replace("</head>", navigate + "</head>", 1) if "</head>" in body else navigate + body
+    text = text.replace("</head>", navigate + "</head>", 1) if "</head>" in text else navigate + text
+    return _TAG.sub(tag, text)
