@@ -225,3 +225,21 @@ def test_served_app_shows_the_report_and_its_links_stay_in_the_app(docs_home, tm
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("iframe[srcdoc]").last.screenshot(path=str(ARTIFACTS / "data_health_quality_report.png"))
         assert outside == []
+
+
+def test_report_pages_are_listed_in_chinese(docs_home, monkeypatch):
+    """The page chooser names each validation by its table's Chinese title and Beijing time."""
+    from dashboard_harness import run_page, warehouse_path
+    from test_dashboard_data_health import PAGE, build_warehouse
+
+    if not warehouse_path(docs_home).exists():
+        build_warehouse(warehouse_path(docs_home))
+    monkeypatch.setenv("CITYSAFETY_HOME", str(docs_home))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")
+    at = run_page(PAGE)
+    assert not at.exception, [e.message for e in at.exception]
+    options = at.selectbox(key="data_health_docs_page").options
+    assert options[0] == "总览：全部检查套件与验证结果" and len(options) == 3
+    assert all(re.fullmatch(r"验证结果：区应急管理局·生产安全事故快报（原始数据）（\d{4}-\d\d-\d\d \d\d:\d\d:\d\d）"
+                            r"|验证结果：其他数据表（\d{4}-\d\d-\d\d \d\d:\d\d:\d\d）", o) for o in options[1:]), options
+    assert not any("raw." in o for o in options)

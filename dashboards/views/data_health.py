@@ -411,7 +411,7 @@ def _docs_run_time(run_time: str | None) -> str:
 def _docs_label(page: datadocs.DocsPage) -> str:
     if page.suite is None:
         return "总览：全部检查套件与验证结果"
-    return f"验证结果：{page.suite}（{_docs_run_time(page.run_time)}）"
+    return f"验证结果：{labels.table_title(page.suite)}（{_docs_run_time(page.run_time)}）"
 
 
 def _data_docs() -> None:
