@@ -418,6 +418,18 @@ def can_read_audit(user: User | None = None) -> bool:
     return _mode() == ON and principal is not None and principal.pages is None
 
 
+def can_read_quality_report(user: User | None = None) -> bool:
+    """The quality report (Data Docs) covers every feed and street: for signed-in principals the
+    policy grants the 数据健康 page, the gate's results (audit.quality_results) and every street
+    (today the leader and 区安委办); with sign-in explicitly off everything is open."""
+    if _mode() == OFF or auth_disabled():
+        return True
+    user = current_user() if user is None else user
+    principal = principal_of(user)
+    return (_mode() == ON and principal is not None and principal.streets is None
+            and principal.sees_table("audit.quality_results") and principal.sees_page("data_health", "数据健康"))
+
+
 def _page_keys(page) -> set[str]:
     # The default page reports url_path "" (the root URL): match its declared path too.
     return {str(k) for k in (getattr(page, "_url_path", None), getattr(page, "url_path", None),
@@ -528,6 +540,16 @@ def record_download(file_name: str, rows: int) -> None:
                        success=True, reason=S.OK, detail=f"{file_name}（{rows} 行）")
     except Exception:  # noqa: BLE001 - the download itself must not fail on the log
         log.exception("could not record the download of %s", file_name)
+
+
+def record_report_open(page: str) -> None:
+    """Log an open of a quality report page, like a download: who, from where, which page."""
+    user = current_user()
+    try:
+        store().record(S.REPORT, None if user is None else user.username, client_address(),
+                       success=True, reason=S.OK, detail=f"质量报告 {page}")
+    except Exception:  # noqa: BLE001 - showing the report must not fail on the log
+        log.exception("could not record the open of the quality report %s", page)
 
 
 # --- the page parts ---------------------------------------------------------------------------

@@ -39,11 +39,12 @@ MAX_NAME_LENGTH = 64  # what is kept of a name typed at the sign-in form
 
 # Events and reasons (stored in English, shown in Chinese by LABELS).
 SIGNIN, SIGNOUT, RESUME, REFUSED, DOWNLOAD = "signin", "signout", "resume", "session_refused", "download"
+REPORT = "open_quality_report"  # a page of the quality report (Data Docs) shown on 数据健康
 OK, WRONG_PASSWORD, UNKNOWN_ACCOUNT, THROTTLED = "ok", "wrong_password", "unknown_account", "throttled"
 EXPIRED, REVOKED, ACCOUNT_CHANGED, BAD_SIGNATURE = "expired", "revoked", "account_changed", "bad_signature"
 LABELS = {
     SIGNIN: "登录", SIGNOUT: "退出登录", RESUME: "恢复会话（刷新页面）", REFUSED: "会话被拒绝",
-    DOWNLOAD: "下载", OK: "成功", WRONG_PASSWORD: "密码错误", UNKNOWN_ACCOUNT: "账号不存在",
+    DOWNLOAD: "下载", REPORT: "打开质量报告", OK: "成功", WRONG_PASSWORD: "密码错误", UNKNOWN_ACCOUNT: "账号不存在",
     THROTTLED: "尝试过多，已限制", EXPIRED: "会话已过期", REVOKED: "会话已退出",
     ACCOUNT_CHANGED: "账号已变更或删除", BAD_SIGNATURE: "凭据无效",
 }

@@ -36,6 +36,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
 )
 from dashboard_harness import run_page as _run_page
 from dashboards import frame
+from dashboards import signin_store as S
 
 PAGE = "data_health"
 
@@ -421,9 +422,33 @@ def test_quality_gate_and_data_docs(home):
     from citysafety.mart.quality import data_docs_index as real_index
 
     assert real_index(settings()) == docs
-    assert str(docs) in [c.value for c in at.code]
-    links = at.get("link_button")
-    assert [link.proto.url for link in links] == [docs.as_uri()]
+    # The report opens inside this page (issue 13): no path on the server, no file:// link.
+    assert str(docs) not in page_text(at) and not at.get("link_button")
+    assert not at.get("iframe") and "docs" not in at.query_params
+    store = S.SigninStore(home / "secrets" / S.FILE_NAME)
+    before = len(store.events())
+    at.button(key="data_health_docs_button").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    frames = at.get("iframe")
+    assert len(frames) == 1 and "Data Docs" in frames[0].proto.srcdoc
+    assert at.query_params["docs"] == "index.html"  # the page's address names the report page
+    # The open is audited like a download, once per page and session (not on each rerun).
+    at.run()
+    opens = [e for e in store.events()[: len(store.events()) - before] if e["event"] == S.REPORT]
+    assert [(o["detail"], o["success"]) for o in opens] == [("质量报告 index.html", 1)]
+
+
+def test_quality_report_opens_from_its_address_and_refuses_other_paths(home):
+    """`?docs=<page>` (what a link inside the report sets) opens that page of the report; any
+    other value, such as a path out of the report's folder, opens the report's index."""
+    at = run_page({"docs": "index.html"})
+    assert len(at.get("iframe")) == 1 and "Data Docs" in at.get("iframe")[0].proto.srcdoc
+    secret = home / "secrets" / "probe.html"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("<html><body>not the report</body></html>", encoding="utf-8")
+    at = run_page({"docs": "../../../../../secrets/probe.html"})
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.get("iframe") and at.selectbox(key="data_health_docs_page").value == "index.html"
 
 
 def test_download_buttons_exist(home):

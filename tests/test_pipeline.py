@@ -23,7 +23,8 @@ SPINE_DAGS = ["ingest_emb", "ingest_fire", "ingest_traffic", "ingest_stats", "bu
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
+def pipeline_run(tmp_path_factory):
+    """The spine delivered and run once through every spine DAG: (home, the finished process)."""
     root = tmp_path_factory.mktemp("citysafety")
     mp = pytest.MonkeyPatch()
     mp.setenv("CITYSAFETY_HOME", str(root))
@@ -34,10 +35,49 @@ def home(tmp_path_factory):
                              *SPINE_DAGS], env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
     if result.returncode:
-        print(result.stdout[-20000:], result.stderr[-20000:])
+        print(_output(result)[-20000:])
     assert result.returncode == 0, "pipeline failed"
-    yield root
+    yield root, result
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def home(pipeline_run):
+    return pipeline_run[0]
+
+
+def _logs_named(text):
+    """The DAG logs a pipeline's output names (`log: <path>.log` / `logs in <folder>`)."""
+    import re
+    from pathlib import Path
+
+    paths = [Path(m) for m in re.findall(r"log: (\S+\.log)", text)]
+    for folder in re.findall(r"logs in (\S+)", text):
+        paths += sorted(Path(folder).glob("*.log"))
+    return paths
+
+
+def _output(result):
+    """What a pipeline run said: its terminal output, then every DAG log it names."""
+    text = result.stdout + result.stderr
+    return text + "".join(p.read_text(errors="replace") for p in _logs_named(text))
+
+
+def test_pipeline_prints_one_line_per_dag_start_and_end(pipeline_run):
+    """`make pipeline` (and `make demo`) show progress, not the DAGs' thousands of log lines: a
+    line as each DAG starts and as it ends with its outcome and duration, then where the logs
+    are; each DAG's log is a file under $CITYSAFETY_HOME/logs/pipeline/."""
+    root, result = pipeline_run
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) <= 2 * len(SPINE_DAGS) + 3, lines
+    for i, dag_id in enumerate(SPINE_DAGS, start=1):
+        assert sum(line.startswith(f"[{i}/{len(SPINE_DAGS)}] {dag_id} 开始") for line in lines) == 1, dag_id
+        ended = [line for line in lines if line.startswith(f"[{i}/{len(SPINE_DAGS)}] {dag_id} 成功 success (")]
+        assert len(ended) == 1 and ended[0].endswith(" s)"), dag_id
+    logs = _logs_named(lines[-1])
+    assert sorted(p.stem for p in logs) == sorted(SPINE_DAGS)
+    assert all(p.is_relative_to(root / "logs" / "pipeline") and p.stat().st_size > 0 for p in logs)
+    assert "Marking run" in (logs[0].parent / "build_mart.log").read_text()  # the DAG's own output
 
 
 def q(home, sql, params=None):
@@ -149,8 +189,8 @@ def test_rerunning_the_dags_changes_nothing(home):
                              "ingest_fire", "build_mart"],
                             env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-5000:]
-    assert "no new deliveries" in result.stdout + result.stderr  # the ingest task skipped
+    assert result.returncode == 0, _output(result)[-5000:]
+    assert "no new deliveries" in _output(result)  # the ingest task skipped
     assert {p: _sha(p) for p in sorted((home / "raw").rglob("*")) if p.is_file()} == raw_before
     assert _marts(home) == marts_before
 
@@ -163,8 +203,11 @@ def test_failed_gate_keeps_the_last_published_mart(home):
                              "ingest_emb", "build_mart"],
                             env=runner.airflow_env(config.settings()),
                             capture_output=True, text=True)
-    output = result.stdout + result.stderr
+    output = _output(result)
     assert result.returncode != 0
+    # Loud in the terminal: the failed DAG, its log, and the gate's reason from that log.
+    assert "build_mart 失败 FAILED" in result.stdout and "build_mart.log" in result.stdout
+    assert "quality gate failed" in result.stderr
     assert "quality gate failed" in output
     assert "raw.emb__accidents" in output and "150" in output
     assert _sha(live) == before

@@ -80,6 +80,14 @@ def data_docs_index(cfg: Settings | None = None) -> Path:
     return cfg.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
+def localize_data_docs(cfg: Settings | None = None) -> list[str]:
+    """Point the Data Docs just written at the copies of their styles and scripts shipped with
+    the platform (citysafety.mart.datadocs): the report works offline and calls out to no CDN."""
+    from citysafety.mart import datadocs
+
+    return datadocs.localize(data_docs_index(cfg).parent)
+
+
 def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
     """Validate the build copy; return the summary, or raise QualityGateFailed."""
     import great_expectations as gx
@@ -120,6 +128,7 @@ def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
         actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
         result_format="SUMMARY"))
     result = checkpoint.run()
+    localize_data_docs(cfg)
 
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     rows, failures = [], []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+from pathlib import Path
 from typing import Callable
 
 from citysafety import config
@@ -56,17 +57,21 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
     import time
 
     procs: list[subprocess.Popen] = []
+    # Every service writes to a file of its own under $CITYSAFETY_HOME/logs/serve/ (the
+    # scheduler alone writes thousands of lines): the terminal keeps the addresses and sign-ins.
+    log_dir = serve_log_dir(cfg)
     # Own process groups: an Airflow component leaves its children running on SIGTERM alone.
     # The API server first: a task started before it answers fails (scheduler.start_services).
     if with_airflow:
+        print("启动 Airflow（API server 先启动，随后 scheduler、dag-processor、triggerer）…", flush=True)
         init_airflow(cfg)
         if config.profile() == "celery":
             # Every component of the celery profile on this machine (README "Across machines").
-            procs.extend(subprocess.Popen(argv, env=env, start_new_session=True)
-                         for argv in celery_commands())
+            procs.extend(_logged(argv, env, log_dir / f"{role}.log")
+                         for role, argv in zip(CELERY_ROLES, celery_commands()))
         else:
-            procs += start_services(env)
-    procs.append(subprocess.Popen(dashboard_command(), env=env, start_new_session=True))
+            procs += start_services(env, log_dir)
+    procs.append(_logged(dashboard_command(), env, log_dir / "dashboard.log"))
     where = config.bind_address()
     print(f"dashboard:  {service_url(config.dashboard_port())}  (listening on {where}; "
           f"CITYSAFETY_BIND_ADDRESS changes it)", flush=True)
@@ -76,6 +81,8 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
     if with_airflow:
         print(f"Airflow UI: {service_url(config.airflow_port())}  (user admin, password in "
               f"{airflow_passwords_file(cfg)}, mode 0600)", flush=True)
+    print(f"logs: {log_dir}/ (dashboard.log" + (", api-server.log, scheduler.log, …" if with_airflow else "")
+          + f"); pipeline runs: {cfg.logs / 'pipeline'}/", flush=True)
     print("Ctrl-C stops " + ("both." if with_airflow else "it."), flush=True)
 
     # A service manager stops with SIGTERM (systemd, `make` passing it on): treat it as Ctrl-C, so
@@ -84,9 +91,11 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    died: list[subprocess.Popen] = []
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(1)
+        died = [p for p in procs if p.poll() is not None]  # ended by itself, not stopped by us
     except KeyboardInterrupt:
         pass
     finally:
@@ -99,7 +108,32 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-    return 0
+        for p in procs:
+            handle = getattr(p, "log_handle", None)
+            if handle:
+                handle.close()
+    # A service that stopped by itself stops the others and is named, with its log.
+    for p in died:
+        print(f"!! {' '.join(Path(str(a)).name for a in p.args[:2])} exited ({p.returncode}); "
+              f"log: {getattr(p, 'log_path', log_dir)}", flush=True)
+    return 1 if died else 0
+
+
+def serve_log_dir(cfg: config.Settings) -> Path:
+    folder = cfg.logs / "serve"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _logged(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `argv` in a session of its own, its output appended to `log`."""
+    out = open(log, "ab")  # noqa: SIM115 - closed when the services stop (_serve)
+    proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
+    proc.log_handle, proc.log_path = out, log  # type: ignore[attr-defined]
+    return proc
+
+
+CELERY_ROLES = ("api-server", "scheduler", "dag-processor", "triggerer", "worker-duckdb", "worker")
 
 
 def celery_commands() -> list[list[str]]:
@@ -109,8 +143,7 @@ def celery_commands() -> list[list[str]]:
     from citysafety.orchestrate.distributed import role_command
 
     return [role_command(role, venv_bin=VENV_BIN, serve_logs=(role != "worker"))
-            for role in ("api-server", "scheduler", "dag-processor", "triggerer",
-                         "worker-duckdb", "worker")]
+            for role in CELERY_ROLES]
 
 
 def run_role(role: str, queues: list[str] | None, concurrency: int | None, name: str | None,

@@ -48,6 +48,10 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
         # as a third of the producer's time. The backup is still written when the producer fails.
         "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "AIRFLOW__API__PORT": str(config.airflow_port()),
+        # Where tasks reach the API server: its port, not Airflow's default 8080 when another is set.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": env.get(
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://{_loopback(config.bind_address())}:"
+                                                       f"{config.airflow_port()}/execution/"),
         # The UI/API server listens on this machine only unless CITYSAFETY_BIND_ADDRESS says otherwise.
         "AIRFLOW__API__HOST": config.bind_address(),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
@@ -59,6 +63,13 @@ def airflow_env(cfg: config.Settings | None = None) -> dict[str, str]:
 
         env.update(airflow_settings(cfg))
     return env
+
+
+def _loopback(host: str) -> str:
+    """The address this machine's tasks use for a server bound to `host`."""
+    if host in ("0.0.0.0", "::", "localhost"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def dag_ids() -> list[str]:
@@ -101,8 +112,45 @@ def init_airflow(cfg: config.Settings | None = None) -> None:
 
         check_services()
         ensure_database()
-    if airflow(["db", "migrate"], env, stdout=subprocess.DEVNULL).returncode:
-        raise SystemExit("airflow db migrate failed")
+    # Its output goes to a file (hundreds of lines of migrations); a failure says where.
+    log = cfg.logs / "airflow-db-migrate.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        done = airflow(["db", "migrate"], env, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise SystemExit(f"airflow db migrate failed (exit {done.returncode}); log: {log}")
+
+
+def pipeline_log_dir(cfg: config.Settings) -> Path:
+    """A folder per run under $CITYSAFETY_HOME/logs/pipeline/ (UTC start time), one log per DAG."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = cfg.logs / "pipeline" / stamp
+    n = 1
+    while folder.exists():  # two runs started within the same second
+        n += 1
+        folder = cfg.logs / "pipeline" / f"{stamp}-{n}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+# What a failed DAG's log shows in the terminal: the error records and the exception lines, not
+# the thousands of lines of a run (its whole log is named beside them).
+_ERROR_MARKERS = ("ERROR", "Error:", "Exception:", "Failed:", "failed")
+ERROR_EXCERPT_LINES = 30
+
+
+def error_excerpt(log: Path, limit: int = ERROR_EXCERPT_LINES) -> list[str]:
+    """The last `limit` lines of `log` that report an error (the log's last lines if none does)."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    errors = [line for line in lines if any(m in line for m in _ERROR_MARKERS)]
+    return (errors or lines)[-limit:]
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{seconds:.1f} s"
 
 
 def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = None,
@@ -113,25 +161,44 @@ def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = No
     what did load (the raw layer holds only whole file loads). The build runs after all ingests
     whatever they did. Returns 0 when every DAG succeeded, else the first failure's exit code,
     after naming every DAG that failed.
+
+    Prints one line as each DAG starts and one as it ends (outcome, duration); each DAG's own
+    output (Airflow, dbt, Great Expectations: thousands of lines) goes to
+    `$CITYSAFETY_HOME/logs/pipeline/<UTC start>/<dag_id>.log`. A failed DAG prints its name, its
+    log's path and the log's error lines, and the run ends non-zero.
     """
+    import time
+
     cfg = cfg or config.settings()
     init_airflow(cfg)
     env = airflow_env(cfg)
     failed: dict[str, int] = {}
+    log_dir = pipeline_log_dir(cfg)
+    chosen = dags or dag_ids()
+    print(f"运行 {len(chosen)} 个 DAG（airflow dags test），日志 logs: {log_dir}", flush=True)
     with services(cfg, env) as extra:
         env.update(extra)
-        for dag_id in dags or dag_ids():
-            print(f"== airflow dags test {dag_id}", flush=True)
+        for i, dag_id in enumerate(chosen, start=1):
+            log = log_dir / f"{dag_id}.log"
+            print(f"[{i}/{len(chosen)}] {dag_id} 开始 started", flush=True)
+            began = time.monotonic()
             # One task at a time in this process: build_mart's node tasks then follow its dbt
             # producer (cosmos_settings.finish_group).
-            done = airflow(["dags", "test", dag_id], {**env, "CITYSAFETY_IN_PROCESS_RUN": "1"})
+            with log.open("wb") as out:
+                done = airflow(["dags", "test", dag_id], {**env, "CITYSAFETY_IN_PROCESS_RUN": "1"},
+                               stdout=out, stderr=subprocess.STDOUT)
+            took = _duration(time.monotonic() - began)
             if done.returncode:
                 failed[dag_id] = done.returncode
-                print(f"!! {dag_id} failed (exit {done.returncode}); see the log above; "
-                      "going on with the others", flush=True)
+                print(f"[{i}/{len(chosen)}] {dag_id} 失败 FAILED (exit {done.returncode}, {took}); "
+                      f"log: {log}; going on with the others", flush=True)
+                for line in error_excerpt(log):
+                    print(f"    {line}", file=sys.stderr, flush=True)
+            else:
+                print(f"[{i}/{len(chosen)}] {dag_id} 成功 success ({took})", flush=True)
     if failed:
-        print(f"pipeline finished with failures: {', '.join(failed)} failed "
+        print(f"pipeline finished with failures: {', '.join(failed)} failed; logs in {log_dir} "
               f"(warehouse at {cfg.warehouse_db} holds the last good publish)", flush=True)
         return next(iter(failed.values()))
-    print(f"pipeline done: warehouse at {cfg.warehouse_db}", flush=True)
+    print(f"pipeline done: warehouse at {cfg.warehouse_db}; logs in {log_dir}", flush=True)
     return 0

@@ -48,7 +48,7 @@ def _start(component: str, env: dict[str, str], log: Path | None) -> subprocess.
     out = open(log, "ab") if log else None  # noqa: SIM115 - closed with the process (stop)
     proc = subprocess.Popen([str(VENV_BIN / "airflow"), component], env=env, start_new_session=True,
                             stdout=out, stderr=subprocess.STDOUT if out else None)
-    proc.log_handle = out  # type: ignore[attr-defined]
+    proc.log_handle, proc.log_path = out, log  # type: ignore[attr-defined]
     return proc
 
 

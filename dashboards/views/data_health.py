@@ -9,7 +9,8 @@
 * The delivered street values that map to no street (``marts.agg_street_values``, UNKNOWN).
 * dbt source freshness of the last build (``audit.source_freshness``): warnings shown, errors
   stopped the publish.
-* The last quality gate (``audit.quality_results``) and where its Data Docs are.
+* The last quality gate (``audit.quality_results``) and its report (the Data Docs, shown inside
+  the page to the principals allowed to read it, offline: citysafety.mart.datadocs).
 
 Filters (sidebar) are kept in the URL: ``?dept=emb&from=2024-01-01&to=2024-03-31`` (the period is
 the day the platform loaded a file, Beijing time, both days included).
@@ -24,9 +25,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from citysafety.mart import datadocs
 from citysafety.sources import SOURCES
 from citysafety.share import labels
-from dashboards import components, data, frame
+from dashboards import auth, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -34,6 +36,11 @@ KEY_DEPT = "data_health_department"
 KEY_PERIOD = "data_health_period"
 QP_DEPT = "dept"
 TOP_REASONS = 5
+QP_DOCS = "docs"  # the quality report's page, relative to its site (one of datadocs.pages)
+KEY_DOCS = "data_health_docs_page"
+KEY_DOCS_OPEN = "data_health_docs_open"
+KEY_DOCS_AUDITED = "data_health_docs_audited"
+DOCS_HEIGHT = 900
 
 DEPARTMENTS: dict[str, str] = {s.name: s.department for s in SOURCES}
 FRESH, OVERDUE, NOT_RECEIVED = "正常", "逾期", "未收到"
@@ -392,19 +399,58 @@ def _quality_results(results: pd.DataFrame) -> None:
     )
 
 
+def _docs_run_time(run_time: str | None) -> str:
+    """Great Expectations' run folder (``20261203T150635.150118Z``, UTC) in Beijing time."""
+    try:
+        at = dt.datetime.strptime((run_time or "")[:15], "%Y%m%dT%H%M%S").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return run_time or "时间未知"
+    return f"{at.astimezone(data.LOCAL_TZ):%Y-%m-%d %H:%M:%S}"
+
+
+def _docs_label(page: datadocs.DocsPage) -> str:
+    if page.suite is None:
+        return "总览：全部检查套件与验证结果"
+    return f"验证结果：{labels.table_title(page.suite)}（{_docs_run_time(page.run_time)}）"
+
+
 def _data_docs() -> None:
-    docs = data.data_docs_path()
+    """The quality report inside this signed-in page (inlined: no file path, no static URL, no
+    CDN), for the principals the policy lets read it; each page opened is audited."""
     st.markdown("**质量报告**")
-    if docs.exists():
-        # The path is for whoever runs the server, not a Latin line for a leader to read (issue 13).
-        st.code(str(docs), language=None)
-        st.link_button("打开质量报告", docs.as_uri(), icon=":material/open_in_new:")
-        st.caption(
-            "报告为服务器上的本地文件。浏览器可能禁止从网页打开本地文件，"
-            "此时请在服务器上把上面的路径复制到浏览器地址栏打开。"
-        )
-    else:
+    if not auth.can_read_quality_report():
+        st.caption("您的账号无权查看质量报告（覆盖全部部门和街道的数据）。")
+        return
+    site = data.data_docs_path().parent
+    found = datadocs.pages(site)
+    if not found:
         st.caption("尚未生成质量报告：数据管道下一次发布数据时生成。")
+        return
+    paths = [p.path for p in found]
+    by_path = {p.path: p for p in found}
+    wanted = st.query_params.get(QP_DOCS)
+    if st.session_state.get(KEY_DOCS) not in paths:
+        st.session_state[KEY_DOCS] = wanted if wanted in paths else paths[0]
+    choice = st.selectbox("报告页面", paths, format_func=lambda p: _docs_label(by_path[p]), key=KEY_DOCS,
+                          help="报告内的链接同样在本页打开；地址栏中的 docs= 指向所选页面。")
+    if not (st.session_state.get(KEY_DOCS_OPEN) or wanted in paths):
+        st.button("打开质量报告", key="data_health_docs_button", icon=":material/fact_check:",
+                  on_click=lambda: st.session_state.update({KEY_DOCS_OPEN: True}))
+        st.caption("报告在本页内显示，样式和脚本随平台提供，无需联网；每次打开都记入登录审计。")
+        return
+    st.session_state[KEY_DOCS_OPEN] = True
+    if st.query_params.get(QP_DOCS) != choice:
+        st.query_params[QP_DOCS] = choice
+    audited = st.session_state.setdefault(KEY_DOCS_AUDITED, set())
+    if choice not in audited:  # once per page and session, not on every rerun
+        auth.record_report_open(choice)
+        audited.add(choice)
+    try:
+        report = datadocs.self_contained(site, choice)
+    except (FileNotFoundError, OSError, UnicodeDecodeError):
+        st.warning("该报告页面已不存在（质量门禁已重新生成报告），请重新选择。", icon=":material/warning:")
+        return
+    st.iframe(report, height=DOCS_HEIGHT)
 
 
 def _quality_section() -> None:

@@ -43,7 +43,7 @@ def main() -> None:
     if not auth.can_read_audit():
         st.error("您的账号无权查看登录审计。", icon=":material/lock:")
         st.stop()
-    frame.header("登录审计", "登录成功与失败（及原因）、尝试过多被限制、退出登录、刷新页面恢复会话和数据下载的记录；"
+    frame.header("登录审计", "登录成功与失败（及原因）、尝试过多被限制、退出登录、刷新页面恢复会话、数据下载和打开质量报告的记录；"
                  "时间为北京时间，来源地址“本机”表示从本机访问。")
     store = auth.store()
     today = dt.datetime.now(LOCAL_TZ).date()
