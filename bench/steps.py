@@ -428,7 +428,8 @@ def phase_dag_vs_dbt_cli(homes: Homes, scale: str) -> dict:
                 "before_dbt_s": {ti["task_id"]: ti.get("duration") for ti in tis
                                  if not ti["task_id"].startswith("dbt.")},
             })
-    differ = sorted({k for p in prints for k in p if len({q.get(k) for q in prints}) > 1})
+    differ = sorted({k for p in prints for k in p
+                     if len({json.dumps(q.get(k), default=str) for q in prints}) > 1})
     best = min((d for d in dags if d["state"] == "success"), key=lambda d: d["dag_dbt_s"], default=dags[-1])
     say(f"DAG {' / '.join(d['state'] for d in dags)}: dbt group "
         f"{' / '.join(str(d['dag_dbt_s']) for d in dags)} s, run {best['dag_run_s']:.1f} s; "

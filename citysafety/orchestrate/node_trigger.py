@@ -18,12 +18,21 @@ written to the task's log. A worker is used only where something has to run:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
 from cosmos.listeners.dag_run_listener import EventStatus
-from cosmos.operators._watcher.state import get_dbt_event_xcom_key
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import (
+    ProducerTaskState,
+    get_dbt_event_xcom_key,
+    get_status_xcom_key,
+    is_dbt_node_status_failed,
+    is_dbt_node_status_skipped,
+    is_dbt_node_status_success,
+)
 from cosmos.operators._watcher.triggerer import WatcherEventReason, WatcherTrigger
 
 CLASSPATH = f"{__name__}.NodeTrigger"
@@ -53,6 +62,13 @@ class NodeTrigger(WatcherTrigger):
         }
 
     async def run(self) -> AsyncIterator[Any]:
+        """Wait for the node's status in the producer's XComs and end the task with it.
+
+        One call to the API server a poll (the node's status), the producer's state only while
+        the status is missing: cosmos's trigger also asks for the producer's state, its dbt
+        version lines and the compiled SQL on every poll, several calls a node, served by the
+        triggerer on the machine's second core beside dbt.
+        """
         from airflow.triggers.base import TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 
         ti = self.task_instance
@@ -64,23 +80,52 @@ class NodeTrigger(WatcherTrigger):
             yield TriggerEvent({"status": EventStatus.FAILED,
                                 "reason": WatcherEventReason.PRODUCER_SKIPPED})
             return
-        async for event in super().run():
-            status = event.payload.get("status") if isinstance(event.payload, dict) else None
-            if status == EventStatus.SUCCESS:
+        while True:
+            status = await self._node_status()
+            if is_dbt_node_status_success(status):
                 await self._log_node_result()
                 yield TaskSuccessEvent()
-            elif status == EventStatus.SKIPPED:
+                return
+            if is_dbt_node_status_skipped(status):
                 await self._log_node_result()
                 yield TaskSkippedEvent()
-            else:
-                yield event
-            return
+                return
+            if is_dbt_node_status_failed(status):
+                # On a worker, cosmos fails the task with dbt's message (and Airflow retries it).
+                yield TriggerEvent({"status": EventStatus.FAILED,
+                                    "reason": WatcherEventReason.NODE_FAILED})
+                return
+            producer = await self._get_producer_task_status()
+            if producer == ProducerTaskState.FAILED:
+                yield TriggerEvent({"status": EventStatus.FAILED,
+                                    "reason": WatcherEventReason.PRODUCER_FAILED})
+                return
+            if producer == ProducerTaskState.SKIPPED:
+                yield TriggerEvent({"status": EventStatus.FAILED,
+                                    "reason": WatcherEventReason.PRODUCER_SKIPPED})
+                return
+            if producer == ProducerTaskState.SUCCESS:
+                # The producer pushes every status before it ends (orchestrate/producer.py): a
+                # node it did not report had nothing to run (an ephemeral model). Success, as
+                # cosmos has it: a skip would skip the gate and the publish after it.
+                self.log.info("dbt had nothing to run for %s in this build.", self.model_unique_id)
+                yield TaskSuccessEvent()
+                return
+            await asyncio.sleep(self.poke_interval)
+
+    async def _node_status(self) -> str | None:
+        # The XCom read without cosmos's info line for every poll (each a line in the task's log,
+        # written by the triggerer).
+        if self.is_test_sensor:
+            return await self.get_xcom_val_af3(get_tests_status_xcom_key(self.model_unique_id))
+        value = await self.get_xcom_val_af3(get_status_xcom_key(self.model_unique_id))
+        return value.get("status") if isinstance(value, dict) else value
 
     async def _log_node_result(self) -> None:
         """The node's line from the producer's dbt run, in this task's log."""
         if self.is_test_sensor:
             return  # the tests' results are aggregated; their lines are in the producer's log
-        result = await self.get_xcom_val(get_dbt_event_xcom_key(self.model_unique_id)) or {}
+        result = await self.get_xcom_val_af3(get_dbt_event_xcom_key(self.model_unique_id)) or {}
         self.log.info("dbt %s: %s (%s → %s) %s", self.model_unique_id, result.get("status"),
                       result.get("start_time"), result.get("finish_time"), result.get("msg") or "")
 
