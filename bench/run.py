@@ -22,8 +22,10 @@ writes bench/results/latest.json and bench/results/latest.md (also printed):
 - dag_vs_dbt_cli: build_mart triggered through Airflow's API and run by its scheduler (API
   server, scheduler, DAG processor, triggerer as `make serve` starts them; cosmos watcher mode:
   one `dbt build`, a task per dbt node) over the year home: the wall time of its dbt task group
-  divided by `dbt build` (CLI, same project, same build copy, best of one run before and one
-  after). Target <= 1.3. The tables of the three builds must agree.
+  divided by `dbt build` (CLI, same project, same build copy), measured CLI, DAG, CLI, DAG, CLI
+  and compared best with best (the first build of each in a new home parses the whole project;
+  the later ones keep dbt's partial parse, as the day's builds do). Target <= 1.3. The tables
+  of the five builds must agree.
 - kpi_vs_pandas: our path to the headline KPI (ingest of the four spine feeds + dbt build of
   kpi_safety_targets and its parents) divided by bench/pandas_baseline.py over the same files,
   after checking that both give the same numbers. No target: the price of the platform's
@@ -302,7 +304,8 @@ def metrics(p: dict) -> dict:
         dg / cl if dg and cl and get("dag_vs_dbt_cli", "state") == "success" else None, 1.3, "<=",
         detail=(f"build_mart's dbt group under the scheduler {dg:.1f} s ({get('dag_vs_dbt_cli', 'dbt_tasks')} "
                 f"tasks; whole run {get('dag_vs_dbt_cli', 'dag_run_s'):.1f} s) vs `dbt build` {cl:.1f} s "
-                f"(best of {'/'.join(str(c['seconds']) for c in get('dag_vs_dbt_cli', 'cli'))})")
+                f"(best of {'/'.join(str(c['seconds']) for c in get('dag_vs_dbt_cli', 'cli'))}; DAG runs "
+                f"{'/'.join(str(d['dag_dbt_s']) for d in get('dag_vs_dbt_cli', 'dag_runs') or [])})")
         if dg and cl else "")
     ours, pandas = get("kpi_ours", "seconds"), get("kpi_pandas", "seconds")
     out["kpi_vs_pandas"] = _metric(

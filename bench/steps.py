@@ -388,48 +388,60 @@ def phase_dag_vs_dbt_cli(homes: Homes, scale: str) -> dict:
     """build_mart triggered and run under Airflow's scheduler (API server, scheduler, DAG
     processor, triggerer as `make serve` starts them; cosmos watcher mode, a task per dbt node)
     against `dbt build` (the CLI, the whole project, as the DAG builds it) on the same build copy,
-    measured close together: CLI, DAG, CLI. Compared: the DAG's dbt task group (first start to
-    last end of its tasks) with the faster CLI build; the tables both builds leave must agree."""
+    measured close together: CLI, DAG, CLI, DAG, CLI. Compared: the DAG's faster dbt task group
+    (first start to last end of its tasks) with the fastest CLI build, each with dbt's partial
+    parse as a second build of the day finds it; the tables all five builds leave must agree."""
     from citysafety.orchestrate import runner
     from citysafety.orchestrate.scheduler import Scheduler, run_span, span
 
     cfg = homes.year
     build.prepare_build(cfg)  # the DAG starts with prepare_build; the CLI runs read the same copy
     cli = [_dbt(["build"], cfg)]
-    before = _fingerprint(cfg)
+    prints = [_fingerprint(cfg)]
     env = runner.airflow_env(cfg)
     t0 = time.perf_counter()
+    dags = []
     with Scheduler(cfg, env, _port(homes.work), paused_at_creation=True) as sched:
         up_s = _elapsed(t0)
         sched.wait_dag("build_mart")
         sched.set_paused("build_mart", False)
-        t = time.perf_counter()
-        run_id = sched.trigger("build_mart")
-        run = sched.wait_run("build_mart", run_id, timeout=7200, poll=2)
-        trigger_to_end_s = _elapsed(t)
-        tis = sched.task_instances("build_mart", run_id)
-    dag_tables = _fingerprint(cfg)
-    cli.append(_dbt(["build"], cfg))
-    after = _fingerprint(cfg)
-    states: dict[str, int] = {}
-    for ti in tis:
-        states[ti["state"]] = states.get(ti["state"], 0) + 1
-    differ = sorted({k for k in set(before) | set(dag_tables) | set(after)
-                     if not (before.get(k) == dag_tables.get(k) == after.get(k))})
-    say(f"DAG {run['state']}: dbt group {span(tis, 'dbt.'):.1f} s, run {run_span(run):.1f} s; "
+        # Twice, each followed by the CLI: the first run of a home parses the whole project (as
+        # the first CLI build does); later runs keep dbt's partial parse, as a daily build does.
+        for _ in range(2):
+            t = time.perf_counter()
+            run_id = sched.trigger("build_mart")
+            run = sched.wait_run("build_mart", run_id, timeout=7200, poll=2)
+            trigger_to_end_s = _elapsed(t)
+            tis = sched.task_instances("build_mart", run_id)
+            prints.append(_fingerprint(cfg))
+            cli.append(_dbt(["build"], cfg))
+            prints.append(_fingerprint(cfg))
+            states: dict[str, int] = {}
+            for ti in tis:
+                states[ti["state"]] = states.get(ti["state"], 0) + 1
+            dags.append({
+                "state": run["state"], "run_id": run_id, "tasks": len(tis), "task_states": states,
+                "dbt_tasks": sum(1 for ti in tis if ti["task_id"].startswith("dbt.")),
+                "dag_dbt_s": round(span(tis, "dbt."), 3),
+                "producer_s": round(span(tis, "dbt.dbt_producer_watcher"), 3),
+                "dag_run_s": round(run_span(run), 3), "trigger_to_end_s": trigger_to_end_s,
+                "before_dbt_s": {ti["task_id"]: ti.get("duration") for ti in tis
+                                 if not ti["task_id"].startswith("dbt.")},
+            })
+    differ = sorted({k for p in prints for k in p
+                     if len({json.dumps(q.get(k), default=str) for q in prints}) > 1})
+    best = min((d for d in dags if d["state"] == "success"), key=lambda d: d["dag_dbt_s"], default=dags[-1])
+    say(f"DAG {' / '.join(d['state'] for d in dags)}: dbt group "
+        f"{' / '.join(str(d['dag_dbt_s']) for d in dags)} s, run {best['dag_run_s']:.1f} s; "
         f"CLI {' / '.join(str(c['seconds']) for c in cli)} s; tables differing: {differ}")
     return {
-        "state": run["state"], "run_id": run_id, "tasks": len(tis), "task_states": states,
-        "dbt_tasks": sum(1 for ti in tis if ti["task_id"].startswith("dbt.")),
-        "dag_dbt_s": round(span(tis, "dbt."), 3),
-        "producer_s": round(span(tis, "dbt.dbt_producer_watcher"), 3),
-        "dag_run_s": round(run_span(run), 3), "trigger_to_end_s": trigger_to_end_s,
-        "services_up_s": up_s,
-        "before_dbt_s": {ti["task_id"]: ti.get("duration") for ti in tis if not ti["task_id"].startswith("dbt.")},
+        **best, "state": "success" if all(d["state"] == "success" for d in dags) else "failed",
+        "dag_runs": dags, "services_up_s": up_s,
         "cli": cli, "cli_best_s": min(c["seconds"] for c in cli),
-        "tables": len(dag_tables), "tables_differ": differ,
+        "tables": len(prints[0]), "tables_differ": differ,
         "command": "dbt build (CITYSAFETY_HOME=<bench>/year, citysafety.mart.dbt_runner.run_dbt) vs "
-                   "POST /api/v2/dags/build_mart/dagRuns under scheduler.start_services",
+                   "POST /api/v2/dags/build_mart/dagRuns under scheduler.start_services; "
+                   "CLI, DAG, CLI, DAG, CLI: the best of each",
     }
 
 

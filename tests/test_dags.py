@@ -32,6 +32,9 @@ for dag_id, dag in bag.dags.items():
             "backoff": bool(t.retry_exponential_backoff),
             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "vars": getattr(t, "vars", None),
+            "env": getattr(t, "env", None),
+            "start_from_trigger": t.start_from_trigger,
+            "start_trigger": t.start_trigger_args.trigger_cls if t.start_trigger_args else None,
             "upstream": sorted(t.upstream_task_ids),
             "class": type(t).__name__,
             "deferrable": getattr(t, "deferrable", None),
@@ -39,6 +42,9 @@ for dag_id, dag in bag.dags.items():
     }
 from cosmos.operators._watcher import base
 out["cosmos_event_allowlist"] = sorted(base._DBT_EVENT_ALLOWLIST)
+from cosmos.operators import watcher
+out["producer_tuned"] = [getattr(watcher.DbtProducerWatcherOperator, "_citysafety_tuned", False),
+                         base.safe_xcom_push.__module__, base._process_dbt_log_event.__module__]
 print("JSON" + json.dumps(out, default=str))
 """
 
@@ -99,7 +105,9 @@ def test_the_as_of_date_is_resolved_when_the_run_starts(parsed):
     for task_id, task in build.items():
         # Every task of the group that can run dbt (cosmos's empty producer_done gate runs nothing).
         if task_id.startswith("dbt.") and task["class"] != "EmptyOperator":
-            assert task["vars"] == {"as_of_date": AS_OF_TEMPLATE}, task_id
+            # In the environment, not dbt's --vars (which would cost a full parse of the project).
+            assert task["env"] == {"CITYSAFETY_AS_OF_DATE": AS_OF_TEMPLATE}, task_id
+            assert not task["vars"], task_id
 
 
 def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
@@ -116,12 +124,23 @@ def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
     for name in models:
         task = build.get(f"dbt.{name}.run") or build.get(f"dbt.{name}_run")
         assert task and task["class"] == "DbtRunWatcherOperator" and task["deferrable"], name
+    # Under the scheduler every node task starts in the triggerer, no worker process of its own
+    # (citysafety.orchestrate.node_trigger); the producer and cosmos's empty gate do not.
+    for task_id, task in build.items():
+        node = task_id.startswith("dbt.") and task["class"] not in (
+            "DbtProducerWatcherOperator", "EmptyOperator")
+        assert task["start_from_trigger"] is node, task_id
+        assert task["start_trigger"] == ("citysafety.orchestrate.node_trigger.NodeTrigger"
+                                         if node else None), task_id
     # Under the scheduler no node task waits for the producer to finish: they run beside it.
     assert not any("dbt.dbt_producer_watcher" in t["upstream"] for k, t in build.items()
                    if k != "dbt.dbt_producer_watcher_done")
-    # The producer pushes only the dbt events a node task reads (cosmos_settings.quiet_node_events).
+    # The producer pushes only the dbt events a node task reads (citysafety.orchestrate.producer).
     assert "NodeFinished" in parsed["cosmos_event_allowlist"]
     assert not {"NodeStart", "NodeCompiling", "NodeExecuting"} & set(parsed["cosmos_event_allowlist"])
+    # ... for nodes with a task, from a thread of their own (the private globals it replaces exist).
+    assert parsed["producer_tuned"] == [True, "citysafety.orchestrate.producer",
+                                        "citysafety.orchestrate.producer"]
 
 
 def test_in_airflow_dags_test_the_node_tasks_follow_the_producer(tmp_path):

@@ -20,13 +20,16 @@ def run_dbt(args: list[str], cfg: Settings | None = None, ok_codes: tuple[int, .
     """
     cfg = cfg or settings()
     project = str(DBT_PROJECT_DIR)
-    if as_of_date() and "--vars" not in args:
-        args = [*args, "--vars", f"{{as_of_date: '{as_of_date()}'}}"]
+    env = {**os.environ, "CITYSAFETY_HOME": str(cfg.home),
+           "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}
+    # The as-of date reaches dbt through the environment (macros/as_of_date.sql says why).
+    env.pop("CITYSAFETY_AS_OF_DATE", None)
+    if as_of_date():
+        env["CITYSAFETY_AS_OF_DATE"] = as_of_date()
     done = subprocess.run([
         str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", project,
         "--profiles-dir", project, "--target-path", str(cfg.build_dir / "dbt_target"),
         "--log-path", str(cfg.build_dir / "dbt_logs"),
-    ], env={**os.environ, "CITYSAFETY_HOME": str(cfg.home),
-            "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}, capture_output=True, text=True)
+    ], env=env, capture_output=True, text=True)
     if done.returncode not in ok_codes:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-5000:]}{done.stderr[-2000:]}")

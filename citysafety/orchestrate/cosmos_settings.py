@@ -7,25 +7,14 @@ import datetime as dt
 
 from citysafety import config
 from citysafety.orchestrate import queues
+from citysafety.orchestrate.producer import tune as tune_producer
 from citysafety.orchestrate.runner import VENV_BIN
 
-# How often a waiting node task looks for its node's result (seconds): the triggerer polls the
-# producer's XCom at this pace, so it bounds how long the run trails the build at each step.
-WATCHER_POKE_INTERVAL = 2
-
-
-def quiet_node_events() -> None:
-    """Keep only the dbt events a node task reads (its end and any error) as producer XComs.
-
-    cosmos 1.15's producer pushes an XCom (a call to the API server, made while dbt waits) for
-    every NodeStart, NodeCompiling, NodeExecuting and NodeFinished of every node; a node task
-    reads only the last one, once the node is done. The three others were half the producer's
-    calls (447 nodes). Their lines still reach the producer's log. cosmos keeps the list in a
-    private module global (`_DBT_EVENT_ALLOWLIST`); tests/test_dags.py fails if it goes away.
-    """
-    from cosmos.operators._watcher import base
-
-    base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+# How often a waiting node task looks for its node's result (seconds): the triggerer asks the API
+# server for the node's status at this pace, so it bounds how long a node task trails its node;
+# each ask costs the triggerer CPU on the core dbt does not use (2 s was measured as a fifth of
+# a core on the demo build).
+WATCHER_POKE_INTERVAL = 3
 
 
 def dbt_task_group_args() -> dict:
@@ -46,7 +35,7 @@ def dbt_task_group_args() -> dict:
         ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection,
     )
 
-    quiet_node_events()
+    tune_producer()
     project = config.DBT_PROJECT_DIR
     return {
         "project_config": ProjectConfig(
@@ -78,8 +67,9 @@ def dbt_task_group_args() -> dict:
         ),
         "operator_args": {
             "install_deps": False,
-            # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse.
-            "vars": {"as_of_date": AS_OF_TEMPLATE},
+            # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse;
+            # passed in the environment, which keeps dbt's partial parse (macros/as_of_date.sql).
+            "env": {"CITYSAFETY_AS_OF_DATE": AS_OF_TEMPLATE},
             "poke_interval": WATCHER_POKE_INTERVAL,
             # A hung build fails and a failed node is retried (alone, by cosmos's fallback).
             "retries": 1,
@@ -101,6 +91,8 @@ def finish_group(group) -> None:
     - cosmos's `dbt_producer_watcher_done` (an empty task that keeps a skipped producer retry
       from skipping what follows the group) gets the settings of the other dbt tasks, so that
       every task of the DAG has a timeout and retries (tests/test_dags.py).
+    - Under the scheduler, every node task starts and, unless it failed, ends in the triggerer
+      (citysafety.orchestrate.node_trigger): no worker process for a node the producer built.
     - Where the DAG runs one task at a time in one process (`airflow dags test`, `make
       pipeline`), the node tasks that start the group come after the dbt producer. Under the
       scheduler they run beside it, waiting (deferred) for their node; run one at a time, a node
@@ -109,17 +101,21 @@ def finish_group(group) -> None:
     """
     from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
 
+    from citysafety.orchestrate import node_trigger
+
     prefix = f"{group.group_id}."
     tasks = {t.task_id: t for t in group.dag.tasks if t.task_id.startswith(prefix)}
     producer = tasks[prefix + PRODUCER_WATCHER_TASK_ID]
     done = tasks[prefix + PRODUCER_WATCHER_DONE_TASK_ID]
     for attr in ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout", "queue"):
         setattr(done, attr, getattr(producer, attr))
+    nodes = {task_id: task for task_id, task in tasks.items()
+             if task_id not in (prefix + PRODUCER_WATCHER_TASK_ID, prefix + PRODUCER_WATCHER_DONE_TASK_ID)}
     if not config.in_process_run():
+        for task in nodes.values():
+            node_trigger.start_in_triggerer(task, task.execution_timeout)
         return
-    for task_id, task in tasks.items():
-        if task_id in (prefix + PRODUCER_WATCHER_TASK_ID, prefix + PRODUCER_WATCHER_DONE_TASK_ID):
-            continue
+    for task in nodes.values():
         if not any(u.startswith(prefix) for u in task.upstream_task_ids):
             producer >> task
 

@@ -1,0 +1,95 @@
+"""What the build's producer task (cosmos's watcher mode) reports while `dbt build` runs.
+
+cosmos's producer reports every dbt node to the node tasks through XComs, each a call to the API
+server made from dbt's event callback, so dbt waits for it: about 800 calls for this project,
+measured as most of the gap between the producer's `dbt build` and the same build from the CLI.
+`tune()` keeps what the node tasks read and takes the calls off dbt's path:
+
+- only the dbt events a node task reads are pushed: a node's end (NodeFinished) and errors, and
+  only for nodes that have a task (models, seeds, snapshots; a test's result reaches its model's
+  test task through cosmos's aggregated status, which is still pushed);
+- the pushes are made, in order, by one thread of the producer while dbt goes on, and all of them
+  are made before the producer's dbt run returns or raises: a node task never sees the producer
+  finished before its node's status (cosmos would take a missing status after a successful
+  producer for a node dbt did not run).
+
+cosmos keeps these in private module globals; tests/test_dags.py fails if they go away.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+# The node kinds that have a task of their own under the watcher (cosmos renders no task per test).
+_NODES_WITH_TASKS = frozenset({"model", "seed", "snapshot"})
+
+_active: _Pusher | None = None
+
+
+class _Pusher:
+    """One thread making the producer's XCom pushes in the order dbt reported them."""
+
+    def __init__(self, push):
+        self._push = push
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="cosmos-xcom-pusher", daemon=True)
+        self._thread.start()
+
+    def __call__(self, task_instance: Any, key: str, value: Any) -> None:
+        self._queue.put((task_instance, key, value))
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            task_instance, key, value = item
+            try:
+                self._push(task_instance=task_instance, key=key, value=value)
+            except BaseException as exc:  # kept, raised by the producer once dbt is done
+                self.error = self.error or exc
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+def tune() -> None:
+    """Apply the three changes above to cosmos (once per process; DAG files parse repeatedly)."""
+    from cosmos.operators import watcher
+    from cosmos.operators._watcher import aggregation, base
+
+    base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+    if getattr(watcher.DbtProducerWatcherOperator, "_citysafety_tuned", False):
+        return
+    push = base.safe_xcom_push
+    process_event = base._process_dbt_log_event
+    run_dbt_runner = watcher.DbtProducerWatcherOperator.run_dbt_runner
+
+    def safe_xcom_push(task_instance: Any, key: str, value: Any) -> None:
+        (_active or push)(task_instance=task_instance, key=key, value=value)
+
+    def _process_dbt_log_event(task_instance: Any, dbt_log: dict[str, Any]) -> None:
+        node = (dbt_log.get("data") or {}).get("node_info") or {}
+        if node.get("unique_id") and node.get("resource_type") not in _NODES_WITH_TASKS:
+            return None
+        return process_event(task_instance, dbt_log)
+
+    def producer_run_dbt_runner(self, command, env, cwd, **kwargs):
+        global _active
+        pusher = _Pusher(push)
+        _active = pusher
+        try:
+            result = run_dbt_runner(self, command, env, cwd, **kwargs)
+        finally:
+            _active = None
+            pusher.close()
+        if pusher.error is not None:
+            raise pusher.error
+        return result
+
+    base.safe_xcom_push = safe_xcom_push
+    aggregation.safe_xcom_push = safe_xcom_push
+    base._process_dbt_log_event = _process_dbt_log_event
+    watcher.DbtProducerWatcherOperator.run_dbt_runner = producer_run_dbt_runner
+    watcher.DbtProducerWatcherOperator._citysafety_tuned = True
