@@ -905,14 +905,11 @@ def emergency_drills_by_tier(tiers: pd.DataFrame, subtitle: str) -> alt.TopLevel
     )
 
 
-def emergency_drills_by_year(drills: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    tiers = EMERGENCY_TIERS + sorted(set(drills["plan_tier_label"]) - set(EMERGENCY_TIERS))
+def emergency_drills_by_year(per_year: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """Drills per year stacked by tier: the rows of ``data.load_drills_by_year`` (the mart's
+    counts and tier order)."""
+    tiers = EMERGENCY_TIERS + sorted(set(per_year["plan_tier_label"]) - set(EMERGENCY_TIERS))
     colors = EMERGENCY_TIER_COLORS + ["#BAB0AC"] * (len(tiers) - len(EMERGENCY_TIERS))
-    per_year = (
-        drills.groupby(["drill_year", "plan_tier_label"], as_index=False)
-        .agg(drills=("drill_id", "count"), participants=("participants", "sum"))
-    )
-    per_year["tier_order"] = per_year["plan_tier_label"].map({t: i for i, t in enumerate(tiers)})
     return (
         alt.Chart(per_year)
         .mark_bar()

@@ -49,6 +49,8 @@ STREET_ORDER = list(street_codes())
 _PLAN = dbt_project_vars()
 BASE_YEAR = int(_PLAN["baseline_year"])
 TARGET_YEAR = int(_PLAN["target_year"])
+# 监测's recent-alarm windows in days (dbt's var, the windows of rpt_monitoring_alarm_windows).
+ALARM_WINDOW_DAYS = [int(d) for d in _PLAN["alarm_window_days"]]
 # The street_code of the district's rows in the tables that publish them.
 DISTRICT = "ALL"
 
@@ -367,17 +369,18 @@ def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
     return query(UNMAPPED_STREET_VALUES_SQL, {"sources": [str(s) for s in sources]})
 
 
-# dbt source freshness of the last build (audit.source_freshness): the verdicts are dbt's.
+# dbt source freshness of the last build (marts.rpt_data_health_source_freshness): the verdicts,
+# their urgency order and the feed of each table are dbt's.
 SOURCE_FRESHNESS_SQL = """
-SELECT source, table_name, status, max_loaded_at, hours_since_load, warn_after, error_after, checked_at
-FROM audit.source_freshness
-ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'warn' THEN 1 WHEN 'no_data' THEN 2 ELSE 3 END,
-         source, table_name
+SELECT source, table_name, feed, status, max_loaded_at, hours_since_load, warn_after, error_after, checked_at
+FROM marts.rpt_data_health_source_freshness
+ORDER BY status_order, source, table_name
 """
 
 
 def load_source_freshness() -> pd.DataFrame:
-    """dbt source freshness per source table, most urgent first (``audit.source_freshness``)."""
+    """dbt source freshness per source table, most urgent first
+    (``marts.rpt_data_health_source_freshness``)."""
     return query(SOURCE_FRESHNESS_SQL)
 
 
@@ -510,17 +513,24 @@ ORDER BY e.started_at DESC, e.episode_id
 LIMIT $limit
 """
 
-ALARMS_BY_SOURCE_SQL = """
-SELECT a.hazard_source_id,
-       sum(a.episodes)::BIGINT AS episodes,
-       sum(a.high_high_episodes)::BIGINT AS high_high_episodes
-FROM marts.agg_sensor_alarms_daily AS a
-WHERE a.day BETWEEN $day_from AND $day_to 
-  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
-  AND ($source = '' OR a.hazard_source_id = $source)
+# The recent-alarm windows (marts.rpt_monitoring_alarm_windows: the last N days of data, the
+# as-of day included; the days are dbt's var alarm_window_days): each window's days, whatever
+# the filters, and the counts of a window summed over the chosen streets' or source's rows.
+ALARM_WINDOWS_SQL = """
+SELECT window_days, min(window_from) AS window_from, max(window_to) AS window_to
+FROM marts.rpt_monitoring_alarm_windows
+GROUP BY window_days
+ORDER BY window_days
+"""
 
-GROUP BY a.hazard_source_id
-ORDER BY a.hazard_source_id
+ALARM_WINDOW_COUNTS_SQL = """
+SELECT coalesce(sum(episodes), 0)::BIGINT AS episodes,
+       coalesce(sum(high_high_episodes), 0)::BIGINT AS high_high_episodes,
+       coalesce(sum(hazard_sources_alarming), 0)::BIGINT AS hazard_sources_alarming
+FROM marts.rpt_monitoring_alarm_windows
+WHERE window_days = $window_days
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
+  AND ($source = '' OR hazard_source_id = $source)
 """
 
 def _streets_param(streets: list[str] | None) -> list[str]:
@@ -571,15 +581,22 @@ def load_alarm_episodes(
     )
 
 
-def load_alarms_by_source(
-    day_from: dt.date, day_to: dt.date, streets: list[str] | None, source: str = ""
-) -> pd.DataFrame:
-    """Alarm episodes per hazard source that started between two days (daily aggregate)."""
-    return query(
-        ALARMS_BY_SOURCE_SQL,
-        {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
-         "source": str(source or "")},
-    )
+def load_alarm_windows() -> dict[int, tuple[dt.date, dt.date]]:
+    """The days of each recent-alarm window (first, last), by its length in days; empty when
+    there is no sensor data (``marts.rpt_monitoring_alarm_windows``)."""
+    df = query(ALARM_WINDOWS_SQL)
+    return {int(r.window_days): (pd.Timestamp(r.window_from).date(), pd.Timestamp(r.window_to).date())
+            for r in df.itertuples()}
+
+
+def load_alarm_window_counts(window_days: int, streets: list[str] | None, source: str = "") -> dict[str, int]:
+    """Alarm episodes, 高高报 episodes and alarming hazard sources of a recent-alarm window,
+    summed over the chosen streets or source (``marts.rpt_monitoring_alarm_windows``)."""
+    row = query(
+        ALARM_WINDOW_COUNTS_SQL,
+        {"window_days": int(window_days), "streets": _streets_param(streets), "source": str(source or "")},
+    ).iloc[0]
+    return {k: int(v) for k, v in row.items()}
 
 
 # --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------
@@ -604,12 +621,25 @@ FROM marts.fct_drills
 
 DRILLS_SQL = """
 SELECT d.drill_id, d.drilled_on, d.drill_year, d.drill_form, d.participants, d.plan_id,
-       d.plan_current, d.plan_known, d.plan_name, d.plan_tier, d.street_code, s.street_name
+       d.plan_current, d.plan_known, d.plan_name, d.plan_tier, d.plan_tier_label, d.street_code, s.street_name
 FROM marts.fct_drills AS d
 LEFT JOIN marts.dim_streets AS s ON d.street_code = s.street_code
 WHERE d.drill_year BETWEEN $year_from AND $year_to
   AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], d.street_code))
 ORDER BY d.drilled_on DESC, d.drill_id
+"""
+
+# Drills and participants per year and tier of the plan drilled (marts.rpt_emergency_drills_by_year),
+# summed over the chosen streets' rows (every row, ALL included, when none is chosen).
+DRILLS_BY_YEAR_SQL = """
+SELECT drill_year, plan_tier_label, min(tier_order) AS tier_order,
+       sum(drills)::BIGINT AS drills,
+       sum(participants)::BIGINT AS participants
+FROM marts.rpt_emergency_drills_by_year
+WHERE drill_year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
+GROUP BY drill_year, plan_tier_label
+ORDER BY drill_year, tier_order, plan_tier_label
 """
 
 RESOURCES_SQL = """
@@ -661,6 +691,15 @@ def load_drills(year_from: int, year_to: int, streets: list[str] | None) -> pd.D
     of plans of those streets (district and department plans have none)."""
     return query(
         DRILLS_SQL,
+        {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
+    )
+
+
+def load_drills_by_year(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """Drills and participants per year and tier of the plan drilled, for the plans of the
+    chosen streets (``marts.rpt_emergency_drills_by_year``)."""
+    return query(
+        DRILLS_BY_YEAR_SQL,
         {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
     )
 
