@@ -35,6 +35,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_path,
 )
 from dashboard_harness import run_page as _run_page
+from citysafety.mart import freshness
 from dashboards import frame
 
 PAGE = "data_health"
@@ -170,13 +171,9 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
             )
         create_mart(con, "marts.agg_street_values", STREET_VALUES)
         if "freshness" in audit:
-            create_table(
-                con, "audit.source_freshness",
-                """checked_at TIMESTAMP, source VARCHAR, table_name VARCHAR, status VARCHAR,
-                max_loaded_at TIMESTAMP, hours_since_load DOUBLE, warn_after VARCHAR,
-                error_after VARCHAR""",
-                FRESHNESS,
-            )
+            # as the build writes it, least urgent first: the order shown is the mart's (status_order)
+            create_table(con, freshness.TABLE, freshness.COLUMNS, FRESHNESS[::-1])
+            derive_mart(con, "rpt_data_health_source_freshness")  # dbt's order and feed names
 
 
 def data_docs_index(home: Path) -> Path:
