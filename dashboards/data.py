@@ -35,16 +35,16 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import dbt_project_vars, settings
-from citysafety.streets import street_codes
+from citysafety.sources import casualty_departments
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-# Departments of record, in display order, with their Chinese names (mart contract).
-DEPARTMENTS: dict[str, str] = {"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}
-# The district's usual order of its streets (the filter and tables follow it; unknown last):
-# the seed dbt_project/seeds/streets.csv, the one list of the streets.
-STREET_ORDER = list(street_codes())
+# Departments of record of casualty events, in display order, with the accident type each
+# records (工矿商贸, 火灾, 道路交通): the registry's (citysafety/sources.py), as dbt publishes them
+# in fct_casualty_events.department_name. The streets' order is the mart's
+# (dim_streets.street_order, the seed's order).
+DEPARTMENTS: dict[str, str] = casualty_departments()
 # The action plan's base and target years: dbt's vars (dbt_project.yml), held once there.
 _PLAN = dbt_project_vars()
 BASE_YEAR = int(_PLAN["baseline_year"])
@@ -216,9 +216,7 @@ ORDER BY year
 STREETS_SQL = """
 SELECT street_code, street_name
 FROM marts.dim_streets
-ORDER BY street_code = 'UNKNOWN',
-         coalesce(list_position($street_order::VARCHAR[], street_code), 1000),
-         street_code
+ORDER BY street_order, street_code
 """
 
 EVENT_YEARS_SQL = """
@@ -250,7 +248,7 @@ def load_kpi(since: int = BASE_YEAR) -> pd.DataFrame:
 
 def load_streets() -> pd.DataFrame:
     """Streets for the filter (``marts.dim_streets``), the unknown street last."""
-    return query(STREETS_SQL, {"street_order": STREET_ORDER})
+    return query(STREETS_SQL)
 
 
 def _year_span(sql: str) -> tuple[int | None, int | None]:
@@ -647,10 +645,9 @@ SELECT r.street_code, r.street_name,
        r.resource_type, r.resources, r.quantity_total, r.quantity_unit, r.units,
        r.quantity_by_unit, r.last_updated_on
 FROM marts.agg_resources_by_street AS r
+LEFT JOIN marts.dim_streets AS s ON s.street_code = r.street_code
 WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], r.street_code)
-ORDER BY r.street_code = 'UNKNOWN',
-         coalesce(list_position($street_order::VARCHAR[], r.street_code), 1000),
-         r.street_code, r.resource_type
+ORDER BY s.street_order NULLS LAST, r.street_code, r.resource_type
 """
 
 
@@ -706,7 +703,7 @@ def load_drills_by_year(year_from: int, year_to: int, streets: list[str] | None)
 
 def load_resources(streets: list[str] | None) -> pd.DataFrame:
     """Current emergency resources per street and type (``marts.agg_resources_by_street``)."""
-    return query(RESOURCES_SQL, {"streets": _streets_param(streets), "street_order": STREET_ORDER})
+    return query(RESOURCES_SQL, {"streets": _streets_param(streets)})
 
 
 # --- queries of the 总览 official indicators and alerts ---------------------------------------
@@ -855,13 +852,12 @@ SELECT p.risk_point_id, p.risk_point_name, p.street_code,
        p.risk_level_label AS risk_level_effective,
        p.flagged, p.flag_reason, p.flag_reason_zh, p.responsible_unit, p.assessed_on, p.snapshot_quarter
 FROM marts.fct_risk_points AS p
+LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
 WHERE (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], p.street_code))
   AND ($level = '' OR p.risk_level_label = $level)
   AND ($category = '' OR p.risk_category_label = $category)
   AND (NOT $flagged_only OR p.flagged)
-ORDER BY p.risk_level_order,
-         coalesce(list_position($street_order::VARCHAR[], p.street_code), 1000),
-         p.risk_point_id
+ORDER BY p.risk_level_order, s.street_order NULLS LAST, p.risk_point_id
 """
 
 
@@ -892,7 +888,6 @@ def load_risk_points(
             "level": str(level or ""),
             "category": str(category or ""),
             "flagged_only": bool(flagged_only),
-            "street_order": STREET_ORDER,
         },
     )
 

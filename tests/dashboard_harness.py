@@ -114,6 +114,20 @@ def derive_mart(con: duckdb.DuckDBPyConnection, model: str) -> None:
     )
 
 
+def create_dim_streets(con: duckdb.DuckDBPyConnection, codes: Sequence[str] | None = None) -> None:
+    """``marts.dim_streets`` as dbt builds it: the model's SQL over the seed
+    dbt_project/seeds/streets.csv (only the streets ``codes`` when given), so a fixture's streets,
+    names and order are the seed's."""
+    seed = DBT_PROJECT_DIR / "seeds" / "streets.csv"
+    con.execute("CREATE TABLE marts.streets AS SELECT * FROM read_csv($seed, all_varchar = true)",
+                {"seed": str(seed)})
+    if codes is not None:
+        con.execute("DELETE FROM marts.streets WHERE NOT list_contains($codes, street_code)",
+                    {"codes": list(codes)})
+    derive_mart(con, "dim_streets")
+    con.execute("DROP TABLE marts.streets")  # the seed is not published
+
+
 def warehouse_path(home: Path) -> Path:
     return home / "warehouse" / "citysafety.duckdb"
 

@@ -17,6 +17,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    create_dim_streets,
     browser_page,
     chart_titles,
     create_mart,
@@ -161,7 +162,7 @@ def daily_rows() -> list[tuple]:
 
 
 def create_streets(con: duckdb.DuckDBPyConnection) -> None:
-    create_mart(con, "marts.dim_streets", [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS])
+    create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
 
 
 def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:

@@ -107,6 +107,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "street_name": "街道名称",
         "short_name": "简称",
         "is_unknown": "是否未知街道",
+        "street_order": "街道顺序",
     },
     "dim_enterprises": {
         "enterprise_key": "单位主键",
