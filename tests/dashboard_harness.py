@@ -81,13 +81,22 @@ def render_model(model: str) -> str:
     def var(name, default=None):
         return variables.get(name, default)
 
+    from citysafety import sources as registry
+    from citysafety.streets import UNKNOWN_STREET, street_codes
+
+    # macros/registry.sql is generated from the registry and returns values (dbt's `return`):
+    # its macros are the registry's own functions here
+    generated = DBT_PROJECT_DIR / registry.DBT_REGISTRY_FILE
     macros = "".join(
         path.read_text(encoding="utf-8") for path in sorted((DBT_PROJECT_DIR / "macros").glob("*.sql"))
+        if path != generated
     )
     model_sql = (DBT_PROJECT_DIR / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8")
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     return environment.from_string(macros + model_sql).render(
-        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var
+        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var,
+        registry_feeds=registry.dbt_registry, casualty_departments=registry.casualty_departments,
+        street_codes=lambda: [*street_codes(), UNKNOWN_STREET],
     ).strip()
 
 
