@@ -1,7 +1,10 @@
 """Shared scaffolding of the dashboard tests (tests/test_dashboard_*.py).
 
 - a fixture warehouse: `open_warehouse` / `create_table` build $CITYSAFETY_HOME/warehouse/citysafety.duckdb
-  from column specs and rows; `derive_mart` adds a reporting table (rpt_*) by running its dbt
+  from column specs and rows: a published table's columns are its contract's (`create_mart`,
+  contracts.lock.json), an audit table's are where the platform declares them (`arrow_columns`
+  of the raw layer's schemas, the gate's and the freshness check's column lists), the streets
+  are the seed's through dbt's model (`create_dim_streets`); `derive_mart` adds a reporting table (rpt_*) by running its dbt
   model's SQL over the fixture's own tables (`render_model`: refs to `marts.<name>`, the
   project's vars and macros), so a page test reads the figures dbt publishes from its hand rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
   (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test, with sign-in
@@ -59,6 +62,17 @@ def contract_columns(relation: str) -> str:
     so a contract change breaks the tests that read the table."""
     spec = contracts.read_lock()[relation if "." in relation else f"marts.{relation}"]
     return ", ".join(f"{name} {kind}" for name, kind in spec["columns"])
+
+
+def arrow_columns(schema) -> str:
+    """The columns of a table the raw layer writes (a pyarrow schema, e.g.
+    ``citysafety.raw.store.RECONCILIATION``) as DuckDB declares them when it reads the Parquet."""
+    con = duckdb.connect()
+    try:
+        con.register("empty", schema.empty_table())
+        return ", ".join(f"{name} {kind}" for name, kind, *_ in con.execute("DESCRIBE empty").fetchall())
+    finally:
+        con.close()
 
 
 # The mart tables several pages' fixtures hold.
