@@ -35,7 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import dbt_project_vars, settings
-from citysafety.sources import casualty_departments
+from citysafety.sources import casualty_departments, feed
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -1011,7 +1011,7 @@ def load_major_hazards(year_from: int, year_to: int, streets: list[str] | None) 
 # the enterprise registry; UNKNOWN when the unit is not in it). The blacklist and the insurance by
 # street are the registry's current state.
 
-INSPECTION_RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
+INSPECTION_RESULTS = list(feed("emb", "inspections").column("result").choices)  # the registry's, in order
 
 INSPECTION_YEARS_SQL = """
 SELECT min(year) AS first_year, max(year) AS last_year, count(*) AS inspections
