@@ -368,11 +368,14 @@ def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
 
 
 # dbt source freshness of the last build (marts.rpt_data_health_source_freshness): the verdicts,
-# their urgency order and the feed of each table are dbt's.
+# their urgency order and the feed of each table are dbt's; when the check ran and the hours
+# since the last load then, audit.source_freshness's.
 SOURCE_FRESHNESS_SQL = """
-SELECT source, table_name, feed, status, max_loaded_at, hours_since_load, warn_after, error_after, checked_at
-FROM marts.rpt_data_health_source_freshness
-ORDER BY status_order, source, table_name
+SELECT r.source, r.table_name, r.feed, r.status, r.max_loaded_at, a.hours_since_load,
+       r.warn_after, r.error_after, a.checked_at
+FROM marts.rpt_data_health_source_freshness AS r
+LEFT JOIN audit.source_freshness AS a ON a.source = r.source AND a.table_name = r.table_name
+ORDER BY r.status_order, r.source, r.table_name
 """
 
 

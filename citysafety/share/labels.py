@@ -468,10 +468,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "status": "检查结果",
         "status_order": "紧急程度顺序",
         "max_loaded_at": "最近加载时间",
-        "hours_since_load": "距最近加载小时数",
         "warn_after": "预警阈值",
         "error_after": "超期阈值",
-        "checked_at": "检查时间",
     },
     "rpt_data_health_quarantine_reasons": {
         "report_id": "统计行编号",
