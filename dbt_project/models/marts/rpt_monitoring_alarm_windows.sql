@@ -28,8 +28,8 @@ as_of as (
 
 windows as (
     select
-        window_days,
-        (as_of.as_of_day - (window_days - 1) * interval 1 day)::date as window_from,
+        w.window_days,
+        (as_of.as_of_day - (w.window_days - 1) * interval 1 day)::date as window_from,
         as_of.as_of_day as window_to
     from unnest({{ var('alarm_window_days') }}) as w (window_days), as_of
     where as_of.as_of_day is not null
@@ -37,13 +37,17 @@ windows as (
 
 -- every monitored source with its street (the coverage's), and any source with alarm days only
 source_streets as (
-    select hazard_source_id, coalesce(street_code, 'UNKNOWN') as street_code
+    select
+        hazard_source_id,
+        coalesce(street_code, 'UNKNOWN') as street_code
     from coverage
     union all
-    select hazard_source_id, coalesce(any_value(street_code), 'UNKNOWN') as street_code
+    select
+        daily.hazard_source_id,
+        coalesce(any_value(daily.street_code), 'UNKNOWN') as street_code
     from daily
-    where hazard_source_id not in (select hazard_source_id from coverage)
-    group by hazard_source_id
+    where daily.hazard_source_id not in (select c.hazard_source_id from coverage as c)
+    group by daily.hazard_source_id
 ),
 
 counts as (
@@ -54,7 +58,7 @@ counts as (
         sum(daily.high_high_episodes) as high_high_episodes
     from windows
     inner join daily on daily.day between windows.window_from and windows.window_to
-    group by 1, 2
+    group by windows.window_days, daily.hazard_source_id
 ),
 
 final as (
@@ -73,8 +77,9 @@ final as (
     from windows
     cross join source_streets
     left join counts
-        on counts.window_days = windows.window_days
-        and counts.hazard_source_id = source_streets.hazard_source_id
+        on
+            windows.window_days = counts.window_days
+            and source_streets.hazard_source_id = counts.hazard_source_id
     left join dim_streets on source_streets.street_code = dim_streets.street_code
 )
 
