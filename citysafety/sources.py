@@ -104,6 +104,9 @@ class Source:
     name: str
     department: str  # Chinese name of the department: the owner of its ingest DAG in Airflow
     feeds: tuple[Feed, ...] = field(default_factory=tuple)
+    # The accident type its casualty events count under when it is a department of record
+    # (marts.fct_casualty_events.department_name: 工矿商贸, 火灾, 道路交通); None otherwise.
+    records_casualties: str | None = None
 
 
 # The owner of the shared build (build_mart): the office that runs the platform.
@@ -427,9 +430,9 @@ EMERGENCY_RESOURCES = Feed(
 
 SOURCES: tuple[Source, ...] = (
     Source("emb", "区应急管理局", (EMB_ACCIDENTS, EMB_ENTERPRISES, EMB_HAZARD_SOURCES,
-                              EMB_SENSOR_READINGS, EMB_INSPECTIONS)),
-    Source("fire", "区消防救援大队", (FIRE_FIRES,)),
-    Source("traffic", "交警大队", (TRAFFIC_ROAD_ACCIDENTS,)),
+                              EMB_SENSOR_READINGS, EMB_INSPECTIONS), records_casualties="工矿商贸"),
+    Source("fire", "区消防救援大队", (FIRE_FIRES,), records_casualties="火灾"),
+    Source("traffic", "交警大队", (TRAFFIC_ROAD_ACCIDENTS,), records_casualties="道路交通"),
     Source("stats", "区统计局", (STATS_ECONOMY,)),
     Source("grid", "网格化治理平台", (GRID_HAZARD_REPORTS,)),
     Source("safety_office", "区安委办", (SAFETY_OFFICE_RISK_POINTS,)),
@@ -439,6 +442,12 @@ SOURCES: tuple[Source, ...] = (
 
 def all_feeds() -> tuple[Feed, ...]:
     return tuple(f for s in SOURCES for f in s.feeds)
+
+
+def casualty_departments() -> dict[str, str]:
+    """The departments of record of casualty events, in registry order: source name -> the
+    accident type its events count under (emb -> 工矿商贸, fire -> 火灾, traffic -> 道路交通)."""
+    return {s.name: s.records_casualties for s in SOURCES if s.records_casualties}
 
 
 def source(name: str) -> Source:
@@ -457,8 +466,8 @@ def feed(source_name: str, feed_name: str) -> Feed:
 
 # --- The registry as dbt reads it ---------------------------------------------------------------
 # dbt cannot import this module: `python -m citysafety.sources dbt` writes what dbt needs of it
-# (key, latest_wins, choices of every feed), and the codes of the seed streets (dbt cannot read a
-# seed when it compiles), into macros, dbt_project/macros/registry.sql, which is checked in;
+# (key, latest_wins, choices of every feed), the codes of the seed streets (dbt cannot read a
+# seed when it compiles) and the departments of record of casualties, into macros, dbt_project/macros/registry.sql, which is checked in;
 # tests/test_registry.py fails when the file and the registry (or the seed) disagree.
 
 DBT_REGISTRY_FILE = "macros/registry.sql"
@@ -502,6 +511,12 @@ def dbt_registry_text() -> str:
         "    check a street_code without joining the seed (tests/generic/street_code.sql). -#}\n"
         "{% macro street_codes() -%}\n"
         "{{ return(" + jinja([*street_codes(), UNKNOWN_STREET]) + ") }}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The departments of record of casualty events, in registry order: source name -> the\n"
+        "    accident type its events count under (marts.fct_casualty_events.department_name). -#}\n"
+        "{% macro casualty_departments() -%}\n"
+        "{{ return(" + jinja(casualty_departments()) + ") }}\n"
         "{%- endmacro %}\n"
     )
 

@@ -22,6 +22,7 @@ import altair as alt
 import pandas as pd
 
 from citysafety.share import labels
+from citysafety.sources import feed
 from dashboards import components, data, maps
 from dashboards.frame import DISTRICT
 
@@ -756,9 +757,9 @@ def enforcement_insurance_trend(trend: pd.DataFrame, series: list[str], subtitle
 # --- emergency -----------------------------------------------------------------------------
 
 
-EMERGENCY_TIERS = ["区级", "部门", "街道", "社区", "企业"]
+EMERGENCY_TIERS = list(feed("emergency", "plans").column("tier").choices)  # the registry's, in order
 EMERGENCY_TIER_COLORS = ["#4C78A8", "#72B7B2", "#F58518", "#54A24B", "#B279A2"]
-EMERGENCY_RESOURCE_TYPES = ["救援队伍", "应急物资", "应急装备"]
+EMERGENCY_RESOURCE_TYPES = list(feed("emergency", "resources").column("resource_type").choices)
 EMERGENCY_RESOURCE_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#BAB0AC", "#9D755D"]
 EMERGENCY_OK_COLOR = "#54A24B"
 EMERGENCY_BAD_COLOR = "#E45756"
@@ -899,14 +900,11 @@ def emergency_drills_by_tier(tiers: pd.DataFrame, subtitle: str) -> alt.TopLevel
     )
 
 
-def emergency_drills_by_year(drills: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
-    tiers = EMERGENCY_TIERS + sorted(set(drills["plan_tier_label"]) - set(EMERGENCY_TIERS))
+def emergency_drills_by_year(per_year: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """Drills per year stacked by tier: the rows of ``data.load_drills_by_year`` (the mart's
+    counts and tier order)."""
+    tiers = EMERGENCY_TIERS + sorted(set(per_year["plan_tier_label"]) - set(EMERGENCY_TIERS))
     colors = EMERGENCY_TIER_COLORS + ["#BAB0AC"] * (len(tiers) - len(EMERGENCY_TIERS))
-    per_year = (
-        drills.groupby(["drill_year", "plan_tier_label"], as_index=False)
-        .agg(drills=("drill_id", "count"), participants=("participants", "sum"))
-    )
-    per_year["tier_order"] = per_year["plan_tier_label"].map({t: i for i, t in enumerate(tiers)})
     return (
         alt.Chart(per_year)
         .mark_bar()

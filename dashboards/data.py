@@ -35,22 +35,24 @@ import pandas as pd
 import streamlit as st
 
 from citysafety.config import dbt_project_vars, settings
-from citysafety.streets import street_codes
+from citysafety.sources import casualty_departments, feed
 
 CACHE_TTL_SECONDS = 60
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-# Departments of record, in display order, with their Chinese names (mart contract).
-DEPARTMENTS: dict[str, str] = {"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}
-# The district's usual order of its streets (the filter and tables follow it; unknown last):
-# the seed dbt_project/seeds/streets.csv, the one list of the streets.
-STREET_ORDER = list(street_codes())
+# Departments of record of casualty events, in display order, with the accident type each
+# records (工矿商贸, 火灾, 道路交通): the registry's (citysafety/sources.py), as dbt publishes them
+# in fct_casualty_events.department_name. The streets' order is the mart's
+# (dim_streets.street_order, the seed's order).
+DEPARTMENTS: dict[str, str] = casualty_departments()
 # The action plan's base and target years: dbt's vars (dbt_project.yml), held once there.
 _PLAN = dbt_project_vars()
 BASE_YEAR = int(_PLAN["baseline_year"])
 TARGET_YEAR = int(_PLAN["target_year"])
 DEATHS_REDUCTION_TARGET = float(_PLAN["deaths_reduction_target"])
 RATE_REDUCTION_TARGET = float(_PLAN["rate_reduction_target"])
+# 监测's recent-alarm windows in days (dbt's var, the windows of rpt_monitoring_alarm_windows).
+ALARM_WINDOW_DAYS = [int(d) for d in _PLAN["alarm_window_days"]]
 # The street_code of the district's rows in the tables that publish them.
 DISTRICT = "ALL"
 
@@ -217,9 +219,7 @@ ORDER BY year
 STREETS_SQL = """
 SELECT street_code, street_name
 FROM marts.dim_streets
-ORDER BY street_code = 'UNKNOWN',
-         coalesce(list_position($street_order::VARCHAR[], street_code), 1000),
-         street_code
+ORDER BY street_order, street_code
 """
 
 EVENT_YEARS_SQL = """
@@ -263,7 +263,7 @@ def load_kpi(since: int = BASE_YEAR) -> pd.DataFrame:
 
 def load_streets() -> pd.DataFrame:
     """Streets for the filter (``marts.dim_streets``), the unknown street last."""
-    return query(STREETS_SQL, {"street_order": STREET_ORDER})
+    return query(STREETS_SQL)
 
 
 def _year_span(sql: str) -> tuple[int | None, int | None]:
@@ -382,17 +382,21 @@ def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
     return query(UNMAPPED_STREET_VALUES_SQL, {"sources": [str(s) for s in sources]})
 
 
-# dbt source freshness of the last build (audit.source_freshness): the verdicts are dbt's.
+# dbt source freshness of the last build (marts.rpt_data_health_source_freshness): the verdicts,
+# their urgency order and the feed of each table are dbt's; when the check ran and the hours
+# since the last load then, audit.source_freshness's.
 SOURCE_FRESHNESS_SQL = """
-SELECT source, table_name, status, max_loaded_at, hours_since_load, warn_after, error_after, checked_at
-FROM audit.source_freshness
-ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'warn' THEN 1 WHEN 'no_data' THEN 2 ELSE 3 END,
-         source, table_name
+SELECT r.source, r.table_name, r.feed, r.status, r.max_loaded_at, a.hours_since_load,
+       r.warn_after, r.error_after, a.checked_at
+FROM marts.rpt_data_health_source_freshness AS r
+LEFT JOIN audit.source_freshness AS a ON a.source = r.source AND a.table_name = r.table_name
+ORDER BY r.status_order, r.source, r.table_name
 """
 
 
 def load_source_freshness() -> pd.DataFrame:
-    """dbt source freshness per source table, most urgent first (``audit.source_freshness``)."""
+    """dbt source freshness per source table, most urgent first
+    (``marts.rpt_data_health_source_freshness``)."""
     return query(SOURCE_FRESHNESS_SQL)
 
 
@@ -525,17 +529,24 @@ ORDER BY e.started_at DESC, e.episode_id
 LIMIT $limit
 """
 
-ALARMS_BY_SOURCE_SQL = """
-SELECT a.hazard_source_id,
-       sum(a.episodes)::BIGINT AS episodes,
-       sum(a.high_high_episodes)::BIGINT AS high_high_episodes
-FROM marts.agg_sensor_alarms_daily AS a
-WHERE a.day BETWEEN $day_from AND $day_to 
-  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
-  AND ($source = '' OR a.hazard_source_id = $source)
+# The recent-alarm windows (marts.rpt_monitoring_alarm_windows: the last N days of data, the
+# as-of day included; the days are dbt's var alarm_window_days): each window's days, whatever
+# the filters, and the counts of a window summed over the chosen streets' or source's rows.
+ALARM_WINDOWS_SQL = """
+SELECT window_days, min(window_from) AS window_from, max(window_to) AS window_to
+FROM marts.rpt_monitoring_alarm_windows
+GROUP BY window_days
+ORDER BY window_days
+"""
 
-GROUP BY a.hazard_source_id
-ORDER BY a.hazard_source_id
+ALARM_WINDOW_COUNTS_SQL = """
+SELECT coalesce(sum(episodes), 0)::BIGINT AS episodes,
+       coalesce(sum(high_high_episodes), 0)::BIGINT AS high_high_episodes,
+       coalesce(sum(hazard_sources_alarming), 0)::BIGINT AS hazard_sources_alarming
+FROM marts.rpt_monitoring_alarm_windows
+WHERE window_days = $window_days
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
+  AND ($source = '' OR hazard_source_id = $source)
 """
 
 def _streets_param(streets: list[str] | None) -> list[str]:
@@ -586,15 +597,22 @@ def load_alarm_episodes(
     )
 
 
-def load_alarms_by_source(
-    day_from: dt.date, day_to: dt.date, streets: list[str] | None, source: str = ""
-) -> pd.DataFrame:
-    """Alarm episodes per hazard source that started between two days (daily aggregate)."""
-    return query(
-        ALARMS_BY_SOURCE_SQL,
-        {"day_from": day_from, "day_to": day_to, "streets": _streets_param(streets),
-         "source": str(source or "")},
-    )
+def load_alarm_windows() -> dict[int, tuple[dt.date, dt.date]]:
+    """The days of each recent-alarm window (first, last), by its length in days; empty when
+    there is no sensor data (``marts.rpt_monitoring_alarm_windows``)."""
+    df = query(ALARM_WINDOWS_SQL)
+    return {int(r.window_days): (pd.Timestamp(r.window_from).date(), pd.Timestamp(r.window_to).date())
+            for r in df.itertuples()}
+
+
+def load_alarm_window_counts(window_days: int, streets: list[str] | None, source: str = "") -> dict[str, int]:
+    """Alarm episodes, 高高报 episodes and alarming hazard sources of a recent-alarm window,
+    summed over the chosen streets or source (``marts.rpt_monitoring_alarm_windows``)."""
+    row = query(
+        ALARM_WINDOW_COUNTS_SQL,
+        {"window_days": int(window_days), "streets": _streets_param(streets), "source": str(source or "")},
+    ).iloc[0]
+    return {k: int(v) for k, v in row.items()}
 
 
 # --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------
@@ -619,7 +637,7 @@ FROM marts.fct_drills
 
 DRILLS_SQL = """
 SELECT d.drill_id, d.drilled_on, d.drill_year, d.drill_form, d.participants, d.plan_id,
-       d.plan_current, d.plan_known, d.plan_name, d.plan_tier, d.street_code, s.street_name
+       d.plan_current, d.plan_known, d.plan_name, d.plan_tier, d.plan_tier_label, d.street_code, s.street_name
 FROM marts.fct_drills AS d
 LEFT JOIN marts.dim_streets AS s ON d.street_code = s.street_code
 WHERE d.drill_year BETWEEN $year_from AND $year_to
@@ -627,15 +645,27 @@ WHERE d.drill_year BETWEEN $year_from AND $year_to
 ORDER BY d.drilled_on DESC, d.drill_id
 """
 
+# Drills and participants per year and tier of the plan drilled (marts.rpt_emergency_drills_by_year),
+# summed over the chosen streets' rows (every row, ALL included, when none is chosen).
+DRILLS_BY_YEAR_SQL = """
+SELECT drill_year, plan_tier_label, min(tier_order) AS tier_order,
+       sum(drills)::BIGINT AS drills,
+       sum(participants)::BIGINT AS participants
+FROM marts.rpt_emergency_drills_by_year
+WHERE drill_year BETWEEN $year_from AND $year_to
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
+GROUP BY drill_year, plan_tier_label
+ORDER BY drill_year, tier_order, plan_tier_label
+"""
+
 RESOURCES_SQL = """
 SELECT r.street_code, r.street_name,
        r.resource_type, r.resources, r.quantity_total, r.quantity_unit, r.units,
        r.quantity_by_unit, r.last_updated_on
 FROM marts.agg_resources_by_street AS r
+LEFT JOIN marts.dim_streets AS s ON s.street_code = r.street_code
 WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], r.street_code)
-ORDER BY r.street_code = 'UNKNOWN',
-         coalesce(list_position($street_order::VARCHAR[], r.street_code), 1000),
-         r.street_code, r.resource_type
+ORDER BY s.street_order NULLS LAST, r.street_code, r.resource_type
 """
 
 
@@ -680,9 +710,18 @@ def load_drills(year_from: int, year_to: int, streets: list[str] | None) -> pd.D
     )
 
 
+def load_drills_by_year(year_from: int, year_to: int, streets: list[str] | None) -> pd.DataFrame:
+    """Drills and participants per year and tier of the plan drilled, for the plans of the
+    chosen streets (``marts.rpt_emergency_drills_by_year``)."""
+    return query(
+        DRILLS_BY_YEAR_SQL,
+        {"year_from": int(year_from), "year_to": int(year_to), "streets": _streets_param(streets)},
+    )
+
+
 def load_resources(streets: list[str] | None) -> pd.DataFrame:
     """Current emergency resources per street and type (``marts.agg_resources_by_street``)."""
-    return query(RESOURCES_SQL, {"streets": _streets_param(streets), "street_order": STREET_ORDER})
+    return query(RESOURCES_SQL, {"streets": _streets_param(streets)})
 
 
 # --- queries of the 总览 official indicators and alerts ---------------------------------------
@@ -832,13 +871,12 @@ SELECT p.risk_point_id, p.risk_point_name, p.street_code,
        p.risk_level_label AS risk_level_effective,
        p.flagged, p.flag_reason, p.flag_reason_zh, p.responsible_unit, p.assessed_on, p.snapshot_quarter
 FROM marts.fct_risk_points AS p
+LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
 WHERE (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], p.street_code))
   AND ($level = '' OR p.risk_level_label = $level)
   AND ($category = '' OR p.risk_category_label = $category)
   AND (NOT $flagged_only OR p.flagged)
-ORDER BY p.risk_level_order,
-         coalesce(list_position($street_order::VARCHAR[], p.street_code), 1000),
-         p.risk_point_id
+ORDER BY p.risk_level_order, s.street_order NULLS LAST, p.risk_point_id
 """
 
 
@@ -869,7 +907,6 @@ def load_risk_points(
             "level": str(level or ""),
             "category": str(category or ""),
             "flagged_only": bool(flagged_only),
-            "street_order": STREET_ORDER,
         },
     )
 
@@ -993,7 +1030,7 @@ def load_major_hazards(year_from: int, year_to: int, streets: list[str] | None) 
 # the enterprise registry; UNKNOWN when the unit is not in it). The blacklist and the insurance by
 # street are the registry's current state.
 
-INSPECTION_RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
+INSPECTION_RESULTS = list(feed("emb", "inspections").column("result").choices)  # the registry's, in order
 
 INSPECTION_YEARS_SQL = """
 SELECT min(year) AS first_year, max(year) AS last_year, count(*) AS inspections

@@ -1,7 +1,10 @@
 """Shared scaffolding of the dashboard tests (tests/test_dashboard_*.py).
 
 - a fixture warehouse: `open_warehouse` / `create_table` build $CITYSAFETY_HOME/warehouse/citysafety.duckdb
-  from column specs and rows; `derive_mart` adds a reporting table (rpt_*) by running its dbt
+  from column specs and rows: a published table's columns are its contract's (`create_mart`,
+  contracts.lock.json), an audit table's are where the platform declares them (`arrow_columns`
+  of the raw layer's schemas, the gate's and the freshness check's column lists), the streets
+  are the seed's through dbt's model (`create_dim_streets`); `derive_mart` adds a reporting table (rpt_*) by running its dbt
   model's SQL over the fixture's own tables (`render_model`: refs to `marts.<name>`, the
   project's vars and macros), so a page test reads the figures dbt publishes from its hand rows; `warehouse_fixture` makes the module-scoped `warehouse_home` fixture
   (a tmp CITYSAFETY_HOME) and `home` points CITYSAFETY_HOME at it for one test, with sign-in
@@ -61,6 +64,17 @@ def contract_columns(relation: str) -> str:
     return ", ".join(f"{name} {kind}" for name, kind in spec["columns"])
 
 
+def arrow_columns(schema) -> str:
+    """The columns of a table the raw layer writes (a pyarrow schema, e.g.
+    ``citysafety.raw.store.RECONCILIATION``) as DuckDB declares them when it reads the Parquet."""
+    con = duckdb.connect()
+    try:
+        con.register("empty", schema.empty_table())
+        return ", ".join(f"{name} {kind}" for name, kind, *_ in con.execute("DESCRIBE empty").fetchall())
+    finally:
+        con.close()
+
+
 # The mart tables several pages' fixtures hold.
 DIM_STREETS = contract_columns("marts.dim_streets")
 KPI_SAFETY_TARGETS = contract_columns("marts.kpi_safety_targets")
@@ -81,13 +95,22 @@ def render_model(model: str) -> str:
     def var(name, default=None):
         return variables.get(name, default)
 
+    from citysafety import sources as registry
+    from citysafety.streets import UNKNOWN_STREET, street_codes
+
+    # macros/registry.sql is generated from the registry and returns values (dbt's `return`):
+    # its macros are the registry's own functions here
+    generated = DBT_PROJECT_DIR / registry.DBT_REGISTRY_FILE
     macros = "".join(
         path.read_text(encoding="utf-8") for path in sorted((DBT_PROJECT_DIR / "macros").glob("*.sql"))
+        if path != generated
     )
     model_sql = (DBT_PROJECT_DIR / "models" / "marts" / f"{model}.sql").read_text(encoding="utf-8")
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     return environment.from_string(macros + model_sql).render(
-        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var
+        ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var,
+        registry_feeds=registry.dbt_registry, casualty_departments=registry.casualty_departments,
+        street_codes=lambda: [*street_codes(), UNKNOWN_STREET],
     ).strip()
 
 
@@ -112,6 +135,20 @@ def derive_mart(con: duckdb.DuckDBPyConnection, model: str) -> None:
     con.execute(
         f"INSERT INTO marts.{model} SELECT {', '.join(names)} FROM ({render_model(model)}) AS derived"
     )
+
+
+def create_dim_streets(con: duckdb.DuckDBPyConnection, codes: Sequence[str] | None = None) -> None:
+    """``marts.dim_streets`` as dbt builds it: the model's SQL over the seed
+    dbt_project/seeds/streets.csv (only the streets ``codes`` when given), so a fixture's streets,
+    names and order are the seed's."""
+    seed = DBT_PROJECT_DIR / "seeds" / "streets.csv"
+    con.execute("CREATE TABLE marts.streets AS SELECT * FROM read_csv($seed, all_varchar = true)",
+                {"seed": str(seed)})
+    if codes is not None:
+        con.execute("DELETE FROM marts.streets WHERE NOT list_contains($codes, street_code)",
+                    {"codes": list(codes)})
+    derive_mart(con, "dim_streets")
+    con.execute("DROP TABLE marts.streets")  # the seed is not published
 
 
 def warehouse_path(home: Path) -> Path:

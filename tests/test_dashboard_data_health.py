@@ -19,6 +19,8 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    arrow_columns,
+    create_dim_streets,
     browser_page,
     create_mart,
     create_table,
@@ -35,6 +37,9 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_path,
 )
 from dashboard_harness import run_page as _run_page
+from citysafety.mart import freshness
+from citysafety.mart import quality as gate
+from citysafety.raw import store
 from dashboards import frame
 from dashboards import signin_store as S
 
@@ -128,7 +133,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                                                                  "freshness")) -> None:
     with open_warehouse(db_path, schemas=("marts", "audit")) as con:
         # The mart tables of 总览 (the default page), so that the whole app runs.
-        create_mart(con, "marts.dim_streets", STREETS)
+        create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
         create_mart(con, "marts.kpi_safety_targets", KPI_ROWS)
         create_mart(con, "marts.fct_casualty_events", [(eid, dept, dname, f"{dept}-1", year, code, name, deaths, injuries, loss)
              for eid, dept, dname, code, name, year, deaths, injuries, loss in EVENTS],
@@ -138,11 +143,7 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
         derive_mart(con, "rpt_overview_casualties")
         if "reconciliation" in audit:
             create_table(
-                con, "audit.reconciliation",
-                """source VARCHAR, feed VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
-                file_bytes BIGINT, rows_delivered BIGINT, rows_loaded BIGINT,
-                rows_quarantined BIGINT, status VARCHAR, duplicate_of VARCHAR, notes VARCHAR,
-                loaded_at TIMESTAMP, file_version BIGINT, supersedes VARCHAR""",
+                con, "audit.reconciliation", arrow_columns(store.RECONCILIATION),  # as the raw layer writes it
                 [(s, f, name, f"sha-{name}", d, lo, q, st_, dup, at, RESENT.get(name, 1),
                   f"sha-{name}-v{RESENT[name] - 1}" if name in RESENT else None)
                  for s, f, name, d, lo, q, st_, dup, at in RECONCILIATION],
@@ -152,32 +153,19 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
         if "quarantine" in audit:
             loaded = {name: at for _, _, name, *_, at in RECONCILIATION}
             create_table(
-                con, "audit.quarantine",
-                """source VARCHAR, feed VARCHAR, file_name VARCHAR, row_number BIGINT,
-                reason VARCHAR, raw_record VARCHAR, file_sha256 VARCHAR,
-                quarantined_at TIMESTAMP""",
+                con, "audit.quarantine", arrow_columns(store.QUARANTINE),  # as the raw layer writes it
                 [(s, f, name, n, reason, raw, f"sha-{name}", loaded[name])
                  for s, f, name, n, reason, raw in QUARANTINE],
             )
             # the masked reasons: dbt's model over the quarantined rows above
             derive_mart(con, "rpt_data_health_quarantine_reasons")
         if "quality" in audit:
-            create_table(
-                con, "audit.quality_results",
-                """checked_at TIMESTAMP, table_name VARCHAR, expectation VARCHAR,
-                column_name VARCHAR, success BOOLEAN, unexpected_count BIGINT,
-                unexpected_sample VARCHAR""",
-                QUALITY,
-            )
+            create_table(con, gate.RESULTS_TABLE, gate.RESULTS_COLUMNS, QUALITY)  # as the gate writes it
         create_mart(con, "marts.agg_street_values", STREET_VALUES)
         if "freshness" in audit:
-            create_table(
-                con, "audit.source_freshness",
-                """checked_at TIMESTAMP, source VARCHAR, table_name VARCHAR, status VARCHAR,
-                max_loaded_at TIMESTAMP, hours_since_load DOUBLE, warn_after VARCHAR,
-                error_after VARCHAR""",
-                FRESHNESS,
-            )
+            # as the build writes it, least urgent first: the order shown is the mart's (status_order)
+            create_table(con, freshness.TABLE, freshness.COLUMNS, FRESHNESS[::-1])
+            derive_mart(con, "rpt_data_health_source_freshness")  # dbt's order and feed names
 
 
 def data_docs_index(home: Path) -> Path:

@@ -149,9 +149,9 @@ def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
     create_mart(con, "marts.fct_drills", [
         (did, day, int(day[:4]), form, people, pid, pid in plans, pid in plans,
          plans[pid][1] if pid in plans else None, plans[pid][2] if pid in plans else None,
-         PLAN_STREETS.get(pid, "UNKNOWN"), i)
+         PLAN_STREETS.get(pid, "UNKNOWN"), i, plans[pid][2] if pid in plans else "不在现行清单")
         for i, (did, day, form, people, pid) in enumerate(DRILLS, start=2)
-    ], values="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?)")
+    ], values="(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'drills.csv', ?, ?)")
     rows = []
     for code, name, _ in STREETS:
         for rtype in RESOURCE_TYPES:
@@ -161,6 +161,8 @@ def create_emergency_marts(con: duckdb.DuckDBPyConnection) -> None:
     create_mart(con, "marts.agg_resources_by_street", rows)
     # the counts per tier: dbt's model over the plans above
     derive_mart(con, "rpt_emergency_plans_by_tier")
+    # the drills per year and tier: dbt's model over the drills above
+    derive_mart(con, "rpt_emergency_drills_by_year")
     # marts.rpt_alerts_today_plans: plans and those not reaching the district plan, per street of
     # the plans. Not reaching: SQ-DX-04, QY-0021 (DX); QY-0006, QY-0013, QY-0031, QY-0032
     # (UNKNOWN, with QY-0002 that reaches it) = 6.

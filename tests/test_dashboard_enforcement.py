@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    create_dim_streets,
     browser_page,
     chart_specs,
     create_mart,
@@ -89,7 +90,7 @@ def build_warehouse(
 ) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_mart(con, "marts.dim_streets", STREETS)
+            create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
         if "inspections" in tables:
             create_mart(con, "marts.fct_inspections", [
                 (iid, uscc, day, int(day[:4]), "执法一中队", findings, result, penalty,

@@ -17,6 +17,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    create_dim_streets,
     browser_page,
     chart_specs,
     create_mart,
@@ -107,7 +108,7 @@ def kpi_rows() -> list[tuple]:
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "hazards", "kpi")) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_mart(con, "marts.dim_streets", STREETS)
+            create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
         if "hazards" in tables:
             create_mart(con, "marts.fct_hazards", hazard_rows())
         if "hazards" in tables and "streets" in tables:

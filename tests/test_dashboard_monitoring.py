@@ -17,9 +17,11 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    create_dim_streets,
     browser_page,
     chart_titles,
     create_mart,
+    derive_mart,
     goto_via_app,
     home,
     metrics,
@@ -160,7 +162,7 @@ def daily_rows() -> list[tuple]:
 
 
 def create_streets(con: duckdb.DuckDBPyConnection) -> None:
-    create_mart(con, "marts.dim_streets", [(code, name, short, code == "UNKNOWN") for code, name, short in STREETS])
+    create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
 
 
 def create_overview_minimal(con: duckdb.DuckDBPyConnection) -> None:
@@ -214,6 +216,7 @@ def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
                   for hid, name, uscc, level, points, rep, last in COVERAGE])
     create_mart(con, "marts.agg_sensor_alarms_daily", daily_rows())
     create_mart(con, "marts.fct_sensor_alarm_episodes", episode_rows())
+    derive_mart(con, "rpt_monitoring_alarm_windows")  # dbt's window counts over the rows above
     create_mart(con, "marts.rpt_alerts_today_monitoring", [
         (code, *MONITORING_ALERTS.get(code, (0, 0, 0, 0, 0)), AS_OF - dt.timedelta(hours=24), AS_OF)
         for code, _, _ in STREETS])
@@ -357,11 +360,19 @@ def test_missing_sensor_marts_show_message(tmp_path, monkeypatch):
     assert not at.metric
 
 
-def test_window_start_counts_the_as_of_day():
-    from dashboards.views.monitoring import window_start
+def test_alarm_windows_end_on_the_as_of_day_and_count_it(home, monkeypatch):
+    """The windows are dbt's (rpt_monitoring_alarm_windows): the last 7 and 30 days of data, the
+    as-of day (the date of the latest reading) included."""
+    from dashboards import data
 
-    assert window_start(dt.date(2024, 5, 31), 7) == dt.date(2024, 5, 25)
-    assert window_start(dt.date(2024, 5, 31), 30) == dt.date(2024, 5, 2)
+    monkeypatch.setattr(data, "_scope", lambda: home / "warehouse" / "citysafety.duckdb")
+    assert data.load_alarm_windows() == {
+        7: (dt.date(2024, 5, 25), dt.date(2024, 5, 31)),
+        30: (dt.date(2024, 5, 2), dt.date(2024, 5, 31)),
+    }
+    # every source has a row in each window; the alarming ones count once however many episodes
+    counts = data.load_alarm_window_counts(7, [])
+    assert counts == {"episodes": 8, "high_high_episodes": 2, "hazard_sources_alarming": 4}
 
 
 # --- real server + browser --------------------------------------------------------------------

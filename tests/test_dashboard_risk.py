@@ -14,6 +14,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
+    create_dim_streets,
     browser_page,
     chart_specs,
     create_mart,
@@ -97,7 +98,7 @@ def agg_rows() -> list[tuple]:
 def build_warehouse(db_path: Path, *, tables: tuple[str, ...] = ("streets", "points", "agg")) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
-            create_mart(con, "marts.dim_streets", STREETS)
+            create_dim_streets(con, [s[0] for s in STREETS])  # dbt's model over the seed's rows
         if "points" in tables:
             rows = []
             for i, (pid, street, cat, lk, sv, val, comp, lvl, lvl_c, eff, v_ok, l_ok, reason) in enumerate(

@@ -58,7 +58,7 @@ from citysafety import sources as S
 from citysafety.mart.build import prepare_build
 
 DBT_DIR = str(config.DBT_PROJECT_DIR)
-MARTS = ("fct_emergency_plans", "fct_drills", "agg_resources_by_street")
+MARTS = ("fct_emergency_plans", "fct_drills", "agg_resources_by_street", "rpt_emergency_drills_by_year")
 AS_OF = "2020-12-31"
 
 PLAN_HEADER = "预案编号,预案名称,预案层级,编制单位,上级预案编号,发布日期,修订日期"
@@ -281,6 +281,18 @@ def test_drills_deduplicated_with_plan_and_street(home):
     assert rows["YL-2019-0005"][:5] == ("BM-001", True, True, "部门", "ALL")  # a department's: district-wide
     assert rows["YL-2020-0011"][:5] == ("QY0006", False, False, None, "UNKNOWN")  # on no list
     assert rows["YL-2020-0013"][:5] == ("QY-0009", False, True, None, "UNKNOWN")  # withdrawn plan
+    # the tier a report counts a drill under: a plan off the current list has none of its own
+    labels = dict(q(home, "select drill_id, plan_tier_label from marts.fct_drills"))
+    assert labels["YL-2020-0010"] == "企业" and labels["YL-2019-0005"] == "部门"
+    assert labels["YL-2020-0011"] == labels["YL-2020-0013"] == "不在现行清单"
+    # ...and the 应急 page's drills per year count them so (rpt_emergency_drills_by_year)
+    by_year = {r[:3]: r[3:] for r in q(home, """
+        select drill_year, plan_tier_label, street_code, drills, participants, tier_order
+        from marts.rpt_emergency_drills_by_year""")}
+    assert by_year[(2020, "企业", "WL")] == (1, 45, 5)
+    assert by_year[(2019, "部门", "ALL")][2] == 2
+    assert by_year[(2020, "不在现行清单", "UNKNOWN")][0] == 2 and by_year[(2020, "不在现行清单", "UNKNOWN")][2] == 9
+    assert sum(r[0] for r in by_year.values()) == len(rows)
     quarantined = q(home, """select file_name, record_id, reason from staging.stg_emergency__quarantined_rows
                              where feed = 'drills' order by 1, 2""")
     assert [r[:2] for r in quarantined] == [("drills_202011.csv", "YL-2020-0012"),

@@ -2,7 +2,8 @@
 
 Read from the source (ast), imports inside functions included:
 
-- no import cycle between citysafety modules;
+- no import cycle between citysafety modules, nor across the package, the dashboard, the DAGs,
+  the demo and the benchmark;
 - nothing imports upward: the top-level modules (the registry, config and the one-concern
   helpers) import no subpackage; `land` and `raw` never import `mart`, `share` or `orchestrate`;
   `mart` and `share` never import `orchestrate`; `citysafety` never imports `dags`,
@@ -42,6 +43,14 @@ def package_modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+# Where the repository's importable code lives: the package and what runs it.
+CODE = ("citysafety", "dashboards", "dags", "demo", "bench")
+
+
+def code_modules() -> dict[str, Path]:
+    return {module_name(p): p for folder in CODE for p in sorted((ROOT / folder).rglob("*.py"))}
+
+
 def imports(path: Path, known: set[str]) -> set[str]:
     """Modules `path` imports (anywhere in it), resolved to the known modules where possible."""
     name = module_name(path)
@@ -66,25 +75,14 @@ def rank(module: str) -> int:
     return RANK[parts[1] if len(parts) > 2 else None]
 
 
-def graph() -> dict[str, set[str]]:
-    modules = package_modules()
+def graph(modules: dict[str, Path] | None = None) -> dict[str, set[str]]:
+    modules = package_modules() if modules is None else modules
     known = set(modules)
     return {m: {i for i in imports(p, known) if i in known and i != m} for m, p in modules.items()}
 
 
-def test_the_rooms_exist_and_the_demo_is_outside_the_package():
-    modules = package_modules()
-    for room in ("land", "raw", "mart", "share", "orchestrate"):
-        assert f"citysafety.{room}" in modules, room
-    for top in ("sources", "config", "files", "sql"):
-        assert f"citysafety.{top}" in modules, top
-    assert not any(m.startswith("citysafety.demo") for m in modules)
-    assert (ROOT / "demo" / "generate.py").is_file()
-    assert "citysafety.share.privacy" in modules
-
-
-def test_no_import_cycles():
-    edges = graph()
+def cycles_of(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of a module graph (each found once, from where the walk entered it)."""
     cycles, state, stack = [], {}, []
 
     def visit(node):
@@ -101,7 +99,38 @@ def test_no_import_cycles():
     for node in sorted(edges):
         if node not in state:
             visit(node)
+    return cycles
+
+
+def test_the_rooms_exist_and_the_demo_is_outside_the_package():
+    modules = package_modules()
+    for room in ("land", "raw", "mart", "share", "orchestrate"):
+        assert f"citysafety.{room}" in modules, room
+    for top in ("sources", "config", "files", "sql"):
+        assert f"citysafety.{top}" in modules, top
+    assert not any(m.startswith("citysafety.demo") for m in modules)
+    assert (ROOT / "demo" / "generate.py").is_file()
+    assert "citysafety.share.privacy" in modules
+
+
+def test_no_import_cycles():
+    cycles = cycles_of(graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_import_cycles_across_the_repository():
+    """No module of the package, the dashboard, the DAGs, the demo or the benchmark imports a
+    module that imports it back (directly or round a longer loop)."""
+    modules = code_modules()
+    assert {"dashboards.data", "dashboards.views.overview", "dags.build_mart", "demo.generate"} <= set(modules)
+    edges = graph(modules)
+    assert edges["dashboards.views.monitoring"] >= {"dashboards.data", "dashboards.frame"}  # resolved
+    cycles = cycles_of(edges)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+    # and the package never reaches up into what runs it
+    upward = sorted(f"{m} imports {t}" for m, targets in edges.items() if m.startswith("citysafety.")
+                    for t in targets if t.split(".")[0] in ("dashboards", "dags", "demo", "bench"))
+    assert not upward, "\n".join(upward)
 
 
 def test_nothing_imports_upward():

@@ -39,6 +39,7 @@ def _use(monkeypatch, home: Path) -> config.Settings:
 WHEN_LOADED = {
     "rpt_data_health_deliveries": ["last_loaded_at", "last_file_name", "last_status"],
     "rpt_data_health_quarantine_reasons": ["last_quarantined_at"],
+    "rpt_data_health_source_freshness": ["max_loaded_at"],
 }
 
 

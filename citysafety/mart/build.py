@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from citysafety.raw import store
 from citysafety import sources as S
+from citysafety.mart import freshness
 from citysafety.config import Settings, settings
 from citysafety.sql import ident, literal
 
@@ -188,6 +189,7 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
                                                         {"file_version": recon_versions})
         counts["audit.quarantine"] = _refresh_table(con, "audit.quarantine", quarantine_files,
                                                     store.QUARANTINE)
+        freshness.ensure_table(con)  # dbt reads it; `freshness.check` fills it before the build
         con.execute("commit")
         con.execute("checkpoint")
     finally:
@@ -199,8 +201,6 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
 def build_and_publish(cfg: Settings | None = None, dbt_args: tuple[str, ...] = ()) -> dict:
     """The build DAG's steps in one process: refresh raw, source freshness, dbt build, gate, publish."""
     from citysafety.mart import publish, quality
-
-    from citysafety.mart import freshness
     from citysafety.mart.dbt_runner import run_dbt
 
     cfg = cfg or settings()

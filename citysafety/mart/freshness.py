@@ -22,6 +22,16 @@ log = logging.getLogger(__name__)
 
 TABLE = "audit.source_freshness"
 PASS, WARN, ERROR, NO_DATA = "pass", "warn", "error", "no_data"
+# The table's columns, declared once (the build copy's table, the dashboard tests' fixture).
+COLUMNS = """checked_at timestamp, source varchar, table_name varchar, status varchar,
+    max_loaded_at timestamp, hours_since_load double, warn_after varchar, error_after varchar"""
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty audit.source_freshness when the build copy has none yet: dbt reads it
+    (marts.rpt_data_health_source_freshness), also in a build run without the check."""
+    con.execute("create schema if not exists audit")
+    con.execute(f"create table if not exists {TABLE} ({COLUMNS})")
 
 
 def _after(criteria: dict | None, key: str) -> str | None:
@@ -66,10 +76,7 @@ def check(cfg: Settings | None = None) -> dict:
     con = duckdb.connect(str(cfg.build_db))
     try:
         con.execute("create schema if not exists audit")
-        con.execute(f"""create or replace table {TABLE} (
-            checked_at timestamp, source varchar, table_name varchar, status varchar,
-            max_loaded_at timestamp, hours_since_load double, warn_after varchar,
-            error_after varchar)""")
+        con.execute(f"create or replace table {TABLE} ({COLUMNS})")
         con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
         con.close()

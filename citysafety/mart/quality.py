@@ -25,6 +25,13 @@ from citysafety.sql import literal
 log = logging.getLogger(__name__)
 
 
+# The gate's results, published with the audit schema; the columns declared once (the build
+# copy's table, the dashboard tests' fixture).
+RESULTS_TABLE = "audit.quality_results"
+RESULTS_COLUMNS = """checked_at timestamp, table_name varchar, expectation varchar, column_name varchar,
+    success boolean, unexpected_count bigint, unexpected_sample varchar"""
+
+
 class QualityGateFailed(RuntimeError):
     pass
 
@@ -163,10 +170,8 @@ def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
     con = duckdb.connect(str(db))
     try:
         con.execute("create schema if not exists audit")
-        con.execute("""create or replace table audit.quality_results (
-            checked_at timestamp, table_name varchar, expectation varchar, column_name varchar,
-            success boolean, unexpected_count bigint, unexpected_sample varchar)""")
-        con.executemany("insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute(f"create or replace table {RESULTS_TABLE} ({RESULTS_COLUMNS})")
+        con.executemany(f"insert into {RESULTS_TABLE} values (?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
         con.close()
 

@@ -109,6 +109,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "street_name": "街道名称",
         "short_name": "简称",
         "is_unknown": "是否未知街道",
+        "street_order": "街道顺序",
     },
     "dim_enterprises": {
         "enterprise_key": "单位主键",
@@ -297,6 +298,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "versions": "报送版本数",
         "source_file": "来源文件",
         "source_row_number": "来源文件行号",
+        "plan_tier_label": "统计预案层级",
     },
     "rpt_targets_projection": {
         "projection_id": "研判编号",
@@ -443,6 +445,34 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "last_status": "最近交付文件状态",
         "files_resent": "同名重发文件数",
     },
+    "rpt_monitoring_alarm_windows": {
+        "report_id": "统计行编号",
+        "window_days": "窗口天数",
+        "window_from": "窗口起始日",
+        "window_to": "窗口截止日",
+        "episodes": "报警次数",
+        "high_high_episodes": "高高报次数",
+        "hazard_sources_alarming": "报警危险源数",
+    },
+    "rpt_emergency_drills_by_year": {
+        "report_id": "统计行编号",
+        "drill_year": "演练年度",
+        "plan_tier_label": "预案层级",
+        "tier_order": "层级顺序",
+        "drills": "演练次数",
+        "participants": "参演人数",
+    },
+    "rpt_data_health_source_freshness": {
+        "report_id": "统计行编号",
+        "source": "报送部门",
+        "table_name": "检查的数据表",
+        "feed": "数据项",
+        "status": "检查结果",
+        "status_order": "紧急程度顺序",
+        "max_loaded_at": "最近加载时间",
+        "warn_after": "预警阈值",
+        "error_after": "超期阈值",
+    },
     "rpt_data_health_quarantine_reasons": {
         "report_id": "统计行编号",
         "source": "报送部门",
@@ -543,7 +573,13 @@ HAZARDS_MAJOR_HEADERS = {
 
 
 # monitoring page (dashboards/views/monitoring.py)
-MONITORING_WINDOWS = {7: "近7天", 30: "近30天"}  # the recent alarms' window, ?days=30
+
+
+def monitoring_window_name(days: int) -> str:
+    """A recent-alarm window's name (the days are dbt's var alarm_window_days), e.g. 近7天."""
+    return f"近{int(days)}天"
+
+
 MONITORING_SOURCE_HEADERS = {
     "hazard_source_id": "危险源编号",
     "hazard_source_name": "危险源名称",
@@ -836,6 +872,9 @@ TABLE_TITLES = {
     "marts.rpt_data_health_deliveries": "数据交付情况",
     "marts.rpt_data_health_quarantine_reasons": "隔离原因统计",
     "marts.rpt_monthly_briefing": "安全生产形势月报数据",
+    "marts.rpt_monitoring_alarm_windows": "重大危险源·最近报警统计",
+    "marts.rpt_emergency_drills_by_year": "应急演练·按年统计",
+    "marts.rpt_data_health_source_freshness": "数据源新鲜度检查",
     "audit.reconciliation": "交付对账记录",
     "audit.quarantine": "隔离记录",
     "audit.quality_results": "质量门禁结果",

@@ -7,8 +7,8 @@
 * The top quarantine reasons per feed (``audit.quarantine``, grouped in SQL, delivered values
   masked; ``raw_record`` is never read).
 * The delivered street values that map to no street (``marts.agg_street_values``, UNKNOWN).
-* dbt source freshness of the last build (``audit.source_freshness``): warnings shown, errors
-  stopped the publish.
+* dbt source freshness of the last build (``marts.rpt_data_health_source_freshness``, most urgent
+  first): warnings shown, errors stopped the publish.
 * The last quality gate (``audit.quality_results``) and its report (the Data Docs, shown inside
   the page to the principals allowed to read it, offline: citysafety.mart.datadocs).
 
@@ -319,9 +319,7 @@ def _source_freshness_section(registry: pd.DataFrame) -> None:
     if fresh.empty:
         st.info("尚无新鲜度检查结果。")
         return
-    # dbt names a source table <source>__<feed>: the registry's feed names it in Chinese.
-    fresh["feed"] = fresh["table_name"].str.split("__", n=1).str[-1]
-    fresh = with_feed_names(fresh, registry)
+    fresh = with_feed_names(fresh, registry)  # the mart's feed, named in Chinese by the registry
     fresh["status_name"] = fresh["status"].map(labels.DATA_HEALTH_FRESHNESS_STATUS).fillna(fresh["status"])
     fresh["last_loaded_local"] = data.utc_to_local(fresh["max_loaded_at"])
     period = labels.DURATION_UNITS

@@ -227,16 +227,18 @@ def _drill_section(
         period_text = f"{lo}年" if lo == hi else f"{lo}–{hi}年"
         try:
             drills = data.load_drills(lo, hi, selected)
+            by_year = data.load_drills_by_year(lo, hi, selected)
             indicators = data.load_official_indicators()
         except data.DataUnavailable as exc:
             components.show_unavailable(exc)
             return
         official = indicators.loc[indicators["year"] == hi, "drill_coverage"]
+        # the counts: marts.rpt_emergency_drills_by_year summed over the years and tiers
         c1, c2, c3 = st.columns(3)
-        c1.metric(f"演练（{period_text}）", f"{len(drills)} 次", border=True)
+        c1.metric(f"演练（{period_text}）", f"{int(by_year['drills'].sum())} 次", border=True)
         c2.metric(
             f"参演人数（{period_text}）",
-            f"{int(drills['participants'].fillna(0).sum()):,} 人",
+            f"{int(by_year['participants'].sum()):,} 人",
             border=True,
         )
         official_value = None if official.empty else official.iloc[0]
@@ -255,15 +257,11 @@ def _drill_section(
     with right:
         if drills is None:
             st.info("数据集市中暂无演练记录。")
-        elif drills.empty:
+        elif by_year.empty:
             st.info(f"{period_text}所选街道没有演练记录。")
         else:
-            drills = drills.assign(
-                plan_tier_label=drills["plan_tier"].where(drills["plan_tier"].notna(), "不在现行清单"),
-                street_label=drills["street_name"].where(drills["street_name"].notna(), NO_STREET),
-            )
             st.altair_chart(
-                charts.emergency_drills_by_year(drills, f"{period_text}，{scope}；按所演练预案的层级"), width="stretch"
+                charts.emergency_drills_by_year(by_year, f"{period_text}，{scope}；按所演练预案的层级"), width="stretch"
             )
     frame.table(
         tiers,
@@ -274,6 +272,9 @@ def _drill_section(
         tiers, "应急_分层级演练覆盖率", labels.EMERGENCY_TIER_HEADERS, key="emergency_tiers", sheet_name="演练覆盖率"
     )
     if drills is not None and not drills.empty:
+        drills = drills.assign(
+            street_label=drills["street_name"].where(drills["street_name"].notna(), NO_STREET)
+        )
         with st.expander(f"演练明细（{period_text}，{scope}，共 {len(drills)} 次）"):
             frame.table(
                 drills,

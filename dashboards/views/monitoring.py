@@ -34,19 +34,14 @@ KEY_PERIOD = "monitoring_period"
 QP_SOURCE = "source"
 QP_WINDOW = "days"
 
-WINDOWS = labels.MONITORING_WINDOWS
-DEFAULT_WINDOW = 7
+WINDOWS = {days: labels.monitoring_window_name(days) for days in data.ALARM_WINDOW_DAYS}
+DEFAULT_WINDOW = data.ALARM_WINDOW_DAYS[0]
 EPISODE_LIMIT = 500
 
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def window_start(as_of_day: dt.date, days: int) -> dt.date:
-    """First day of the last ``days`` days of data, the as-of day included."""
-    return as_of_day - dt.timedelta(days=days - 1)
 
 
 def _scope_text(streets_df: pd.DataFrame, selected: list[str], source_name: str | None) -> str:
@@ -109,7 +104,7 @@ def _sidebar_filters(
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _summary_section(coverage: pd.DataFrame, window_counts: pd.DataFrame, days: int) -> None:
+def _summary_section(coverage: pd.DataFrame, window_counts: dict[str, int], days: int) -> None:
     points = int(coverage["points"].sum())
     reporting = int(coverage["points_reporting_24h"].sum())
     below = coverage[~coverage["fully_covered"].astype(bool)]
@@ -128,13 +123,10 @@ def _summary_section(coverage: pd.DataFrame, window_counts: pd.DataFrame, days: 
         border=True,
     )
     c4.metric("覆盖率低于100%的危险源", f"{len(below)} 个", border=True)
-    episodes = int(window_counts["episodes"].sum()) if not window_counts.empty else 0
-    high_high = int(window_counts["high_high_episodes"].sum()) if not window_counts.empty else 0
-    alarming = (
-        int((window_counts.groupby("hazard_source_id")["episodes"].sum() > 0).sum())
-        if not window_counts.empty
-        else 0
-    )
+    # the window's counts: marts.rpt_monitoring_alarm_windows summed over the selection
+    episodes = window_counts["episodes"]
+    high_high = window_counts["high_high_episodes"]
+    alarming = window_counts["hazard_sources_alarming"]
     c5, c6, c7 = st.columns(3)
     c5.metric(f"报警（{WINDOWS[days]}）", f"{episodes} 起", border=True)
     c6.metric(f"高高报（{WINDOWS[days]}）", f"{high_high} 起", border=True)
@@ -212,8 +204,7 @@ def _trend_section(
 
 
 def _episodes_section(
-    as_of: dt.datetime | None,
-    last_day: dt.date | None,
+    window: tuple[dt.date, dt.date] | None,
     days: int,
     selected: list[str],
     source: str,
@@ -221,11 +212,10 @@ def _episodes_section(
     window_total: int,
 ) -> None:
     st.subheader(f"最近报警明细（{WINDOWS[days]}，{scope}）")
-    end_day = as_of.date() if as_of is not None else last_day
-    if end_day is None:
+    if window is None:
         st.info("暂无传感器数据。")
         return
-    start = window_start(end_day, days)
+    start, end_day = window  # the window's days are the mart's (rpt_monitoring_alarm_windows)
     st.caption(
         f"{start:%Y-%m-%d} 至 {end_day:%Y-%m-%d}开始的报警，最新在前。一次报警 = 同一监测点连续超过"
         "高报阈值的一段读数；解除时间为空表示报警尚未解除（之后还没有正常读数）。"
@@ -280,16 +270,12 @@ def render() -> None:
         return
 
     scope = _scope_text(streets_df, selected, options.get(source) if source else None)
-    end_day = as_of.date() if as_of is not None else last_day
-    window_counts = pd.DataFrame(columns=["hazard_source_id", "episodes", "high_high_episodes"])
-    if end_day is not None:
-        try:
-            window_counts = data.load_alarms_by_source(
-                window_start(end_day, days), end_day, selected, source
-            )
-        except data.DataUnavailable as exc:
-            components.show_unavailable(exc)
-            return
+    try:
+        window = data.load_alarm_windows().get(days)
+        window_counts = data.load_alarm_window_counts(days, selected, source)
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
 
     if coverage.empty and first_day is None:
         st.info("数据集市中暂无重大危险源监测数据，请确认数据管道已成功运行。")
@@ -306,8 +292,7 @@ def render() -> None:
         st.divider()
         _trend_section(period, selected, source, scope)
     st.divider()
-    window_total = int(window_counts["episodes"].sum()) if not window_counts.empty else 0
-    _episodes_section(as_of, last_day, days, selected, source, scope, window_total)
+    _episodes_section(window, days, selected, source, scope, window_counts["episodes"])
 
 
 if __name__ == "__main__":

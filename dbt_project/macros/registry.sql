@@ -24,3 +24,9 @@
 {% macro street_codes() -%}
 {{ return(["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]) }}
 {%- endmacro %}
+
+{#- The departments of record of casualty events, in registry order: source name -> the
+    accident type its events count under (marts.fct_casualty_events.department_name). -#}
+{% macro casualty_departments() -%}
+{{ return({"emb": "工矿商贸", "fire": "火灾", "traffic": "道路交通"}) }}
+{%- endmacro %}

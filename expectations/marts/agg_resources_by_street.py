@@ -3,11 +3,12 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import feed
 from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.agg_resources_by_street"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
-TYPES = ["救援队伍", "应急物资", "应急装备"]
+TYPES = list(feed("emergency", "resources").column("resource_type").choices)  # the registry's
 
 
 def suite() -> gx.ExpectationSuite:

@@ -3,6 +3,7 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import casualty_departments
 from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_casualty_events"
@@ -11,7 +12,10 @@ TABLE = "marts.fct_casualty_events"
 def suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=TABLE, expectations=[
         gxe.ExpectColumnValuesToBeUnique(column="event_id"),
-        gxe.ExpectColumnValuesToBeInSet(column="department", value_set=["emb", "fire", "traffic"]),
+        # the departments of record and the accident type each records (the registry)
+        gxe.ExpectColumnValuesToBeInSet(column="department", value_set=list(casualty_departments())),
+        gxe.ExpectColumnPairValuesToBeInSet(column_A="department", column_B="department_name",
+                                            value_pairs_set=list(casualty_departments().items())),
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
             value_set=[*street_codes(), UNKNOWN_STREET]),

@@ -3,6 +3,7 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import feed
 from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_hazards"
@@ -22,7 +23,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeInSet(
             column="street_code",
             value_set=[*street_codes(), UNKNOWN_STREET]),
-        gxe.ExpectColumnValuesToBeInSet(column="level", value_set=["一般", "重大"]),
+        gxe.ExpectColumnValuesToBeInSet(column="level", value_set=list(feed("grid", "hazard_reports").column("level").choices)),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["待整改", "整改中", "已整改", "已销号"]),
         gxe.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=2100),
         # Rectification takes days to months; a negative or decades-long span is a typo

@@ -12,11 +12,12 @@ release, dbt_project/CHANGELOG.md) with `expectations(2)` from this module. Vers
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import feed
 from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_inspections"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
-RESULTS = ["合格", "责令整改", "行政处罚", "停产整顿"]
+RESULTS = list(feed("emb", "inspections").column("result").choices)  # the registry's
 QUERY = """
 select *, round(penalty_yuan / 10000.0, 6) as penalty_10k_expected,
        round(penalty_10k_yuan, 6) as penalty_10k_rounded

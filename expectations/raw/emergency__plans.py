@@ -3,6 +3,8 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import feed
+
 TABLE = "raw.emergency__plans"
 QUERY = """
 select *, year(published_on) as published_year, year(revised_on) as revised_year
@@ -15,7 +17,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToNotBeNull(column="plan_id"),
         gxe.ExpectColumnValuesToMatchRegex(column="plan_id", regex=r"^\S+$"),
         # The agreement's five tiers; a stray spelling is a warning in dbt, a flood is a broken export.
-        gxe.ExpectColumnValuesToBeInSet(column="tier", value_set=["区级", "部门", "街道", "社区", "企业"],
+        gxe.ExpectColumnValuesToBeInSet(column="tier", value_set=list(feed("emergency", "plans").column("tier").choices),
                                         mostly=0.95),
         # A plan is a document of this century; a year outside is a typing error in the export.
         gxe.ExpectColumnValuesToBeBetween(column="published_year", min_value=1990, max_value=2100),

@@ -8,6 +8,8 @@ values into the Data Docs and audit.quality_results, which are shared.
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import feed
+
 TABLE = "raw.grid__hazard_reports"
 QUERY = """
 select * exclude (reporter_name, reporter_id_no, reporter_phone), year(found_on) as found_year
@@ -21,7 +23,7 @@ def suite() -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToMatchRegex(column="report_id", regex=r"^\S+$"),
         gxe.ExpectColumnValuesToNotBeNull(column="found_on"),
         gxe.ExpectColumnValuesToNotBeNull(column="updated_at"),
-        gxe.ExpectColumnValuesToBeInSet(column="level", value_set=["一般", "重大"]),
+        gxe.ExpectColumnValuesToBeInSet(column="level", value_set=list(feed("grid", "hazard_reports").column("level").choices)),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["待整改", "整改中", "已整改", "已销号"]),
         # Grid workers started reporting in the system long after 2000; a year 2100 is a typo.
         gxe.ExpectColumnValuesToBeBetween(column="found_year", min_value=2000, max_value=2100),

@@ -32,7 +32,7 @@ links as (
 emb_events as (
     select
         'emb' as department,
-        '工矿商贸' as department_name,
+        '{{ casualty_departments()['emb'] }}' as department_name,
         accident_id as source_record_id,
         occurred_at,
         street_code,
@@ -51,7 +51,7 @@ emb_events as (
 fire_events as (
     select
         'fire' as department,
-        '火灾' as department_name,
+        '{{ casualty_departments()['fire'] }}' as department_name,
         fires.fire_id as source_record_id,
         fires.occurred_at,
         fires.street_code,
@@ -70,7 +70,7 @@ fire_events as (
 road_events as (
     select
         'traffic' as department,
-        '道路交通' as department_name,
+        '{{ casualty_departments()['traffic'] }}' as department_name,
         road_accidents.accident_no as source_record_id,
         road_accidents.occurred_at,
         road_accidents.street_code,

@@ -31,7 +31,13 @@ final as (
         coalesce(plans.street_code, 'UNKNOWN')::varchar as street_code,
         drills.versions::integer as versions,
         drills.source_file::varchar as source_file,
-        drills.source_row_number::integer as source_row_number
+        drills.source_row_number::integer as source_row_number,
+        -- the tier a report counts the drill under: a drill of a plan off the current list
+        -- has no tier of its own
+        case
+            when plans.plan_id is null then '不在现行清单'
+            else coalesce(plans.tier, '未填写')
+        end::varchar as plan_tier_label
     from drills
     left join plans on drills.plan_id = plans.plan_id
     left join known_plans on drills.plan_id = known_plans.plan_id

@@ -28,10 +28,7 @@ final as (
     select
         (counts.tier || ':' || counts.street_code)::varchar as report_id,
         counts.tier::varchar as tier,
-        case counts.tier
-            when '区级' then 1 when '部门' then 2 when '街道' then 3 when '社区' then 4 when '企业' then 5
-            else 9
-        end::integer as tier_order,
+        {{ plan_tier_order('counts.tier') }}::integer as tier_order,
         counts.street_code::varchar as street_code,
         {{ report_street_name('counts.street_code', 'dim_streets.street_name') }}::varchar
             as street_name,
