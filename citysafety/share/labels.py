@@ -894,6 +894,7 @@ CHECK_TITLES = {
     "expect_column_pair_values_to_be_equal": "两字段取值相等",
     "expect_column_distinct_values_to_contain_set": "包含规定的全部取值",
     "expect_table_row_count_to_be_between": "行数在规定范围内",
+    "expect_table_row_count_to_equal": "行数与规定相等",
     "expect_column_pair_values_to_be_in_set": "字段组合在规定清单内",
     "dbt_source_freshness": "数据源按时更新",
 }
