@@ -148,7 +148,7 @@ def sidebar(
         st.header("筛选条件")
         yield
         if reset is not None:
-            st.button("恢复默认筛选", on_click=reset, icon=":material/restart_alt:")
+            st.button("恢复默认筛选", key=RESET_KEY, on_click=reset, icon=":material/restart_alt:")
         for note in notes:
             st.caption(note)
         if in_url:
@@ -195,6 +195,8 @@ def display_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 _WHEN_TYPES = {"date", "datetime", "time"}
 
+
+RESET_KEY = "reset_filters"  # the sidebar's 恢复默认筛选 (tests press it by this key)
 
 ROW_PX = 35  # st.dataframe's row height (header row alike)
 ALL_ROWS_UP_TO = 30  # a longer table is a list to scroll through (its height stays Streamlit's)

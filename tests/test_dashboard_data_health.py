@@ -473,7 +473,7 @@ def test_period_and_reset_through_widgets(home):
     counts = table_with(at, "隔离占比（%）")
     assert counts[["数据项", "交付文件数", "交付行数", "隔离行数"]].values.tolist() == [["火灾", 1, 10, 2]]
     assert at.query_params == {"dept": "fire", "from": "2020-01-01", "to": "2020-01-31"}
-    at.button[0].click().run()  # 恢复默认筛选
+    at.button(key=frame.RESET_KEY).click().run()  # 恢复默认筛选
     assert not at.exception
     assert at.selectbox(key="data_health_department").value == frame.ALL
     assert len(table_with(at, "隔离占比（%）")) == 13

@@ -28,7 +28,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     warehouse_fixture,
 )
 from dashboard_harness import run_page as _run_page
-from dashboards import maps
+from dashboards import frame, maps
 from dashboards.views import risk
 
 PAGE = "risk"
@@ -303,7 +303,7 @@ def test_filters_through_widgets_update_numbers_and_url(home):
     assert list(table_with(at, "风险点编号")["风险点编号"]) == ["R06"]
     assert at.query_params == {"streets": "CH", "level": "蓝"}
 
-    at.button[0].click().run()  # 恢复默认筛选
+    at.button(key=frame.RESET_KEY).click().run()  # 恢复默认筛选
     assert metrics(at)["风险点总数"] == "11 处"
     assert at.query_params == {}
 

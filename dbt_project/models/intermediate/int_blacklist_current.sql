@@ -2,7 +2,7 @@
 -- its unit on the list for var('blacklist_years') years (3: 应急管理部《安全生产严重失信主体
 -- 名单管理办法》); a new blacklisting before that ends extends the listing (one episode). A
 -- version revoking the flag (review) takes the inspection off. A unit is currently blacklisted
--- when its last episode ends after var('blacklist_as_of') (default: the build date).
+-- when its last episode ends after var('blacklist_as_of') (default: the build day in Beijing).
 {%- set as_of = var('blacklist_as_of', none) %}
 {%- set years = var('blacklist_years', 3) %}
 with
@@ -60,7 +60,7 @@ listings as (
 final as (
     select *
     from listings
-    where listed_until > {% if as_of %}date '{{ as_of }}'{% else %}current_date{% endif %}
+    where listed_until > {% if as_of %}date '{{ as_of }}'{% else %}{{ beijing_today() }}{% endif %}
 )
 
 select * from final
