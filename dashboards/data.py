@@ -760,9 +760,6 @@ WHERE street_code = 'ALL'
 ORDER BY indicator
 """
 
-# $streets: street codes (empty list = every row, i.e. the district).
-_ALERT_STREETS = "len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code)"
-
 HAZARD_ALERTS_SQL = """
 SELECT count(*) AS rows,
        coalesce(sum(major_overdue_open), 0)::BIGINT AS major_overdue_open,
