@@ -466,8 +466,10 @@ def feed(source_name: str, feed_name: str) -> Feed:
 
 # --- The registry as dbt reads it ---------------------------------------------------------------
 # dbt cannot import this module: `python -m citysafety.sources dbt` writes what dbt needs of it
-# (key, latest_wins, choices of every feed), the codes of the seed streets (dbt cannot read a
-# seed when it compiles) and the departments of record of casualties, into macros, dbt_project/macros/registry.sql, which is checked in;
+# (key, latest_wins, choices of every feed; the feeds in order with their names, cadence and
+# street column), the codes of the seed streets (dbt cannot read a seed when it compiles) and
+# the departments of record of casualties, into macros, dbt_project/macros/registry.sql, which
+# is checked in;
 # tests/test_registry.py fails when the file and the registry (or the seed) disagree.
 
 DBT_REGISTRY_FILE = "macros/registry.sql"
@@ -484,6 +486,34 @@ def dbt_registry() -> dict[str, dict]:
         }
         for f in all_feeds()
     }
+
+
+# The staging column that holds a feed's delivered street (所属街道 / 街道 / street): a feed that
+# declares it delivers a street, and dbt's list of street values (int_street_values_delivered)
+# reads every feed that does.
+STREET_COLUMN = "street_raw"
+
+
+def dbt_feed_list() -> list[dict]:
+    """The feeds in registry order, as the 数据健康 reporting table (rpt_data_health_feeds) and the
+    street-value list (int_street_values_delivered) read them: source, feed, the department's and
+    the feed's Chinese names, the agreed cadence in whole days and the delivered street column
+    (None: the feed delivers no street)."""
+    feeds = []
+    for s in SOURCES:
+        for f in s.feeds:
+            days = f.cadence / timedelta(days=1)
+            if not days.is_integer():  # the mart publishes cadence_days as an integer
+                raise ValueError(f"{f.id}: cadence {f.cadence} is not a whole number of days")
+            feeds.append({
+                "source": f.source,
+                "feed": f.feed,
+                "department": s.department,
+                "title": f.title,
+                "cadence_days": int(days),
+                "street_column": STREET_COLUMN if any(c.name == STREET_COLUMN for c in f.columns) else None,
+            })
+    return feeds
 
 
 def dbt_registry_text() -> str:
@@ -511,6 +541,13 @@ def dbt_registry_text() -> str:
         "    check a street_code without joining the seed (tests/generic/street_code.sql). -#}\n"
         "{% macro street_codes() -%}\n"
         "{{ return(" + jinja([*street_codes(), UNKNOWN_STREET]) + ") }}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The feeds in registry order (source, feed, department, title, cadence_days,\n"
+        "    street_column) - read by marts/rpt_data_health_feeds.sql and\n"
+        "    intermediate/int_street_values_delivered.sql. -#}\n"
+        "{% macro registry_feed_list() -%}\n"
+        "{{ return([\n" + ",\n".join(f"    {jinja(f)}" for f in dbt_feed_list()) + "\n]) }}\n"
         "{%- endmacro %}\n"
         "\n"
         "{#- The departments of record of casualty events, in registry order: source name -> the\n"

@@ -312,36 +312,48 @@ SELECT min(loaded_at) AS first_loaded_at, max(loaded_at) AS last_loaded_at, coun
 FROM audit.reconciliation
 """
 
-# One row per (source, feed) with any delivery: the latest delivery of all time (freshness does
-# not depend on the period) and the sums of the counts of the Beijing days in [$day_from,
-# $day_to] (a NULL bound is open), from marts.rpt_data_health_deliveries (dbt counts the files
-# of each day by status).
+# One row per feed (marts.rpt_data_health_feeds: every registered feed in the registry's order,
+# then any unregistered feed that delivered; names, cadence, latest delivery of all time, due time
+# and the status as of the build are dbt's), with the sums of the counts of the Beijing days in
+# [$day_from, $day_to] (a NULL bound is open) from marts.rpt_data_health_deliveries (dbt counts
+# the files of each day by status).
 FEED_DELIVERIES_SQL = """
-WITH days AS (
-    SELECT *,
-           ($day_from::DATE IS NULL OR loaded_on >= $day_from::DATE)
-           AND ($day_to::DATE IS NULL OR loaded_on <= $day_to::DATE) AS in_period
+WITH counts AS (
+    SELECT source, feed,
+           sum(files)::BIGINT AS files,
+           sum(rows_delivered)::BIGINT AS rows_delivered,
+           sum(rows_loaded)::BIGINT AS rows_loaded,
+           sum(rows_quarantined)::BIGINT AS rows_quarantined,
+           sum(files_loaded)::BIGINT AS files_loaded,
+           sum(files_partial)::BIGINT AS files_partial,
+           sum(files_rejected)::BIGINT AS files_rejected,
+           sum(files_duplicate)::BIGINT AS files_duplicate,
+           sum(files_empty)::BIGINT AS files_empty,
+           sum(files_other)::BIGINT AS files_other,
+           sum(files_resent)::BIGINT AS files_resent
     FROM marts.rpt_data_health_deliveries
-    WHERE len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source)
+    WHERE ($day_from::DATE IS NULL OR loaded_on >= $day_from::DATE)
+      AND ($day_to::DATE IS NULL OR loaded_on <= $day_to::DATE)
+    GROUP BY source, feed
 )
-SELECT source, feed,
-       max(last_loaded_at) AS last_loaded_at,
-       arg_max(last_file_name, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_file_name,
-       arg_max(last_status, struct_pack(t := last_loaded_at, f := last_file_name)) AS last_status,
-       coalesce(sum(files) FILTER (WHERE in_period), 0)::BIGINT AS files,
-       coalesce(sum(rows_delivered) FILTER (WHERE in_period), 0)::BIGINT AS rows_delivered,
-       coalesce(sum(rows_loaded) FILTER (WHERE in_period), 0)::BIGINT AS rows_loaded,
-       coalesce(sum(rows_quarantined) FILTER (WHERE in_period), 0)::BIGINT AS rows_quarantined,
-       coalesce(sum(files_loaded) FILTER (WHERE in_period), 0)::BIGINT AS files_loaded,
-       coalesce(sum(files_partial) FILTER (WHERE in_period), 0)::BIGINT AS files_partial,
-       coalesce(sum(files_rejected) FILTER (WHERE in_period), 0)::BIGINT AS files_rejected,
-       coalesce(sum(files_duplicate) FILTER (WHERE in_period), 0)::BIGINT AS files_duplicate,
-       coalesce(sum(files_empty) FILTER (WHERE in_period), 0)::BIGINT AS files_empty,
-       coalesce(sum(files_other) FILTER (WHERE in_period), 0)::BIGINT AS files_other,
-       coalesce(sum(files_resent) FILTER (WHERE in_period), 0)::BIGINT AS files_resent
-FROM days
-GROUP BY source, feed
-ORDER BY source, feed
+SELECT f.feed_id, f.source, f.feed, f.department, f.title, f.feed_order, f.registered,
+       f.cadence_days, f.last_loaded_at, f.last_file_name, f.last_status, f.due_at, f.as_of_at,
+       f.status, f.days_late,
+       coalesce(c.files, 0)::BIGINT AS files,
+       coalesce(c.rows_delivered, 0)::BIGINT AS rows_delivered,
+       coalesce(c.rows_loaded, 0)::BIGINT AS rows_loaded,
+       coalesce(c.rows_quarantined, 0)::BIGINT AS rows_quarantined,
+       coalesce(c.files_loaded, 0)::BIGINT AS files_loaded,
+       coalesce(c.files_partial, 0)::BIGINT AS files_partial,
+       coalesce(c.files_rejected, 0)::BIGINT AS files_rejected,
+       coalesce(c.files_duplicate, 0)::BIGINT AS files_duplicate,
+       coalesce(c.files_empty, 0)::BIGINT AS files_empty,
+       coalesce(c.files_other, 0)::BIGINT AS files_other,
+       coalesce(c.files_resent, 0)::BIGINT AS files_resent
+FROM marts.rpt_data_health_feeds AS f
+LEFT JOIN counts AS c ON c.source = f.source AND c.feed = f.feed
+WHERE len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], f.source)
+ORDER BY f.feed_order
 """
 
 # The masked reasons are dbt's (marts.rpt_data_health_quarantine_reasons: delivered values
@@ -359,21 +371,27 @@ WITH grouped AS (
       AND ($day_to::DATE IS NULL OR quarantined_on <= $day_to::DATE)
     GROUP BY source, feed, reason
 )
-SELECT *,
-       row_number() OVER (PARTITION BY source, feed ORDER BY rows_quarantined DESC, reason) AS rank
-FROM grouped
+SELECT g.*,
+       row_number() OVER (PARTITION BY g.source, g.feed ORDER BY g.rows_quarantined DESC, g.reason) AS rank,
+       coalesce(n.department, g.source) AS department, coalesce(n.title, g.feed) AS title,
+       n.feed_order
+FROM grouped AS g
+LEFT JOIN marts.rpt_data_health_feeds AS n ON n.source = g.source AND n.feed = g.feed
 QUALIFY rank <= $top
-ORDER BY source, feed, rank
+ORDER BY n.feed_order NULLS LAST, g.source, g.feed, rank
 """
 
 # The delivered street values that fell to UNKNOWN (marts.agg_street_values: the mapping is
-# dbt's; a person adds a real street's spelling to the seed street_spellings).
+# dbt's; a person adds a real street's spelling to the seed street_spellings), each feed named
+# as marts.rpt_data_health_feeds names it (as for the reasons and the source freshness).
 UNMAPPED_STREET_VALUES_SQL = """
-SELECT source, feed, street_raw, rows, first_seen_on, last_seen_on
-FROM marts.agg_street_values
-WHERE street_code = 'UNKNOWN'
-  AND (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], source))
-ORDER BY rows DESC, source, feed, street_raw
+SELECT v.source, v.feed, v.street_raw, v.rows, v.first_seen_on, v.last_seen_on,
+       coalesce(n.department, v.source) AS department, coalesce(n.title, v.feed) AS title
+FROM marts.agg_street_values AS v
+LEFT JOIN marts.rpt_data_health_feeds AS n ON n.source = v.source AND n.feed = v.feed
+WHERE v.street_code = 'UNKNOWN'
+  AND (len($sources::VARCHAR[]) = 0 OR list_contains($sources::VARCHAR[], v.source))
+ORDER BY v.rows DESC, v.source, v.feed, v.street_raw
 """
 
 
@@ -387,9 +405,11 @@ def load_unmapped_street_values(sources: list[str]) -> pd.DataFrame:
 # since the last load then, audit.source_freshness's.
 SOURCE_FRESHNESS_SQL = """
 SELECT r.source, r.table_name, r.feed, r.status, r.max_loaded_at, a.hours_since_load,
-       r.warn_after, r.error_after, a.checked_at
+       r.warn_after, r.error_after, a.checked_at,
+       coalesce(n.department, r.source) AS department, coalesce(n.title, r.feed) AS title
 FROM marts.rpt_data_health_source_freshness AS r
 LEFT JOIN audit.source_freshness AS a ON a.source = r.source AND a.table_name = r.table_name
+LEFT JOIN marts.rpt_data_health_feeds AS n ON n.source = r.source AND n.feed = r.feed
 ORDER BY r.status_order, r.source, r.table_name
 """
 
@@ -426,9 +446,10 @@ def load_delivery_span() -> tuple[dt.datetime | None, dt.datetime | None]:
 def load_feed_deliveries(
     sources: list[str] | None, date_from: dt.date | None, date_to: dt.date | None
 ) -> pd.DataFrame:
-    """Deliveries per feed (``marts.rpt_data_health_deliveries``): latest file of all time, and
-    file and row counts by status for files loaded between two Beijing dates (both included;
-    None: open)."""
+    """One row per feed in display order (``marts.rpt_data_health_feeds``: names, cadence, latest
+    file of all time, due time, status as of the build), with the file and row counts by status
+    (``marts.rpt_data_health_deliveries``) of files loaded between two Beijing dates (both
+    included; None: open)."""
     return query(
         FEED_DELIVERIES_SQL,
         {"sources": [str(s) for s in (sources or [])], "day_from": date_from, "day_to": date_to},

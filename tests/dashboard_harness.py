@@ -110,6 +110,7 @@ def render_model(model: str) -> str:
     return environment.from_string(macros + model_sql).render(
         ref=lambda name, **_: f"marts.{name}", source=lambda name, table: sources[(name, table)], var=var,
         registry_feeds=registry.dbt_registry, casualty_departments=registry.casualty_departments,
+        registry_feed_list=registry.dbt_feed_list, env_var=lambda name, default=None: os.environ.get(name, default),
         street_codes=lambda: [*street_codes(), UNKNOWN_STREET],
     ).strip()
 

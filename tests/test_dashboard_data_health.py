@@ -40,7 +40,7 @@ from dashboard_harness import run_page as _run_page
 from citysafety.mart import freshness
 from citysafety.mart import quality as gate
 from citysafety.raw import store
-from dashboards import frame
+from dashboards import data, frame
 from dashboards import signin_store as S
 
 PAGE = "data_health"
@@ -150,6 +150,8 @@ def build_warehouse(db_path: Path, *, audit: tuple[str, ...] = ("reconciliation"
                 values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
             )
             derive_mart(con, "rpt_data_health_deliveries")  # dbt's counts over the files above
+            # one row per feed: names, cadence, latest file, due time, status as of the build
+            derive_mart(con, "rpt_data_health_feeds")
         if "quarantine" in audit:
             loaded = {name: at for _, _, name, *_, at in RECONCILIATION}
             create_table(
@@ -489,38 +491,47 @@ def test_bad_query_params_fall_back(home):
     assert metrics(at)["交付文件（2020-01-01）"] == "2 个"
 
 
-def test_freshness_rules():
-    from dashboards.views.data_health import freshness
+def test_status_now_compares_dbt_due_time_with_the_clock():
+    """The rule is dbt's (rpt_data_health_feeds, unit-tested there); the page compares due_at
+    with now: a feed on time at the build is overdue once now passes its due time."""
+    from dashboards.views.data_health import status_now
 
-    last = dt.datetime(2024, 1, 1, 0, 0)
-    week = dt.timedelta(days=7)
-    assert freshness(None, week, last) == ("未收到", None, None)
-    assert freshness(last, week, last + week) == ("正常", None, last + week)
-    assert freshness(last, week, last + week + dt.timedelta(minutes=1)) == ("逾期", 1, last + week)
-    assert freshness(last, week, last + week + dt.timedelta(days=3)) == ("逾期", 3, last + week)
+    due = dt.datetime(2024, 1, 8, 0, 0)
+    assert status_now("not_received", None, due) == ("not_received", None)
+    assert status_now("unregistered", None, due) == ("unregistered", None)
+    assert status_now("on_time", due, due) == ("on_time", None)  # exactly at due: on time
+    assert status_now("on_time", due, due + dt.timedelta(seconds=1)) == ("overdue", 1)
+    assert status_now("overdue", due, due + dt.timedelta(days=3)) == ("overdue", 3)
+    assert status_now("overdue", due, due - dt.timedelta(hours=1)) == ("on_time", None)  # a clock behind the build
 
 
-def test_feed_table_keeps_unregistered_feeds_last():
-    from dashboards.views.data_health import feed_table, registry_frame
+def test_feed_table_keeps_unregistered_feeds_last(tmp_path, monkeypatch):
+    """dbt's table (derived from the fixture's reconciliation) names and orders the feeds: an
+    unregistered feed that delivered comes last, named by its source; the page adds the labels."""
+    from dashboards.views.data_health import feed_table
 
-    deliveries = pd.DataFrame(
-        {
-            "source": ["fire", "legacy"], "feed": ["fires", "old"],
-            "last_loaded_at": pd.to_datetime(["2024-01-01 00:00", "2024-01-02 00:00"]),
-            "last_file_name": ["a.csv", "b.csv"], "last_status": ["loaded", "partial"],
-            "files": [1, 1], "rows_delivered": [4, 3], "rows_loaded": [4, 2], "rows_quarantined": [0, 1],
-            "files_loaded": [1, 0], "files_partial": [0, 1], "files_rejected": [0, 0],
-            "files_duplicate": [0, 0], "files_empty": [0, 0], "files_other": [0, 0],
-        }
-    )
-    table = feed_table(registry_frame(frame.ALL), deliveries, dt.datetime(2024, 1, 3))
+    db = tmp_path / "warehouse" / "citysafety.duckdb"
+    with open_warehouse(db, schemas=("marts", "audit")) as con:
+        create_table(
+            con, "audit.reconciliation", arrow_columns(store.RECONCILIATION),
+            [("fire", "fires", "a.csv", "sha-a", 4, 4, 0, "loaded", None, dt.datetime(2024, 1, 1, 0, 0), 1, None),
+             ("legacy", "old", "b.csv", "sha-b", 3, 2, 1, "partial", None, dt.datetime(2024, 1, 2, 0, 0), 1, None)],
+            values="(?, ?, ?, ?, 100, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+        )
+        derive_mart(con, "rpt_data_health_deliveries")
+        derive_mart(con, "rpt_data_health_feeds")
+    monkeypatch.setattr(data, "_scope", lambda: db)  # as for the leader (dashboards.auth)
+    feeds = data.load_feed_deliveries([], None, None)
+    table = feed_table(feeds, dt.datetime(2024, 1, 3))
     assert len(table) == 14
     last = table.iloc[-1]
     assert (last["department"], last["title"], last["freshness"]) == ("未登记来源（legacy）", "old", "—")
     assert last["quarantine_pct"] == pytest.approx(33.33)
     fire = table[table["feed_id"] == "fire/fires"].iloc[0]
-    assert fire["freshness"] == "正常"
+    assert fire["freshness"] == "正常" and fire["cadence_name"] == "每周（7天）"
     assert fire["last_loaded_local"] == pd.Timestamp("2024-01-01 08:00")
+    assert fire["due_local"] == pd.Timestamp("2024-01-08 08:00")
+    assert feed_table(feeds, dt.datetime(2024, 1, 8, 0, 0, 1)).iloc[5]["days_late"] == 1  # fire/fires, 6th
 
 
 # --- the page frame (dashboards.frame) ----------------------------------------------------------

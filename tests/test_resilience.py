@@ -40,6 +40,9 @@ WHEN_LOADED = {
     "rpt_data_health_deliveries": ["last_loaded_at", "last_file_name", "last_status"],
     "rpt_data_health_quarantine_reasons": ["last_quarantined_at"],
     "rpt_data_health_source_freshness": ["max_loaded_at"],
+    # the due time and the status follow from the last load; as_of_at is the build's day
+    "rpt_data_health_feeds": ["last_loaded_at", "last_file_name", "last_status", "due_at", "as_of_at",
+                              "status", "days_late"],
 }
 
 

@@ -445,6 +445,23 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "last_status": "最近交付文件状态",
         "files_resent": "同名重发文件数",
     },
+    "rpt_data_health_feeds": {
+        "feed_id": "数据项编码",
+        "source": "报送部门",
+        "feed": "数据项",
+        "department": "部门",
+        "title": "数据项名称",
+        "feed_order": "显示顺序",
+        "registered": "是否登记",
+        "cadence_days": "约定交付周期（天）",
+        "last_loaded_at": "最近交付时间",
+        "last_file_name": "最近交付文件",
+        "last_status": "最近交付文件状态",
+        "due_at": "下次交付截止时间",
+        "as_of_at": "状态判定时点",
+        "status": "时效状态",
+        "days_late": "逾期天数",
+    },
     "rpt_monitoring_alarm_windows": {
         "report_id": "统计行编号",
         "window_days": "窗口天数",
@@ -764,6 +781,8 @@ EMERGENCY_RESOURCE_HEADERS = {
 
 # data_health page (dashboards/views/data_health.py)
 DATA_HEALTH_CADENCE_NAMES = {1: "每日", 7: "每周", 31: "每月", 92: "每季度"}
+# marts.rpt_data_health_feeds.status, as the page names it (an unregistered feed has no cadence)
+DATA_HEALTH_FEED_STATUS = {"on_time": "正常", "overdue": "逾期", "not_received": "未收到", "unregistered": "—"}
 DATA_HEALTH_FRESHNESS_HEADERS = {
     "department": "部门",
     "title": "数据项",
@@ -875,6 +894,7 @@ TABLE_TITLES = {
     "marts.rpt_monitoring_alarm_windows": "重大危险源·最近报警统计",
     "marts.rpt_emergency_drills_by_year": "应急演练·按年统计",
     "marts.rpt_data_health_source_freshness": "数据源新鲜度检查",
+    "marts.rpt_data_health_feeds": "数据交付时效",
     "audit.reconciliation": "交付对账记录",
     "audit.quarantine": "隔离记录",
     "audit.quality_results": "质量门禁结果",

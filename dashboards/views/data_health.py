@@ -1,7 +1,8 @@
 """数据健康: are the departments' deliveries arriving, and how good are they?
 
-* Every feed of the registry (``citysafety.sources``), grouped by department: the latest delivered
-  file (``audit.reconciliation``), its freshness against the feed's agreed cadence (正常 / 逾期 N
+* Every feed of the registry, grouped by department (``marts.rpt_data_health_feeds``: names,
+  order, cadence, the latest delivered file and the due time of the next are dbt's): its
+  freshness now, dbt's due time against the clock (正常 / 逾期 N
   天 / 未收到; always as of now, whatever the period), the files and rows delivered, loaded and
   quarantined in the selected period, and the files by status.
 * The top quarantine reasons per feed (``audit.quarantine``, grouped in SQL, delivered values
@@ -43,7 +44,8 @@ KEY_DOCS_AUDITED = "data_health_docs_audited"
 DOCS_HEIGHT = 900
 
 DEPARTMENTS: dict[str, str] = {s.name: s.department for s in SOURCES}
-FRESH, OVERDUE, NOT_RECEIVED = "正常", "逾期", "未收到"
+# marts.rpt_data_health_feeds.status
+ON_TIME, OVERDUE, NOT_RECEIVED = "on_time", "overdue", "not_received"
 SHARED_TABLES = "全区（共用）"
 
 DELIVERY_HEADERS = {
@@ -57,81 +59,49 @@ TIME_FORMAT = "YYYY-MM-DD HH:mm"
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def cadence_name(cadence: dt.timedelta | None) -> str:
-    if components.missing(cadence):
+def cadence_name(days: Any) -> str:
+    """The agreed cadence (whole days, dbt's ``cadence_days``) as a leader says it."""
+    if components.missing(days):
         return "—"
-    days = cadence / dt.timedelta(days=1)
-    if days.is_integer():
-        name = labels.DATA_HEALTH_CADENCE_NAMES.get(int(days))
-        return f"{name}（{int(days)}天）" if name else f"每{int(days)}天"
-    return f"每{days:g}天"
+    days = int(days)
+    name = labels.DATA_HEALTH_CADENCE_NAMES.get(days)
+    return f"{name}（{days}天）" if name else f"每{days}天"
 
 
-def freshness(
-    last_loaded_at: Any, cadence: dt.timedelta | None, now: dt.datetime
-) -> tuple[str, int | None, dt.datetime | None]:
-    """(status, whole days late, due time) of a feed; times naive UTC.
+def status_now(status: Any, due_at: Any, now: dt.datetime) -> tuple[str, int | None]:
+    """(status code, whole days late) of a feed at ``now`` (naive UTC).
 
-    Due = last delivery + cadence. Late by any part of a day counts as a day.
-    """
-    if components.missing(last_loaded_at):
-        return NOT_RECEIVED, None, None
-    if components.missing(cadence):
-        return "—", None, None
-    due = pd.Timestamp(last_loaded_at).to_pydatetime() + cadence
+    The rule is dbt's (marts.rpt_data_health_feeds: due_at = last delivery + cadence, its
+    status as of the build); the page only reads the clock: a delivered feed is overdue once
+    now is past due_at, by the whole days since, any part of a day counting as a day, as dbt
+    counts them. A feed never delivered or not registered keeps dbt's status."""
+    if status not in (ON_TIME, OVERDUE) or components.missing(due_at):
+        return str(status), None
+    due = pd.Timestamp(due_at).to_pydatetime()
     if now <= due:
-        return FRESH, None, due
-    return OVERDUE, math.ceil((now - due) / dt.timedelta(days=1)), due
+        return ON_TIME, None
+    return OVERDUE, math.ceil((now - due) / dt.timedelta(days=1))
 
 
-def registry_frame(source: str) -> pd.DataFrame:
-    """The feeds of the registry (of one source, or all for ``ALL``) in registry order."""
-    rows = [
-        {
-            "order": i,
-            "source": s.name,
-            "feed": f.feed,
-            "department": s.department,
-            "title": f.title,
-            "feed_id": f"{f.source}/{f.feed}",
-            "cadence": f.cadence,
-        }
-        for i, (s, f) in enumerate((s, f) for s in SOURCES for f in s.feeds)
-        if source == frame.ALL or s.name == source
-    ]
-    return pd.DataFrame(
-        rows, columns=["order", "source", "feed", "department", "title", "feed_id", "cadence"]
-    )
-
-
-def feed_table(registry: pd.DataFrame, deliveries: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
-    """Registry ⟕ deliveries, with freshness and Chinese labels; unregistered feeds last."""
-    merged = registry.merge(deliveries, on=["source", "feed"], how="outer", indicator=True)
-    unregistered = merged["_merge"] == "right_only"
-    extra = merged.loc[unregistered]
-    merged.loc[unregistered, "order"] = len(registry) + extra.reset_index().index
-    merged.loc[unregistered, "department"] = "未登记来源（" + extra["source"] + "）"
-    merged.loc[unregistered, "title"] = extra["feed"]
-    merged.loc[unregistered, "feed_id"] = extra["source"] + "/" + extra["feed"]
-    merged = merged.drop(columns="_merge").sort_values("order", kind="stable").reset_index(drop=True)
-    merged["cadence"] = merged["cadence"].map(lambda c: c if isinstance(c, dt.timedelta) else None)
-
-    counts = [c for c in merged.columns if c.startswith(("files", "rows_"))]
-    merged[counts] = merged[counts].fillna(0).astype("int64")
-    states = [freshness(last, cad, now) for last, cad in zip(merged["last_loaded_at"], merged["cadence"])]
-    merged["freshness"] = [s[0] for s in states]
-    merged["days_late"] = pd.array([s[1] for s in states], dtype="Int64")
-    merged["due_local"] = data.utc_to_local(pd.Series([s[2] for s in states], dtype="datetime64[ns]"))
-    merged["last_loaded_local"] = data.utc_to_local(merged["last_loaded_at"])
-    merged["cadence_name"] = merged["cadence"].map(cadence_name)
-    merged["last_status_name"] = merged["last_status"].map(
+def feed_table(feeds: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
+    """The feeds as dbt publishes them (``data.load_feed_deliveries``, in display order), with the
+    status at ``now`` and the Chinese labels."""
+    table = feeds.reset_index(drop=True).copy()
+    states = [status_now(s, d, now) for s, d in zip(table["status"], table["due_at"])]
+    table["status_now"] = [s[0] for s in states]
+    table["freshness"] = table["status_now"].map(labels.DATA_HEALTH_FEED_STATUS).fillna("—")
+    table["days_late"] = pd.array([s[1] for s in states], dtype="Int64")
+    table["due_local"] = data.utc_to_local(table["due_at"])
+    table["last_loaded_local"] = data.utc_to_local(table["last_loaded_at"])
+    table["cadence_name"] = table["cadence_days"].map(cadence_name)
+    table["last_status_name"] = table["last_status"].map(
         lambda s: None if components.missing(s) else data.FILE_STATUSES.get(s, s)
     )
-    merged["quarantine_pct"] = [
+    table["quarantine_pct"] = [
         round(100.0 * q / d, 2) if d else None
-        for q, d in zip(merged["rows_quarantined"], merged["rows_delivered"])
+        for q, d in zip(table["rows_quarantined"], table["rows_delivered"])
     ]
-    return merged
+    return table
 
 
 def _period_text(lo: dt.date, hi: dt.date, full: bool) -> str:
@@ -171,12 +141,12 @@ def _sidebar_filters(d_min: dt.date, d_max: dt.date) -> tuple[str, dt.date, dt.d
 
 
 def _summary_section(table: pd.DataFrame, period: str) -> None:
-    registered = table[table["cadence"].notna()]
+    registered = table[table["registered"].astype(bool)]
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("数据项", f"{len(registered)} 项", border=True)
-    c2.metric("按时交付", f"{int((registered['freshness'] == FRESH).sum())} 项", border=True)
-    c3.metric("逾期", f"{int((registered['freshness'] == OVERDUE).sum())} 项", border=True)
-    c4.metric("未收到", f"{int((registered['freshness'] == NOT_RECEIVED).sum())} 项", border=True)
+    c2.metric("按时交付", f"{int((registered['status_now'] == ON_TIME).sum())} 项", border=True)
+    c3.metric("逾期", f"{int((registered['status_now'] == OVERDUE).sum())} 项", border=True)
+    c4.metric("未收到", f"{int((registered['status_now'] == NOT_RECEIVED).sum())} 项", border=True)
 
     delivered = int(table["rows_delivered"].sum())
     quarantined = int(table["rows_quarantined"].sum())
@@ -190,13 +160,13 @@ def _summary_section(table: pd.DataFrame, period: str) -> None:
         border=True,
     )
 
-    overdue = registered[registered["freshness"] == OVERDUE]
+    overdue = registered[registered["status_now"] == OVERDUE]
     if not overdue.empty:
         items = "；".join(
             f"{r.department}·{r.title}（逾期 {int(r.days_late)} 天）" for r in overdue.itertuples()
         )
         st.warning(f"以下数据项已超过约定交付周期：{items}", icon=":material/schedule:")
-    missing = registered[registered["freshness"] == NOT_RECEIVED]
+    missing = registered[registered["status_now"] == NOT_RECEIVED]
     if not missing.empty:
         items = "；".join(f"{r.department}·{r.title}" for r in missing.itertuples())
         st.info(f"以下数据项尚未收到任何交付：{items}", icon=":material/inbox:")
@@ -241,18 +211,7 @@ def _delivery_section(table: pd.DataFrame, period: str) -> None:
     )
 
 
-def with_feed_names(df: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
-    """``df`` (with source, feed) joined to the registry's department, title and order; a feed
-    the registry does not know keeps its own name."""
-    names = registry.set_index(["source", "feed"])[["department", "title", "order"]]
-    out = df.join(names, on=["source", "feed"])
-    out["department"] = out["department"].fillna("未登记来源（" + out["source"] + "）")
-    out["title"] = out["title"].fillna(out["feed"])
-    return out
-
-
-def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period: str,
-                     registry: pd.DataFrame) -> None:
+def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period: str) -> None:
     st.subheader(f"主要隔离原因（{period}）")
     st.caption(
         f"每个数据项按隔离行数列出前{TOP_REASONS}类原因。原因中的具体取值已用“…”隐去，"
@@ -268,8 +227,6 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     if reasons.empty:
         st.success("所选范围内没有被隔离的记录。", icon=":material/check_circle:")
         return
-    reasons = with_feed_names(reasons, registry)
-    reasons = reasons.sort_values(["order", "source", "feed", "rank"], na_position="last", kind="stable")
     reasons["last_quarantined_local"] = data.utc_to_local(reasons["last_quarantined_at"])
     reasons["rank"] = reasons["rank"].astype("int64")
     reasons["reason_text"] = reasons["reason"].map(labels.reason_text)
@@ -284,7 +241,7 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     )
 
 
-def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
+def _unmapped_section(source: str) -> None:
     st.subheader("未能识别街道的取值")
     st.caption(
         "各部门交付的街道名称须与约定写法之一完全一致（如“武林街道”“武林”“下城区武林街道办事处”），"
@@ -299,7 +256,6 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     if values.empty:
         st.success("所有交付的街道名称均已识别。", icon=":material/check_circle:")
         return
-    values = with_feed_names(values, registry)
     values["street_raw"] = values["street_raw"].replace("", "（空白）")
     frame.table(values, labels.DATA_HEALTH_UNMAPPED_HEADERS)
     frame.download_buttons(
@@ -307,7 +263,7 @@ def _unmapped_section(source: str, registry: pd.DataFrame) -> None:
     )
 
 
-def _source_freshness_section(registry: pd.DataFrame) -> None:
+def _source_freshness_section() -> None:
     st.subheader("数据源新鲜度（每次构建检查）")
     st.caption("按各数据项约定周期检查平台最近一次加载距今多久："
                "超过预警阈值为“预警”，超过超期阈值为“超期”，超期时本次构建不发布。")
@@ -319,7 +275,6 @@ def _source_freshness_section(registry: pd.DataFrame) -> None:
     if fresh.empty:
         st.info("尚无新鲜度检查结果。")
         return
-    fresh = with_feed_names(fresh, registry)  # the mart's feed, named in Chinese by the registry
     fresh["status_name"] = fresh["status"].map(labels.DATA_HEALTH_FRESHNESS_STATUS).fillna(fresh["status"])
     fresh["last_loaded_local"] = data.utc_to_local(fresh["max_loaded_at"])
     period = labels.DURATION_UNITS
@@ -483,14 +438,14 @@ def render() -> None:
     q_lo, q_hi = (None, None) if full else (lo, hi)
     period = _period_text(lo, hi, full)
 
-    registry = registry_frame(source)
     try:
-        deliveries = data.load_feed_deliveries([] if source == frame.ALL else [source], q_lo, q_hi)
+        feeds = data.load_feed_deliveries([] if source == frame.ALL else [source], q_lo, q_hi)
     except data.DataUnavailable as exc:
         components.show_unavailable(exc)
         return
+    # the clock, not a rule: dbt's due times are compared with now (naive UTC, as loaded_at)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    table = feed_table(registry, deliveries, now)
+    table = feed_table(feeds, now)
 
     if first is None:
         st.info("数据仓库中还没有任何交付记录。")
@@ -500,11 +455,11 @@ def render() -> None:
     st.divider()
     _delivery_section(table, period)
     st.divider()
-    _reasons_section(source, q_lo, q_hi, period, registry_frame(frame.ALL))
+    _reasons_section(source, q_lo, q_hi, period)
     st.divider()
-    _unmapped_section(source, registry_frame(frame.ALL))
+    _unmapped_section(source)
     st.divider()
-    _source_freshness_section(registry_frame(frame.ALL))
+    _source_freshness_section()
     st.divider()
     _quality_section()
 

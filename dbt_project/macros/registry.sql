@@ -25,6 +25,27 @@
 {{ return(["WL", "TS", "CH", "CM", "CQ", "SQ", "DX", "WH", "UNKNOWN"]) }}
 {%- endmacro %}
 
+{#- The feeds in registry order (source, feed, department, title, cadence_days,
+    street_column) - read by marts/rpt_data_health_feeds.sql and
+    intermediate/int_street_values_delivered.sql. -#}
+{% macro registry_feed_list() -%}
+{{ return([
+    {"source": "emb", "feed": "accidents", "department": "区应急管理局", "title": "生产安全事故快报", "cadence_days": 31, "street_column": "street_raw"},
+    {"source": "emb", "feed": "enterprises", "department": "区应急管理局", "title": "生产经营单位基础信息", "cadence_days": 31, "street_column": "street_raw"},
+    {"source": "emb", "feed": "hazard_sources", "department": "区应急管理局", "title": "重大危险源及监测点", "cadence_days": 92, "street_column": none},
+    {"source": "emb", "feed": "sensor_readings", "department": "区应急管理局", "title": "重大危险源在线监测", "cadence_days": 1, "street_column": none},
+    {"source": "emb", "feed": "inspections", "department": "区应急管理局", "title": "执法检查", "cadence_days": 1, "street_column": none},
+    {"source": "fire", "feed": "fires", "department": "区消防救援大队", "title": "火灾", "cadence_days": 7, "street_column": "street_raw"},
+    {"source": "traffic", "feed": "road_accidents", "department": "交警大队", "title": "道路交通事故", "cadence_days": 1, "street_column": "street_raw"},
+    {"source": "stats", "feed": "economy", "department": "区统计局", "title": "地区生产总值与人口", "cadence_days": 92, "street_column": none},
+    {"source": "grid", "feed": "hazard_reports", "department": "网格化治理平台", "title": "网格隐患排查", "cadence_days": 1, "street_column": "street_raw"},
+    {"source": "safety_office", "feed": "risk_points", "department": "区安委办", "title": "城市安全风险清单", "cadence_days": 92, "street_column": "street_raw"},
+    {"source": "emergency", "feed": "plans", "department": "区应急指挥中心", "title": "应急预案", "cadence_days": 31, "street_column": none},
+    {"source": "emergency", "feed": "drills", "department": "区应急指挥中心", "title": "应急演练", "cadence_days": 31, "street_column": none},
+    {"source": "emergency", "feed": "resources", "department": "区应急指挥中心", "title": "应急资源", "cadence_days": 31, "street_column": "street_raw"}
+]) }}
+{%- endmacro %}
+
 {#- The departments of record of casualty events, in registry order: source name -> the
     accident type its events count under (marts.fct_casualty_events.department_name). -#}
 {% macro casualty_departments() -%}
