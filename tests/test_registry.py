@@ -92,3 +92,18 @@ def test_the_action_plan_years_are_dbt_vars():
     assert dbt_project_vars()["baseline_year"] < dbt_project_vars()["target_year"]
     suite = (EXPECTATIONS_DIR / "marts" / "kpi_safety_targets.py").read_text(encoding="utf-8")
     assert "2016" not in suite and "dbt_project_vars()" in suite
+
+
+def test_the_feeds_that_deliver_a_street_are_the_registrys():
+    """int_street_values_delivered reads every feed the registry says delivers a street
+    (registry_feed_list's street_column, generated from the columns), none listed by hand; and
+    the 数据健康 table's feeds, names and cadences are the registry's too."""
+    listed = {(f["source"], f["feed"]) for f in S.dbt_feed_list() if f["street_column"]}
+    declared = {(f.source, f.feed) for f in S.all_feeds() if any(c.name == S.STREET_COLUMN for c in f.columns)}
+    assert listed == declared and len(listed) == 7
+    for model in ("intermediate/int_street_values_delivered.sql", "marts/rpt_data_health_feeds.sql"):
+        sql = (DBT_PROJECT_DIR / "models" / model).read_text(encoding="utf-8")
+        assert "registry_feed_list()" in sql, model
+        assert not re.search(r"ref\('stg_\w+'\)", sql) and "'fires'" not in sql, f"{model} lists feeds by hand"
+    assert [(f["source"], f["feed"], f["cadence_days"]) for f in S.dbt_feed_list()] == [
+        (f.source, f.feed, f.cadence.days) for f in S.all_feeds()]

@@ -1,58 +1,26 @@
--- Every street value delivered, per feed: the one list of the feeds that deliver a street
--- (所属街道 / 街道 / street), read by int_street_values_mapped (the mapping) and by
--- agg_street_values (the published list). A feed that starts delivering a street joins here.
--- An empty or missing value is the empty string: it maps to no street (UNKNOWN) and is listed.
+-- Every street value delivered, per feed: the feeds that deliver a street are the registry's
+-- (citysafety/sources.py: a feed declaring the street column, carried into dbt by the generated
+-- macros/registry.sql), so a feed that starts delivering a street joins here without an edit.
+-- Read by int_street_values_mapped (the mapping, over every version delivered: a row kept from
+-- an older version of a file still needs its street) and by agg_street_values (the published
+-- list, which counts only the rows of the version that counts: a file name re-sent with other
+-- bytes replaces its earlier version, macros/file_versions.sql). An empty or missing value is
+-- the empty string: it maps to no street (UNKNOWN) and is listed.
 with
 
 staged as (
+    {%- for f in registry_feed_list() if f.street_column %}
     select
-        'emb' as source,
-        'accidents' as feed,
-        street_raw,
+        '{{ f.source }}' as source,
+        '{{ f.feed }}' as feed,
+        {{ f.street_column }} as street_raw,
+        is_latest_file_version,
         loaded_at
-    from {{ ref('stg_emb__accidents') }}
+    from {{ ref('stg_' ~ f.source ~ '__' ~ f.feed) }}
+    {%- if not loop.last %}
     union all
-    select
-        'fire' as source,
-        'fires' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_fire__fires') }}
-    union all
-    select
-        'traffic' as source,
-        'road_accidents' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_traffic__road_accidents') }}
-    union all
-    select
-        'emergency' as source,
-        'resources' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_emergency__resources') }}
-    union all
-    select
-        'grid' as source,
-        'hazard_reports' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_grid__hazard_reports') }}
-    union all
-    select
-        'emb' as source,
-        'enterprises' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_emb__enterprises') }}
-    union all
-    select
-        'safety_office' as source,
-        'risk_points' as feed,
-        street_raw,
-        loaded_at
-    from {{ ref('stg_safety_office__risk_points') }}
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (
@@ -63,7 +31,10 @@ final as (
         count(*) as staged_rows,
         -- _loaded_at is UTC; the dates are Asia/Shanghai, as every date shared
         (min(loaded_at) + interval 8 hour)::date as first_loaded_on,
-        (max(loaded_at) + interval 8 hour)::date as last_loaded_on
+        (max(loaded_at) + interval 8 hour)::date as last_loaded_on,
+        count(*) filter (where is_latest_file_version) as counted_rows,
+        (min(loaded_at) filter (where is_latest_file_version) + interval 8 hour)::date as counted_first_loaded_on,
+        (max(loaded_at) filter (where is_latest_file_version) + interval 8 hour)::date as counted_last_loaded_on
     from staged
     group by source, feed, coalesce(street_raw, '')
 )

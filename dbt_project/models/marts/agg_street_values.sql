@@ -2,7 +2,8 @@
 -- list the 数据健康 page shows so that a person can see which values fell to UNKNOWN and, when
 -- one is in fact a street, add it to the seed street_spellings. The mapping is the one every
 -- table uses (int_street_values_mapped: exact match of the cleaned value with an accepted
--- spelling, else UNKNOWN).
+-- spelling, else UNKNOWN). Rows count the version of each file name that counts: a name re-sent
+-- with other bytes replaces its earlier version, whose rows are not counted again.
 with
 
 delivered as (
@@ -20,11 +21,13 @@ final as (
         delivered.street_raw::varchar as street_raw,
         coalesce(mapped.street_code, 'UNKNOWN')::varchar as street_code,
         coalesce(mapped.match_method, 'unmapped')::varchar as match_method,
-        delivered.staged_rows::bigint as rows,
-        delivered.first_loaded_on::date as first_seen_on,
-        delivered.last_loaded_on::date as last_seen_on
+        delivered.counted_rows::bigint as rows,
+        delivered.counted_first_loaded_on::date as first_seen_on,
+        delivered.counted_last_loaded_on::date as last_seen_on
     from delivered
     left join mapped on delivered.street_raw = mapped.street_raw
+    -- a value that only a replaced version of a file name carried is no longer delivered
+    where delivered.counted_rows > 0
 )
 
 select * from final
