@@ -32,7 +32,9 @@ final as (
                     then replace(split_part(raw_record, ',', 1), '"', '')
             end
         )), '') as record_id,
-        quarantined_at
+        quarantined_at,
+        -- the bytes of the file version the line came from (audit.reconciliation.file_sha256)
+        file_sha256
     from source
     where source = 'emergency'
 )
