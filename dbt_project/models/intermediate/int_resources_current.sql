@@ -24,9 +24,10 @@ quarantined as (
     select quarantined.*
     from {{ ref('stg_emergency__quarantined_rows') }} as quarantined
     inner join deliveries as counted
-        on quarantined.file_name = counted.file_name
-        and quarantined.file_sha256 = counted.file_sha256
-        and counted.is_latest_file_version
+        on
+            quarantined.file_name = counted.file_name
+            and quarantined.file_sha256 = counted.file_sha256
+            and counted.is_latest_file_version
     where quarantined.feed = 'resources'
 ),
 

@@ -10,16 +10,16 @@ with
 
 staged as (
     {%- for f in registry_feed_list() if f.street_column %}
-    select
-        '{{ f.source }}' as source,
-        '{{ f.feed }}' as feed,
-        {{ f.street_column }} as street_raw,
-        is_latest_file_version,
-        loaded_at
-    from {{ ref('stg_' ~ f.source ~ '__' ~ f.feed) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ f.source }}' as source,
+            '{{ f.feed }}' as feed,
+            {{ f.street_column }} as street_raw,
+            is_latest_file_version,
+            loaded_at
+        from {{ ref('stg_' ~ f.source ~ '__' ~ f.feed) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

@@ -14,16 +14,16 @@ with
 
 registry as (
     {%- for f in registry_feed_list() %}
-    select
-        '{{ f.source }}' as source,
-        '{{ f.feed }}' as feed,
-        '{{ f.department | replace("'", "''") }}' as department,
-        '{{ f.title | replace("'", "''") }}' as title,
-        {{ loop.index }} as feed_order,
-        {{ f.cadence_days }} as cadence_days
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ f.source }}' as source,
+            '{{ f.feed }}' as feed,
+            '{{ f.department | replace("'", "''") }}' as department,
+            '{{ f.title | replace("'", "''") }}' as title,
+            {{ loop.index }} as feed_order,
+            {{ f.cadence_days }} as cadence_days
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -63,8 +63,9 @@ feeds as (
         latest.last_loaded_at + to_days(registry.cadence_days) as due_at
     from registry
     full outer join latest
-        on registry.source = latest.source
-        and registry.feed = latest.feed
+        on
+            registry.source = latest.source
+            and registry.feed = latest.feed
 ),
 
 final as (
