@@ -77,9 +77,28 @@ def build_navigation():
     ]
     # Sign-in: only the pages the access policy (policy/access.yml) grants this user.
     shown = auth.visible_pages(pages)
+    _unknown_path_opens_default(shown)
     navigation = st.navigation(shown)
     auth.land_on_link(navigation, shown)  # a link opened before signing in: its page and filters
     return navigation
+
+
+def _unknown_path_opens_default(pages: list) -> None:
+    """An address that names no page of this user (``/overview``: 总览 is served at the root; a
+    mistyped or outdated link) opens the default page quietly. st.navigation would open it too,
+    but with Streamlit's English "Page not found" box over it; forgetting the requested name
+    first makes it resolve to the default page like the root address does."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    manager = ctx.pages_manager
+    requested = (manager.intended_page_name or "").strip("/")
+    if manager.intended_page_script_hash or not requested:
+        return  # a page chosen in the app (by its hash), or the root address
+    if not any(requested == page.url_path for page in pages):
+        manager.set_script_intent("", "")
 
 
 def main() -> None:

@@ -202,38 +202,125 @@ ROW_PX = 35  # st.dataframe's row height (header row alike)
 ALL_ROWS_UP_TO = 30  # a longer table is a list to scroll through (its height stays Streamlit's)
 
 
+# Every column in view without scrolling sideways (issue 13): the grid draws its cells on a canvas
+# and hides what does not fit behind a horizontal scroll bar, which a leader does not think to use.
+# Each column gets the width of its longest text (header or cell), and a table wider than the
+# narrowest main column it is shown in is split into parts that repeat its key columns.
+FIT_PX = 850  # the main column at 1366×768 with the sidebar open: 904 px, 870 px in an expander
+CELL_PAD_PX = 26  # the grid's cell padding (8 px a side) and room for the header's sort arrow
+_NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
+
+
+def text_px(text: str) -> int:
+    """An upper bound of ``text``'s width at the grid's 14 px font: a Han character or full-width
+    sign 14 px, anything else at most 8.5 px."""
+    return int(sum(14 if ord(ch) >= 0x2E80 else 8.5 for ch in text) + 0.5)
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float):  # the grid prints up to four decimals with thousands separators
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if value == value else MISSING
+    if isinstance(value, (dt.date, dt.datetime)):
+        return _when_text(value, True)
+    return str(value)
+
+
+def column_widths(shown: pd.DataFrame, column_config: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Each column's width in pixels: its header or its longest cell, whichever is wider; a width
+    the page configured itself is kept."""
+    widths = {}
+    for column in shown.columns:
+        spec = (column_config or {}).get(column)
+        given = spec.get("width") if isinstance(spec, Mapping) else None
+        if isinstance(given, int):
+            widths[column] = given
+            continue
+        longest = max((text_px(_cell_text(v)) for v in shown[column].tolist()), default=0)
+        widths[column] = max(text_px(str(column)), longest, _NAMED_WIDTHS.get(given, 0) - CELL_PAD_PX) + CELL_PAD_PX
+    return widths
+
+
+def column_parts(widths: Mapping[str, int], keys: int, fit_px: int) -> list[list[str]]:
+    """The columns of each part of a table ``fit_px`` wide at most: the first ``keys`` columns in
+    every part, the others in their order, as many to a part as fit (at least one)."""
+    columns = list(widths)
+    if sum(widths.values()) <= fit_px:
+        return [columns]
+    head, rest = columns[:keys], columns[keys:]
+    room = fit_px - sum(widths[c] for c in head)
+    parts: list[list[str]] = []
+    for column in rest:
+        if parts and sum(widths[c] for c in parts[-1]) + widths[column] <= room:
+            parts[-1].append(column)
+        else:
+            parts.append([column])
+    # A long text too wide beside every key column keeps the first one only (the row's id).
+    return [(head if sum(widths[c] for c in part) <= room else head[:1]) + part for part in parts]
+
+
 def table(
     df: pd.DataFrame | Any,
     headers: Mapping[str, str] | None = None,
     *,
     all_rows: bool = False,
+    keys: int = 1,
+    fit_px: int = FIT_PX,
+    row_style: Callable[[pd.Series], str] | None = None,
     **kwargs: Any,
 ) -> None:
     """A table of the page: the ``headers`` columns (in their order) under their Chinese names,
-    missing values shown as "—" (numbers keep their type and sort as numbers), full width;
+    missing values shown as "—" (numbers keep their type and sort as numbers: the grid's
+    placeholder), full width;
     ``all_rows``: tall enough to show every row; a table of up to ``ALL_ROWS_UP_TO`` rows always
     is (a short table whose last rows hide behind an inner scroll bar looks complete but is not).
 
-    A Styler the page built itself (row highlights) is shown as it is: build it on
-    ``display_frame(df)`` so its missing values read "—" too."""
+    Every column is as wide as its longest text, and a table wider than ``fit_px`` (the main
+    column at 1366 px; pass a column's width when the table sits in one) is shown as several
+    tables, each with the first ``keys`` columns (the row's name) and as many others as fit.
+
+    ``row_style``: a row's CSS (a highlight) from the whole displayed row (Chinese headers, "—"
+    for missing values), applied in every part. A Styler the page built itself is shown as it is,
+    never split: build it on ``display_frame(df)`` so its missing values read "—" too."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    # A missing number: the grid draws "None" on its canvas, whatever a Styler's na_rep says.
+    kwargs.setdefault("placeholder", MISSING)
     rows = len(df.data if not isinstance(df, pd.DataFrame) else df)
     if all_rows or rows <= ALL_ROWS_UP_TO:  # tall enough for every row: nothing hidden behind an inner scroll bar
         kwargs.setdefault("height", ROW_PX * (rows + 1) + 3)
     if not isinstance(df, pd.DataFrame):
-        kwargs["column_config"] = _text_dates_unformatted(df.data, kwargs.get("column_config"))
+        config = _text_dates_unformatted(df.data, kwargs.get("column_config"))
+        kwargs["column_config"] = _with_widths(config, column_widths(display_frame(df.data), config))
         st.dataframe(df, **kwargs)
         return
     shown = df[[c for c in headers if c in df.columns]].rename(columns=dict(headers)) if headers else df
     shown = display_frame(shown)
-    kwargs["column_config"] = _text_dates_unformatted(shown, kwargs.get("column_config"))
-    numeric_gaps = [c for c in shown.columns
-                    if pd.api.types.is_numeric_dtype(shown[c]) and shown[c].isna().any()]
-    if numeric_gaps:
-        st.dataframe(shown.style.format(_number_text, subset=numeric_gaps, na_rep=MISSING), **kwargs)
-    else:
-        st.dataframe(shown, **kwargs)
+    config = _text_dates_unformatted(shown, kwargs.get("column_config"))
+    widths = column_widths(shown, config)
+    styles = {i: row_style(row) for i, row in shown.iterrows()} if row_style else None
+    for columns in column_parts(widths, keys, fit_px):
+        part = shown[columns]
+        kwargs["column_config"] = _with_widths(
+            {c: s for c, s in (config or {}).items() if c in columns}, {c: widths[c] for c in columns})
+        if styles is None:
+            st.dataframe(part, **kwargs)
+            continue
+        # A Styler's numbers print as its own text (1.500000 by default): as the grid prints them.
+        floats = [c for c in part.columns if pd.api.types.is_float_dtype(part[c])]
+        styler = part.style.format(_number_text, subset=floats, na_rep=MISSING)
+        st.dataframe(styler.apply(lambda row: [styles[row.name]] * len(row), axis=1), **kwargs)
+
+
+def _with_widths(column_config: Mapping[str, Any] | None, widths: Mapping[str, int]) -> dict[str, Any]:
+    config = dict(column_config or {})
+    for column, px in widths.items():
+        spec = config.get(column)
+        if column in config and spec is None:
+            continue  # a column the page hides
+        if isinstance(spec, str):
+            spec = {"label": spec}
+        config[column] = {**spec, "width": px} if isinstance(spec, Mapping) else {"width": px}
+    return config
 
 
 def _text_dates_unformatted(shown: pd.DataFrame, column_config: Mapping[str, Any] | None) -> dict[str, Any] | None:

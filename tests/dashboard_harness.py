@@ -233,10 +233,27 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def tables(at: AppTest) -> list[pd.DataFrame]:
+    """The page's tables as a reader reads them: a table that dashboards.frame.table showed in
+    parts (too wide for the page; each part repeats the key columns, same rows) joined back into
+    one, its columns in their order."""
+    out: list[pd.DataFrame] = []
+    for element in at.dataframe:
+        df = element.value.reset_index(drop=True)
+        prev = out[-1] if out else None
+        keys = [c for c in df.columns if prev is not None and c in prev.columns]
+        if (prev is not None and len(prev) == len(df) and keys and df.columns[0] == prev.columns[0]
+                and all(prev[c].equals(df[c]) for c in keys) and len(keys) < len(df.columns)):
+            out[-1] = pd.concat([prev, df.drop(columns=keys)], axis=1)
+            continue
+        out.append(df)
+    return out
+
+
 def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for df in at.dataframe:
-        if column in df.value.columns:
-            return df.value
+    for df in tables(at):
+        if column in df.columns:
+            return df
     raise AssertionError(f"no table with column {column!r}")
 
 

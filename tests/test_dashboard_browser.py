@@ -8,6 +8,18 @@
   office's 风险) at 1366×768 and 1920×1080, a screenshot of each kept under the pytest tmp dir,
   and the DOM checked: no text "None"/"nan"/"NaT", no clipped metric value, button, table header
   or label, no English beyond an allowlist of units and codes, no table names.
+* Every column of every table in view: each data grid (st.dataframe, Streamlit's glide data grid)
+  at both sizes is no wider than the page shows (its scroller's scrollWidth within its clientWidth,
+  no horizontal scroll bar). The grid draws its cells on a canvas, so its cell and header texts
+  are read from the grid's accessibility mirror (a ``<table role="grid">`` in the DOM holding the
+  rows and columns in view; every row of a table up to 30 rows is in view) and checked as the
+  page's text is: no "None"/"nan"/"NaT", no English, no table names. Expanders are opened first.
+  What the mirror cannot show is checked in tests/test_dashboard_frame.py on frame.table, which
+  every page's table goes through: a missing number's mirror cell is empty while the canvas drew
+  "None" (the grid's placeholder "—" is set), and a text cut short on the canvas (each column is
+  sized to an upper bound of its longest text).
+* An address that names no page (``/overview``, a mistyped one) opens 总览 without Streamlit's
+  English "Page not found" box.
 
 One Streamlit server and one browser for the module; the site is the page tests' own fixture
 warehouses merged (tests/dashboard_site.py).
@@ -217,10 +229,43 @@ DOM_REPORT = r"""
   return {texts, clipped, chart, bands, tables};
 }
 """
+# Every data grid on the page (read with the viewport grown to the whole page: the grids below the
+# fold are drawn only once in view): its scroller's widths, its number of columns and the texts of
+# its accessibility mirror (headers and the cells of the rows in view).
+GRID_REPORT = r"""
+() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(frame => {
+  const scroller = frame.querySelector('.dvn-scroller');
+  const mirror = frame.querySelector('table[role="grid"]');
+  if (!scroller || !mirror) return {drawn: false, top: Math.round(frame.getBoundingClientRect().top)};
+  const headers = [...mirror.querySelectorAll('th')].map(th => th.textContent);
+  const cells = [...mirror.querySelectorAll('td')].map(td => td.textContent);
+  return {drawn: true, scrollWidth: scroller.scrollWidth, clientWidth: scroller.clientWidth,
+          columns: Number(mirror.getAttribute('aria-colcount')), headers, cells};
+})
+"""
 MISSING_WORDS = re.compile(r"\b(None|nan|NaN|NaT|null|undefined)\b")
 TABLE_NAME = re.compile(r"\b(marts|audit)\.\w+|\b(rpt|fct|kpi|agg|dim|stg|int)_[a-z]\w*")
 # A Latin word; letters joined to digits, "_", "." or "-" are a code (QY-0006, street_wl, H2).
 LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z]{2,}(?![A-Za-z0-9_\-])")
+
+
+def grid_problems(grids: list[dict]) -> list[str]:
+    """A grid wider than it is shown (a horizontal scroll bar), and what its cells and headers
+    show (the mirror's texts go through the page's text checks)."""
+    found = []
+    for number, grid in enumerate(grids, 1):
+        if not grid["drawn"]:
+            found.append(f"table {number} not drawn (at {grid['top']} px)")
+            continue
+        name = f"table {number} ({', '.join(grid['headers'][:2])} …)"
+        if grid["scrollWidth"] > grid["clientWidth"] + 1:
+            found.append(f"{name} wider than shown ({grid['scrollWidth']} px in {grid['clientWidth']} px):"
+                         " columns hidden behind a horizontal scroll bar")
+        if len(grid["headers"]) != grid["columns"]:
+            found.append(f"{name}: {len(grid['headers'])} of {grid['columns']} columns in view")
+        found += [f"{name}: {p}" for p in problems(
+            {"texts": grid["headers"] + grid["cells"], "chart": [], "clipped": [], "bands": [], "tables": []})]
+    return found
 
 
 def problems(report: dict) -> list[str]:
@@ -266,12 +311,22 @@ def test_every_page_at_both_sizes_shows_nothing_cut_none_english_or_table_names(
                     assert report["chart"] and report["bands"], f"{name}: no chart read"
                 # The screenshot shows the whole page: Streamlit scrolls its main area inside the
                 # viewport, so the viewport grows to the content (same width) once checked.
+                # Every expander opened (a table in a closed one is not drawn, so not checked).
+                page.evaluate("() => document.querySelectorAll('[data-testid=\"stExpander\"] details:not([open])"
+                              " > summary').forEach(s => s.click())")
+                settled(page)
                 tall = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
                 page.set_viewport_size({"width": width, "height": max(height, int(tall))})
                 page.wait_for_timeout(500)
+                page.wait_for_function(  # every grid drawn, now that all are in view
+                    "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')]"
+                    ".every(f => f.querySelector('.dvn-scroller') && f.querySelector('table[role=grid]'))",
+                    timeout=15_000)
+                grids = page.evaluate(GRID_REPORT)
+                assert grids, f"{name}: no table read"  # every page shows at least one
                 page.screenshot(path=str(shots / f"{account}_{name}_{size}.png"), full_page=True)
                 assert report["texts"], f"{name}: nothing read from the page"
-                issues = problems(report)
+                issues = problems(report) + grid_problems(grids)
                 if issues:
                     found[f"{account} /{name}"] = issues
         finally:
@@ -304,3 +359,28 @@ def test_charts_stay_readable_with_one_street_or_one_source(site, tmp_path):
     finally:
         context.close()
     assert not found, "\n".join(f"{k}: {v}" for k, v in found.items())
+
+
+def test_an_address_naming_no_page_opens_the_overview_without_an_english_box(site, tmp_path):
+    """/overview (总览 is served at the root) and a mistyped page open 总览, filters kept, with no
+    "Page not found" box; signed in first, and as the address the sign-in form was shown at."""
+    base, browser = site
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/overview?streets=WL")
+        sign_in(page, "leader")
+        for link in (None, "overview", "overview?streets=WL", "no_such_page"):
+            if link is not None:
+                page.goto(f"{base}/{link}")
+                wait_text(page, "当前用户")
+                settled(page)
+            body = page.inner_text("body")
+            page.screenshot(path=str(tmp_path / f"{link or 'after_sign_in'}.png".replace("?", "_")))
+            assert "下城区城市安全总览" in body, link
+            assert "Page not found" not in body and "does not seem to exist" not in body, link
+            assert not page.locator('[role="dialog"]').count(), link
+            assert path(page) == "", link
+            assert query(page) == ({} if link in ("overview", "no_such_page") else {"streets": "WL"}), link
+    finally:
+        context.close()

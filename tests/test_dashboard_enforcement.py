@@ -26,6 +26,7 @@ from dashboard_harness import (  # noqa: F401 (home: a fixture)
     open_warehouse,
     screenshot,
     table_with,
+    tables,
     wait_text,
     warehouse_fixture,
 )
@@ -198,7 +199,7 @@ def test_default_view_all_streets_all_years(home):
     assert trend.loc["2023年", "罚款金额（万元）"] == 12.0
     assert trend.loc["2024年", "行政处罚（次）"] == 3
     assert trend.loc["2024年", "罚款金额（万元）"] == 5.0
-    by_street = next(d.value for d in at.dataframe if "街道" in d.value.columns and "执法检查（次）" in d.value.columns)
+    by_street = next(d for d in tables(at) if "街道" in d.columns and "执法检查（次）" in d.columns)
     by_street = by_street.set_index("街道")
     assert by_street.loc["武林街道", "执法检查（次）"] == 3  # I01, I02, I09
     assert by_street.loc["武林街道", "罚款金额（万元）"] == 11.5

@@ -78,7 +78,8 @@ def hazard_rows() -> list[tuple]:
         major = level == "重大"
         days = None if rect is None else (dt.date.fromisoformat(rect) - dt.date.fromisoformat(found)).days
         rows.append(
-            (rid, found, int(found[:4]), street, f"{street}社区", f"{street}-G01", None, level, major,
+            # A community's name is Chinese, as the grid system delivers it (武林社区), not a code.
+            (rid, found, int(found[:4]), street, f"{NAMES.get(street, '未知街道')[:2]}社区", f"{street}-G01", None, level, major,
              deadline, rect, status, is_rect, is_open, overdue, days, sup, major and not bool(sup),
              f"{found} 09:00:00", "hazards_2024-06-30.sqlite")
         )

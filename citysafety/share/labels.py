@@ -793,8 +793,8 @@ DATA_HEALTH_FRESHNESS_HEADERS = {
     "due_local": "下次交付截止时间",
     "last_file_name": "最近交付文件",
     "last_status_name": "最近文件状态",
-    "feed_id": "数据项编码",
 }
+DATA_HEALTH_FEED_CODES = {"feed_id": "数据项编码"}  # downloads only: the feed's code for machines
 # Followed on the page by the files per delivery status (dashboards.data.FILE_STATUSES).
 DATA_HEALTH_DELIVERY_HEADERS = {
     "department": "部门",

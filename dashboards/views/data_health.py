@@ -181,6 +181,7 @@ def _freshness_section(table: pd.DataFrame) -> None:
     frame.table(
         table,
         labels.DATA_HEALTH_FRESHNESS_HEADERS,
+        keys=2,  # 部门 and 数据项 name each row
         column_config={
             "最近交付时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
             "下次交付截止时间": st.column_config.DatetimeColumn(format=TIME_FORMAT),
@@ -188,7 +189,7 @@ def _freshness_section(table: pd.DataFrame) -> None:
         },
     )
     frame.download_buttons(
-        table, "数据健康_交付时效", labels.DATA_HEALTH_FRESHNESS_HEADERS, key="data_health_freshness", sheet_name="交付时效"
+        table, "数据健康_交付时效", {**labels.DATA_HEALTH_FRESHNESS_HEADERS, **labels.DATA_HEALTH_FEED_CODES}, key="data_health_freshness", sheet_name="交付时效"
     )
 
 
@@ -204,6 +205,7 @@ def _delivery_section(table: pd.DataFrame, period: str) -> None:
     frame.table(
         table,
         headers,
+        keys=2,  # 部门 and 数据项 name each row
         column_config={"隔离占比（%）": st.column_config.NumberColumn(format="%.2f")},
     )
     frame.download_buttons(
@@ -233,6 +235,7 @@ def _reasons_section(source: str, lo: dt.date | None, hi: dt.date | None, period
     frame.table(
         reasons,
         labels.DATA_HEALTH_REASON_HEADERS,
+        keys=2,  # 部门 and 数据项 name each row
         column_config={"最近隔离时间": st.column_config.DatetimeColumn(format=TIME_FORMAT)},
     )
     frame.download_buttons(

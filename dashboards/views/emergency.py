@@ -188,17 +188,19 @@ def _tree_section(plans: pd.DataFrame, selected: list[str], scope: str) -> None:
 
     table = tree_table(tree)
 
-    def _red(row: pd.Series) -> list[str]:
+    def _red(row: pd.Series) -> str:
         if row["衔接状态"] == NOT_LINKED:
-            return [f"color: {charts.TARGET_COLOR}; font-weight: 600"] * len(row)
-        if row["说明"]:
-            return [f"color: {charts.EMERGENCY_CONTEXT_COLOR}"] * len(row)
-        return [""] * len(row)
+            return f"color: {charts.TARGET_COLOR}; font-weight: 600"
+        if row["说明"] and row["说明"] != frame.MISSING:
+            return f"color: {charts.EMERGENCY_CONTEXT_COLOR}"
+        return ""
 
     shown = table[list(labels.EMERGENCY_PLAN_HEADERS)].rename(columns=labels.EMERGENCY_PLAN_HEADERS)
     with st.expander("全部预案清单（按衔接关系缩进）", expanded=bool(selected)):
         frame.table(
-            frame.display_frame(shown).style.apply(_red, axis=1),
+            shown,
+            keys=2,  # the indented plan and its number in every part
+            row_style=_red,
             column_config={
                 "最近演练日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
                 "近12个月演练（次）": st.column_config.NumberColumn(format="%d"),

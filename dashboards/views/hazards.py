@@ -226,12 +226,12 @@ def _major_section(selected: list[str], lo: int, hi: int, scope: str, period: st
     shown = table[list(labels.HAZARDS_MAJOR_HEADERS)].rename(columns=labels.HAZARDS_MAJOR_HEADERS)
     mask = table["major_not_supervised"].to_numpy()
 
-    def _highlight(row: pd.Series) -> list[str]:
-        style = f"background-color: {NOT_SUPERVISED_ROW_COLOR}" if mask[row.name] else ""
-        return [style] * len(row)
+    def _highlight(row: pd.Series) -> str:
+        return f"background-color: {NOT_SUPERVISED_ROW_COLOR}" if mask[row.name] else ""
 
     frame.table(
-        frame.display_frame(shown).style.apply(_highlight, axis=1).format(na_rep=frame.MISSING),
+        shown,
+        row_style=_highlight,
         column_config={
             labels.HAZARDS_MAJOR_HEADERS[c]: st.column_config.DateColumn(format="YYYY-MM-DD")
             for c in ("found_on", "deadline", "rectified_on")

@@ -334,12 +334,14 @@ def _breakdown_section(
     left, right = st.columns([2, 3])
     with left:
         st.altair_chart(charts.overview_by_department(by_dept, subtitle), width="stretch")
-        frame.table(by_dept, labels.OVERVIEW_DEPT_HEADERS)
     with right:
         st.altair_chart(charts.overview_by_street(by_street, subtitle), width="stretch")
-        headers = {"street_name": "街道", **{d: f"{d}死亡（人）" for d in DEPT_ORDER},
-                   **labels.OVERVIEW_STREET_TOTAL_HEADERS}
-        frame.table(by_street, headers)
+    # The tables under both charts, full width: in a half column the by-street table hid its
+    # right-hand columns behind a scroll bar at 1366 px.
+    frame.table(by_dept, labels.OVERVIEW_DEPT_HEADERS)
+    headers = {"street_name": "街道", **{d: f"{d}死亡（人）" for d in DEPT_ORDER},
+               **labels.OVERVIEW_STREET_TOTAL_HEADERS}
+    frame.table(by_street, headers)
 
 
 def _kpi_table_section(kpi: pd.DataFrame) -> None:
@@ -379,8 +381,7 @@ def _kpi_table_section(kpi: pd.DataFrame) -> None:
         labels.OVERVIEW_KPI_TABLE_COLUMNS,
         all_rows=True,  # every year in view, no inner scrolling (the last row was hidden)
         column_config={
-            # The year stays in view while the wide table scrolls sideways.
-            "年份": st.column_config.NumberColumn(format="%d", pinned=True),
+            "年份": st.column_config.NumberColumn(format="%d"),
             **{labels.OVERVIEW_KPI_TABLE_COLUMNS[c]: right for c in formats},
         },
     )

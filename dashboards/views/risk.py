@@ -36,6 +36,7 @@ LEVELS = charts.RISK_LEVEL_ORDER  # 红, 橙, 黄, 蓝
 LEVEL_NAMES = charts.RISK_LEVEL_NAMES
 ALL_LEVELS = charts.RISK_ALL_LEVELS
 FLAG_ROW_COLOR = "#FFE9A8"
+RIGHT_HALF_PX = 430  # a table in the right of two columns: 443 px wide at 1366 px
 
 LEVEL_FILTER_OPTIONS = {
     **{level: f"{level}色（{data.RISK_LEVELS[level]}）" for level in LEVELS},
@@ -209,7 +210,7 @@ def _category_section(selected: list[str], scope: str) -> None:
         }
         if not int(pivot[data.UNRATED].sum()):
             headers.pop(data.UNRATED)
-        frame.table(pivot, headers)
+        frame.table(pivot, headers, fit_px=RIGHT_HALF_PX)
         frame.download_buttons(pivot, "风险_分类别统计", headers, key="risk_by_category", sheet_name="分类别统计")
 
 
@@ -245,12 +246,13 @@ def _points_section(selected: list[str], level: str, category: str, flagged_only
     shown = table[list(labels.RISK_POINT_HEADERS)].rename(columns=labels.RISK_POINT_HEADERS)
     mask = table["flagged"].to_numpy()
 
-    def _highlight(row: pd.Series) -> list[str]:
-        style = f"background-color: {FLAG_ROW_COLOR}" if mask[row.name] else ""
-        return [style] * len(row)
+    def _highlight(row: pd.Series) -> str:
+        return f"background-color: {FLAG_ROW_COLOR}" if mask[row.name] else ""
 
     frame.table(
-        frame.display_frame(shown).style.apply(_highlight, axis=1).format(na_rep=frame.MISSING),
+        shown,
+        keys=2,  # 编号 and 名称 in every part
+        row_style=_highlight,
         column_config={
             "评估日期": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "存疑原因": st.column_config.TextColumn(width="large"),
