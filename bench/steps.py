@@ -560,7 +560,8 @@ def phase_delivery_to_publish_vs_steps(homes: Homes, scale: str) -> dict:
                 ["build_mart", *(f"ingest_{s.name}" for s in S.SOURCES)]}
         for dag_id in seen:
             sched.set_paused(dag_id, False)
-        time.sleep(5)  # a first scheduled run an unpaused DAG may start finds nothing to load
+            sched.reparse(dag_id)  # the landing watchers start when an unpaused DAG is parsed
+        time.sleep(30)  # and a first scheduled run an unpaused DAG may start finds nothing to load
         for feed, src in held:
             ingest_dag = f"ingest_{feed.source}"
             seen = {d: {r["dag_run_id"] for r in sched.runs(d)} for d in ("build_mart", ingest_dag)}

@@ -209,6 +209,13 @@ class Scheduler:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
 
+    def reparse(self, dag_id: str) -> None:
+        """Have the DAG processor parse the DAG's file now. Airflow starts an Asset's watchers
+        (event-driven scheduling) when it parses a DAG that is not paused: after unpausing, the
+        next parse would come only after the files' re-parse interval (runner.airflow_env)."""
+        token = self._request("GET", f"/api/v2/dags/{dag_id}/details")["file_token"]
+        self._request("PUT", f"/api/v2/parseDagFile/{token}")
+
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
                             {"logical_date": None, "conf": conf or {}})
