@@ -445,6 +445,158 @@ def phase_dag_vs_dbt_cli(homes: Homes, scale: str) -> dict:
     }
 
 
+# One feed per department for delivery_to_publish_vs_steps: its last file is held back and
+# delivered under the scheduler (and by hand), one at a time.
+DELIVERED = [S.EMB_ACCIDENTS, S.FIRE_FIRES, S.TRAFFIC_ROAD_ACCIDENTS, S.STATS_ECONOMY,
+             S.feed("grid", "hazard_reports"), S.feed("emergency", "drills")]
+
+
+def _held_back(cfg: Settings) -> list[tuple[S.Feed, Path]]:
+    """The last delivered file of each DELIVERED feed (by name: the agreements date them)."""
+    out = []
+    for feed in DELIVERED:
+        files = sorted((cfg.landing / feed.source / feed.feed).glob(feed.file_glob))
+        if files:
+            out.append((feed, files[-1]))
+    return out
+
+
+def _readable(cfg: Settings, file_name: str) -> bool:
+    """Whether the published warehouse holds the file's load (its reconciliation row)."""
+    if not cfg.warehouse_db.exists():
+        return False
+    try:
+        con = duckdb.connect(str(cfg.warehouse_db), read_only=True)
+    except duckdb.Error:
+        return False  # being replaced this instant
+    try:
+        return con.execute("select count(*) from audit.reconciliation where file_name = ?",
+                           [file_name]).fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def _deliver(src: Path, folder: Path) -> float:
+    """Land a file as the agreements ask (written aside under a hidden name, then renamed);
+    returns the moment it landed (time.time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    aside = folder / f".{src.name}.part"
+    shutil.copyfile(src, aside)
+    os.utime(aside)  # landed now, not when the generator wrote it
+    aside.rename(folder / src.name)
+    return time.time()
+
+
+def phase_delivery_to_publish_vs_steps(homes: Homes, scale: str) -> dict:
+    """Landing to published under Airflow's scheduler (event-driven: the triggerer notices the
+    file, its department's ingest DAG runs, the loaded feed starts build_mart, which rebuilds
+    what is downstream of that feed, validates and publishes), one file at a time for six feeds
+    of six departments, against the same steps run back to back by hand on a copy of the same
+    home (ingest the feed, prepare_build, source freshness, dbt build of the same plan, gate,
+    publish, exports). Latency = landing -> the file's rows readable in the published warehouse."""
+    from citysafety.mart import freshness as fresh, plan, publish, quality
+    from citysafety.orchestrate import runner
+    from citysafety.orchestrate.scheduler import Scheduler, run_span
+    from citysafety.share.exports import export_all
+
+    dag_home, hand_home = Settings(home=homes.work / "deliver_dag"), Settings(home=homes.work / "deliver_hand")
+    for home in (dag_home, hand_home):
+        shutil.rmtree(home.home, ignore_errors=True)
+    # One home with everything but the held-back files loaded, built (full) and published.
+    base = Settings(home=homes.work / "deliver_base")
+    shutil.rmtree(base.home, ignore_errors=True)
+    shutil.copytree(homes.year.landing, base.landing)
+    held = []
+    for feed, path in _held_back(base):
+        keep = base.home / "held_back" / feed.source / feed.feed / path.name
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(keep)
+        held.append((feed, keep))
+    t = time.perf_counter()
+    for feed in S.all_feeds():
+        ingest.ingest_feed(feed, base)
+    build.build_and_publish(base)
+    setup_s = _elapsed(t)
+    for home in (dag_home, hand_home):
+        shutil.copytree(base.home, home.home, symlinks=True)
+
+    hand = []
+    for feed, src in held:
+        landed = _deliver(src, hand_home.landing / feed.source / feed.feed)
+        t0 = time.perf_counter()
+        steps = {}
+        t = time.perf_counter()
+        ingest.ingest_feed(feed, hand_home)
+        steps["ingest_s"] = _elapsed(t)
+        t = time.perf_counter()
+        planned = plan.plan([feed.id], os.environ["CITYSAFETY_AS_OF_DATE"], hand_home)
+        build.prepare_build(hand_home)
+        fresh.check(hand_home)
+        steps["prepare_s"] = _elapsed(t)
+        dbt = _dbt(["build", "--select", planned["select"]], hand_home)
+        steps["dbt_s"] = dbt["seconds"]
+        t = time.perf_counter()
+        quality.validate(hand_home)
+        steps["gate_s"] = _elapsed(t)
+        t = time.perf_counter()
+        publish.publish(hand_home)
+        plan.published(planned, hand_home)
+        readable_s = time.time() - landed
+        steps["publish_s"] = _elapsed(t)
+        t = time.perf_counter()
+        export_all(hand_home)
+        steps["export_s"] = _elapsed(t)
+        hand.append({"feed": feed.id, "file": src.name, "landing_to_readable_s": round(readable_s, 3),
+                     "steps_s": _elapsed(t0), "selected": planned["select"], "dbt_error": dbt["error"],
+                     **steps})
+        say(f"by hand: {feed.id} readable after {readable_s:.1f} s {steps}")
+
+    env = runner.airflow_env(dag_home)
+    runs = []
+    with Scheduler(dag_home, env, _port(homes.work), paused_at_creation=True) as sched:
+        for dag_id in ["build_mart", *(f"ingest_{s.name}" for s in S.SOURCES)]:
+            sched.wait_dag(dag_id)
+        seen = {d: {r["dag_run_id"] for r in sched.runs(d)} for d in
+                ["build_mart", *(f"ingest_{s.name}" for s in S.SOURCES)]}
+        for dag_id in seen:
+            sched.set_paused(dag_id, False)
+            sched.reparse(dag_id)  # the landing watchers start when an unpaused DAG is parsed
+        time.sleep(30)  # and a first scheduled run an unpaused DAG may start finds nothing to load
+        for feed, src in held:
+            ingest_dag = f"ingest_{feed.source}"
+            seen = {d: {r["dag_run_id"] for r in sched.runs(d)} for d in ("build_mart", ingest_dag)}
+            landed = _deliver(src, dag_home.landing / feed.source / feed.feed)
+            while not _readable(dag_home, src.name):
+                if time.time() - landed > 1800:
+                    raise TimeoutError(f"{src.name} not published after 30 min")
+                time.sleep(0.25)
+            readable_s = time.time() - landed
+            ingest_run = sched.wait_new_run(ingest_dag, seen[ingest_dag], "asset_triggered", timeout=60)
+            build_run = sched.wait_new_run("build_mart", seen["build_mart"], "asset_triggered", timeout=60)
+            build = sched.wait_run("build_mart", build_run, timeout=1800, poll=1)  # exports too
+            planned = sched.xcom("build_mart", build_run, "plan_build")
+            runs.append({"feed": feed.id, "file": src.name, "landing_to_readable_s": round(readable_s, 3),
+                         "ingest_run_s": round(run_span(sched.run(ingest_dag, ingest_run)), 3),
+                         "build_run_s": round(run_span(build), 3), "build_state": build["state"],
+                         "selected": planned["select"], "full": planned["full"]})
+            say(f"scheduler: {feed.id} readable after {readable_s:.1f} s (build {build['state']}, "
+                f"{'full' if planned['full'] else 'partial'})")
+    dag_s = [r["landing_to_readable_s"] for r in runs]
+    hand_s = [h["landing_to_readable_s"] for h in hand]
+    return {
+        "deliveries": len(runs), "setup_s": setup_s,
+        "scheduler_p50_s": round(_median(dag_s), 3), "scheduler_p95_s": round(_p95(dag_s), 3),
+        "steps_p50_s": round(_median(hand_s), 3), "steps_p95_s": round(_p95(hand_s), 3),
+        "ratio_p50": round(_median(dag_s) / _median(hand_s), 3),
+        "same_selection": [r["selected"] for r in runs] == [h["selected"] for h in hand],
+        "scheduler": runs, "by_hand": hand,
+        "command": "files landed (written aside, renamed) one at a time into landing/<source>/<feed>/ "
+                   "under scheduler.start_services with every DAG unpaused (LandingTrigger -> "
+                   "ingest_<source> -> build_mart); by hand: ingest_feed, plan, prepare_build, "
+                   "freshness, dbt build --select <plan>, gate, publish, exports on a copy of the home",
+    }
+
+
 def _pages() -> list[str]:
     """The pages of dashboards/app.py's navigation (views/<name>.py), in their order."""
     app = (PROJECT_ROOT / "dashboards" / "app.py").read_text(encoding="utf-8")
@@ -621,6 +773,7 @@ PHASES = {
     "hand_sql": phase_hand_sql,
     "publish": phase_publish,
     "dag_vs_dbt_cli": phase_dag_vs_dbt_cli,
+    "delivery_to_publish_vs_steps": phase_delivery_to_publish_vs_steps,
     "pages": phase_pages,
     "incremental_year": phase_incremental_year,
     "incremental_empty": phase_incremental_empty,

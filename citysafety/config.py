@@ -240,6 +240,13 @@ def landing_quiet_seconds() -> float:
     return max(0.0, value)
 
 
+
+def landing_poll_seconds() -> float:
+    """How often the triggerer looks for new deliveries in each department's landing folders
+    (CITYSAFETY_LANDING_POLL_SECONDS, default 10): the longest a settled file waits before its
+    department's ingest starts."""
+    return _positive("CITYSAFETY_LANDING_POLL_SECONDS", 10)
+
 # --- The production profile: Airflow on PostgreSQL, the CeleryExecutor on Redis ------------------
 # CITYSAFETY_PROFILE=celery runs the same DAGs on several Celery workers (README "Across
 # machines"); unset, everything runs in one process tree on SQLite (the embedded default).

@@ -3,20 +3,22 @@
 
 Runs when any landed feed (an Asset updated by an `ingest_<source>` DAG) changes:
 
-1. `prepare_build` refreshes the build copy of the warehouse with the raw layer and the audit
+1. `plan_build` decides what to rebuild: started by deliveries, the models downstream of the
+   feeds they changed (and what reads the audit trail or the as-of date); otherwise everything;
+2. `prepare_build` refreshes the build copy of the warehouse with the raw layer and the audit
    trail (`audit.reconciliation`, `audit.quarantine`);
-2. `check_source_freshness` runs dbt source freshness (how long since each feed last loaded,
+3. `check_source_freshness` runs dbt source freshness (how long since each feed last loaded,
    against its agreed cadence) into `audit.source_freshness`;
-3. `dbt` (astronomer-cosmos, watcher mode): `dbt_producer_watcher` runs one `dbt build` of
-   staging, intermediate and marts (each model's tests right after it); every model keeps a task
+4. `dbt` (astronomer-cosmos, watcher mode): `dbt_producer_watcher` runs one `dbt build` of the
+   plan's selection of staging, intermediate and marts (each model's tests right after it); every model keeps a task
    (`<model>.run`, and `<model>.test` for its tests) that takes its status and log lines from
    that build as it goes; clearing a failed one reruns that node alone;
-4. `validate_quality` runs the Great Expectations suites of `expectations/` (Data Docs under
+5. `validate_quality` runs the Great Expectations suites of `expectations/` (Data Docs under
    `$CITYSAFETY_HOME/quality/`) and reads the freshness verdicts; a failed expectation or a feed
    past its `error_after` stops the run with its reasons;
-5. `publish_warehouse` atomically replaces `warehouse/citysafety.duckdb`. Until then readers
+6. `publish_warehouse` atomically replaces `warehouse/citysafety.duckdb`. Until then readers
    keep the last good mart.
-6. `export_departments` writes each department's and street office's export and analyst file
+7. `export_departments` writes each department's and street office's export and analyst file
    under `exports/<name>/current/` as `policy/access.yml` allows (one publish per folder).
 """
 
@@ -32,7 +34,7 @@ from citysafety import config, sources
 from citysafety.orchestrate import queues
 from citysafety.orchestrate.assets import feed_asset, warehouse_asset
 from citysafety.orchestrate.cosmos_settings import (
-    AS_OF_TASK, dbt_task_group_args, finish_group,
+    AS_OF_TASK, PLAN_TASK, dbt_task_group_args, finish_group,
 )
 
 FEEDS = [feed_asset(f) for f in sources.all_feeds()]
@@ -64,6 +66,27 @@ def build_mart():
         resolved when the run starts; the dbt nodes read it from here."""
         return config.resolved_as_of_date()
 
+    @task(task_id=PLAN_TASK, execution_timeout=timedelta(seconds=TIMEOUTS["gate"]))
+    def plan_build(as_of: str) -> dict:
+        """What this build rebuilds: the models downstream of the feeds whose deliveries started
+        the run (citysafety.mart.plan), or everything when it was not started by deliveries."""
+        from airflow.sdk import get_current_context
+
+        from citysafety.mart import plan
+
+        context = get_current_context()
+        run = context["dag_run"]
+        changed = None
+        if run.run_type == "asset_triggered":
+            changed = sorted({event.asset.name for events in context["triggering_asset_events"].values()
+                              for event in events})
+        elif isinstance((run.conf or {}).get("changed_feeds"), list):
+            # `make pipeline` names the feeds its ingests loaded (a trigger from the UI may too)
+            changed = sorted(str(f) for f in run.conf["changed_feeds"])
+        planned = plan.plan(changed, as_of)
+        print(f"build plan: {planned['reason']}\n--select {planned['select']}")
+        return planned
+
     # Every task that opens the DuckDB build copy: the single-slot queue (queues.build_copy).
     @task(execution_timeout=timedelta(seconds=TIMEOUTS["load"]), **queues.build_copy())
     def prepare_build() -> dict:
@@ -87,10 +110,13 @@ def build_mart():
 
     @task(outlets=[warehouse_asset()], execution_timeout=timedelta(seconds=TIMEOUTS["publish"]),
           **queues.build_copy())
-    def publish_warehouse() -> dict:
+    def publish_warehouse(planned: dict) -> dict:
+        from citysafety.mart import plan
         from citysafety.mart.publish import publish
 
-        return publish()
+        result = publish()
+        plan.published(planned)
+        return result
 
     @task(execution_timeout=timedelta(seconds=TIMEOUTS["export"]), **queues.build_copy())
     def export_departments() -> dict:
@@ -100,8 +126,9 @@ def build_mart():
 
     dbt = DbtTaskGroup(group_id="dbt", **dbt_task_group_args())
     finish_group(dbt)
-    (resolve_as_of_date() >> prepare_build() >> check_source_freshness() >> dbt
-     >> validate_quality() >> publish_warehouse() >> export_departments())
+    planned = plan_build(resolve_as_of_date())
+    (planned >> prepare_build() >> check_source_freshness() >> dbt
+     >> validate_quality() >> publish_warehouse(planned) >> export_departments())
 
 
 build_mart()

@@ -1,7 +1,9 @@
 """
 # Ingest department deliveries (`ingest_<source>`)
 
-One DAG per department, generated from the source registry (`citysafety.sources`): each task
+One DAG per department, generated from the source registry (`citysafety.sources`). It runs when
+a delivery lands in `landing/<source>/` (the triggerer watches the folders and starts only that
+department's DAG, within seconds) and once a day for the pulled feeds. Each task
 loads one feed's new files from `landing/<source>/<feed>/` into the raw layer, once per file
 content, quarantining rows that break the delivery agreement (`audit.quarantine`) and
 reconciling every file (`audit.reconciliation`). Each feed is an Airflow Asset; the
@@ -21,11 +23,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from citysafety import config, sources
 from citysafety.orchestrate import queues
 from citysafety.orchestrate.assets import feed_asset
+from citysafety.orchestrate.landing import landing_asset
 
 TIMEOUTS = config.task_timeouts()  # settings only: no I/O at import
 
@@ -35,7 +38,12 @@ def _ingest_dag(source: sources.Source):
         dag_id=f"ingest_{source.name}",
         description=f"Load {source.department} deliveries into the raw layer",
         doc_md=__doc__,
-        schedule="@daily",
+        # When a delivery lands (the triggerer watches landing/<source>/), and once a day for
+        # the pulled feeds, which no landing announces.
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable("@daily", timezone="Asia/Shanghai"),
+            assets=landing_asset(source),
+        ),
         start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
         catchup=False,
         max_active_runs=1,

@@ -16,23 +16,32 @@ import pytest
 
 from citysafety import config, sources
 from citysafety.orchestrate import runner
-from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, AS_OF_TEMPLATE
+from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, AS_OF_TEMPLATE, PLAN_TASK, SELECT_TEMPLATE
 
 PROBE = r"""
 import json
 from airflow.dag_processing.dagbag import DagBag
+
+def watchers(dag):
+    cond = getattr(dag.timetable, "asset_condition", None)
+    assets = cond.iter_assets().values() if hasattr(cond, "iter_assets") else [cond] if cond else []
+    return sorted(f"{a.name}:{w.name}:{type(w.trigger).__module__}.{type(w.trigger).__name__}"
+                  f":{w.trigger.serialize()[1]}" for a in assets for w in getattr(a, "watchers", []))
 
 bag = DagBag(dag_folder=__import__("citysafety.config").config.DAGS_DIR)
 out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "tz": str(dag.timezone.name if hasattr(dag.timezone, "name") else dag.timezone),
+        "timetable": type(dag.timetable).__name__,
+        "watchers": watchers(dag),
         "tasks": {t.task_id: {
             "owner": t.owner, "retries": t.retries,
             "backoff": bool(t.retry_exponential_backoff),
             "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "vars": getattr(t, "vars", None),
             "env": getattr(t, "env", None),
+            "select": getattr(t, "select", None),
             "start_from_trigger": t.start_from_trigger,
             "start_trigger": t.start_trigger_args.trigger_cls if t.start_trigger_args else None,
             "upstream": sorted(t.upstream_task_ids),
@@ -101,7 +110,8 @@ def test_the_as_of_date_is_resolved_when_the_run_starts(parsed):
     build = parsed["dags"]["build_mart"]["tasks"]
     text = json.dumps(build)
     assert "2020-06-30" not in text
-    assert build["prepare_build"]["upstream"] == [AS_OF_TASK]
+    assert build[PLAN_TASK]["upstream"] == [AS_OF_TASK]
+    assert build["prepare_build"]["upstream"] == [PLAN_TASK]
     for task_id, task in build.items():
         # Every task of the group that can run dbt (cosmos's empty producer_done gate runs nothing).
         if task_id.startswith("dbt.") and task["class"] != "EmptyOperator":
@@ -158,3 +168,17 @@ def test_in_airflow_dags_test_the_node_tasks_follow_the_producer(tmp_path):
     assert roots
     for task_id in roots:
         assert "dbt.dbt_producer_watcher" in build["tasks"][task_id]["upstream"], task_id
+
+
+def test_deliveries_start_their_department_and_the_build_takes_the_plan(parsed):
+    """Each ingest DAG runs when its department's landing folders get a delivery (an Asset
+    watched by a LandingTrigger in the triggerer) or once a day (pulled feeds); the build's one
+    `dbt build` selects what the run's plan says (citysafety.mart.plan)."""
+    for source in sources.SOURCES:
+        dag = parsed["dags"][f"ingest_{source.name}"]
+        assert dag["timetable"] == "AssetOrTimeSchedule", source.name
+        assert dag["watchers"] == [
+            f"landing_{source.name}:landing_{source.name}:citysafety.orchestrate.landing.LandingTrigger"
+            f":{{'source': '{source.name}', 'poke_interval': 10.0}}"], source.name
+    build = parsed["dags"]["build_mart"]["tasks"]
+    assert build["dbt.dbt_producer_watcher"]["select"] == SELECT_TEMPLATE

@@ -19,6 +19,7 @@ import pyarrow as pa
 from citysafety.raw import store
 from citysafety import sources as S
 from citysafety.mart import freshness
+from citysafety import config
 from citysafety.config import Settings, settings
 from citysafety.sql import ident, literal
 
@@ -198,14 +199,20 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
     return counts
 
 
-def build_and_publish(cfg: Settings | None = None, dbt_args: tuple[str, ...] = ()) -> dict:
-    """The build DAG's steps in one process: refresh raw, source freshness, dbt build, gate, publish."""
-    from citysafety.mart import publish, quality
+def build_and_publish(cfg: Settings | None = None, dbt_args: tuple[str, ...] = (),
+                      changed_feeds: list[str] | None = None) -> dict:
+    """The build DAG's steps in one process: plan, refresh raw, source freshness, dbt build of the
+    plan's selection (everything unless `changed_feeds` names the feeds delivered since the last
+    publish; `dbt_args` instead of the plan for a build by hand), gate, publish."""
+    from citysafety.mart import plan, publish, quality
     from citysafety.mart.dbt_runner import run_dbt
 
     cfg = cfg or settings()
+    planned = None if dbt_args else plan.plan(changed_feeds, config.resolved_as_of_date(), cfg)
     prepare_build(cfg)
     freshness.check(cfg)
-    run_dbt(["build", *dbt_args], cfg)
+    run_dbt(["build", *(dbt_args or ("--select", planned["select"]))], cfg)
     quality.validate(cfg)
-    return publish.publish(cfg)
+    counts = publish.publish(cfg)
+    plan.published(planned, cfg)
+    return counts

@@ -130,11 +130,14 @@ def validate(cfg: Settings | None = None, db: Path | None = None) -> dict:
         suite = context.suites.add_or_update(s.module.suite())
         definitions.append(context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=s.table, data=batch, suite=suite)))
+    # Data Docs are built once, after the run, for this run's results: GE's UpdateDataDocsAction
+    # rebuilt the site's index after each of the ~46 validations (quadratic: measured as 46% of
+    # the gate, 148 s of 323 s under load, Jinja recompiling its templates for every page).
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name="quality_gate", validation_definitions=definitions,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        name="quality_gate", validation_definitions=definitions, actions=[],
         result_format="SUMMARY"))
     result = checkpoint.run()
+    context.build_data_docs(resource_identifiers=list(result.run_results))
     localize_data_docs(cfg)
 
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)

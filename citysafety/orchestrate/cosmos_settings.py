@@ -88,6 +88,7 @@ def dbt_task_group_args() -> dict:
 def finish_group(group) -> None:
     """What the group needs beyond cosmos's rendering.
 
+    - the producer's `dbt build` takes the run's plan (`--select`, citysafety.mart.plan);
     - cosmos's `dbt_producer_watcher_done` (an empty task that keeps a skipped producer retry
       from skipping what follows the group) gets the settings of the other dbt tasks, so that
       every task of the DAG has a timeout and retries (tests/test_dags.py).
@@ -109,6 +110,9 @@ def finish_group(group) -> None:
     done = tasks[prefix + PRODUCER_WATCHER_DONE_TASK_ID]
     for attr in ("retries", "retry_delay", "retry_exponential_backoff", "execution_timeout", "queue"):
         setattr(done, attr, getattr(producer, attr))
+    # The producer builds what the run's plan selects (a template field of cosmos's operators);
+    # a node it does not build keeps its table from the last build and its task ends at once.
+    producer.select = SELECT_TEMPLATE
     nodes = {task_id: task for task_id, task in tasks.items()
              if task_id not in (prefix + PRODUCER_WATCHER_TASK_ID, prefix + PRODUCER_WATCHER_DONE_TASK_ID)}
     if not config.in_process_run():
@@ -123,3 +127,7 @@ def finish_group(group) -> None:
 # The as-of date task of build_mart and the template the dbt nodes read it through.
 AS_OF_TASK = "resolve_as_of_date"
 AS_OF_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + AS_OF_TASK + "') }}"
+# The build plan task (citysafety.mart.plan) and the producer's `--select`, read from it when
+# the producer starts.
+PLAN_TASK = "plan_build"
+SELECT_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + PLAN_TASK + "')['select'] }}"

@@ -106,9 +106,12 @@ class NodeTrigger(WatcherTrigger):
                 return
             if producer == ProducerTaskState.SUCCESS:
                 # The producer pushes every status before it ends (orchestrate/producer.py): a
-                # node it did not report had nothing to run (an ephemeral model). Success, as
-                # cosmos has it: a skip would skip the gate and the publish after it.
-                self.log.info("dbt had nothing to run for %s in this build.", self.model_unique_id)
+                # node it did not report was not selected by the run's plan (or is ephemeral):
+                # its table stands as built before. Success, as cosmos has it: a skip would skip
+                # the gate and the publish after it.
+                self.log.info("%s was not in this build's selection (not downstream of the feeds "
+                              "that changed, see plan_build): its table is the last build's.",
+                              self.model_unique_id)
                 yield TaskSuccessEvent()
                 return
             await asyncio.sleep(self.poke_interval)

@@ -209,6 +209,13 @@ class Scheduler:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": paused})
 
+    def reparse(self, dag_id: str) -> None:
+        """Have the DAG processor parse the DAG's file now. Airflow starts an Asset's watchers
+        (event-driven scheduling) when it parses a DAG that is not paused: after unpausing, the
+        next parse would come only after the files' re-parse interval (runner.airflow_env)."""
+        token = self._request("GET", f"/api/v2/dags/{dag_id}/details")["file_token"]
+        self._request("PUT", f"/api/v2/parseDagFile/{token}")
+
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
                             {"logical_date": None, "conf": conf or {}})
@@ -228,6 +235,23 @@ class Scheduler:
                 return run
             time.sleep(poll)
         raise TimeoutError(f"{dag_id} {run_id} not finished after {timeout:.0f} s")
+
+    def wait_new_run(self, dag_id: str, seen: set[str], run_type: str | None = None,
+                     timeout: float = 600.0, poll: float = 0.5) -> str:
+        """The id of the first run of `dag_id` not in `seen` (of `run_type`, e.g.
+        "asset_triggered"), once the scheduler has created it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for run in self.runs(dag_id):
+                if run["dag_run_id"] not in seen and run_type in (None, run["run_type"]):
+                    return run["dag_run_id"]
+            time.sleep(poll)
+        raise TimeoutError(f"no new {run_type or ''} run of {dag_id} after {timeout:.0f} s")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
+        rid = urllib.request.quote(run_id, safe="")
+        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{rid}/taskInstances/{task_id}"
+                                    f"/xcomEntries/{key}?deserialize=true")["value"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         out, offset = [], 0

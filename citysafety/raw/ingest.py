@@ -65,6 +65,27 @@ class FeedFailed(RuntimeError):
                          f"{len(results)} loaded; retried next run: {names}")
 
 
+def pending_files(feed: S.Feed, cfg: Settings, records: list[dict] | None = None,
+                  workers: int = 1) -> list[tuple[Path, str, FileVersion]]:
+    """(path, sha256, version) of each settled delivered file whose bytes are not its name's
+    current version: what the next ingest of the feed loads. Cheap when nothing changed (hashes
+    cached by size and mtime): the landing trigger asks it every few seconds."""
+    records = ledger(feed, cfg) if records is None else records
+    current = current_versions(records)
+    files = delivered_files(feed, cfg)
+    waiting = []
+    for path, sha in zip(files, file_hashes(feed, cfg, files, workers)):
+        held = current.get(path.name)
+        if held is not None and held["file_sha256"] == sha:
+            continue  # the name's current version: loaded
+        # A name loaded before with other bytes: its next version (whatever bytes it had once:
+        # sent again now, they are what the department delivered last).
+        waiting.append((path, sha, FIRST if held is None else FileVersion(
+            max(r["file_version"] for r in records if r["file_name"] == path.name) + 1,
+            held["file_sha256"])))
+    return waiting
+
+
 def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     """Load every delivered file of a feed not loaded yet. Returns what was loaded now.
 
@@ -80,26 +101,14 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
         else:
             stale.unlink(missing_ok=True)
     records = ledger(feed, cfg)
-    current = current_versions(records)
     by_sha = {}
     for rec in sorted(records, key=lambda r: (r["loaded_at"], r["file_name"], r["file_version"])):
         if rec["status"] not in ("duplicate", "empty") and not rec["file_name"].startswith("."):
             by_sha.setdefault(rec["file_sha256"], rec["file_name"])
-    files = delivered_files(feed, cfg)
     workers = ingest_workers() if feed.form == "parquet" else 1
-    shas = file_hashes(feed, cfg, files, workers)
-    pending: list[tuple[Path, str]] = []
-    versions: dict[Path, FileVersion] = {}
-    for path, sha in zip(files, shas):
-        held = current.get(path.name)
-        if held is not None and held["file_sha256"] == sha:
-            continue  # the name's current version: loaded
-        # A name loaded before with other bytes: its next version (whatever bytes it had once:
-        # sent again now, they are what the department delivered last).
-        versions[path] = (FIRST if held is None else FileVersion(
-            max(r["file_version"] for r in records if r["file_name"] == path.name) + 1,
-            held["file_sha256"]))
-        pending.append((path, sha))
+    waiting = pending_files(feed, cfg, records, workers)
+    pending = [(path, sha) for path, sha, _ in waiting]
+    versions = {path: version for path, _, version in waiting}
 
     def duplicate_of(path: Path, sha: str) -> str | None:
         # the bytes of another name; an earlier version of this very name is not a duplicate

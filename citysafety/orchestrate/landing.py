@@ -1,0 +1,82 @@
+"""Deliveries noticed when they land: the event-driven schedule of the ingest DAGs.
+
+Each department's ingest DAG is scheduled on an Asset of its landing folders
+(`landing/<source>/`) watched by a `LandingTrigger` (Airflow 3's event-driven scheduling: an
+AssetWatcher whose trigger runs in the triggerer). The trigger looks every few seconds
+(config.landing_poll_seconds) for settled files the department's ingest would load now
+(`citysafety.raw.ingest.pending_files`: not its name's current version, not being written) and
+fires once for each new set of them: a file that lands at 09:00 is ingested at 09:00, by its
+own department only, not at the next daily run. The DAG keeps a daily run for the feeds it pulls
+(HTTP API, grid database), which no file landing announces.
+
+Firing twice for the same files costs one ingest run that finds nothing new (skipped, no
+rebuild); never firing for a file would leave it unloaded until the daily run. So the trigger
+remembers only what it signalled in this triggerer process: after a restart it fires again for
+whatever is still pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from citysafety import config
+from citysafety import sources as S
+
+CLASSPATH = f"{__name__}.LandingTrigger"
+
+
+def pending(source: str) -> list[str]:
+    """`<feed>/<file name>@<sha256>` of every file of the department waiting to be loaded."""
+    from citysafety.raw.ingest import pending_files
+
+    cfg = config.settings()
+    return sorted(f"{feed.feed}/{path.name}@{sha}"
+                  for feed in S.source(source).feeds
+                  for path, sha, _ in pending_files(feed, cfg))
+
+
+class LandingTrigger(BaseEventTrigger):
+    """Fires when a department's landing folders hold settled files not loaded yet."""
+
+    def __init__(self, source: str, poke_interval: float, **_: Any):
+        super().__init__()
+        self.source = source
+        self.poke_interval = poke_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return CLASSPATH, {"source": self.source, "poke_interval": self.poke_interval}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        signalled: list[str] = []
+        while True:
+            try:
+                # Reading the raw store's ledger and hashing new files is blocking file I/O.
+                waiting = await asyncio.to_thread(pending, self.source)
+            except Exception:  # noqa: BLE001 - a storage hiccup: look again next time
+                self.log.exception("landing/%s: could not list the deliveries", self.source)
+                waiting = signalled
+            # A new file, or one of the signalled ones loaded while others still wait (a file
+            # whose load failed is signalled again once, not at every look).
+            if waiting and waiting != signalled:
+                self.log.info("landing/%s: %d file(s) to load: %s", self.source, len(waiting),
+                              ", ".join(w.split("@")[0] for w in waiting[:20]))
+                yield TriggerEvent({"source": self.source, "files": waiting})
+            signalled = waiting
+            await asyncio.sleep(self.poke_interval)
+
+
+def landing_asset(source: S.Source):
+    """The Asset of a department's landing folders, updated by its LandingTrigger."""
+    from airflow.sdk import Asset, AssetWatcher
+
+    return Asset(
+        name=f"landing_{source.name}",
+        uri=f"file:///landing/{source.name}",
+        watchers=[AssetWatcher(name=f"landing_{source.name}",
+                               trigger=LandingTrigger(source=source.name,
+                                                      poke_interval=config.landing_poll_seconds()))],
+    )
