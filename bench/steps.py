@@ -561,7 +561,8 @@ def phase_delivery_to_publish_vs_steps(homes: Homes, scale: str) -> dict:
         for dag_id in seen:
             sched.set_paused(dag_id, False)
             sched.reparse(dag_id)  # the landing watchers start when an unpaused DAG is parsed
-        time.sleep(30)  # and a first scheduled run an unpaused DAG may start finds nothing to load
+        # unpaused, each ingest's daily schedule runs its latest interval at once (nothing new)
+        sched.wait_idle(list(seen), settle=20)
         for feed, src in held:
             ingest_dag = f"ingest_{feed.source}"
             seen = {d: {r["dag_run_id"] for r in sched.runs(d)} for d in ("build_mart", ingest_dag)}

@@ -107,8 +107,12 @@ def test_a_landed_file_starts_its_department_and_a_build_of_what_it_changed(serv
     seen_ingest = {r["dag_run_id"] for r in sched.runs("ingest_fire")}
     seen_build = {r["dag_run_id"] for r in sched.runs("build_mart")}
     sched.set_paused("ingest_fire", False)
-    # Its landing watcher starts when the DAG is parsed unpaused (then finds the file waiting).
+    # Its landing watcher starts when the DAG is parsed unpaused; unpaused, its daily schedule
+    # runs the latest interval at once (nothing to load): the file lands after that.
     sched.reparse("ingest_fire")
+    sched.wait_idle(["ingest_fire", "build_mart"], settle=15)
+    seen_ingest = {r["dag_run_id"] for r in sched.runs("ingest_fire")}
+    seen_build = {r["dag_run_id"] for r in sched.runs("build_mart")}
     week = "fires_2016-W30.csv"
     text = ("\ufeff" + ",".join(c.delivered for c in S.FIRE_FIRES.columns) + "\n"
             "F-2016-30,2016-07-25T10:00:00,武林,某路30号,工业,电气,,1,0,5000,2016-07-25T18:00:00\n")

@@ -248,6 +248,22 @@ class Scheduler:
             time.sleep(poll)
         raise TimeoutError(f"no new {run_type or ''} run of {dag_id} after {timeout:.0f} s")
 
+    def wait_idle(self, dag_ids: list[str], settle: float = 10.0, timeout: float = 900.0) -> None:
+        """Until no run of these DAGs is queued or running, and none started for `settle`
+        seconds (an unpaused DAG's schedule runs its latest interval at once)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            busy = any(r["state"] not in TERMINAL for d in dag_ids for r in self.runs(d))
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return
+            time.sleep(1)
+        raise TimeoutError(f"runs of {', '.join(dag_ids)} still going after {timeout:.0f} s")
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
         rid = urllib.request.quote(run_id, safe="")
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{rid}/taskInstances/{task_id}"
