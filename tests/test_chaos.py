@@ -185,7 +185,7 @@ class Chaos:
             tmp = self.wait_for("publish writing", lambda: next(
                 self.cfg.warehouse_dir.glob(".citysafety.duckdb.*.tmp"), None), every=0.01)
             time.sleep(rng.uniform(0, 0.3))
-            pid = int(tmp.name.split(".")[2])
+            pid = int(tmp.name.split(".")[3])  # .citysafety.duckdb.<pid>.tmp (publish.py)
             landed = _sigkill_group(pid) and tmp.exists()
             if landed:  # killed before its swap: the last good warehouse is untouched
                 assert _sha(self.cfg.warehouse_db) == before, self.tag
@@ -300,7 +300,7 @@ def test_sigkill_under_the_scheduler_at_random_points_ends_as_a_clean_run(homes)
             except BaseException as exc:  # raised in the test's thread below
                 outcome["error"] = exc
 
-        killer = threading.Thread(target=act, name=f"chaos-{r}")
+        killer = threading.Thread(target=act, name=f"chaos-{r}", daemon=True)
         killer.start()
         first = chaos.drive(ingest=True)
         killer.join(RUN_TIMEOUT)
