@@ -146,6 +146,21 @@ def write_spine(landing: Path) -> None:
     workbook("economy_20210915.xlsx", [[2020, 1250, 54.1, "初步核算"]])
 
 
+def road_files(landing: Path, n: int, start: int = 0) -> None:
+    """Road-accident files number `start` to `n - 1`, one small JSON Lines file each (a larger
+    delivery set: enough files that a kill can land in the middle of their ingest)."""
+    folder = landing / "traffic" / "road_accidents"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, n):
+        day = f"2018{1 + i // 28 % 12:02d}{1 + i % 28:02d}"
+        line = {"accident_no": f"JJ-R-{i:05d}", "occurred_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T08:00:00+08:00",
+                "street": "武林", "road": "某路", "deaths_7d": i % 3 == 0, "injuries": 1,
+                "vehicles": 2, "reported_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T09:00:00+08:00"}
+        line["deaths_7d"] = int(line["deaths_7d"])
+        (folder / f"road_accidents_{day}_{i:05d}.jsonl").write_text(
+            json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def write_gate_breaker(landing: Path) -> None:
     """A delivery that the agreement accepts but the quality gate must stop: 150 deaths."""
     head = [c.delivered for c in EMB_ACCIDENTS.columns]

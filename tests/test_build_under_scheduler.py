@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import deliveries
-from test_resilience import mart_checksums  # load times left out
+from marts import mart_checksums  # load times left out
 from citysafety import config
 from citysafety import sources as S
 from citysafety.mart import build

@@ -6,7 +6,6 @@ Runs on small data; speed is measured in `make bench`, never here.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 import signal
@@ -22,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import deliveries
+from marts import mart_checksums
 from citysafety.mart import build, publish
 from citysafety import config
 from citysafety.orchestrate import runner
@@ -34,51 +34,8 @@ def _use(monkeypatch, home: Path) -> config.Settings:
     return config.settings()
 
 
-# Columns that say when (and so in which order) loads happened, not what was delivered: two homes
-# that loaded the same files in other runs differ there and nowhere else.
-WHEN_LOADED = {
-    "rpt_data_health_deliveries": ["last_loaded_at", "last_file_name", "last_status"],
-    "rpt_data_health_quarantine_reasons": ["last_quarantined_at"],
-    "rpt_data_health_source_freshness": ["max_loaded_at"],
-    # the due time and the status follow from the last load; as_of_at is the build's day
-    "rpt_data_health_feeds": ["last_loaded_at", "last_file_name", "last_status", "due_at", "as_of_at",
-                              "status", "days_late"],
-}
-
-
-def mart_checksums(db: Path) -> dict[str, str]:
-    """An order-independent checksum of every mart table (its load times left out)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
-
-        def rows(t: str) -> str:
-            skip = WHEN_LOADED.get(t)
-            return f"(select * exclude ({', '.join(skip)}) from marts.{t})" if skip else f"marts.{t}"
-
-        return {t: con.execute(
-            f"select md5(coalesce(string_agg(t::varchar, '|' order by t::varchar), '')) "
-            f"from {rows(t)} t").fetchone()[0] for t in tables}
-    finally:
-        con.close()
-
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _road_files(landing: Path, n: int) -> None:
-    folder = landing / "traffic" / "road_accidents"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        day = f"2018{1 + i // 28 % 12:02d}{1 + i % 28:02d}"
-        line = {"accident_no": f"JJ-R-{i:05d}", "occurred_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T08:00:00+08:00",
-                "street": "武林", "road": "某路", "deaths_7d": i % 3 == 0, "injuries": 1,
-                "vehicles": 2, "reported_at": f"{day[:4]}-{day[4:6]}-{day[6:]}T09:00:00+08:00"}
-        line["deaths_7d"] = int(line["deaths_7d"])
-        (folder / f"road_accidents_{day}_{i:05d}.jsonl").write_text(
-            json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
@@ -100,7 +57,7 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
     # The reference: everything delivered, built without interruption.
     ref = _use(monkeypatch, tmp_path / "reference")
     deliveries.write_spine(ref.landing)
-    _road_files(ref.landing, n_extra)
+    deliveries.road_files(ref.landing, n_extra)
     for feed in S.all_feeds():
         ingest.ingest_feed(feed, ref)
     build.build_and_publish(ref)
@@ -116,7 +73,7 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
     env = runner.airflow_env(cfg)
 
     # SIGKILL an ingest DAG run once some, not all, of the new files are loaded.
-    _road_files(cfg.landing, n_extra)
+    deliveries.road_files(cfg.landing, n_extra)
     loads = store.feed_dir(S.TRAFFIC_ROAD_ACCIDENTS, cfg)
     proc = _start(["dags", "test", "ingest_traffic"], env)
     deadline = time.time() + 120

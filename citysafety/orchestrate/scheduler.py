@@ -162,6 +162,19 @@ class Scheduler:
         stop_all(self.procs)
         self.procs = []
 
+    def process(self, component: str) -> subprocess.Popen:
+        """The running process of `component` (one of COMPONENTS)."""
+        return next(p for p in self.procs if p.args[1] == component)
+
+    def restart(self, component: str) -> subprocess.Popen:
+        """Start `component` again after it died (or was killed): what a service manager does.
+        Whatever of its process group is left is stopped first."""
+        old = self.process(component)
+        stop(old, timeout=10)
+        new = _start(component, service_env(self.env), self.cfg.airflow_home / f"{component}.log")
+        self.procs[self.procs.index(old)] = new
+        return new
+
     def wait_healthy(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
