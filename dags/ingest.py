@@ -81,22 +81,29 @@ def _ingest_dag(source: sources.Source):
                 from airflow.sdk import get_current_context
                 from airflow.sdk.exceptions import AirflowSkipException
 
-                from citysafety.raw.ingest import FeedFailed, ingest_feed, summarise
+                from citysafety.raw.ingest import (
+                    FeedFailed, announced, begin_announcing, ingest_feed, summarise,
+                )
 
+                feed = sources.feed(source_name, feed_name)
+                # A retry, or a new run after one that was killed, may follow an attempt that
+                # loaded files and died before it could emit the asset: it emits, so those files
+                # are built (a rebuild is harmless).
+                stopped_before = begin_announcing(feed)
                 try:
-                    results, not_recorded = ingest_feed(sources.feed(source_name, feed_name)), None
+                    results, not_recorded = ingest_feed(feed), None
                 except FeedFailed as exc:
                     # Some files could not be recorded (the store, not their content): what did
                     # load still emits the asset (a failed task would not); check_ fails after.
                     results, not_recorded = exc.results, str(exc)
                 summary = summarise(results)
-                # A retry may follow an attempt that loaded files and lost its worker before it
-                # could emit the asset: it emits, so those files are built (a rebuild is harmless).
                 first_try = get_current_context()["ti"].try_number <= 1
-                if not summary["files"] and not not_recorded and first_try:
+                announced(feed)
+                if not summary["files"] and not not_recorded and first_try and not stopped_before:
                     # Skipped tasks emit no asset event: no new delivery, no rebuild.
                     raise AirflowSkipException("no new deliveries")
                 summary["not_recorded"] = not_recorded
+                summary["announces_earlier_run"] = stopped_before
                 return summary
 
             @task(task_id=f"check_{feed.feed}", execution_timeout=timedelta(seconds=TIMEOUTS["load"]))

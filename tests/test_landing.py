@@ -25,7 +25,7 @@ from citysafety import config
 from citysafety import sources as S
 from citysafety.mart import plan
 from citysafety.orchestrate.landing import LandingTrigger
-from citysafety.raw import ingest
+from citysafety.raw import ingest, store
 
 
 def _events(trigger: LandingTrigger, seconds: float) -> list[dict]:
@@ -130,3 +130,20 @@ def test_every_feed_has_a_dbt_source_to_select():
         assert plan._source_selectors(manifest, [feed.id])[0].endswith(f".{feed.id}+"), feed.id
     with pytest.raises(ValueError, match="no dbt source"):
         plan._source_selectors(manifest, ["nowhere__nothing"])
+
+
+def test_a_run_stopped_before_announcing_its_loads_is_announced_by_the_next(home):
+    """An ingest task killed after loading files and before its Asset event: the next run finds
+    nothing new, yet must announce the feed, or no build would ever take those files."""
+    fires = S.feed("fire", "fires")
+    assert ingest.begin_announcing(fires, home) is False  # a first run
+    deliveries.write_spine(home.landing)
+    ingest.ingest_feed(fires, home)
+    # ... killed here: announced() never ran
+    assert ingest.begin_announcing(fires, home) is True
+    assert ingest.ingest_feed(fires, home) == []  # nothing new to load
+    ingest.announced(fires, home)
+    assert ingest.begin_announcing(fires, home) is False
+    ingest.announced(fires, home)
+    # the marker is not a load: the raw store's loads skip it
+    assert all(p.name != ingest.UNANNOUNCED for p in store.loads(fires, home))

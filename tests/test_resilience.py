@@ -88,8 +88,14 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
         assert {p.name for p in folder.iterdir()} == {"rows.parquet", "quarantine.parquet",
                                                       "reconciliation.parquet"}
 
+    # The killed run could not announce what it loaded (its asset event starts the build): the
+    # marker it leaves makes the next run announce the feed even if it finds nothing new.
+    marker = store.feed_dir(S.TRAFFIC_ROAD_ACCIDENTS, cfg) / ingest.UNANNOUNCED
+    assert marker.exists()
+
     # Finish the ingest, then SIGKILL a build DAG run while dbt is at work.
     assert runner.run_pipeline(cfg, ["ingest_traffic"]) == 0
+    assert not marker.exists()
     proc = _start(["dags", "test", "build_mart"], env)
     time.sleep(25)
     _kill(proc)

@@ -156,6 +156,29 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     return loaded
 
 
+# Beside a feed's loads while an ingest task runs (loads() skips dot names): left behind, it says
+# that a run was stopped (SIGKILL, a lost worker) after it may have loaded files and before it
+# could announce them (the task's Asset event, which starts the build).
+UNANNOUNCED = ".loaded-not-announced"
+
+
+def begin_announcing(feed: S.Feed, cfg: Settings | None = None) -> bool:
+    """Mark the feed's ingest as running; True when an earlier run was stopped before it could
+    announce what it loaded (its files are loaded, so a rerun finds nothing new, yet no build
+    has taken them: the rerun must announce the feed all the same)."""
+    cfg = cfg or settings()
+    marker = feed_dir(feed, cfg) / UNANNOUNCED
+    stopped = marker.exists()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return stopped
+
+
+def announced(feed: S.Feed, cfg: Settings | None = None) -> None:
+    """The ingest task ends: what it loaded is announced by its outcome (or nothing was)."""
+    (feed_dir(feed, cfg or settings()) / UNANNOUNCED).unlink(missing_ok=True)
+
+
 def summarise(results: list[FileResult]) -> dict:
     """What a task run loaded, for its log and XCom."""
     return {
