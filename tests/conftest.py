@@ -5,3 +5,14 @@ pipeline tests start inherit it). tests/test_hostile.py sets it back where it te
 import os
 
 os.environ.setdefault("CITYSAFETY_LANDING_QUIET_SECONDS", "0")
+
+# The longest test files, longest first (`--durations`, 2 cores): `make test` runs a file per
+# worker (--dist loadfile) in collection order, and a long file collected last (alphabetical
+# order put test_resilience there) ran alone for minutes while the other worker sat idle.
+LONGEST_FIRST = ["test_resilience.py", "test_pipeline.py", "test_access.py", "test_dashboard_browser.py",
+                 "test_resend.py", "test_briefing.py", "test_boundary.py", "test_hostile.py"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep order

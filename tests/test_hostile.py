@@ -222,17 +222,20 @@ def test_pipeline_runs_every_dag_past_a_failed_department(cfg, monkeypatch, caps
 
     from citysafety.orchestrate import runner
 
-    ran = []
+    ran, calls = [], []
 
     def fake_airflow(args, env, **kw):
-        ran.append(args[-1])
-        return subprocess.CompletedProcess(args, 3 if args[-1] == "ingest_emb" else 0)
+        ran.append(args[2])  # dags test <dag_id> [--conf ...]
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 3 if args[2] == "ingest_emb" else 0)
 
     monkeypatch.setattr(runner, "init_airflow", lambda cfg=None: None)
     monkeypatch.setattr(runner, "airflow", fake_airflow)
     assert runner.run_pipeline(cfg) == 3
     assert ran == runner.dag_ids()  # every ingest, then the build of what did load
     assert ran[-1] == "build_mart"
+    # the build is told which feeds the ingests loaded (here none: nothing ran for real)
+    assert calls[-1][3:] == ["--conf", '{"changed_feeds": []}']
     out = capsys.readouterr().out
     assert "pipeline finished with failures: ingest_emb failed" in out
 
