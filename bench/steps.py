@@ -574,13 +574,13 @@ def phase_delivery_to_publish_vs_steps(homes: Homes, scale: str) -> dict:
             readable_s = time.time() - landed
             ingest_run = sched.wait_new_run(ingest_dag, seen[ingest_dag], "asset_triggered", timeout=60)
             build_run = sched.wait_new_run("build_mart", seen["build_mart"], "asset_triggered", timeout=60)
-            build = sched.wait_run("build_mart", build_run, timeout=1800, poll=1)  # exports too
+            finished = sched.wait_run("build_mart", build_run, timeout=1800, poll=1)  # exports too
             planned = sched.xcom("build_mart", build_run, "plan_build")
             runs.append({"feed": feed.id, "file": src.name, "landing_to_readable_s": round(readable_s, 3),
                          "ingest_run_s": round(run_span(sched.run(ingest_dag, ingest_run)), 3),
-                         "build_run_s": round(run_span(build), 3), "build_state": build["state"],
+                         "build_run_s": round(run_span(finished), 3), "build_state": finished["state"],
                          "selected": planned["select"], "full": planned["full"]})
-            say(f"scheduler: {feed.id} readable after {readable_s:.1f} s (build {build['state']}, "
+            say(f"scheduler: {feed.id} readable after {readable_s:.1f} s (build {finished['state']}, "
                 f"{'full' if planned['full'] else 'partial'})")
     dag_s = [r["landing_to_readable_s"] for r in runs]
     hand_s = [h["landing_to_readable_s"] for h in hand]
