@@ -513,6 +513,7 @@ def phase_delivery_to_publish_vs_steps(homes: Homes, scale: str) -> dict:
         keep.parent.mkdir(parents=True, exist_ok=True)
         path.rename(keep)
         held.append((feed, keep))
+    time.sleep(config.landing_quiet_seconds() + 0.5)  # copied files are settled (their ctime is now)
     t = time.perf_counter()
     for feed in S.all_feeds():
         ingest.ingest_feed(feed, base)
