@@ -227,7 +227,11 @@ class Scheduler:
         (event-driven scheduling) when it parses a DAG that is not paused: after unpausing, the
         next parse would come only after the files' re-parse interval (runner.airflow_env)."""
         token = self._request("GET", f"/api/v2/dags/{dag_id}/details")["file_token"]
-        self._request("PUT", f"/api/v2/parseDagFile/{token}")
+        try:
+            self._request("PUT", f"/api/v2/parseDagFile/{token}")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: a parse of that file (another DAG of it) is already asked
+                raise
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
