@@ -28,6 +28,7 @@ warehouses merged (tests/dashboard_site.py).
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -90,10 +91,20 @@ def path(page) -> str:
     return urllib.parse.urlsplit(page.url).path.strip("/")
 
 
-def chosen_streets(page) -> list[str]:
-    """The street names chosen in the sidebar's street filter (its chips)."""
+def chosen_streets(page, expected: list[str] | None = None, timeout: float = 20.0) -> list[str]:
+    """The street names chosen in the sidebar's street filter (its chips).
+
+    The sign-in may be followed by one more script run (the link's filters written back to the
+    address), between which the sidebar is redrawn; with ``expected`` the chips are read until they
+    show it or the time is up, and the last reading is returned for the assertion.
+    """
     chips = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"] [data-tag] > span[title]')
-    return [chips.nth(i).get_attribute("title") for i in range(chips.count())]
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [chips.nth(i).get_attribute("title") for i in range(chips.count())]
+        if expected is None or names == expected or time.monotonic() > deadline:
+            return names
+        page.wait_for_timeout(250)
 
 
 # --- links that work ------------------------------------------------------------------------------
@@ -109,7 +120,7 @@ def test_a_shared_link_lands_after_sign_in_survives_reload_and_carries_across_pa
         wait_text(page, "城市安全风险清单", exact=True)
         assert path(page) == "risk"
         assert query(page) == {"streets": "WL,TS", "level": "红"}
-        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        assert chosen_streets(page, ["武林街道", "天水街道"]) == ["武林街道", "天水街道"]
         page.screenshot(path=str(tmp_path / "link_after_signin.png"), full_page=True)
         # A reload keeps the sign-in, the page and its filters.
         page.reload()
@@ -117,19 +128,19 @@ def test_a_shared_link_lands_after_sign_in_survives_reload_and_carries_across_pa
         settled(page)
         assert "请登录" not in page.inner_text("body")
         assert path(page) == "risk" and query(page) == {"streets": "WL,TS", "level": "红"}
-        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        assert chosen_streets(page, ["武林街道", "天水街道"]) == ["武林街道", "天水街道"]
         # The streets carry to 隐患 (opened from the sidebar); the level filter is 风险's own.
         page.locator('[data-testid="stSidebarNav"]').get_by_text("隐患", exact=True).click()
         wait_text(page, "隐患排查治理", exact=True)
         settled(page)
         assert path(page) == "hazards" and query(page) == {"streets": "WL,TS"}
-        assert chosen_streets(page) == ["武林街道", "天水街道"]
+        assert chosen_streets(page, ["武林街道", "天水街道"]) == ["武林街道", "天水街道"]
         # ... and that page's link is shareable as it stands.
         other = context.new_page()
         other.goto(page.url)
         wait_text(other, "隐患排查治理", exact=True)
         settled(other)
-        assert chosen_streets(other) == ["武林街道", "天水街道"]
+        assert chosen_streets(other, ["武林街道", "天水街道"]) == ["武林街道", "天水街道"]
     finally:
         context.close()
 
@@ -144,7 +155,7 @@ def test_a_street_office_opening_a_link_with_other_streets_sees_its_own_only(sit
         wait_text(page, "城市安全风险清单", exact=True)
         assert path(page) == "risk"
         assert query(page) == {"streets": "WL", "level": "红"}  # TS is not in the grant
-        assert chosen_streets(page) == ["武林街道"]
+        assert chosen_streets(page, ["武林街道"]) == ["武林街道"]
         body = page.inner_text("body")
         assert "天水" not in body and "朝晖" not in body
         page.screenshot(path=str(tmp_path / "street_office_link.png"), full_page=True)
