@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import os
 import re
 import shutil
 import stat
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -622,6 +624,14 @@ def _parquet_leaks(path: Path, where: str) -> list[str]:
     return [f"{where}: holds {v}" for v in PERSONAL if v in text]
 
 
+def _xlsx_text(path: Path) -> str:
+    """Every part of a workbook as text (cells, shared strings, sheet names, document
+    properties), entities decoded: more than its cell values, and ~10x faster than reading
+    the cells with openpyxl over the ~300 workbooks of an export."""
+    with zipfile.ZipFile(path) as book:
+        return "\n".join(html.unescape(book.read(n).decode("utf-8", "replace")) for n in book.namelist())
+
+
 def _text_leaks(text: str, where: str) -> list[str]:
     return [f"{where}: holds {v}" for v in PERSONAL if v in text]
 
@@ -647,9 +657,7 @@ def test_no_personal_data_leaves_the_raw_layer(built, monkeypatch):
         elif path.suffix == ".parquet":
             leaks += _parquet_leaks(path, where)
         elif path.suffix == ".xlsx":
-            wb = openpyxl.load_workbook(path, read_only=True)
-            leaks += _text_leaks(" ".join(str(v) for ws in wb for row in ws.iter_rows(values_only=True)
-                                          for v in row), where)
+            leaks += _text_leaks(_xlsx_text(path), where)
         else:
             leaks += _text_leaks(path.read_text(encoding="utf-8", errors="replace"), where)
         scanned[path.suffix] = scanned.get(path.suffix, 0) + 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,8 +50,27 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait(30)
 
 
+@pytest.fixture(scope="module")
+def spine_home(tmp_path_factory) -> Path:
+    """The spine delivered, ingested, built and published once; each test works on a copy."""
+    home = tmp_path_factory.mktemp("spine") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        cfg = _use(mp, home)
+        deliveries.write_spine(cfg.landing)
+        for feed in S.all_feeds():
+            ingest.ingest_feed(feed, cfg)
+        build.build_and_publish(cfg)
+    return home
+
+
+def _copy_of(home: Path, to: Path, monkeypatch) -> config.Settings:
+    """A home copied whole: the build copy re-reads the copied raw layer by its new paths."""
+    shutil.copytree(home, to, symlinks=True)
+    return _use(monkeypatch, to)
+
+
 @pytest.mark.pipeline
-def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
+def test_sigkill_mid_ingest_and_mid_build_loses_nothing(spine_home, tmp_path, monkeypatch):
     # Enough files that the kill lands mid-ingest (asserted below: after 50 loads, before the
     # last); more only made the suite slower (1,500 took ~7 minutes on 2 cores).
     n_extra = 400
@@ -63,11 +83,7 @@ def test_sigkill_mid_ingest_and_mid_build_loses_nothing(tmp_path, monkeypatch):
     build.build_and_publish(ref)
     expected = mart_checksums(ref.warehouse_db)
 
-    cfg = _use(monkeypatch, tmp_path / "killed")
-    deliveries.write_spine(cfg.landing)
-    for feed in S.all_feeds():
-        ingest.ingest_feed(feed, cfg)
-    build.build_and_publish(cfg)
+    cfg = _copy_of(spine_home, tmp_path / "killed", monkeypatch)
     published = _sha(cfg.warehouse_db)
     runner.init_airflow(cfg)
     env = runner.airflow_env(cfg)
@@ -120,12 +136,8 @@ def _republish(home: str, times: int) -> None:
         publish.publish(config.settings())
 
 
-def test_readers_never_see_a_partial_mart(tmp_path, monkeypatch):
-    cfg = _use(monkeypatch, tmp_path)
-    deliveries.write_spine(cfg.landing)
-    for feed in S.all_feeds():
-        ingest.ingest_feed(feed, cfg)
-    build.build_and_publish(cfg)
+def test_readers_never_see_a_partial_mart(spine_home, tmp_path, monkeypatch):
+    cfg = _copy_of(spine_home, tmp_path / "home", monkeypatch)
     writer = multiprocessing.get_context("spawn").Process(target=_republish, args=(str(cfg.home), 15))
     writer.start()
     reads = 0

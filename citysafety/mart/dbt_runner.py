@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from citysafety.config import DBT_PROJECT_DIR, Settings, as_of_date, duckdb_memory_limit, settings
+from citysafety.config import DBT_BUILD_ENV, DBT_PROJECT_DIR, Settings, as_of_date, duckdb_memory_limit, settings
 
 
 def run_dbt(args: list[str], cfg: Settings | None = None, ok_codes: tuple[int, ...] = (0,)) -> None:
@@ -21,7 +21,7 @@ def run_dbt(args: list[str], cfg: Settings | None = None, ok_codes: tuple[int, .
     cfg = cfg or settings()
     project = str(DBT_PROJECT_DIR)
     env = {**os.environ, "CITYSAFETY_HOME": str(cfg.home),
-           "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit()}
+           "CITYSAFETY_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(), **DBT_BUILD_ENV}
     # The as-of date reaches dbt through the environment (macros/as_of_date.sql says why).
     env.pop("CITYSAFETY_AS_OF_DATE", None)
     if as_of_date():

@@ -69,7 +69,7 @@ def dbt_task_group_args() -> dict:
             "install_deps": False,
             # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse;
             # passed in the environment, which keeps dbt's partial parse (macros/as_of_date.sql).
-            "env": {"CITYSAFETY_AS_OF_DATE": AS_OF_TEMPLATE},
+            "env": {"CITYSAFETY_AS_OF_DATE": AS_OF_TEMPLATE, **config.DBT_BUILD_ENV},
             "poke_interval": WATCHER_POKE_INTERVAL,
             # A hung build fails and a failed node is retried (alone, by cosmos's fallback).
             "retries": 1,
