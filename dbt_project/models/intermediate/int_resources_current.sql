@@ -18,17 +18,7 @@ deliveries as (
 ),
 
 quarantined as (
-    -- the lines quarantined in the version of their file name that counts: a later version
-    -- replaces the earlier one entirely, so a line quarantined only in a replaced version keeps
-    -- nothing on the list (and the replaced version's rows are not read, above)
-    select quarantined.*
-    from {{ ref('stg_emergency__quarantined_rows') }} as quarantined
-    inner join deliveries as counted
-        on
-            quarantined.file_name = counted.file_name
-            and quarantined.file_sha256 = counted.file_sha256
-            and counted.is_latest_file_version
-    where quarantined.feed = 'resources'
+    {{ emergency_quarantined_lines_counted('resources') }}
 ),
 
 streets as (
