@@ -19,3 +19,27 @@ LONGEST_FIRST = ["test_pipeline.py", "test_resilience.py", "test_access.py", "te
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep order
+
+
+# With CITYSAFETY_TEST_TIMELINE=<file>, each test's worker, start and end (setup to teardown) are
+# appended to that file as JSON lines: where a run's time goes, worker by worker.
+_TIMELINE = os.environ.get("CITYSAFETY_TEST_TIMELINE")
+_started: dict[str, float] = {}
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if _TIMELINE:
+        import time
+
+        _started[nodeid] = time.time()
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if _TIMELINE and nodeid in _started:
+        import json
+        import time
+
+        line = json.dumps({"test": nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+                           "start": _started.pop(nodeid), "end": time.time()})
+        with open(_TIMELINE, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
