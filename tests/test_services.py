@@ -59,3 +59,46 @@ def test_sigterm_to_make_dashboard_stops_every_process(env):
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert _gone(started) == []
+
+
+def test_airflow_services_listen_on_this_machine_only(tmp_path, monkeypatch):
+    """`make serve`'s Airflow components (API server, scheduler, DAG processor, triggerer, as
+    orchestrate.scheduler starts them) listen on the loopback interface only: the API server on
+    CITYSAFETY_BIND_ADDRESS (default 127.0.0.1), and no log server, which Airflow binds to every
+    interface (the API server reads the logs from their files on this machine)."""
+    from dashboard_harness import free_port as _free_port
+
+    from citysafety import config
+    from citysafety.orchestrate import runner, scheduler
+
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CITYSAFETY_AIRFLOW_PORT", str(_free_port()))
+    monkeypatch.delenv("CITYSAFETY_BIND_ADDRESS", raising=False)
+    cfg = config.settings()
+    runner.init_airflow(cfg)
+    (tmp_path / "logs").mkdir()
+    procs = scheduler.start_services(runner.airflow_env(cfg), tmp_path / "logs")
+    try:
+        base = f"http://127.0.0.1:{config.airflow_port()}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # every component up and reporting to the API server
+            health = scheduler.api_healthy(base) or {}
+            if all((health.get(k) or {}).get("status") == "healthy"
+                   for k in ("metadatabase", "scheduler", "triggerer", "dag_processor")):
+                break
+            time.sleep(1)
+        else:
+            pytest.fail(f"the services did not all report healthy: {health}")
+        listening = []
+        for proc in procs:
+            for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+                try:
+                    conns = p.net_connections(kind="inet")
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                listening += [(" ".join(p.cmdline()[:3]), c.laddr.ip, c.laddr.port)
+                              for c in conns if c.status == psutil.CONN_LISTEN]
+        assert any(port == config.airflow_port() for _, _, port in listening), listening
+        assert [entry for entry in listening if entry[1] not in ("127.0.0.1", "::1")] == []
+    finally:
+        scheduler.stop_all(procs)

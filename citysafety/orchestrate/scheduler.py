@@ -32,6 +32,11 @@ TERMINAL = {"success", "failed"}
 # the API server listens, and they fail with "Connection refused": a fresh `make serve` began with
 # failed runs.
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# On one machine the API server reads task and trigger logs from their files; the log servers the
+# scheduler and the triggerer would start (8793, 8794) bind every interface, with no setting to
+# bind one, so they are not started. (The celery profile, whose workers are on other machines,
+# serves its logs: orchestrate/distributed.py.)
+NO_LOG_SERVER = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 
@@ -46,7 +51,8 @@ def _start(component: str, env: dict[str, str], log: Path | None) -> subprocess.
     # Each in a session of its own, stopped with its process group (`stop`): an Airflow
     # component leaves workers behind when only its leader gets SIGTERM (stack notes).
     out = open(log, "ab") if log else None  # noqa: SIM115 - closed with the process (stop)
-    proc = subprocess.Popen([str(VENV_BIN / "airflow"), component], env=env, start_new_session=True,
+    proc = subprocess.Popen([str(VENV_BIN / "airflow"), component, *NO_LOG_SERVER.get(component, [])],
+                            env=env, start_new_session=True,
                             stdout=out, stderr=subprocess.STDOUT if out else None)
     proc.log_handle, proc.log_path = out, log  # type: ignore[attr-defined]
     return proc
