@@ -6,14 +6,19 @@ import os
 
 os.environ.setdefault("CITYSAFETY_LANDING_QUIET_SECONDS", "0")
 
-# The longest test files, longest first (`--durations`, 2 cores): `make test` runs a file per
+# The longest test files, longest first (measured with CITYSAFETY_TEST_TIMELINE, below; 2 cores): `make test` runs a file per
 # worker (--dist loadfile) in collection order (--no-loadscope-reorder: xdist otherwise sorts
 # files by their number of tests), and a long file handed out last (test_resilience, few tests)
 # ran alone for minutes while the other worker sat idle.
-LONGEST_FIRST = ["test_pipeline.py", "test_resilience.py", "test_access.py", "test_dashboard_browser.py",
-                 "test_resend.py", "test_briefing.py", "test_inspections.py",
-                 "test_enterprises_risk_points.py", "test_sensors.py", "test_boundary.py",
-                 "test_emergency.py", "test_hostile.py", "test_dbt_unit_tests.py"]
+LONGEST_FIRST = ["test_pipeline.py", "test_resilience.py", "test_dashboard_browser.py",
+                 "test_access.py", "test_resend.py", "test_boundary.py", "test_briefing.py",
+                 "test_sensors.py", "test_dashboard_overview.py", "test_enterprises_risk_points.py",
+                 "test_dashboard_data_health.py", "test_inspections.py", "test_signin.py",
+                 "test_services.py", "test_data_docs.py", "test_emergency.py",
+                 "test_dashboard_emergency.py", "test_dbt_unit_tests.py",
+                 "test_dashboard_enforcement.py", "test_dashboard_risk.py",
+                 "test_dashboard_hazards.py", "test_dashboard_monitoring.py",
+                 "test_demo_generator.py", "test_grid.py"]
 
 
 def pytest_collection_modifyitems(session, config, items):
