@@ -66,13 +66,11 @@ def test_airflow_services_listen_on_this_machine_only(tmp_path, monkeypatch):
     orchestrate.scheduler starts them) listen on the loopback interface only: the API server on
     CITYSAFETY_BIND_ADDRESS (default 127.0.0.1), and no log server, which Airflow binds to every
     interface (the API server reads the logs from their files on this machine)."""
-    from dashboard_harness import free_port as _free_port
-
     from citysafety import config
     from citysafety.orchestrate import runner, scheduler
 
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CITYSAFETY_AIRFLOW_PORT", str(_free_port()))
+    monkeypatch.setenv("CITYSAFETY_AIRFLOW_PORT", str(free_port()))
     monkeypatch.delenv("CITYSAFETY_BIND_ADDRESS", raising=False)
     cfg = config.settings()
     runner.init_airflow(cfg)
