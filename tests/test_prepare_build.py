@@ -105,3 +105,41 @@ def test_a_vanished_load_or_changed_columns_rebuild_the_table(cfg, tmp_path):
     with duckdb.connect(str(cfg.build_db), read_only=True) as con:
         files = {r[0] for r in con.execute("select file from raw._loaded_files").fetchall()}
     assert not any(str(gone) in f for f in files)
+
+
+def test_the_ledger_reads_a_load_once_and_a_load_replaced_by_hand_again(cfg, tmp_path, monkeypatch):
+    """The landing trigger asks for every feed's ledger every few seconds: each load's record is
+    read once (load folders never change once in place), only new loads after; a folder whose
+    record was rewritten (by hand) is read again. The numbering of old loads is not kept."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_spine(cfg.landing)
+    feed = S.EMB_ACCIDENTS
+    ingest.ingest_feed(feed, cfg)
+    first = store.ledger(feed, cfg)
+    assert len(first) == len(store.loads(feed, cfg)) >= 2
+
+    read: list[str] = []
+    real = pq.ParquetDataset
+
+    def counted(paths, *args, **kwargs):
+        read.extend(paths)
+        return real(paths, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetDataset", counted)
+    assert store.ledger(feed, cfg) == first and read == []  # nothing new: nothing read
+
+    folder = store.loads(feed, cfg)[0]
+    path = folder / "reconciliation.parquet"
+    table = pq.read_table(path)
+    table = table.set_column(table.schema.get_field_index("rows_delivered"), "rows_delivered",
+                             pa.array([999], type=table.schema.field("rows_delivered").type))
+    stat = path.stat()
+    pq.write_table(table, path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    again = store.ledger(feed, cfg)
+    assert read == [str(path)]
+    assert [r["rows_delivered"] for r in again if r["file_name"] == folder.name.split("-")[0]] == [999]

@@ -206,18 +206,29 @@ def ledger(feed: S.Feed, cfg: Settings) -> list[dict]:
     return [rec for _, rec in load_records(loads(feed, cfg))]
 
 
+_RECORDS: dict[tuple[str, int], dict] = {}  # (load folder, mtime of its record) -> record
+
+
 def load_records(folders: list[Path]) -> list[tuple[Path, dict]]:
     """(load folder, its reconciliation record) for each folder, `file_version` always set:
     loads recorded before versions existed are numbered 1, 2, ... by load time per file name
     (they are older than any numbered load, whose numbers counted them)."""
     if not folders:
         return []
-    # one multi-file read: a year of daily files is 365 small Parquet files
-    records = pq.ParquetDataset([str(f / "reconciliation.parquet") for f in folders],
-                                schema=RECONCILIATION).read().to_pylist()
-    if len(records) != len(folders):  # one row each, read in folder order
-        raise RuntimeError(f"{len(folders)} loads but {len(records)} reconciliation rows under "
-                           f"{folders[0].parent}: a load folder was changed by hand")
+    # A load folder never changes once renamed into place (commit_load): its record is read once
+    # per process, and the landing trigger, which asks every few seconds, reads only new loads.
+    # Kept by path and the file's mtime, so a folder replaced by hand is read again.
+    keys = [(str(f), (f / "reconciliation.parquet").stat().st_mtime_ns) for f in folders]
+    new = [(f, key) for f, key in zip(folders, keys) if key not in _RECORDS]
+    if new:
+        # one multi-file read: a year of daily files is 365 small Parquet files
+        read = pq.ParquetDataset([str(f / "reconciliation.parquet") for f, _ in new],
+                                 schema=RECONCILIATION).read().to_pylist()
+        if len(read) != len(new):  # one row each, read in folder order
+            raise RuntimeError(f"{len(new)} loads but {len(read)} reconciliation rows under "
+                               f"{new[0][0].parent}: a load folder was changed by hand")
+        _RECORDS.update(zip((key for _, key in new), read))
+    records = [dict(_RECORDS[key]) for key in keys]  # copies: numbered below
     legacy: dict[str, list[dict]] = {}
     for rec in records:
         if rec["file_version"] is None:
