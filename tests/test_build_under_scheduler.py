@@ -2,12 +2,15 @@
 as `make serve` starts them), triggered through the REST API as the UI does: cosmos's watcher
 mode runs one `dbt build` and keeps a task per dbt node, each ending with its node's status; the
 gate passes and the warehouse is published with the marts the in-process build makes; clearing
-one model's task reruns that model alone and it succeeds again.
+one model's task reruns that model alone and it succeeds again; a killed producer builds again.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 import zlib
 
 import duckdb
@@ -139,4 +142,33 @@ def test_a_landed_file_starts_its_department_and_a_build_of_what_it_changed(serv
     for feed in S.all_feeds():
         ingest.ingest_feed(feed, ref)
     build.build_and_publish(ref)
+    assert mart_checksums(cfg.warehouse_db) == mart_checksums(ref.warehouse_db)
+
+
+def test_a_killed_dbt_producer_builds_again_on_its_retry(served):
+    """SIGKILL of the producer mid-build (its worker lost, out of memory): its retry runs the
+    build once more and the node tasks still waiting take their status from it; none runs dbt
+    for its node alone (cosmos's way, one process per node: minutes on this project)."""
+    sched, cfg, ref = served["sched"], served["cfg"], served["ref"]
+    run_id = sched.trigger("build_mart")
+    producer = "dbt.dbt_producer_watcher"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        ti = next((t for t in sched.task_instances("build_mart", run_id) if t["task_id"] == producer), {})
+        if ti.get("state") == "running" and ti.get("pid"):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"no running producer: {ti}")
+    time.sleep(8)  # into dbt's build: some nodes reported, most not
+    os.killpg(ti["pid"], signal.SIGKILL)
+    assert sched.wait_run("build_mart", run_id, timeout=1200, poll=2)["state"] == "success"
+    tis = {t["task_id"]: t for t in sched.task_instances("build_mart", run_id)}
+    assert tis[producer]["try_number"] == 2 and tis[producer]["state"] == "success"
+    nodes = {k: t for k, t in tis.items() if k.startswith("dbt.") and k.endswith((".run", ".test"))}
+    assert len(nodes) > 20
+    assert {(t["state"], t["try_number"]) for t in nodes.values()} == {("success", 1)}
+    log = next((cfg.airflow_home / "logs" / "dag_id=build_mart").glob(
+        f"run_id=*/task_id={producer}/attempt=2.log")).read_text()
+    assert "building the selection again" in log, log[-3000:]
     assert mart_checksums(cfg.warehouse_db) == mart_checksums(ref.warehouse_db)

@@ -53,7 +53,11 @@ from cosmos.operators._watcher import base
 out["cosmos_event_allowlist"] = sorted(base._DBT_EVENT_ALLOWLIST)
 from cosmos.operators import watcher
 out["producer_tuned"] = [getattr(watcher.DbtProducerWatcherOperator, "_citysafety_tuned", False),
-                         base.safe_xcom_push.__module__, base._process_dbt_log_event.__module__]
+                         base.safe_xcom_push.__module__, base._process_dbt_log_event.__module__,
+                         watcher.DbtProducerWatcherOperator.execute.__module__]
+from cosmos.operators._watcher import xcom
+out["cosmos_backup"] = [callable(getattr(xcom, n, None))
+                        for n in ("_get_task_group_id", "_xcom_backup_variable_key")]
 print("JSON" + json.dumps(out, default=str))
 """
 
@@ -151,7 +155,10 @@ def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
     assert not {"NodeStart", "NodeCompiling", "NodeExecuting"} & set(parsed["cosmos_event_allowlist"])
     # ... for nodes with a task, from a thread of their own (the private globals it replaces exist).
     assert parsed["producer_tuned"] == [True, "citysafety.orchestrate.producer",
+                                        "citysafety.orchestrate.producer",
                                         "citysafety.orchestrate.producer"]
+    # ... and its retry builds again after a kill: it finds cosmos's backup key as cosmos does.
+    assert parsed["cosmos_backup"] == [True, True]
 
 
 def test_in_airflow_dags_test_the_node_tasks_follow_the_producer(tmp_path):

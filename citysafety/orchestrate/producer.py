@@ -13,6 +13,14 @@ measured as most of the gap between the producer's `dbt build` and the same buil
   finished before its node's status (cosmos would take a missing status after a successful
   producer for a node dbt did not run).
 
+A fourth change is to the producer's retry. cosmos skips a retried producer and leaves every node
+it did not report to its own task, which then runs dbt for that node alone (a process and a
+project load each: a killed producer's run was still going 12 minutes later, test_chaos). When
+the first try ended by itself (a node failed, a timeout), cosmos has kept what it reported and
+the failed nodes retry alone, as before. When it left nothing (killed with its worker, out of
+memory), the retry runs the build again: one `dbt build` of the same selection, which the node
+tasks still waiting take their status from as from the first.
+
 cosmos keeps these in private module globals; tests/test_dags.py fails if they go away.
 """
 
@@ -54,8 +62,34 @@ class _Pusher:
         self._thread.join()
 
 
+class _Rerun:
+    """The task instance of a producer retry, shown to cosmos as a first try so that it builds."""
+
+    try_number = 1
+
+    def __init__(self, ti: Any):
+        object.__setattr__(self, "_ti", ti)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ti, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._ti, name, value)
+
+
+def _first_try_left_nothing(context: Any) -> bool:
+    """True if the producer's earlier try kept no report (cosmos backs one up when a try ends by
+    itself, failing or timing out; a killed process writes none)."""
+    from cosmos.airflow.compatibility import get_variable
+    from cosmos.operators._watcher.xcom import _get_task_group_id, _xcom_backup_variable_key
+
+    ti = context["ti"]
+    key = _xcom_backup_variable_key(ti.dag_id, _get_task_group_id(ti), context["run_id"])
+    return get_variable(key, default=None) is None
+
+
 def tune() -> None:
-    """Apply the three changes above to cosmos (once per process; DAG files parse repeatedly)."""
+    """Apply the four changes above to cosmos (once per process; DAG files parse repeatedly)."""
     from cosmos.operators import watcher
     from cosmos.operators._watcher import aggregation, base
 
@@ -65,6 +99,7 @@ def tune() -> None:
     push = base.safe_xcom_push
     process_event = base._process_dbt_log_event
     run_dbt_runner = watcher.DbtProducerWatcherOperator.run_dbt_runner
+    execute = watcher.DbtProducerWatcherOperator.execute
 
     def safe_xcom_push(task_instance: Any, key: str, value: Any) -> None:
         (_active or push)(task_instance=task_instance, key=key, value=value)
@@ -88,8 +123,18 @@ def tune() -> None:
             raise pusher.error
         return result
 
+    def producer_execute(self, context, **kwargs):
+        ti = context["ti"]
+        if getattr(ti, "try_number", 1) > 1 and _first_try_left_nothing(context):
+            self.log.info("Try %s: the earlier try was stopped before it reported (killed); "
+                          "building the selection again.", ti.try_number)
+            rerun = _Rerun(ti)
+            context = {**context, "ti": rerun, "task_instance": rerun}
+        return execute(self, context, **kwargs)
+
     base.safe_xcom_push = safe_xcom_push
     aggregation.safe_xcom_push = safe_xcom_push
     base._process_dbt_log_event = _process_dbt_log_event
     watcher.DbtProducerWatcherOperator.run_dbt_runner = producer_run_dbt_runner
+    watcher.DbtProducerWatcherOperator.execute = producer_execute
     watcher.DbtProducerWatcherOperator._citysafety_tuned = True
