@@ -44,6 +44,9 @@ for dag_id, dag in bag.dags.items():
             "select": getattr(t, "select", None),
             "start_from_trigger": t.start_from_trigger,
             "start_trigger": t.start_trigger_args.trigger_cls if t.start_trigger_args else None,
+            "trigger_waits_for": (t.start_trigger_args.trigger_kwargs or {}).get("upstream_task_ids")
+                                 if t.start_trigger_args else None,
+            "trigger_rule": str(t.trigger_rule),
             "upstream": sorted(t.upstream_task_ids),
             "class": type(t).__name__,
             "deferrable": getattr(t, "deferrable", None),
@@ -147,6 +150,13 @@ def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
         assert task["start_from_trigger"] is node, task_id
         assert task["start_trigger"] == ("citysafety.orchestrate.node_trigger.NodeTrigger"
                                          if node else None), task_id
+        if node:
+            # ... when the run starts (their lineage edges kept for the graph and for clearing
+            # downstream); a retried node's trigger waits for its upstream node tasks instead.
+            assert task["trigger_rule"] == "always", task_id
+            assert task["trigger_waits_for"] == sorted(
+                u for u in task["upstream"] if u.startswith("dbt.")), task_id
+    assert any(t["trigger_waits_for"] for t in build.values())
     # Under the scheduler no node task waits for the producer to finish: they run beside it.
     assert not any("dbt.dbt_producer_watcher" in t["upstream"] for k, t in build.items()
                    if k != "dbt.dbt_producer_watcher_done")

@@ -24,9 +24,39 @@ def test_pushes_keep_their_order_and_are_all_made_when_closed():
     for i in range(200):
         pusher("ti", f"node_{i % 7}_status", i)
     pusher.close()
-    assert made == [("ti", f"node_{i % 7}_status", i) for i in range(200)]
+    nodes = [m for m in made if m[1] != producer.STATUSES_KEY]
+    assert nodes == [("ti", f"node_{i % 7}_status", i) for i in range(200)]
     assert callers == {"cosmos-xcom-pusher"}  # not the thread dbt runs on
     assert pusher.error is None
+
+
+def test_the_statuses_so_far_follow_as_one_xcom_each_time_the_thread_catches_up():
+    """What the node tasks read with one call a poll: every status pushed before it, the last
+    one after the last status, and the producer's try."""
+    made = []
+
+    def push(task_instance, key, value):
+        time.sleep(0.001)
+        made.append((key, value))
+
+    pusher = producer._Pusher(push, try_number=2)
+    for i in range(60):
+        pusher("ti", f"model__m{i % 9}_status", {"status": "success" if i % 2 else "failed"})
+        pusher("ti", f"model__m{i % 9}_dbt_event", {"i": i})  # not a status
+        pusher("ti", f"model__m{i % 9}_tests_status", "pass")
+    pusher("ti", "task_status", "completed")  # cosmos's end of the producer, not a node's
+    pusher.close()
+    assert made[-1][0] == producer.STATUSES_KEY
+    aggregates = [n for n, (key, _) in enumerate(made) if key == producer.STATUSES_KEY]
+    assert 1 <= len(aggregates) <= 180
+    for n in aggregates:  # each holds exactly the statuses pushed before it
+        before = {}
+        for key, value in made[:n]:
+            if key.endswith("_status") and key != "task_status":
+                before[key] = value["status"] if isinstance(value, dict) else value
+        assert made[n][1] == {**before, producer.TRY_FIELD: 2}
+    assert made[-1][1]["model__m8_status"] == "success"  # the last of m8's (i = 53)
+    assert len(made[-1][1]) == 9 * 2 + 1
 
 
 def test_a_failed_push_is_kept_and_the_others_still_made():

@@ -10,11 +10,11 @@ from citysafety.orchestrate import queues
 from citysafety.orchestrate.producer import tune as tune_producer
 from citysafety.orchestrate.runner import VENV_BIN
 
-# How often a waiting node task looks for its node's result (seconds): the triggerer asks the API
-# server for the node's status at this pace, so it bounds how long a node task trails its node;
-# each ask costs the triggerer CPU on the core dbt does not use (2 s was measured as a fifth of
-# a core on the demo build).
-WATCHER_POKE_INTERVAL = 3
+# How often the waiting node tasks look for their nodes' results (seconds): it bounds how long a
+# node task trails its node. The node tasks of a run share one read a poll (the producer's state
+# and its statuses in one XCom, node_trigger._RunView): two calls to the API server a second
+# whatever the number of nodes (one call per node and poll, every 3 s, before).
+WATCHER_POKE_INTERVAL = 1
 
 
 def dbt_task_group_args() -> dict:
@@ -92,8 +92,10 @@ def finish_group(group) -> None:
     - cosmos's `dbt_producer_watcher_done` (an empty task that keeps a skipped producer retry
       from skipping what follows the group) gets the settings of the other dbt tasks, so that
       every task of the DAG has a timeout and retries (tests/test_dags.py).
-    - Under the scheduler, every node task starts and, unless it failed, ends in the triggerer
-      (citysafety.orchestrate.node_trigger): no worker process for a node the producer built.
+    - Under the scheduler, every node task starts when the run starts and, unless it failed,
+      ends in the triggerer as soon as the producer reports its node
+      (citysafety.orchestrate.node_trigger): no worker process for a node the producer built,
+      no wait for the upstream node tasks to end first (their edges stay in the graph).
     - Where the DAG runs one task at a time in one process (`airflow dags test`, `make
       pipeline`), the node tasks that start the group come after the dbt producer. Under the
       scheduler they run beside it, waiting (deferred) for their node; run one at a time, a node
@@ -117,7 +119,8 @@ def finish_group(group) -> None:
              if task_id not in (prefix + PRODUCER_WATCHER_TASK_ID, prefix + PRODUCER_WATCHER_DONE_TASK_ID)}
     if not config.in_process_run():
         for task in nodes.values():
-            node_trigger.start_in_triggerer(task, task.execution_timeout)
+            node_trigger.start_in_triggerer(task, task.execution_timeout,
+                                            [u for u in task.upstream_task_ids if u in nodes])
         return
     for task in nodes.values():
         if not any(u.startswith(prefix) for u in task.upstream_task_ids):

@@ -11,9 +11,12 @@ measured as most of the gap between the producer's `dbt build` and the same buil
 - the pushes are made, in order, by one thread of the producer while dbt goes on, and all of them
   are made before the producer's dbt run returns or raises: a node task never sees the producer
   finished before its node's status (cosmos would take a missing status after a successful
-  producer for a node dbt did not run).
+  producer for a node dbt did not run);
+- the statuses gathered so far are also pushed as one XCom (`STATUSES_KEY`) each time the thread
+  has caught up: the node tasks of a run, all waiting from the run's start, read that one value
+  a poll between them.
 
-A fourth change is to the producer's retry. cosmos skips a retried producer and leaves every node
+One more change is to the producer's retry. cosmos skips a retried producer and leaves every node
 it did not report to its own task, which then runs dbt for that node alone (a process and a
 project load each: a killed producer's run was still going 12 minutes later, test_chaos). When
 the first try ended by itself (a node failed, a timeout), cosmos has kept what it reported and
@@ -36,12 +39,28 @@ _NODES_WITH_TASKS = frozenset({"model", "seed", "snapshot"})
 _active: _Pusher | None = None
 
 
-class _Pusher:
-    """One thread making the producer's XCom pushes in the order dbt reported them."""
+# One XCom of the producer holding every node's status so far ({status key: status} and the
+# producer's try under TRY_FIELD): the node tasks of a run read it with one call a poll between
+# them (orchestrate/node_trigger.py), instead of one call per waiting node.
+STATUSES_KEY = "citysafety_node_statuses"
+TRY_FIELD = "_producer_try"
 
-    def __init__(self, push):
+
+def _is_status_key(key: str) -> bool:
+    # cosmos's keys: <node>_status (models, seeds, snapshots) and <model>_tests_status; its own
+    # "task_status" is the producer's end, not a node's.
+    return key.endswith("_status") and key != "task_status"
+
+
+class _Pusher:
+    """One thread making the producer's XCom pushes in the order dbt reported them, then the
+    statuses gathered so far as one XCom whenever it has caught up with dbt."""
+
+    def __init__(self, push, try_number: int = 1):
         self._push = push
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._statuses: dict[str, Any] = {TRY_FIELD: try_number}
+        self._task_instance: Any = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name="cosmos-xcom-pusher", daemon=True)
         self._thread.start()
@@ -50,12 +69,25 @@ class _Pusher:
         self._queue.put((task_instance, key, value))
 
     def _drain(self) -> None:
+        changed = False
         while (item := self._queue.get()) is not None:
             task_instance, key, value = item
-            try:
-                self._push(task_instance=task_instance, key=key, value=value)
-            except BaseException as exc:  # kept, raised by the producer once dbt is done
-                self.error = self.error or exc
+            self._send(task_instance, key, value)
+            if _is_status_key(key):
+                self._task_instance = task_instance
+                self._statuses[key] = value.get("status") if isinstance(value, dict) else value
+                changed = True
+            if changed and self._queue.empty():
+                self._send(self._task_instance, STATUSES_KEY, dict(self._statuses))
+                changed = False
+        if changed:
+            self._send(self._task_instance, STATUSES_KEY, dict(self._statuses))
+
+    def _send(self, task_instance: Any, key: str, value: Any) -> None:
+        try:
+            self._push(task_instance=task_instance, key=key, value=value)
+        except BaseException as exc:  # kept, raised by the producer once dbt is done
+            self.error = self.error or exc
 
     def close(self) -> None:
         self._queue.put(None)
@@ -89,7 +121,7 @@ def _first_try_left_nothing(context: Any) -> bool:
 
 
 def tune() -> None:
-    """Apply the four changes above to cosmos (once per process; DAG files parse repeatedly)."""
+    """Apply the changes above to cosmos (once per process; DAG files parse repeatedly)."""
     from cosmos.operators import watcher
     from cosmos.operators._watcher import aggregation, base
 
@@ -112,7 +144,9 @@ def tune() -> None:
 
     def producer_run_dbt_runner(self, command, env, cwd, **kwargs):
         global _active
-        pusher = _Pusher(push)
+        from airflow.sdk import get_current_context
+
+        pusher = _Pusher(push, getattr(get_current_context().get("ti"), "try_number", 1))
         _active = pusher
         try:
             result = run_dbt_runner(self, command, env, cwd, **kwargs)
