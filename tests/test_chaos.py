@@ -14,11 +14,11 @@ triggered when there was nothing new). At a random point one of these is killed 
 - `producer`: the dbt producer task's process (the one `dbt build` of the run) at a random point;
 - `publish`: the publish task's process while it writes the new warehouse file.
 
-Then, as an operator would, what failed is triggered again (the embedded profile has no retries),
-and the round asserts: the last runs succeed, the published warehouse is readable and its marts
-equal the reference's for the same deliveries, the last good warehouse survived a killed
-publish, every delivered file is in the raw store and in `audit.reconciliation` exactly once,
-and no raw row is doubled.
+Then, as an operator would, what failed is triggered again (the embedded profile retries only
+the dbt tasks: a killed producer's retry builds again by itself), and the round asserts: the last
+runs succeed, the published warehouse is readable and its marts equal the reference's for the
+same deliveries, the last good warehouse survived a killed publish, every delivered file is in
+the raw store and in `audit.reconciliation` exactly once, and no raw row is doubled.
 
 The reference is the in-process path (`build.build_and_publish` on a home of its own, fed the
 same batches): tests/test_build_under_scheduler.py proves it publishes the marts the scheduler's
@@ -28,13 +28,12 @@ Replay a failure with its seed: the seed is printed at the start (`-s`) and in e
 `CITYSAFETY_CHAOS_SEED=<seed>` repeats the same plan (kill targets, points, deliveries), and
 `CITYSAFETY_CHAOS_ROUNDS` sets the number of rounds (default 10).
 
-Time (2 cores, measured 2026-12-03 while other helpers' test runs shared the machine, load
-average 7-12): a round is one to three build_mart runs plus, after a new delivery, one in-process
-reference build, 4-5 minutes each under that load. Measured rounds: scheduler kill 724 s (with the
-first reference build), ingest kill 693 s (idem), publish kill 1233 s (two builds and the
-reference). Ten rounds take well over an hour there, not the ~10 minutes aimed at.
-A killed dbt producer is retried (the dbt tasks' own retries), its retry skips (cosmos), and
-every node task then runs dbt for its model alone: that run was still going 12 minutes later.
+Time (2 cores, 2026-12-04, seed 1478570405, another scheduler test beside it for 7 of its
+minutes): ten rounds in 1475 s (24.6 min), 92-210 s a round; kills that landed: scheduler 3, producer 2, ingest 2, publish 1 (a kill
+that comes after the work it aims at is reported as missed, and the round still has to end
+clean). A killed producer's round takes ~210 s: its retry waits a minute (retry_delay) and builds
+again. Before the producer built again on its retry, every node then ran dbt alone and the
+round did not end within 12 minutes.
 """
 
 from __future__ import annotations
