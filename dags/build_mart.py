@@ -66,7 +66,8 @@ def build_mart():
         resolved when the run starts; the dbt nodes read it from here."""
         return config.resolved_as_of_date()
 
-    @task(task_id=PLAN_TASK, execution_timeout=timedelta(seconds=TIMEOUTS["gate"]))
+    # On the build machine: the plan's state (what was last published) lies beside the build copy.
+    @task(task_id=PLAN_TASK, execution_timeout=timedelta(seconds=TIMEOUTS["gate"]), **queues.build_copy())
     def plan_build(as_of: str) -> dict:
         """What this build rebuilds: the models downstream of the feeds whose deliveries started
         the run (citysafety.mart.plan), or everything when it was not started by deliveries."""
