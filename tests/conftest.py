@@ -10,7 +10,8 @@ os.environ.setdefault("CITYSAFETY_LANDING_QUIET_SECONDS", "0")
 # worker (--dist loadfile) in collection order (--no-loadscope-reorder: xdist otherwise sorts
 # files by their number of tests), and a long file handed out last (test_resilience, few tests)
 # ran alone for minutes while the other worker sat idle.
-LONGEST_FIRST = ["test_pipeline.py", "test_resilience.py", "test_dashboard_browser.py",
+LONGEST_FIRST = ["test_pipeline.py", "test_celery.py", "test_resilience.py",
+                 "test_dashboard_browser.py",
                  "test_access.py", "test_resend.py", "test_boundary.py", "test_briefing.py",
                  "test_sensors.py", "test_dashboard_overview.py", "test_enterprises_risk_points.py",
                  "test_dashboard_data_health.py", "test_inspections.py", "test_signin.py",

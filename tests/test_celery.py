@@ -222,7 +222,6 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-@pytest.mark.scheduler
 def test_deliveries_published_by_two_celery_workers_one_killed_midway(cluster):
     c = cluster
     _wait("the API server", lambda: _healthy(c), 120, c)
