@@ -250,9 +250,10 @@ def landing_quiet_seconds() -> float:
 
 def landing_poll_seconds() -> float:
     """How often the triggerer looks for new deliveries in each department's landing folders
-    (CITYSAFETY_LANDING_POLL_SECONDS, default 10): the longest a settled file waits before its
-    department's ingest starts."""
-    return _positive("CITYSAFETY_LANDING_POLL_SECONDS", 10)
+    (CITYSAFETY_LANDING_POLL_SECONDS, default 2): the longest a settled file waits before its
+    department's ingest starts. A look lists the folders and hashes only new or changed files
+    (ingest.pending_files), a few milliseconds when nothing landed."""
+    return _positive("CITYSAFETY_LANDING_POLL_SECONDS", 2)
 
 # --- The production profile: Airflow on PostgreSQL, the CeleryExecutor on Redis ------------------
 # CITYSAFETY_PROFILE=celery runs the same DAGs on several Celery workers (README "Across

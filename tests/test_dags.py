@@ -55,9 +55,11 @@ for dag_id, dag in bag.dags.items():
 from cosmos.operators._watcher import base
 out["cosmos_event_allowlist"] = sorted(base._DBT_EVENT_ALLOWLIST)
 from cosmos.operators import watcher
+import cosmos.dbt.runner as dbt_runner
 out["producer_tuned"] = [getattr(watcher.DbtProducerWatcherOperator, "_citysafety_tuned", False),
                          base.safe_xcom_push.__module__, base._process_dbt_log_event.__module__,
-                         watcher.DbtProducerWatcherOperator.execute.__module__]
+                         watcher.DbtProducerWatcherOperator.execute.__module__,
+                         dbt_runner.run_command.__module__]
 from cosmos.operators._watcher import xcom
 out["cosmos_backup"] = [callable(getattr(xcom, n, None))
                         for n in ("_get_task_group_id", "_xcom_backup_variable_key")]
@@ -166,6 +168,7 @@ def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
     # ... for nodes with a task, from a thread of their own (the private globals it replaces exist).
     assert parsed["producer_tuned"] == [True, "citysafety.orchestrate.producer",
                                         "citysafety.orchestrate.producer",
+                                        "citysafety.orchestrate.producer",
                                         "citysafety.orchestrate.producer"]
     # ... and its retry builds again after a kill: it finds cosmos's backup key as cosmos does.
     assert parsed["cosmos_backup"] == [True, True]
@@ -197,6 +200,6 @@ def test_deliveries_start_their_department_and_the_build_takes_the_plan(parsed):
         assert dag["timetable"] == "AssetOrTimeSchedule", source.name
         assert dag["watchers"] == [
             f"landing_{source.name}:landing_{source.name}:citysafety.orchestrate.landing.LandingTrigger"
-            f":{{'source': '{source.name}', 'poke_interval': 10.0}}"], source.name
+            f":{{'source': '{source.name}', 'poke_interval': 2.0}}"], source.name
     build = parsed["dags"]["build_mart"]["tasks"]
     assert build["dbt.dbt_producer_watcher"]["select"] == SELECT_TEMPLATE

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -24,7 +25,7 @@ import deliveries
 from citysafety import config
 from citysafety import sources as S
 from citysafety.mart import plan
-from citysafety.orchestrate.landing import LandingTrigger
+from citysafety.orchestrate.landing import LandingTrigger, pending
 from citysafety.raw import ingest, store
 
 
@@ -79,6 +80,43 @@ def test_the_trigger_fires_once_for_each_new_set_of_waiting_files(home, monkeypa
     late.write_bytes((home.landing / "fire" / "fires" / "fires_2016-W03.csv").read_bytes() + b"\n")
     events = _events(trigger, 2.0)
     assert [[f.split("@")[0] for f in e["files"]] for e in events] == [["fires/fires_2016-W09.csv"]]
+
+
+def test_a_look_kept_while_nothing_changed_agrees_with_a_full_look_after_every_change(home, monkeypatch):
+    """The trigger answers a look at an unchanged feed from its last look (store.look_signature):
+    after each change (a landing, a load, new bytes under a loaded name, a load removed by hand,
+    a file still settling) its answer is what a full look gives."""
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "0")
+    fires = S.feed("fire", "fires")
+    folder = home.landing / "fire" / "fires"
+
+    def full() -> list[str]:
+        return sorted(f"fires/{p.name}@{sha}" for p, sha, _ in ingest.pending_files(fires, home))
+
+    def agrees() -> list[str]:
+        assert pending("fire") == pending("fire") == full()
+        return pending("fire")
+
+    assert agrees() == []
+    deliveries.write_spine(home.landing)
+    assert len(agrees()) == len(list(folder.iterdir())) > 1
+    ingest.ingest_feed(fires)
+    assert agrees() == []
+    changed = sorted(folder.iterdir())[0]
+    changed.write_bytes(changed.read_bytes() + b"\n")
+    assert [w.split("@")[0] for w in agrees()] == [f"fires/{changed.name}"]
+    ingest.ingest_feed(fires)
+    assert agrees() == []
+    gone = next(p for p in store.loads(fires, home) if p.name.find(changed.stem) < 0)
+    shutil.rmtree(gone)  # by hand: that file's load is no longer in the ledger
+    assert len(agrees()) == 1
+    ingest.ingest_feed(fires)
+    # A file changed within the quiet seconds is not pending yet, and not kept as not pending.
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "1")
+    (folder / "fires_2016-W09.csv").write_bytes(changed.read_bytes() + b"\n\n")
+    assert pending("fire") == full() == []
+    time.sleep(1.1)
+    assert [w.split("@")[0] for w in agrees()] == ["fires/fires_2016-W09.csv"]
 
 
 def test_a_delivery_builds_what_is_downstream_of_its_feed(home):

@@ -1,6 +1,8 @@
 """The build producer's XCom pushes (citysafety.orchestrate.producer): made by one thread while
-dbt goes on, in the order dbt reported them, all of them before the producer's dbt run ends, and
-a failed push fails the producer instead of leaving a node task without its status."""
+dbt goes on, in the order dbt reported them, all of them before the producer's dbt run ends, a
+value already pushed under its key is not pushed again, and a failed push fails the producer
+instead of leaving a node task without its status. cosmos's dbt callback is called only for the
+events it reads."""
 
 from __future__ import annotations
 
@@ -74,3 +76,35 @@ def test_a_failed_push_is_kept_and_the_others_still_made():
     assert made == [0, 1, 2, 4, 5]
     with pytest.raises(ConnectionError):
         raise pusher.error
+
+
+def test_a_value_already_pushed_under_its_key_is_not_pushed_again():
+    made = []
+    pusher = producer._Pusher(lambda task_instance, key, value: made.append((key, value)))
+    for value in ({"status": "success"}, {"status": "success"}, {"status": "failed"},
+                  {"status": "success"}):
+        pusher("ti", "model__m_status", value)
+    pusher("ti", "model__m_compiled_sql", "select 1")
+    pusher("ti", "model__m_compiled_sql", "select 1")
+    pusher.close()
+    nodes = [m for m in made if m[0] != producer.STATUSES_KEY]
+    assert nodes == [("model__m_status", {"status": "success"}), ("model__m_status", {"status": "failed"}),
+                     ("model__m_status", {"status": "success"}), ("model__m_compiled_sql", "select 1")]
+
+
+def test_cosmos_callback_gets_the_events_of_the_task_log_and_the_debug_events_it_reads():
+    """Real dbt events: the info ones (the task log's lines) and a node's end pass; the debug
+    traffic of connections and queries does not."""
+    from dbt.adapters.events.types import ConnectionUsed, SQLQuery
+    from dbt.events.types import LogStartLine, MainReportVersion, NodeFinished
+    from dbt_common.events.base_types import msg_from_base_event
+
+    producer.tune()
+    seen = []
+    callback = producer._only_events_read(lambda event: seen.append(event.info.name))
+    for event in (MainReportVersion(version="1", log_version=3), SQLQuery(conn_name="a", sql="select 1"),
+                  LogStartLine(description="model m", index=1, total=1), NodeFinished(),
+                  ConnectionUsed(conn_type="duckdb", conn_name="m")):
+        callback(msg_from_base_event(event))
+    assert seen == ["MainReportVersion", "LogStartLine", "NodeFinished"]
+    assert "SQLRunnerException" in producer._DEBUG_EVENTS_READ  # cosmos's error events, whatever level

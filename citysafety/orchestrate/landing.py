@@ -29,14 +29,34 @@ from citysafety import sources as S
 CLASSPATH = f"{__name__}.LandingTrigger"
 
 
+# feed id -> (store.look_signature, what was pending then), for this triggerer process.
+_LOOKED: dict[str, tuple[tuple, list[str]]] = {}
+
+
 def pending(source: str) -> list[str]:
-    """`<feed>/<file name>@<sha256>` of every file of the department waiting to be loaded."""
+    """`<feed>/<file name>@<sha256>` of every file of the department waiting to be loaded.
+
+    A look at a feed whose landing folder and loads are as they were at the last look answers
+    as that look did: a full look (the ledger of every load, each landed file's hash from the
+    cache) took ~0.3 s of CPU for the seven departments of a small home, a core's sixth at a
+    look every 2 s, taken from the build running beside it."""
     from citysafety.raw.ingest import pending_files
+    from citysafety.raw.store import look_signature
 
     cfg = config.settings()
-    return sorted(f"{feed.feed}/{path.name}@{sha}"
-                  for feed in S.source(source).feeds
-                  for path, sha, _ in pending_files(feed, cfg))
+    waiting = []
+    for feed in S.source(source).feeds:
+        key = f"{cfg.home}:{feed.id}"
+        signature = look_signature(feed, cfg)
+        kept = _LOOKED.get(key)
+        if signature is not None and kept is not None and kept[0] == signature:
+            files = kept[1]
+        else:
+            files = [f"{feed.feed}/{path.name}@{sha}" for path, sha, _ in pending_files(feed, cfg)]
+            if signature is not None:
+                _LOOKED[key] = (signature, files)
+        waiting += files
+    return sorted(waiting)
 
 
 class LandingTrigger(BaseEventTrigger):

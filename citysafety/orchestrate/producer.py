@@ -5,9 +5,15 @@ server made from dbt's event callback, so dbt waits for it: about 800 calls for 
 measured as most of the gap between the producer's `dbt build` and the same build from the CLI.
 `tune()` keeps what the node tasks read and takes the calls off dbt's path:
 
+- only the dbt events cosmos reads reach its callback: of ~12,000 events a build fires, ~11,000
+  are debug events (connections, queries, cache) that cosmos turned into JSON one by one, in
+  dbt's thread, only to drop them; the debug events it reads (a node's end, the skips and errors)
+  and every event the task log shows (info and above) still reach it;
 - only the dbt events a node task reads are pushed: a node's end (NodeFinished) and errors, and
   only for nodes that have a task (models, seeds, snapshots; a test's result reaches its model's
-  test task through cosmos's aggregated status, which is still pushed);
+  test task through cosmos's aggregated status, which is still pushed); a key is pushed again
+  only when its value changed (cosmos pushes a node's status for each of its events that carry
+  it, up to three times);
 - the pushes are made, in order, by one thread of the producer while dbt goes on, and all of them
   are made before the producer's dbt run returns or raises: a node task never sees the producer
   finished before its node's status (cosmos would take a missing status after a successful
@@ -37,6 +43,23 @@ from typing import Any
 _NODES_WITH_TASKS = frozenset({"model", "seed", "snapshot"})
 
 _active: _Pusher | None = None
+_UNSENT = object()
+
+# The debug events cosmos's callback reads (every event of level info and above reaches it too):
+# a node's end carries its status; the skip events mark an upstream failure; the start-up events
+# name the versions; the error events are its allow-list (completed in tune(), from cosmos).
+_DEBUG_EVENTS_READ = {"NodeFinished", "SkippingDetails", "LogSkipBecauseError", "MainReportVersion",
+                      "AdapterRegistered"}
+
+
+def _only_events_read(callback):
+    """The callback called only for the events cosmos reads (see _DEBUG_EVENTS_READ)."""
+
+    def filtered(event: Any) -> None:
+        if event.info.level != "debug" or event.info.name in _DEBUG_EVENTS_READ:
+            callback(event)
+
+    return filtered
 
 
 # One XCom of the producer holding every node's status so far ({status key: status} and the
@@ -61,6 +84,7 @@ class _Pusher:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._statuses: dict[str, Any] = {TRY_FIELD: try_number}
         self._task_instance: Any = None
+        self._sent: dict[str, Any] = {}
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name="cosmos-xcom-pusher", daemon=True)
         self._thread.start()
@@ -84,8 +108,11 @@ class _Pusher:
             self._send(self._task_instance, STATUSES_KEY, dict(self._statuses))
 
     def _send(self, task_instance: Any, key: str, value: Any) -> None:
+        if self._sent.get(key, _UNSENT) == value:
+            return
         try:
             self._push(task_instance=task_instance, key=key, value=value)
+            self._sent[key] = value
         except BaseException as exc:  # kept, raised by the producer once dbt is done
             self.error = self.error or exc
 
@@ -123,15 +150,23 @@ def _first_try_left_nothing(context: Any) -> bool:
 def tune() -> None:
     """Apply the changes above to cosmos (once per process; DAG files parse repeatedly)."""
     from cosmos.operators import watcher
+    from cosmos.dbt import runner as dbt_runner
     from cosmos.operators._watcher import aggregation, base
 
     base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+    _DEBUG_EVENTS_READ.update(base._DBT_ERROR_EVENTS_TYPES)
     if getattr(watcher.DbtProducerWatcherOperator, "_citysafety_tuned", False):
         return
     push = base.safe_xcom_push
     process_event = base._process_dbt_log_event
     run_dbt_runner = watcher.DbtProducerWatcherOperator.run_dbt_runner
     execute = watcher.DbtProducerWatcherOperator.execute
+    run_command = dbt_runner.run_command
+
+    def run_command_with_filtered_callbacks(command, env, cwd, callbacks=None, **kwargs):
+        if _active is not None and callbacks:  # the producer's build (its callback is cosmos's)
+            callbacks = [_only_events_read(callback) for callback in callbacks]
+        return run_command(command, env, cwd, callbacks=callbacks, **kwargs)
 
     def safe_xcom_push(task_instance: Any, key: str, value: Any) -> None:
         (_active or push)(task_instance=task_instance, key=key, value=value)
@@ -166,6 +201,7 @@ def tune() -> None:
             context = {**context, "ti": rerun, "task_instance": rerun}
         return execute(self, context, **kwargs)
 
+    dbt_runner.run_command = run_command_with_filtered_callbacks
     base.safe_xcom_push = safe_xcom_push
     aggregation.safe_xcom_push = safe_xcom_push
     base._process_dbt_log_event = _process_dbt_log_event

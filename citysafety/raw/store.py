@@ -172,6 +172,37 @@ def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
     return sorted(files)
 
 
+def look_signature(feed: S.Feed, cfg: Settings) -> tuple | None:
+    """What `delivered_files` and the ledger of a feed depend on, cheaply: the landed files'
+    names, sizes and times, and the raw feed folder's mtime (a load is renamed into it). Equal
+    signatures give the same pending files. None while a landed file may still settle (changed
+    within the quiet seconds, or hidden and younger than the report time): then only a full
+    look tells. Partial uploads (`.tmp`, `.part`) are left out, as delivered_files leaves them."""
+    try:
+        raw = os.stat(feed_dir(feed, cfg)).st_mtime_ns
+    except FileNotFoundError:
+        raw = None
+    quiet, hidden_after = config.landing_quiet_seconds(), config.hidden_report_seconds()
+    now_s = time.time()
+    entries = []
+    try:
+        with os.scandir(cfg.landing / feed.source / feed.feed) as listing:
+            for entry in listing:
+                if entry.name.endswith((".tmp", ".part")):
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError:  # gone between listing and stat: a rename in progress
+                    return None
+                if now_s - max(st.st_mtime, st.st_ctime) < (hidden_after if entry.name.startswith(".")
+                                                           else quiet):
+                    return None
+                entries.append((entry.name, entry.is_file(), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    except FileNotFoundError:
+        pass
+    return raw, tuple(sorted(entries))
+
+
 _NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 _SHANGHAI = timezone(timedelta(hours=8))
 

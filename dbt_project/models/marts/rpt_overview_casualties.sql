@@ -17,7 +17,9 @@ counts as (
         count(*) as events,
         coalesce(sum(deaths), 0) as deaths,
         coalesce(sum(injuries), 0) as injuries,
-        coalesce(sum(direct_loss_10k_yuan), 0) as direct_loss_10k_yuan
+        -- summed as a decimal: a sum of doubles depends on the order DuckDB's threads add them
+        -- in, so two builds of the same events differed in the last digits
+        coalesce(sum(direct_loss_10k_yuan::decimal(18, 4)), 0) as direct_loss_10k_yuan
     from events
     group by year, coalesce(street_code, 'UNKNOWN'), department
 ),
