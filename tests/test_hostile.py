@@ -453,6 +453,42 @@ def test_loads_recorded_before_versions_are_numbered_by_load_time(cfg):
     assert max(x["file_version"] for x in store.ledger(S.EMB_ACCIDENTS, cfg)) == 3
 
 
+def test_a_process_starting_cold_reads_the_records_kept_beside_the_loads(cfg, monkeypatch):
+    """Each Airflow task is a new process: the ledger comes from the one file of records kept per
+    feed, not a Parquet file per load, and is the ledger the loads give; a load added since, or
+    a kept file that cannot be used, is read from the loads again."""
+    import pyarrow as pa
+
+    path = land(cfg, S.EMB_ACCIDENTS, "accidents_201903.csv", accidents_file())
+    ingest_feed(S.EMB_ACCIDENTS, cfg)
+    path.write_bytes(csv_text(ACC_HEADER, [acc(accident_id="XC-9")]).encode("gb18030"))
+    ingest_feed(S.EMB_ACCIDENTS, cfg)
+    expected = store.ledger(S.EMB_ACCIDENTS, cfg)
+    kept = store.feed_dir(S.EMB_ACCIDENTS, cfg) / store._KEPT_RECORDS
+    assert kept.exists() and len(expected) == 2
+
+    def no_load_read(*args, **kwargs):
+        raise AssertionError("read a load's own record")
+
+    monkeypatch.setattr(store, "_RECORDS", {})  # a process starting cold
+    monkeypatch.setattr(store.pq, "ParquetDataset", no_load_read)
+    assert store.ledger(S.EMB_ACCIDENTS, cfg) == expected
+    monkeypatch.undo()
+
+    land(cfg, S.EMB_ACCIDENTS, "accidents_201904.csv", accidents_file())
+    ingest_feed(S.EMB_ACCIDENTS, cfg)
+    full = store.ledger(S.EMB_ACCIDENTS, cfg)
+    monkeypatch.setattr(store, "_RECORDS", {})
+    assert store.ledger(S.EMB_ACCIDENTS, cfg) == full and len(full) == 3
+    pq.write_table(pa.table({"x": [1]}), kept)  # written by an older record's schema
+    monkeypatch.setattr(store, "_RECORDS", {})
+    assert store.ledger(S.EMB_ACCIDENTS, cfg) == full
+    kept.write_bytes(b"not parquet")
+    monkeypatch.setattr(store, "_RECORDS", {})
+    assert store.ledger(S.EMB_ACCIDENTS, cfg) == full
+    assert_all_reconcile(cfg)
+
+
 def test_a_file_appended_while_it_was_read_loads_again_as_its_next_version(cfg, monkeypatch):
     from citysafety.raw import ingest
 

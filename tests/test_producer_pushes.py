@@ -108,3 +108,23 @@ def test_cosmos_callback_gets_the_events_of_the_task_log_and_the_debug_events_it
         callback(msg_from_base_event(event))
     assert seen == ["MainReportVersion", "LogStartLine", "NodeFinished"]
     assert "SQLRunnerException" in producer._DEBUG_EVENTS_READ  # cosmos's error events, whatever level
+
+
+def test_the_statuses_so_far_are_pushed_at_most_every_half_second_and_the_last_without_waiting_for_dbt():
+    """dbt reporting a node every 10 ms: about one aggregate per AGGREGATE_EVERY, not one per
+    report; a status reported before a long pause (a model that takes minutes) is pushed when
+    its time is up, not when dbt reports again."""
+    made = []
+    pusher = producer._Pusher(lambda task_instance, key, value: made.append((time.monotonic(), key, value)))
+    started = time.monotonic()
+    for i in range(100):
+        pusher("ti", f"model__m{i}_status", {"status": "success"})
+        time.sleep(0.01)
+    reported = time.monotonic() - started
+    aggregates = [m for m in made if m[1] == producer.STATUSES_KEY]
+    assert 1 <= len(aggregates) <= reported / producer.AGGREGATE_EVERY + 2
+    assert all(b[0] - a[0] >= producer.AGGREGATE_EVERY - 0.05 for a, b in zip(aggregates, aggregates[1:]))
+    time.sleep(producer.AGGREGATE_EVERY + 0.3)  # dbt is quiet: the last statuses still go out
+    last = [m for m in made if m[1] == producer.STATUSES_KEY][-1]
+    assert len(last[2]) == 100 + 1
+    pusher.close()

@@ -18,9 +18,9 @@ measured as most of the gap between the producer's `dbt build` and the same buil
   are made before the producer's dbt run returns or raises: a node task never sees the producer
   finished before its node's status (cosmos would take a missing status after a successful
   producer for a node dbt did not run);
-- the statuses gathered so far are also pushed as one XCom (`STATUSES_KEY`) each time the thread
-  has caught up: the node tasks of a run, all waiting from the run's start, read that one value
-  a poll between them.
+- the statuses gathered so far are also pushed as one XCom (`STATUSES_KEY`) when the thread has
+  caught up, at most every AGGREGATE_EVERY seconds: the node tasks of a run, all waiting from
+  the run's start, read that one value a poll between them.
 
 One more change is to the producer's retry. cosmos skips a retried producer and leaves every node
 it did not report to its own task, which then runs dbt for that node alone (a process and a
@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any
 
 # The node kinds that have a task of their own under the watcher (cosmos renders no task per test).
@@ -62,6 +63,12 @@ def _only_events_read(callback):
     return filtered
 
 
+# The statuses so far are pushed at most this often (seconds): the node tasks read them once a
+# second (node_trigger.WATCHER_POKE_INTERVAL); dbt reports a node every few tens of ms on small
+# data, and one push per report was a few hundred calls to the API server a build.
+AGGREGATE_EVERY = 0.5
+_DUE = object()  # the queue's wait ran out: the statuses so far are due
+
 # One XCom of the producer holding every node's status so far ({status key: status} and the
 # producer's try under TRY_FIELD): the node tasks of a run read it with one call a poll between
 # them (orchestrate/node_trigger.py), instead of one call per waiting node.
@@ -77,7 +84,9 @@ def _is_status_key(key: str) -> bool:
 
 class _Pusher:
     """One thread making the producer's XCom pushes in the order dbt reported them, then the
-    statuses gathered so far as one XCom whenever it has caught up with dbt."""
+    statuses gathered so far as one XCom when it has caught up with dbt (at most every
+    AGGREGATE_EVERY seconds; the last ones as soon as that time is up, whether dbt reports more
+    or not, and before close() returns)."""
 
     def __init__(self, push, try_number: int = 1):
         self._push = push
@@ -93,18 +102,31 @@ class _Pusher:
         self._queue.put((task_instance, key, value))
 
     def _drain(self) -> None:
-        changed = False
-        while (item := self._queue.get()) is not None:
-            task_instance, key, value = item
-            self._send(task_instance, key, value)
-            if _is_status_key(key):
-                self._task_instance = task_instance
-                self._statuses[key] = value.get("status") if isinstance(value, dict) else value
-                changed = True
-            if changed and self._queue.empty():
+        due = None  # when the statuses gathered since the last aggregate are to be pushed
+        last_sent = float("-inf")
+        while True:
+            try:
+                if due is None:
+                    item = self._queue.get()
+                elif (left := due - time.monotonic()) > 0:
+                    item = self._queue.get(timeout=left)
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                item = _DUE
+            if item is None:
+                break
+            if item is not _DUE:
+                task_instance, key, value = item
+                self._send(task_instance, key, value)
+                if _is_status_key(key):
+                    self._task_instance = task_instance
+                    self._statuses[key] = value.get("status") if isinstance(value, dict) else value
+                    due = due or max(time.monotonic(), last_sent + AGGREGATE_EVERY)
+            if due is not None and time.monotonic() >= due and self._queue.empty():
                 self._send(self._task_instance, STATUSES_KEY, dict(self._statuses))
-                changed = False
-        if changed:
+                due, last_sent = None, time.monotonic()
+        if due is not None:
             self._send(self._task_instance, STATUSES_KEY, dict(self._statuses))
 
     def _send(self, task_instance: Any, key: str, value: Any) -> None:

@@ -151,6 +151,10 @@ def ingest_feed(feed: S.Feed, cfg: Settings | None = None) -> list[FileResult]:
     for path, sha in later:
         remember(path, sha, guarded(path, sha, duplicate_of=duplicate_of(path, sha)))
     loaded = [results[path] for path, _ in pending if path in results]
+    if results:
+        # Record the new loads in the records kept beside them (store.load_records) now, so that
+        # a later run that finds nothing new writes no byte.
+        ledger(feed, cfg)
     if failed:
         raise FeedFailed(feed, failed, loaded)
     return loaded
