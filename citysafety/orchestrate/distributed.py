@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from citysafety import config
+from citysafety.orchestrate import launch
 
 # The components one machine may run; `all` (make serve-celery) is every one on this machine.
 ROLES = ("api-server", "scheduler", "dag-processor", "triggerer", "worker-duckdb", "worker")
@@ -143,9 +144,8 @@ def role_command(role: str, *, venv_bin: Path, name: str | None = None,
     queue (department ingests) with CITYSAFETY_WORKER_CONCURRENCY slots, as many as you like.
     serve_logs: one log server per machine is enough (the workers of a machine share its log
     folder), and two on one machine would claim the same port."""
-    airflow = str(venv_bin / "airflow")
     if role in ("api-server", "scheduler", "dag-processor", "triggerer"):
-        return [airflow, role]
+        return launch.command([role], venv_bin)
     if role not in ("worker-duckdb", "worker"):
         raise config.ConfigError(f"未知角色 {role!r}，可选：{', '.join(ROLES)} (unknown role)")
     host = socket.gethostname()
@@ -158,8 +158,8 @@ def role_command(role: str, *, venv_bin: Path, name: str | None = None,
         queues = queues or [config.default_queue()]
         concurrency = concurrency or config.worker_concurrency()
         name = name or f"ingest@{host}"
-    argv = [airflow, "celery", "worker", "--queues", ",".join(queues),
-            "--concurrency", str(concurrency), "--celery-hostname", name]
+    args = ["celery", "worker", "--queues", ",".join(queues), "--concurrency", str(concurrency),
+            "--celery-hostname", name]
     if not serve_logs:
-        argv.append("--skip-serve-logs")
-    return argv
+        args.append("--skip-serve-logs")
+    return launch.command(args, venv_bin)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from citysafety import config
+from citysafety.orchestrate import launch
 from citysafety.orchestrate.runner import VENV_BIN, airflow_passwords_file, init_airflow
 
 TERMINAL = {"success", "failed"}
@@ -51,7 +52,7 @@ def _start(component: str, env: dict[str, str], log: Path | None) -> subprocess.
     # Each in a session of its own, stopped with its process group (`stop`): an Airflow
     # component leaves workers behind when only its leader gets SIGTERM (stack notes).
     out = open(log, "ab") if log else None  # noqa: SIM115 - closed with the process (stop)
-    proc = subprocess.Popen([str(VENV_BIN / "airflow"), component, *NO_LOG_SERVER.get(component, [])],
+    proc = subprocess.Popen(launch.command([component, *NO_LOG_SERVER.get(component, [])], VENV_BIN),
                             env=env, start_new_session=True,
                             stdout=out, stderr=subprocess.STDOUT if out else None)
     proc.log_handle, proc.log_path = out, log  # type: ignore[attr-defined]
