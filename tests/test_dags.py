@@ -16,7 +16,7 @@ import pytest
 
 from citysafety import config, sources
 from citysafety.orchestrate import runner
-from citysafety.orchestrate.cosmos_settings import AS_OF_TASK, AS_OF_TEMPLATE, PLAN_TASK, SELECT_TEMPLATE
+from citysafety.orchestrate.cosmos_settings import AS_OF_TEMPLATE, PLAN_TASK, SELECT_TEMPLATE
 
 PROBE = r"""
 import json
@@ -109,17 +109,16 @@ def test_network_and_subprocess_tasks_retry_with_backoff_and_time_out(parsed):
     # Every task of every DAG has a timeout: none can hang a run for ever.
     for dag_id, dag in parsed["dags"].items():
         for task_id, task in dag["tasks"].items():
-            if task_id != AS_OF_TASK:
-                assert task["timeout"], (dag_id, task_id)
+            assert task["timeout"], (dag_id, task_id)
 
 
 def test_the_as_of_date_is_resolved_when_the_run_starts(parsed):
     """The parse happened with CITYSAFETY_AS_OF_DATE set: no dbt node carries that date; each
-    reads the run's resolve_as_of_date task, which runs first."""
+    reads it from the run's plan_build task, which runs first."""
     build = parsed["dags"]["build_mart"]["tasks"]
     text = json.dumps(build)
     assert "2020-06-30" not in text
-    assert build[PLAN_TASK]["upstream"] == [AS_OF_TASK]
+    assert build[PLAN_TASK]["upstream"] == []
     assert build["prepare_build"]["upstream"] == [PLAN_TASK]
     for task_id, task in build.items():
         # Every task of the group that can run dbt (cosmos's empty producer_done gate runs nothing).
@@ -136,7 +135,7 @@ def test_the_build_is_one_dbt_build_watched_by_a_task_per_node(parsed):
     build = parsed["dags"]["build_mart"]["tasks"]
     producers = [k for k, t in build.items() if t["class"] == "DbtProducerWatcherOperator"]
     assert producers == ["dbt.dbt_producer_watcher"]
-    assert build["dbt.dbt_producer_watcher"]["upstream"] == ["check_source_freshness"]
+    assert build["dbt.dbt_producer_watcher"]["upstream"] == ["prepare_build"]
     manifest = json.loads((config.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     # cosmos names a versioned model's task <name>_v<version>
     models = {n["name"] + (f"_v{n['version']}" if n.get("version") else "")

@@ -82,6 +82,24 @@ def test_the_trigger_fires_once_for_each_new_set_of_waiting_files(home, monkeypa
     assert [[f.split("@")[0] for f in e["files"]] for e in events] == [["fires/fires_2016-W09.csv"]]
 
 
+def test_a_file_seen_settling_is_taken_when_it_has_settled_not_at_the_next_poll(home, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "0.6")
+    folder = home.landing / "fire" / "fires"
+    folder.mkdir(parents=True)
+    (folder / ".upload-in-progress.csv").write_text("x")  # hidden: reported much later, not awaited
+    assert store.settles_in(S.feed("fire", "fires"), home) is None
+    landed = folder / "fires_2016-W01.csv"
+    aside = home.home / "fires_2016-W01.csv"
+    aside.write_text("id,date\n")
+    aside.rename(landed)  # delivered as the agreements ask: written aside, renamed in
+    wait = store.settles_in(S.feed("fire", "fires"), home)
+    assert wait is not None and 0.3 < wait <= 0.6
+    # A poll of a minute: the first look sees the file settling, the next comes when it settled.
+    events = _events(LandingTrigger(source="fire", poke_interval=60), 2.5)
+    assert [[f.split("@")[0] for f in e["files"]] for e in events] == [["fires/fires_2016-W01.csv"]]
+    assert store.settles_in(S.feed("fire", "fires"), home) is None
+
+
 def test_a_look_kept_while_nothing_changed_agrees_with_a_full_look_after_every_change(home, monkeypatch):
     """The trigger answers a look at an unchanged feed from its last look (store.look_signature):
     after each change (a landing, a load, new bytes under a loaded name, a load removed by hand,

@@ -67,7 +67,7 @@ def dbt_task_group_args() -> dict:
         ),
         "operator_args": {
             "install_deps": False,
-            # Resolved when the run starts (the build DAG's resolve_as_of_date task), not at parse;
+            # Resolved when the run starts (the build DAG's plan_build task), not at parse;
             # passed in the environment, which keeps dbt's partial parse (macros/as_of_date.sql).
             "env": {"CITYSAFETY_AS_OF_DATE": AS_OF_TEMPLATE, **config.DBT_BUILD_ENV},
             "poke_interval": WATCHER_POKE_INTERVAL,
@@ -127,10 +127,8 @@ def finish_group(group) -> None:
             producer >> task
 
 
-# The as-of date task of build_mart and the template the dbt nodes read it through.
-AS_OF_TASK = "resolve_as_of_date"
-AS_OF_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + AS_OF_TASK + "') }}"
-# The build plan task (citysafety.mart.plan) and the producer's `--select`, read from it when
-# the producer starts.
+# The build plan task (citysafety.mart.plan) and what the dbt nodes read from its XCom when they
+# start: the run's as-of date (resolved when the run starts) and the producer's `--select`.
 PLAN_TASK = "plan_build"
+AS_OF_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + PLAN_TASK + "')['as_of'] }}"
 SELECT_TEMPLATE = "{{ ti.xcom_pull(task_ids='" + PLAN_TASK + "')['select'] }}"

@@ -172,6 +172,29 @@ def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
     return sorted(files)
 
 
+def settles_in(feed: S.Feed, cfg: Settings) -> float | None:
+    """Seconds until the first of the feed's landed files still being written (changed within
+    config.landing_quiet_seconds) will have been quiet long enough to be taken; None when no file
+    is settling. Hidden names (uploads in progress, reported much later) and partial uploads are
+    left out, as delivered_files leaves them."""
+    quiet, now_s, waits = config.landing_quiet_seconds(), time.time(), []
+    try:
+        with os.scandir(cfg.landing / feed.source / feed.feed) as listing:
+            for entry in listing:
+                if entry.name.startswith(".") or entry.name.endswith((".tmp", ".part")):
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError:  # gone between listing and stat: a rename in progress
+                    continue
+                age = now_s - max(st.st_mtime, st.st_ctime)
+                if age < quiet:
+                    waits.append(quiet - age)
+    except FileNotFoundError:
+        return None
+    return min(waits) if waits else None
+
+
 def look_signature(feed: S.Feed, cfg: Settings) -> tuple | None:
     """What `delivered_files` and the ledger of a feed depend on, cheaply: the landed files'
     names, sizes and times, and the raw feed folder's mtime (a load is renamed into it). Equal
