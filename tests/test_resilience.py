@@ -30,8 +30,14 @@ from citysafety.raw import ingest, store
 from citysafety import sources as S
 
 
+# One as-of date for every build here: a test running across midnight in Beijing (16:00 UTC)
+# compared the marts of two different days (CI, 2026-12-04 16:00 UTC).
+AS_OF = "2020-06-30"
+
+
 def _use(monkeypatch, home: Path) -> config.Settings:
     monkeypatch.setenv("CITYSAFETY_HOME", str(home))
+    monkeypatch.setenv("CITYSAFETY_AS_OF_DATE", AS_OF)
     return config.settings()
 
 
