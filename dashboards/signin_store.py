@@ -20,6 +20,7 @@ it, and so can a test or an administrator's script.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import sqlite3
 import time
@@ -144,10 +145,11 @@ class SigninStore:
                 "SELECT coalesce(max(at_epoch), 0) FROM events WHERE event = ? AND success = 1"
                 " AND username = ? AND address = ?", (SIGNIN, name, address)).fetchone()[0]
             failures = [r[0] for r in con.execute(
-                f"SELECT at_epoch FROM events WHERE event = ? AND success = 0 AND username = ?"
-                f" AND address = ? AND reason IN ({','.join('?' * len(_FAILURE_REASONS))})"
-                f" AND at_epoch > ? AND at_epoch > ?",
-                (SIGNIN, name, address, *_FAILURE_REASONS, now - WINDOW_SECONDS, last_ok))]
+                "SELECT at_epoch FROM events WHERE event = ? AND success = 0 AND username = ?"
+                " AND address = ? AND reason IN (SELECT value FROM json_each(?))"
+                " AND at_epoch > ? AND at_epoch > ?",
+                (SIGNIN, name, address, json.dumps(list(_FAILURE_REASONS)), now - WINDOW_SECONDS,
+                 last_ok))]
         if len(failures) < MAX_FAILURES:
             return 0.0
         wait = min(BASE_WAIT_SECONDS * 2 ** (len(failures) - MAX_FAILURES), WINDOW_SECONDS)
