@@ -23,6 +23,10 @@ DATETIME = "datetime"  # local (Asia/Shanghai) timestamp; ISO with offset conver
 DATE = "date"
 BOOL = "bool"  # 是/否, true/false
 CHOICE = "choice"  # text restricted to `choices`
+# A count a department may write approximately (约200人, 200余人, 200多人次, 200人左右): kept as
+# the delivered text (NFKC-folded) when it reads as such a count, else the row is quarantined;
+# staging reads the number and whether it was approximate (macros/approx_count.sql).
+APPROX_COUNT = "approx_count"
 # Any text column may declare `choices`: the ingest quarantines a value that is not one of them
 # (full-width forms folded, as citysafety.raw.parsing does for every kind), naming the column,
 # the choices and the value.
@@ -428,14 +432,77 @@ EMERGENCY_RESOURCES = Feed(
     ),
 )
 
+# The stages of a demonstration creation, in order (a failed 复评 returns to 创建中: the one way back
+# the agreement knows).
+DEMONSTRATION_STAGES = ("未启动", "申报", "创建中", "自评", "区级评估", "市级命名", "复评")
+
+SAFETY_OFFICE_DEMONSTRATION = Feed(
+    source="safety_office",
+    feed="demonstration",
+    title="示范街道和社区创建",
+    form="xlsx",
+    sheet="创建进展",
+    file_glob="demonstration_*.xlsx",
+    cadence=timedelta(days=92),
+    # One row per creating unit and criterion of each quarterly snapshot; within a quarter the
+    # later file (then the later row) wins, the quarter being in the file name.
+    key=("unit_id", "criterion_id"),
+    latest_wins="_source_file",
+    description="Quarterly snapshot of demonstration street and community creation, one row per unit and criterion.",
+    columns=(
+        Column("创建单位编号", "unit_id", TEXT, required=True, description="创建单位编号，跨季度稳定"),
+        Column("创建单位", "unit_name", TEXT, required=True, description="创建单位名称（原始写法）"),
+        Column("单位层级", "unit_tier", TEXT, required=True, choices=("街道", "社区")),
+        Column("所属街道", "street_raw", TEXT, description="所属街道（原始写法；街道单位即其本身）"),
+        Column("创建类型", "creation_type", TEXT, choices=("安全发展示范街道", "安全社区", "综合减灾示范社区")),
+        Column("目标年度", "target_year", INT),
+        Column("阶段", "stage", TEXT, required=True, choices=DEMONSTRATION_STAGES),
+        Column("阶段日期", "stage_date", DATE),
+        Column("指标编号", "criterion_id", TEXT, required=True, description="评分细则指标编号，如 B3-2"),
+        Column("指标名称", "criterion_name", TEXT, description="指标名称（各季度措辞略有出入）"),
+        Column("满分", "full_points", DECIMAL, required=True),
+        # Signed: a negative score is a typing error the mart flags and reads as 0, as it caps a
+        # score above 满分 (the unit's assessment stays whole).
+        Column("自评得分", "self_points", NUMBER),
+        Column("评估得分", "assessed_points", NUMBER, description="区级评估得分；评估前为空"),
+    ),
+)
+
+EMB_TRAININGS = Feed(
+    source="emb",
+    feed="trainings",
+    title="安全宣传教育与培训",
+    form="csv",
+    file_glob="trainings_*.csv",
+    cadence=timedelta(days=31),
+    key=("activity_id",),
+    latest_wins="_source_file",
+    description="Monthly safety training and public education activities, one row per activity as its organiser reports it.",
+    columns=(
+        Column("活动编号", "activity_id", TEXT, required=True),
+        Column("活动日期", "activity_date", DATE, required=True),
+        Column("活动类型", "activity_type", TEXT, required=True,
+               choices=("安全培训", "宣传活动", "应急演练进社区", "安全教育基地参观", "线上课程")),
+        Column("主题", "topic", TEXT),
+        Column("主办单位", "organiser", TEXT),
+        Column("所属街道", "street_raw", TEXT, description="所属街道（原始写法）；全区性和线上活动为空"),
+        Column("对象", "audience", TEXT,
+               choices=("企业主要负责人", "安全管理人员", "特种作业人员", "从业人员", "居民", "学生")),
+        Column("统一社会信用代码", "uscc", TEXT, description="面向单一企业的活动所培训的企业"),
+        Column("参加人次", "attendances", APPROX_COUNT, description="参加人次；有时写作“约200人”“200余人”"),
+        Column("考核合格人数", "passed", INT, description="考核合格人数（仅培训）；不应超过参加人次"),
+        Column("时长(小时)", "hours", DECIMAL),
+    ),
+)
+
 SOURCES: tuple[Source, ...] = (
     Source("emb", "区应急管理局", (EMB_ACCIDENTS, EMB_ENTERPRISES, EMB_HAZARD_SOURCES,
-                              EMB_SENSOR_READINGS, EMB_INSPECTIONS), records_casualties="工矿商贸"),
+                              EMB_SENSOR_READINGS, EMB_INSPECTIONS, EMB_TRAININGS), records_casualties="工矿商贸"),
     Source("fire", "区消防救援大队", (FIRE_FIRES,), records_casualties="火灾"),
     Source("traffic", "交警大队", (TRAFFIC_ROAD_ACCIDENTS,), records_casualties="道路交通"),
     Source("stats", "区统计局", (STATS_ECONOMY,)),
     Source("grid", "网格化治理平台", (GRID_HAZARD_REPORTS,)),
-    Source("safety_office", "区安委办", (SAFETY_OFFICE_RISK_POINTS,)),
+    Source("safety_office", "区安委办", (SAFETY_OFFICE_RISK_POINTS, SAFETY_OFFICE_DEMONSTRATION)),
     Source("emergency", "区应急指挥中心", (EMERGENCY_PLANS, EMERGENCY_DRILLS, EMERGENCY_RESOURCES)),
 )
 

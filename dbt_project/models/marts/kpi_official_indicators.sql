@@ -34,6 +34,10 @@ coverage as (
     select * from {{ ref('agg_monitoring_coverage') }}
 ),
 
+education as (
+    select * from {{ ref('agg_education_by_street') }}
+),
+
 streets as (
     select street_code from {{ ref('streets') }}
 ),
@@ -192,7 +196,9 @@ final as (
                 then coalesce(drilled.plans_drilled, 0) / nullif(current_plans.plans, 0)
         end::double as drill_coverage,
         {{ report_street_name('joined.street_code', 'street_names.street_name') }}::varchar
-            as street_name
+            as street_name,
+        education.attendances_per_1000_residents::double as attendances_per_1000_residents,
+        education.enterprise_training_coverage::double as enterprise_training_coverage
     from joined
     left join street_names on joined.street_code = street_names.street_code
     left join targets on joined.year = targets.year
@@ -200,6 +206,7 @@ final as (
     left join drilled on joined.year = drilled.year
     left join monitoring on true
     left join current_plans on true
+    left join education on joined.year = education.year and joined.street_code = education.street_code
 )
 
 select * from final

@@ -6,8 +6,8 @@
 -- whole district), month (the report month and the 12 before it, for the trend charts) and
 -- indicator, with the same month a year earlier beside it. ALL counts every row of the district,
 -- those of no street (UNKNOWN, district plans' drills) included, so it is not the sum of the
--- eight streets. Street rows cover casualties, hazards and drills (the tables a street office is
--- granted); alarms, monitoring coverage, enforcement and data quality are the district's only.
+-- eight streets. Street rows cover casualties, hazards, drills, safety education and
+-- demonstration creation (the tables a street office is granted); alarms, monitoring coverage, enforcement and data quality are the district's only.
 with
 
 as_of as (
@@ -70,11 +70,19 @@ indicators as (
             '演练日期在当月的应急演练次数，按所演练预案所属街道（区级和部门预案的演练只计入全区）。'),
         ('drills', '应急演练', 5, 'drill_participants', '参演人数', '人次', 2, true,
             '当月应急演练的参演人数合计。'),
-        ('data_quality', '数据质量', 6, 'records_unknown_street', '无法识别街道的记录', '条', 1, true,
+        ('education', '宣传教育', 6, 'training_activities', '安全宣传教育与培训活动', '场', 1, true,
+            '活动日期在当月的线下安全培训和宣传教育活动场次（两个主办单位重复报送的同一活动只计一次，不含线上课程），按活动所属街道（全区性活动只计入全区）。'),
+        ('education', '宣传教育', 6, 'training_attendances', '活动参加人次', '人次', 2, true,
+            '当月线下活动的参加人次合计（“约200人”“200余人”按200计；线上课程浏览量不计）。'),
+        ('demonstration', '示范创建', 7, 'demonstration_units_named', '已命名示范街道和社区', '个', 1, true,
+            '月末前最近一期示范创建季度清单中阶段为市级命名或复评的创建单位数，按所属街道。'),
+        ('demonstration', '示范创建', 7, 'demonstration_units_in_progress', '创建中的示范街道和社区', '个', 2, true,
+            '月末前最近一期示范创建季度清单中处于申报、创建中、自评或区级评估阶段的创建单位数。'),
+        ('data_quality', '数据质量', 8, 'records_unknown_street', '无法识别街道的记录', '条', 1, true,
             '当月的伤亡事件、新发现隐患和执法检查中街道无法识别（UNKNOWN）的条数，只在全区报告中列出。'),
-        ('data_quality', '数据质量', 6, 'rows_quarantined_to_date', '截至统计日累计隔离的报送行', '行', 2, false,
+        ('data_quality', '数据质量', 8, 'rows_quarantined_to_date', '截至统计日累计隔离的报送行', '行', 2, false,
             '截至本次构建，各部门报送但未通过入库检查、已隔离的行数（只在统计月份一行）。'),
-        ('data_quality', '数据质量', 6, 'rows_delivered_to_date', '截至统计日累计报送行', '行', 3, false,
+        ('data_quality', '数据质量', 8, 'rows_delivered_to_date', '截至统计日累计报送行', '行', 3, false,
             '截至本次构建，各部门报送的行数（只在统计月份一行）。')
     ) as t (section, section_name, section_order, indicator, indicator_name, unit, indicator_order,
         is_count, definition)
@@ -194,6 +202,34 @@ drills as (
     group by 1, 2
 ),
 
+trainings as (
+    select
+        street_code,
+        date_trunc('month', activity_date)::date as month,
+        (count(*) filter (where not is_online))::double as training_activities,
+        coalesce(sum(people_reached), 0)::double as training_attendances
+    from {{ ref('fct_training_activities') }}
+    group by 1, 2
+),
+
+-- Demonstration units as the latest quarterly snapshot on or before the month's end lists them.
+demonstration as (
+    select
+        units.street_code,
+        months.month,
+        (count(*) filter (where units.is_named))::double as demonstration_units_named,
+        (count(*) filter (where units.stage in ('申报', '创建中', '自评', '区级评估')))::double
+            as demonstration_units_in_progress
+    from months
+    inner join {{ ref('fct_demonstration_units') }} as units
+        on units.quarter_end = (
+            select max(latest.quarter_end)
+            from {{ ref('fct_demonstration_units') }} as latest
+            where latest.quarter_end <= months.month_end
+        )
+    group by 1, 2
+),
+
 -- Additive facts per street value (summed into ALL below).
 facts as (
     select street_code, month, indicator, value
@@ -220,6 +256,14 @@ facts as (
     select street_code, month, indicator, value
     from drills
     unpivot (value for indicator in (drills, drill_participants))
+    union all
+    select street_code, month, indicator, value
+    from trainings
+    unpivot (value for indicator in (training_activities, training_attendances))
+    union all
+    select street_code, month, indicator, value
+    from demonstration
+    unpivot (value for indicator in (demonstration_units_named, demonstration_units_in_progress))
 ),
 
 -- Per street (rows of the district itself, street_code ALL, are not a street's), and ALL:
@@ -267,8 +311,10 @@ grid as (
     cross join months
     cross join indicators
     -- A street's rows only of what a street office is granted the detail of (policy/access.yml:
-    -- casualties, hazards, drills); alarms, enforcement and data quality are the district's.
-    where indicators.section in ('casualties', 'hazards', 'drills') or streets.street_code = 'ALL'
+    -- casualties, hazards, drills, demonstration, education); alarms, enforcement and data
+    -- quality are the district's.
+    where indicators.section in ('casualties', 'hazards', 'drills', 'demonstration', 'education')
+        or streets.street_code = 'ALL'
 ),
 
 valued as (

@@ -1,0 +1,35 @@
+with
+
+source as (
+    select * from {{ source('emb_trainings', 'emb__trainings') }}
+),
+
+final as (
+    select
+        {{ delivered_row_id() }} as activity_row_id,
+        trim(activity_id) as activity_id,
+        activity_date::date as activity_date,
+        activity_type,
+        nullif(trim(topic), '') as topic,
+        nullif(trim(organiser), '') as organiser,
+        street_raw,
+        audience,
+        {{ uscc_key('uscc') }} as uscc,
+        attendances as attendances_delivered,
+        {{ approx_count_value('attendances') }} as attendances,
+        {{ approx_count_is_approximate('attendances') }} as attendances_approximate,
+        passed::bigint as passed,
+        hours::double as hours,
+        -- The month of the file (trainings_YYYYMM.csv).
+        coalesce(
+            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
+            date_trunc('month', _loaded_at)::date
+        ) as list_month,
+        {{ file_version_columns() }},
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final

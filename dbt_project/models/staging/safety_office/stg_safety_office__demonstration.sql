@@ -1,0 +1,37 @@
+with
+
+source as (
+    select * from {{ source('safety_office', 'safety_office__demonstration') }}
+),
+
+final as (
+    select
+        {{ delivered_row_id() }} as snapshot_row_id,
+        trim(unit_id) as unit_id,
+        unit_name,
+        unit_tier,
+        street_raw,
+        creation_type,
+        target_year::integer as target_year,
+        stage,
+        stage_date::date as stage_date,
+        upper(trim(criterion_id)) as criterion_id,
+        criterion_name,
+        full_points::double as full_points,
+        self_points::double as self_points,
+        assessed_points::double as assessed_points,
+        -- The snapshot's quarter is in the file name (demonstration_2019Q1.xlsx); a file named
+        -- otherwise counts for the quarter it was loaded in.
+        coalesce(
+            nullif(regexp_extract(_source_file, '(\d{4})[Qq][1-4]', 1), '')
+            || 'Q' || regexp_extract(_source_file, '\d{4}[Qq]([1-4])', 1),
+            year(_loaded_at)::varchar || 'Q' || quarter(_loaded_at)::varchar
+        ) as snapshot_quarter,
+        {{ file_version_columns() }},
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from final
