@@ -432,8 +432,8 @@ EMERGENCY_RESOURCES = Feed(
     ),
 )
 
-# The stages of a demonstration creation, in order (a failed 复评 returns to 创建中: the one way back
-# the agreement knows).
+# The stages of a demonstration creation, in order. A failed assessment (区级评估 or 复评) returns a
+# unit to 创建中, which is real; any other step back is a delivery error (the mart flags it).
 DEMONSTRATION_STAGES = ("未启动", "申报", "创建中", "自评", "区级评估", "市级命名", "复评")
 
 SAFETY_OFFICE_DEMONSTRATION = Feed(

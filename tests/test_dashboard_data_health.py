@@ -207,11 +207,11 @@ def test_default_view_all_feeds_freshness_and_counts(home):
     at = run_page()
     assert [t.value for t in at.title] == ["数据健康"]
     m = metrics(at)
-    # 13 feeds: 火灾, 生产安全事故快报, 生产经营单位基础信息 正常; 道路交通事故 逾期; 9 未收到.
-    assert m["数据项"] == "13 项"
+    # 15 feeds: 火灾, 生产安全事故快报, 生产经营单位基础信息 正常; 道路交通事故 逾期; 11 未收到.
+    assert m["数据项"] == "15 项"
     assert m["按时交付"] == "3 项"
     assert m["逾期"] == "1 项"
-    assert m["未收到"] == "9 项"
+    assert m["未收到"] == "11 项"
     # Every delivery: 7 files, 15 + 8 + 4 + 0 = 27 rows delivered, 2 + 7 + 1 = 10 quarantined.
     assert m["交付文件（全部交付）"] == "7 个"
     assert m["交付行数（全部交付）"] == "27 行"
@@ -219,7 +219,7 @@ def test_default_view_all_feeds_freshness_and_counts(home):
     assert m["隔离占比（全部交付）"] == "37.04%"
 
     fresh = table_with(at, "时效状态")
-    assert len(fresh) == 13
+    assert len(fresh) == 15
     # Grouped by department in the registry's order, Chinese names.
     assert list(dict.fromkeys(fresh["部门"])) == [
         "区应急管理局", "区消防救援大队", "交警大队", "区统计局", "网格化治理平台", "区安委办", "区应急指挥中心",
@@ -321,11 +321,11 @@ def test_department_filter_from_query_params(home):
     at = run_page({"dept": "emb"})
     assert at.selectbox(key="data_health_department").value == "emb"
     m = metrics(at)
-    # 区应急管理局: 5 feeds; 事故快报 and 基础信息 正常, 3 未收到; 3 files, 4 rows, 1 quarantined.
-    assert m["数据项"] == "5 项"
+    # 区应急管理局: 6 feeds; 事故快报 and 基础信息 正常, 4 未收到; 3 files, 4 rows, 1 quarantined.
+    assert m["数据项"] == "6 项"
     assert m["按时交付"] == "2 项"
     assert m["逾期"] == "0 项"
-    assert m["未收到"] == "3 项"
+    assert m["未收到"] == "4 项"
     assert m["交付文件（全部交付）"] == "3 个"
     assert m["交付行数（全部交付）"] == "4 行"
     assert m["隔离行数（全部交付）"] == "1 行"
@@ -334,6 +334,7 @@ def test_department_filter_from_query_params(home):
     assert set(counts["部门"]) == {"区应急管理局"}
     assert counts["数据项"].tolist() == [
         "生产安全事故快报", "生产经营单位基础信息", "重大危险源及监测点", "重大危险源在线监测", "执法检查",
+        "安全宣传教育与培训",
     ]
     row = by_title(counts).loc["生产安全事故快报"]
     assert row[["交付文件数", "交付行数", "加载行数", "隔离行数", "已加载", "拒收"]].tolist() == [2, 4, 3, 1, 1, 1]
@@ -355,7 +356,7 @@ def test_department_filter_through_widget_updates_url(home):
     assert metrics(at)["逾期"] == "1 项"
     assert at.query_params == {"dept": "traffic"}
     at.selectbox(key="data_health_department").set_value(frame.ALL).run()
-    assert len(table_with(at, "隔离占比（%）")) == 13
+    assert len(table_with(at, "隔离占比（%）")) == 15
     assert at.query_params == {}
 
 
@@ -454,7 +455,7 @@ def test_missing_audit_table_shows_message(tmp_path, monkeypatch):
     build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", audit=("reconciliation",))
     at = run_page()
     # The delivery tables still show; the quarantine and quality sections say what is missing.
-    assert len(table_with(at, "时效状态")) == 13
+    assert len(table_with(at, "时效状态")) == 15
     # quarantine, quality results and source freshness: each section says its table is missing
     assert sum("缺少所需的数据表" in w.value for w in at.warning) == 3
     assert any("尚未生成质量报告" in c.value for c in at.caption)
@@ -478,7 +479,7 @@ def test_period_and_reset_through_widgets(home):
     at.button(key=frame.RESET_KEY).click().run()  # 恢复默认筛选
     assert not at.exception
     assert at.selectbox(key="data_health_department").value == frame.ALL
-    assert len(table_with(at, "隔离占比（%）")) == 13
+    assert len(table_with(at, "隔离占比（%）")) == 15
     assert at.query_params == {}
 
 
@@ -523,7 +524,7 @@ def test_feed_table_keeps_unregistered_feeds_last(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "_scope", lambda: db)  # as for the leader (dashboards.auth)
     feeds = data.load_feed_deliveries([], None, None)
     table = feed_table(feeds, dt.datetime(2024, 1, 3))
-    assert len(table) == 14
+    assert len(table) == 16  # the 15 registered feeds, then the unregistered one
     last = table.iloc[-1]
     assert (last["department"], last["title"], last["freshness"]) == ("未登记来源（legacy）", "old", "—")
     assert last["quarantine_pct"] == pytest.approx(33.33)
@@ -531,7 +532,8 @@ def test_feed_table_keeps_unregistered_feeds_last(tmp_path, monkeypatch):
     assert fire["freshness"] == "正常" and fire["cadence_name"] == "每周（7天）"
     assert fire["last_loaded_local"] == pd.Timestamp("2024-01-01 08:00")
     assert fire["due_local"] == pd.Timestamp("2024-01-08 08:00")
-    assert feed_table(feeds, dt.datetime(2024, 1, 8, 0, 0, 1)).iloc[5]["days_late"] == 1  # fire/fires, 6th
+    late = feed_table(feeds, dt.datetime(2024, 1, 8, 0, 0, 1)).set_index("feed_id")
+    assert late.loc["fire/fires", "days_late"] == 1
 
 
 # --- the page frame (dashboards.frame) ----------------------------------------------------------

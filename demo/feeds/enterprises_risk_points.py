@@ -83,19 +83,24 @@ OWNERS = {
 # ---------------------------------------------------------------- workbooks
 
 def _workbook(header: list[str], rows: list[list], delivered: date, creator: str,
-              title: str | None = None) -> bytes:
-    """XLSX bytes that depend only on the content and the delivery date (no clock anywhere)."""
+              title: str | None = None, sheet: str = "Sheet1", date_column: int | None = None) -> bytes:
+    """XLSX bytes that depend only on the content and the delivery date (no clock anywhere).
+    `date_column` (1-based) is formatted as a date cell."""
     import openpyxl
 
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.title = "Sheet1"
+    ws.title = sheet
     if title:
         ws.append([title])
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
     ws.append(header)
     for row in rows:
         ws.append(row)
+    if date_column is not None:
+        first = ws.max_row - len(rows) + 1
+        for (cell,) in ws.iter_rows(min_row=first, min_col=date_column, max_col=date_column):
+            cell.number_format = "yyyy-mm-dd"
     stamp = datetime.combine(delivered, datetime.min.time()) + timedelta(hours=9)
     wb.properties.creator, wb.properties.created = creator, stamp
     raw = io.BytesIO()
