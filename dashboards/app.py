@@ -63,6 +63,18 @@ def build_navigation():
             url_path="emergency",
         ),
         st.Page(
+            DASHBOARD_DIR / "views" / "demonstration.py",
+            title="示范创建",
+            icon=":material/workspace_premium:",
+            url_path="demonstration",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "education.py",
+            title="宣传教育",
+            icon=":material/school:",
+            url_path="education",
+        ),
+        st.Page(
             DASHBOARD_DIR / "views" / "data_health.py",
             title="数据健康",
             icon=":material/monitor_heart:",

@@ -1143,3 +1143,192 @@ def load_insurance_trend(year_from: int, year_to: int, streets: list[str] | None
         {"year_from": int(year_from), "year_to": int(year_to),
          "streets": [DISTRICT, *_streets_param(streets)]},
     )
+
+
+# --- queries of the 示范创建 page (demonstration marts) -------------------------------------------
+#
+# Where each unit stands and what its verdict is are dbt's (fct_demonstration_units: stage as
+# counted, is_named, passed, weak_criteria); the counts per street and year are dbt's too
+# (agg_demonstration_by_street: the eight streets and UNKNOWN, no district row - the district is
+# the sum of the streets). The page selects a year and sums the rows of the chosen streets.
+
+DEMONSTRATION_YEARS_SQL = """
+SELECT DISTINCT year
+FROM marts.agg_demonstration_by_street
+WHERE year IS NOT NULL
+ORDER BY year
+"""
+
+# One row per street of the year, in the district's street order; UNKNOWN only when a unit falls
+# to it (an empty 未知街道 row says nothing).
+DEMONSTRATION_BY_STREET_SQL = """
+SELECT a.street_code, a.street_name, a.year,
+       a.units_listed, a.units_planned, a.units_planned_named, a.units_not_started,
+       a.units_in_progress, a.units_named, a.units_named_in_year,
+       a.units_failed_assessment, a.units_failed_reassessment
+FROM marts.agg_demonstration_by_street AS a
+LEFT JOIN marts.dim_streets AS s ON s.street_code = a.street_code
+WHERE a.year = $year
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
+  AND (a.street_code <> 'UNKNOWN'
+       OR coalesce(a.units_listed, 0) + coalesce(a.units_failed_assessment, 0)
+          + coalesce(a.units_failed_reassessment, 0) > 0)
+ORDER BY s.street_order NULLS LAST, a.street_code
+"""
+
+# The units of the latest snapshot, most weak criteria first.
+DEMONSTRATION_UNITS_SQL = """
+SELECT u.unit_id, u.unit_name, u.unit_tier, u.creation_type, u.street_code, u.street_name,
+       u.target_year, u.snapshot_quarter, u.stage, u.stage_order, u.stage_date, u.is_named,
+       u.self_share, u.assessed_share, u.passed, u.weak_criteria_count, u.weak_criteria
+FROM marts.fct_demonstration_units AS u
+LEFT JOIN marts.dim_streets AS s ON s.street_code = u.street_code
+WHERE u.is_latest_snapshot
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], u.street_code))
+ORDER BY u.weak_criteria_count DESC NULLS LAST, s.street_order NULLS LAST, u.street_code, u.unit_id
+"""
+
+
+def _years(sql: str) -> list[int]:
+    return [int(y) for y in query(sql)["year"].dropna()]
+
+
+def load_demonstration_years() -> list[int]:
+    """The years of the creation sheets (``marts.agg_demonstration_by_street``), oldest first."""
+    return _years(DEMONSTRATION_YEARS_SQL)
+
+
+def load_demonstration_by_street(year: int, streets: list[str] | None) -> pd.DataFrame:
+    """The demonstration units of each chosen street (every street when none is chosen) in a
+    year: listed, planned, named, in progress, failed (``marts.agg_demonstration_by_street``)."""
+    return query(DEMONSTRATION_BY_STREET_SQL, {"year": int(year), "streets": _streets_param(streets)})
+
+
+def load_demonstration_units(streets: list[str] | None) -> pd.DataFrame:
+    """Each creating unit at the latest snapshot with its stage, shares, verdict and weak
+    criteria (``marts.fct_demonstration_units`` where ``is_latest_snapshot``)."""
+    return query(DEMONSTRATION_UNITS_SQL, {"streets": _streets_param(streets)})
+
+
+# --- queries of the 宣传教育 page (education marts) -----------------------------------------------
+#
+# Attendances, residents, online views and the enterprise coverage per street and year are dbt's
+# (agg_education_by_street). Its ALL row is the whole district (district-wide and online
+# activities included), not the sum of the street rows: the page reads it when no street is
+# chosen. An activity's street, its people reached (0 for an online course) and an enterprise's
+# training status are dbt's too (fct_training_activities, fct_enterprise_training_status).
+
+EDUCATION_YEARS_SQL = """
+SELECT DISTINCT year
+FROM marts.agg_education_by_street
+WHERE year IS NOT NULL
+ORDER BY year
+"""
+
+# The rows of the chosen streets (every street when none is chosen) and the district row ALL
+# (when the file holds it), the district first, then the district's street order.
+EDUCATION_BY_STREET_SQL = """
+SELECT e.street_code, e.street_name, e.year,
+       e.offline_activities, e.attendances, e.attendances_approximate, e.residents_10k,
+       e.attendances_per_1000_residents, e.online_courses, e.online_views, e.activities_reported_twice,
+       e.active_enterprises, e.enterprises_principal_assessed, e.enterprises_manager_assessed,
+       e.enterprises_covered, e.enterprise_training_coverage, e.coverage_reference_date
+FROM marts.agg_education_by_street AS e
+LEFT JOIN marts.dim_streets AS s ON s.street_code = e.street_code
+WHERE e.year = $year
+  AND (e.street_code = 'ALL' OR len($streets::VARCHAR[]) = 0
+       OR list_contains($streets::VARCHAR[], e.street_code))
+ORDER BY (e.street_code = 'ALL') DESC, s.street_order NULLS LAST, e.street_code
+"""
+
+# Activities of the year per type, over the chosen streets' activities (every activity, the
+# district-wide and online ones included, when none is chosen).
+EDUCATION_ACTIVITY_TYPES_SQL = """
+SELECT activity_type,
+       count(*)::BIGINT AS activities,
+       count(*) FILTER (WHERE is_online)::BIGINT AS online_courses,
+       coalesce(sum(people_reached), 0)::BIGINT AS people_reached,
+       coalesce(sum(attendances) FILTER (WHERE is_online), 0)::BIGINT AS online_views,
+       coalesce(sum(passed), 0)::BIGINT AS passed
+FROM marts.fct_training_activities
+WHERE activity_year = $year
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], street_code))
+GROUP BY activity_type
+ORDER BY bool_or(is_online) NULLS LAST, activities DESC, activity_type
+"""
+
+# $online: '' every activity, 'online' the online courses only, 'offline' the others.
+EDUCATION_ACTIVITIES_SQL = """
+SELECT a.activity_id, a.activity_date, a.activity_year, a.activity_type, a.is_online, a.topic,
+       a.organiser, a.street_code, a.street_name, a.audience, a.attendances, a.attendances_approximate,
+       a.people_reached, a.passed, a.hours, a.reports, a.reported_ids
+FROM marts.fct_training_activities AS a
+WHERE a.activity_year = $year
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], a.street_code))
+  AND ($online = '' OR ($online = 'online') = a.is_online)
+ORDER BY a.activity_date DESC, a.activity_id
+"""
+
+# The enterprises not yet covered (is_covered false: the mart's rule), street by street.
+EDUCATION_TODO_SQL = """
+SELECT t.street_code, t.street_name, t.enterprise_key, t.uscc, t.unit_name, t.roles_missing,
+       t.principal_passed_on, t.manager_passed_on, t.as_of_date
+FROM marts.fct_enterprise_training_status AS t
+LEFT JOIN marts.dim_streets AS s ON s.street_code = t.street_code
+WHERE NOT t.is_covered
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], t.street_code))
+ORDER BY s.street_order NULLS LAST, t.street_code, t.unit_name, t.enterprise_key
+"""
+
+# Active enterprises, covered and not, per street at the as-of date.
+EDUCATION_TODO_BY_STREET_SQL = """
+SELECT t.street_code, t.street_name,
+       count(*)::BIGINT AS active_enterprises,
+       count(*) FILTER (WHERE t.is_covered)::BIGINT AS covered,
+       count(*) FILTER (WHERE NOT t.is_covered)::BIGINT AS not_covered,
+       max(t.as_of_date) AS as_of_date
+FROM marts.fct_enterprise_training_status AS t
+LEFT JOIN marts.dim_streets AS s ON s.street_code = t.street_code
+WHERE len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], t.street_code)
+GROUP BY t.street_code, t.street_name, s.street_order
+ORDER BY s.street_order NULLS LAST, t.street_code
+"""
+
+
+def load_education_years() -> list[int]:
+    """The years of the training lists (``marts.agg_education_by_street``), oldest first."""
+    return _years(EDUCATION_YEARS_SQL)
+
+
+def load_education_by_street(year: int, streets: list[str] | None) -> pd.DataFrame:
+    """A year's education figures of the chosen streets (every street when none is chosen) and
+    the district row ALL where the file holds it (``marts.agg_education_by_street``)."""
+    return query(EDUCATION_BY_STREET_SQL, {"year": int(year), "streets": _streets_param(streets)})
+
+
+def load_education_activity_types(year: int, streets: list[str] | None) -> pd.DataFrame:
+    """A year's activities per type: activities, online courses, people reached, online views
+    and passed (sums of ``marts.fct_training_activities``)."""
+    return query(EDUCATION_ACTIVITY_TYPES_SQL, {"year": int(year), "streets": _streets_param(streets)})
+
+
+def load_education_activities(year: int, streets: list[str] | None, online: str = "") -> pd.DataFrame:
+    """A year's activities, newest first (``marts.fct_training_activities``); ``online``:
+    ``'online'`` the online courses only, ``'offline'`` the others, ``''`` every activity."""
+    return query(
+        EDUCATION_ACTIVITIES_SQL,
+        {"year": int(year), "streets": _streets_param(streets),
+         "online": online if online in ("online", "offline") else ""},
+    )
+
+
+def load_education_todo(streets: list[str] | None) -> pd.DataFrame:
+    """The active enterprises whose principal or safety manager has not passed an assessment in
+    the last 12 months, by street (``marts.fct_enterprise_training_status``, not ``is_covered``)."""
+    return query(EDUCATION_TODO_SQL, {"streets": _streets_param(streets)})
+
+
+def load_education_todo_by_street(streets: list[str] | None) -> pd.DataFrame:
+    """Active enterprises, covered and not covered, per street at the as-of date
+    (``marts.fct_enterprise_training_status``)."""
+    return query(EDUCATION_TODO_BY_STREET_SQL, {"streets": _streets_param(streets)})
