@@ -557,6 +557,19 @@ def _build(seed: int, end: date) -> dict[tuple[Feed, str], bytes]:
     return files
 
 
+def write_delivered(home: Path, feed: Feed, files: dict[str, bytes]) -> dict[str, int]:
+    """Write one feed's files into <home>/landing/<source>/<feed>/, each written aside under a
+    hidden name (never matching the feed's glob while half written) and renamed into place;
+    return {"source/feed": files written}."""
+    folder = Settings(home=Path(home).resolve()).landing / feed.source / feed.feed
+    for name, data in sorted(files.items()):
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f".{name}.part"
+        part.write_bytes(data)
+        os.replace(part, folder / name)
+    return {f"{feed.source}/{feed.feed}": len(files)}
+
+
 def generate(home: Path, seed: int, end: date, clean: bool = False) -> dict:
     """Write the delivery set into <home>/landing; return {"source/feed": files written}.
 

@@ -70,17 +70,14 @@ Defects, and where they appear:
 from __future__ import annotations
 
 import math
-import os
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from citysafety.config import Settings
 from citysafety.sources import SAFETY_OFFICE_DEMONSTRATION as FEED
 from demo.feeds.emergency import COMMUNITIES, STREETS
 from demo.feeds.enterprises_risk_points import _workbook
-from demo.generate import _rng, _street_text
+from demo.generate import _rng, _street_text, write_delivered
 
 FIRST_YEAR = 2018  # quarter index 0 is 2018Q1
 REVIEW_EVERY = 8  # quarters between a naming (or a 复评) and the next 复评
@@ -530,12 +527,4 @@ def files(seed: int, end: date) -> dict[str, bytes]:
 
 def generate(home: Path, seed: int, end: date) -> dict[str, int]:
     """Write the office's quarterly workbooks into <home>/landing; return files written."""
-    folder = Settings(home=Path(home).resolve()).landing / FEED.source / FEED.feed
-    written = Counter()
-    for name, data in sorted(files(seed, end).items()):
-        folder.mkdir(parents=True, exist_ok=True)
-        part = folder / f".{name}.part"  # never matches the feed's glob while half written
-        part.write_bytes(data)
-        os.replace(part, folder / name)
-        written[f"{FEED.source}/{FEED.feed}"] += 1
-    return {f"{FEED.source}/{FEED.feed}": written[f"{FEED.source}/{FEED.feed}"]}
+    return write_delivered(home, FEED, files(seed, end))

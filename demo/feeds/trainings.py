@@ -52,18 +52,16 @@ chance did not):
 
 from __future__ import annotations
 
-import os
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from citysafety.config import Settings
 from citysafety.sources import EMB_TRAININGS as FEED
 from demo.feeds.enterprises_risk_points import FIRST_MONTH as REGISTRY_FIRST, registry
-from demo.generate import UNMAPPABLE, _csv, _name, _rng, _street_text
+# The Command Centre's monthly calendar: its lists, like these, start in January 2018.
+from demo.feeds.emergency import _month_end, _months
+from demo.generate import UNMAPPABLE, _csv, _name, _rng, _street_text, write_delivered
 
-FIRST_MONTH = date(2018, 1, 1)
 COVERAGE = {2018: 0.30, 2019: 0.50, 2020: 0.68}
 LATER_COVERAGE = 0.72
 PASS, RETAKE_PASS, PARTIAL = 0.93, 0.90, 0.15
@@ -112,19 +110,6 @@ class Plan:
 
 
 # ---------------------------------------------------------------- helpers
-
-def _month_end(m: date) -> date:
-    return date(m.year + m.month // 12, m.month % 12 + 1, 1) - timedelta(1)
-
-
-def _months(end: date) -> list[date]:
-    """First days of the months delivered by `end` (a month's file arrives on its last day)."""
-    out, m = [], FIRST_MONTH
-    while _month_end(m) <= end:
-        out.append(m)
-        m = _month_end(m) + timedelta(1)
-    return out
-
 
 def _weekday(rng, m: date) -> date:
     days = [m + timedelta(i) for i in range(_month_end(m).day) if (m + timedelta(i)).weekday() < 5]
@@ -355,12 +340,4 @@ def files(seed: int, end: date) -> dict[str, bytes]:
 
 def generate(home: Path, seed: int, end: date) -> dict[str, int]:
     """Write the education section's monthly files into <home>/landing; return files written."""
-    folder = Settings(home=Path(home).resolve()).landing / FEED.source / FEED.feed
-    written = Counter()
-    for name, data in sorted(files(seed, end).items()):
-        folder.mkdir(parents=True, exist_ok=True)
-        part = folder / f".{name}.part"  # never matches the feed's glob while half written
-        part.write_bytes(data)
-        os.replace(part, folder / name)
-        written[f"{FEED.source}/{FEED.feed}"] += 1
-    return {f"{FEED.source}/{FEED.feed}": written[f"{FEED.source}/{FEED.feed}"]}
+    return write_delivered(home, FEED, files(seed, end))

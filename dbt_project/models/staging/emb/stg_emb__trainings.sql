@@ -21,10 +21,7 @@ final as (
         passed::bigint as passed,
         hours::double as hours,
         -- The month of the file (trainings_YYYYMM.csv).
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
-            date_trunc('month', _loaded_at)::date
-        ) as list_month,
+        {{ file_month() }} as list_month,
         {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,

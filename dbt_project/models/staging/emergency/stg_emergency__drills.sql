@@ -13,10 +13,7 @@ final as (
         drill_form,
         participants::integer as participants,
         -- The month of the file (drills_YYYYMM.csv): a drill listed again later is corrected.
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
-            date_trunc('month', _loaded_at)::date
-        ) as list_month,
+        {{ file_month() }} as list_month,
         {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,

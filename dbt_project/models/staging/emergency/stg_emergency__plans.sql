@@ -16,10 +16,7 @@ final as (
         published_on::date as published_on,
         revised_on::date as revised_on,
         -- The month the list describes (plans_YYYYMM.csv) orders the monthly full lists.
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
-            date_trunc('month', _loaded_at)::date
-        ) as list_month,
+        {{ file_month() }} as list_month,
         {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,

@@ -15,10 +15,7 @@ final as (
         street_raw,
         updated_on::date as updated_on,
         -- The month the list describes (resources_YYYYMM.csv) orders the monthly full lists.
-        coalesce(
-            try_strptime(regexp_extract(_source_file, '(\d{6})', 1), '%Y%m')::date,
-            date_trunc('month', _loaded_at)::date
-        ) as list_month,
+        {{ file_month() }} as list_month,
         {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,

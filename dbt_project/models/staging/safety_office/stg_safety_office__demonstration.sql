@@ -20,13 +20,8 @@ final as (
         full_points::double as full_points,
         self_points::double as self_points,
         assessed_points::double as assessed_points,
-        -- The snapshot's quarter is in the file name (demonstration_2019Q1.xlsx); a file named
-        -- otherwise counts for the quarter it was loaded in.
-        coalesce(
-            nullif(regexp_extract(_source_file, '(\d{4})[Qq][1-4]', 1), '')
-            || 'Q' || regexp_extract(_source_file, '\d{4}[Qq]([1-4])', 1),
-            year(_loaded_at)::varchar || 'Q' || quarter(_loaded_at)::varchar
-        ) as snapshot_quarter,
+        -- The snapshot's quarter is in the file name (demonstration_2019Q1.xlsx).
+        {{ file_quarter() }} as snapshot_quarter,
         {{ file_version_columns() }},
         _source_file as source_file,
         _row_number::integer as source_row_number,
