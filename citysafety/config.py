@@ -352,3 +352,37 @@ def task_heartbeat_timeout() -> int:
     (CITYSAFETY_TASK_HEARTBEAT_TIMEOUT, default 120; Airflow's own default is 300): how long a
     lost worker delays its task."""
     return int(_positive("CITYSAFETY_TASK_HEARTBEAT_TIMEOUT", 120))
+
+
+# --- The action path: the operations database and the webhooks of the outbox (citysafety.act) ---
+
+
+def operations_db_url() -> str:
+    """The operations database (alarms, their audited state changes, the notification outbox), a
+    SQLAlchemy URL (CITYSAFETY_OPERATIONS_DB_URL). Default, for the demo: the embedded SQLite
+    file `$CITYSAFETY_HOME/operations/operations.db` (its folder created, 0700); in production
+    PostgreSQL, e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/citysafety_ops`.
+    `citysafety.act.store` refuses a URL it cannot parse or whose driver is not installed."""
+    url = (os.environ.get("CITYSAFETY_OPERATIONS_DB_URL") or "").strip()
+    if url:
+        return url
+    folder = settings().home / "operations"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'operations.db'}"
+
+
+def webhooks_file() -> Path:
+    """The file naming the webhook endpoints the outbox sends to (CITYSAFETY_WEBHOOKS_FILE; default
+    `$CITYSAFETY_HOME/secrets/webhooks.yml`): YAML or JSON, `{endpoints: {name: {url, channel,
+    secret?}}}`. Robot URLs carry access tokens and signing secrets, so the file must be the
+    owner's only (0600) and outside the repository (the platform's secrets folder excepted);
+    `citysafety.act.endpoints` refuses it otherwise."""
+    named = (os.environ.get("CITYSAFETY_WEBHOOKS_FILE") or "").strip()
+    return Path(named).expanduser() if named else settings().secrets_dir / "webhooks.yml"
+
+
+def outbox_max_attempts() -> int:
+    """Tries of one notification before it is given up as dead (CITYSAFETY_OUTBOX_MAX_ATTEMPTS,
+    default 12: with the outbox's back-off, from 2 s doubling to at most 10 min, about half an
+    hour of a receiver down or refusing)."""
+    return int(_positive("CITYSAFETY_OUTBOX_MAX_ATTEMPTS", 12))

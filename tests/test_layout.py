@@ -24,7 +24,7 @@ PACKAGE = ROOT / "citysafety"
 OUTSIDE = ("dags", "dashboards", "demo", "bench", "tests", "expectations")
 
 # A module may import modules of its own rank or below.
-RANK = {None: 0, "land": 1, "raw": 1, "mart": 2, "share": 2, "orchestrate": 3}
+RANK = {None: 0, "land": 1, "raw": 1, "mart": 2, "share": 2, "act": 2, "orchestrate": 3}
 
 HELPERS = {  # what is defined once, and where
     "citysafety/sql.py": re.compile(r"^_?(ident|literal|quote\w*|quoted|escape\w*|sql_(string|name|ident)\w*)$"),
