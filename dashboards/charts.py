@@ -966,3 +966,122 @@ def emergency_resources(resources: pd.DataFrame, subtitle: str) -> alt.TopLevelM
             title=heading("各街道应急资源（项）", f"{subtitle}；登记条目数，各类数量见下表"),
         )
     )
+
+
+# --- demonstration -------------------------------------------------------------------------
+
+
+DEMONSTRATION_PLANNED_COLOR = "#9ECAE9"
+DEMONSTRATION_NAMED_COLOR = "#54A24B"
+
+
+def demonstration_progress_by_street(by_street: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """Per street, side by side: the units planned to be named in the year and, of them, those
+    named by its last snapshot (``units_planned``, ``units_planned_named`` as published), the
+    streets in the order given (the district's)."""
+    texts = labels.DEMONSTRATION_TEXTS
+    series = [texts["chart_planned"], texts["chart_planned_named"]]
+    order = list(dict.fromkeys(by_street["street_name"]))
+    long = pd.DataFrame({
+        "street_name": list(by_street["street_name"]) * len(series),
+        "series": [name for name in series for _ in range(len(by_street))],
+        "units": [*by_street["units_planned"], *by_street["units_planned_named"]],
+    })
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("units:Q", title=texts["chart_units"], axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("street_name:N", title=texts["chart_street"], sort=order),
+            yOffset=alt.YOffset("series:N", sort=series),
+            color=alt.Color(
+                "series:N",
+                title=None,
+                scale=alt.Scale(domain=series, range=[DEMONSTRATION_PLANNED_COLOR, DEMONSTRATION_NAMED_COLOR]),
+                sort=series,
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("street_name:N", title=texts["chart_street"]),
+                alt.Tooltip("series:N", title="类别"),
+                alt.Tooltip("units:Q", title=texts["chart_units"]),
+            ],
+        )
+        .properties(
+            height=band_height(len(order), overhead=160, per_band=40),
+            title=heading(texts["chart_title"], subtitle),
+        )
+    )
+
+
+# --- education -----------------------------------------------------------------------------
+
+
+EDUCATION_PEOPLE_COLOR = "#4C78A8"
+EDUCATION_COVERAGE_COLOR = "#54A24B"
+
+
+def _education_street_bars(streets: pd.DataFrame, field: str, axis_title: str, value_format: str,
+                           color: str, title: str, subtitle: str, details: list[str],
+                           domain: list[float] | None = None) -> alt.TopLevelMixin:
+    """Horizontal bars of one published column per street, the streets in the order given (the
+    district's, so that the page's two street charts read row by row); ``details``: the columns
+    behind the value, in the tooltip."""
+    headers = labels.EDUCATION_STREET_HEADERS
+    order = list(dict.fromkeys(streets["street_name"]))
+    scale = alt.Scale(domain=domain) if domain else alt.Undefined
+    return (
+        alt.Chart(streets[["street_name", field, *details]])
+        .mark_bar(color=color)
+        .encode(
+            x=alt.X(f"{field}:Q", title=axis_title, scale=scale),
+            y=alt.Y("street_name:N", title=labels.EDUCATION_TEXTS["chart_street"], sort=order),
+            tooltip=[
+                alt.Tooltip("street_name:N", title=labels.EDUCATION_TEXTS["chart_street"]),
+                alt.Tooltip(f"{field}:Q", title=axis_title, format=value_format),
+                *(alt.Tooltip(f"{c}:Q", title=headers[c], format=",") for c in details),
+            ],
+        )
+        .properties(height=band_height(len(order), overhead=160), title=heading(title, subtitle))
+    )
+
+
+def education_per_1000_by_street(streets: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """Attendances per 1,000 residents per street (``attendances_per_1000_residents``)."""
+    texts = labels.EDUCATION_TEXTS
+    return _education_street_bars(
+        streets, "attendances_per_1000_residents", texts["per_1000"], ".2f", EDUCATION_PEOPLE_COLOR,
+        texts["chart_per_1000"], subtitle, ["attendances", "residents_10k"])
+
+
+def education_coverage_by_street(streets: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """The enterprise training coverage per street (``coverage_pct``: the covered enterprises
+    over the active ones, in percent, as the page's table shows it)."""
+    texts = labels.EDUCATION_TEXTS
+    return _education_street_bars(
+        streets, "coverage_pct", labels.EDUCATION_STREET_HEADERS["coverage_pct"], ".1f", EDUCATION_COVERAGE_COLOR,
+        texts["chart_coverage"], subtitle, ["enterprises_covered", "active_enterprises"], domain=[0, 100])
+
+
+def education_people_by_type(types: pd.DataFrame, subtitle: str) -> alt.TopLevelMixin:
+    """People reached per activity type (``people_reached``: offline attendances; an online
+    course reaches none, its views are in the tooltip), the types in the order given."""
+    texts = labels.EDUCATION_TEXTS
+    headers = labels.EDUCATION_TYPE_HEADERS
+    order = list(dict.fromkeys(types["activity_type"]))
+    return (
+        alt.Chart(types[["activity_type", "activities", "people_reached", "online_views", "passed"]])
+        .mark_bar(color=EDUCATION_PEOPLE_COLOR)
+        .encode(
+            x=alt.X("people_reached:Q", title=texts["chart_people"], axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("activity_type:N", title=texts["chart_type"], sort=order),
+            tooltip=[
+                alt.Tooltip("activity_type:N", title=headers["activity_type"]),
+                alt.Tooltip("activities:Q", title=headers["activities"], format=","),
+                alt.Tooltip("people_reached:Q", title=headers["people_reached"], format=","),
+                alt.Tooltip("online_views:Q", title=headers["online_views"], format=","),
+                alt.Tooltip("passed:Q", title=headers["passed"], format=","),
+            ],
+        )
+        .properties(height=band_height(len(order), overhead=160), title=heading(texts["chart_types"], subtitle))
+    )

@@ -753,7 +753,8 @@ SELECT year, accidents, accidents_yoy_change, deaths, deaths_yoy_change, deaths_
        fire_deaths_per_100k_residents, vehicles_10k, road_deaths_per_10k_vehicles,
        hazards_found, hazards_rectified, hazard_rectification_rate, major_hazards,
        major_hazards_supervised, major_hazard_supervised_rate, monitoring_coverage,
-       insurance_coverage, drill_coverage, street_code, street_name
+       insurance_coverage, drill_coverage, attendances_per_1000_residents,
+       enterprise_training_coverage, street_code, street_name
 FROM marts.kpi_official_indicators
 WHERE street_code = $area
 ORDER BY year

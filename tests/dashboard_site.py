@@ -18,6 +18,8 @@ from citysafety.share import exports
 from dashboard_harness import warehouse_path
 
 import test_dashboard_data_health
+import test_dashboard_demonstration
+import test_dashboard_education
 import test_dashboard_emergency
 import test_dashboard_enforcement
 import test_dashboard_hazards
@@ -32,6 +34,8 @@ FIXTURES = (
     test_dashboard_monitoring,
     test_dashboard_enforcement,
     test_dashboard_emergency,
+    test_dashboard_demonstration,
+    test_dashboard_education,
     test_dashboard_data_health,
 )
 

@@ -174,10 +174,11 @@ def test_a_street_office_opening_a_link_with_other_streets_sees_its_own_only(sit
 # --- nothing cut, nothing overlapping, nothing "None" ---------------------------------------------
 
 SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
-LEADER_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency", "data_health",
-                "signin_audit")
-STREET_PAGES = ("risk",)
-CHART_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency")
+LEADER_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency", "demonstration",
+                "education", "data_health", "signin_audit")
+STREET_PAGES = ("risk", "demonstration", "education")
+CHART_PAGES = ("overview", "risk", "hazards", "monitoring", "enforcement", "emergency", "demonstration",
+               "education")
 # Latin a person may read on a page: units, formats and codes (street codes are data codes, USCC
 # and hazard source ids hold digits and are not words).
 LATIN_ALLOWED = {"CSV", "Excel", "XLSX", "PDF", "JSON", "UTF", "BOM", "GDP", "LNG", "ID", "km", "kg", "ppm",
@@ -357,7 +358,7 @@ def test_charts_stay_readable_with_one_street_or_one_source(site, tmp_path):
         page.goto(f"{base}/")
         sign_in(page, "leader")
         for link in ("risk?streets=WL", "hazards?streets=WL", "monitoring?source=H1", "enforcement?streets=WL",
-                     "emergency?streets=WL", "?streets=WL"):
+                     "emergency?streets=WL", "demonstration?streets=WL", "education?streets=WL", "?streets=WL"):
             page.goto(f"{base}/{link}")
             wait_text(page, "当前用户")
             settled(page)

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import streamlit
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from dashboard_harness import (  # noqa: F401 (home: a fixture)
     APP,
+    chart_titles,
     contract_columns,
     create_table,
     home,
@@ -100,6 +105,19 @@ def street_office_app(home: Path, monkeypatch, name: str = "street_wl") -> Itera
     at.button[0].click().run()
     assert not at.exception, [e.message for e in at.exception]
     yield at, captured
+
+
+def chart_data(at: AppTest, title: str) -> tuple[dict, pd.DataFrame]:
+    """(the vega-lite spec, the data) of the page's altair chart with that title: what is drawn
+    (streamlit sends the chart's data as Arrow datasets)."""
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("title", {}).get("text") == title:
+            frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
+            if chart.proto.HasField("data"):
+                frames.append(convert_arrow_bytes_to_pandas_df(chart.proto.data.data))
+            return spec, pd.concat(frames, ignore_index=True)
+    raise AssertionError(f"no chart titled {title!r}: {chart_titles(at)}")
 
 
 def download_texts(payloads: list) -> str:
@@ -215,7 +233,18 @@ def test_default_view_progress_of_the_latest_year_and_weakest_criteria(home):
     assert progress.loc["武林街道", "计划完成率（%）"] == 50.0
     assert progress.loc["天水街道", "区级评估未通过（个）"] == 1
     assert progress.loc["全区", "复评未通过（个）"] == 1
-    assert len(at.get("vega_lite_chart")) == 1  # planned against named, by street
+    # One chart, planned against planned-and-named by street: the street rows as published, in the
+    # district's order, the two series side by side.
+    assert chart_titles(at) == ["各街道计划命名与已命名（个）"]
+    spec, drawn = chart_data(at, "各街道计划命名与已命名（个）")
+    assert spec["title"]["subtitle"] == "按2020年最后一期创建清单，全区"
+    assert spec["encoding"]["y"]["sort"] == [n for c, n, _ in STREETS if c != "UNKNOWN"]
+    assert "yOffset" in spec["encoding"]
+    bars = drawn.pivot(index="street_name", columns="series", values="units")
+    assert bars.loc["武林街道"].to_dict() == {"计划当年命名": 2, "其中已命名": 1}
+    assert bars.loc["天水街道"].to_dict() == {"计划当年命名": 1, "其中已命名": 1}
+    assert bars.loc["朝晖街道"].to_dict() == {"计划当年命名": 1, "其中已命名": 0}
+    assert bars["计划当年命名"].sum() == 4 and bars["其中已命名"].sum() == 2  # the cards' figures
 
     units = table_with(at, "薄弱指标（得分率低于60%，由低到高）")
     # The latest snapshot only, most weak criteria first, then the district's street order.
@@ -241,6 +270,10 @@ def test_year_and_street_filter_from_query_params(home):
     assert m["复评未通过"] == "0 个"
     progress = table_with(at, "计划当年命名（个）")
     assert list(progress["街道"]) == ["武林街道"]  # one street: no total row
+    spec, drawn = chart_data(at, "各街道计划命名与已命名（个）")
+    assert sorted(zip(drawn["street_name"], drawn["series"], drawn["units"])) == [
+        ("武林街道", "其中已命名", 1), ("武林街道", "计划当年命名", 1)]
+    assert spec["title"]["subtitle"] == "按2019年最后一期创建清单，武林街道"
     units = table_with(at, "单位编号")
     assert list(units["单位编号"]) == ["WL-2", "WL-1"]  # the units are always the latest snapshot
     assert at.query_params == {"streets": "WL", "year": "2019"}
@@ -250,6 +283,8 @@ def test_unknown_street_shown_when_it_holds_units_and_widgets_change_the_view(ho
     at = run_page({"year": "2019"})
     progress = table_with(at, "计划当年命名（个）").set_index("街道")
     assert progress.loc["未知街道", "创建中（个）"] == 1
+    _spec, drawn = chart_data(at, "各街道计划命名与已命名（个）")
+    assert "未知街道" in set(drawn["street_name"])  # its row drawn too (no unit planned: zero bars)
     assert progress.loc["全区", "创建中（个）"] == 4  # 2 + 1 + 1
     at.radio(key="demonstration_year").set_value(2020).run()
     at.multiselect(key="demonstration_streets").select("TS").select("CH").run()
@@ -286,19 +321,20 @@ def test_a_street_office_sees_only_its_own_units(tmp_path, monkeypatch):
         m = metrics(at)
         assert m["计划2020年命名"] == "2 个" and m["已命名（年末）"] == "2 个" and m["复评未通过"] == "1 个"
         assert list(table_with(at, "计划当年命名（个）")["街道"]) == ["武林街道"]
+        _spec, drawn = chart_data(at, "各街道计划命名与已命名（个）")
+        assert set(drawn["street_name"]) == {"武林街道"}
         assert list(table_with(at, "单位编号")["单位编号"]) == ["WL-2", "WL-1"]
         assert any(s.value == "2020年创建进度（武林街道）" for s in at.subheader)
         text = page_text(at) + "\n" + download_texts(captured)
         assert "WL-2" in download_texts(captured)
         # 天水街道武林门社区 (天水's) and every other street stay out, page and downloads alike.
-        assert "武林门" not in text and "CH-1" not in text
+        # CH-1 as a whole word: the page's sign-in cookie script holds a random token.
+        assert "武林门" not in text and not re.search(r"(?a)(?<![\w-])CH-1(?![\w-])", text)
         assert not [n for n in OTHER_STREETS + ["未知街道"] if n in text]
 
 
 def test_the_page_reads_in_chinese_only(home):
     """No table or column name on the page (issue 13); every column of the five marts labelled."""
-    import re
-
     from citysafety.share import contracts, labels
 
     at = run_page()

@@ -123,7 +123,8 @@ def build_warehouse(
                     rows.append(
                         (f"{year}:{street}", year, street, street == "ALL", 0, None, 0, None, None,
                          None, None, None, None, None, None, 0, 0, None, 0, 0, None, None,
-                         by_street.get(street), None, "全区" if street == "ALL" else STREET_NAMES[street])
+                         by_street.get(street), None, "全区" if street == "ALL" else STREET_NAMES[street],
+                         None, None)  # the education indicators
                     )
             create_mart(con, "marts.kpi_official_indicators", rows)
 

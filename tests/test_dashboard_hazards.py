@@ -101,7 +101,7 @@ def kpi_rows() -> list[tuple]:
                  None, None, None, None, None, found, rectified,
                  rectified / found if found else None, major, supervised,
                  supervised / major if major else None, None, None, None,
-                 "全区" if street == "ALL" else NAMES[street])
+                 "全区" if street == "ALL" else NAMES[street], None, None)  # education indicators
             )
     return rows
 

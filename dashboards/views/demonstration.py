@@ -122,16 +122,11 @@ def _progress_section(selected: list[str], year: int, scope: str) -> None:
               help=T["failed_reassessment_help"], border=True)
 
     streets = by_street.assign(street_name=by_street["street_name"].fillna(data.NO_STREET))
-    chart = pd.DataFrame({
-        T["chart_street"]: streets["street_name"],
-        T["chart_planned"]: streets["units_planned"].fillna(0).astype("int64"),
-        T["chart_planned_named"]: streets["units_planned_named"].fillna(0).astype("int64"),
-    })
-    st.markdown(f"**{T['chart_title']}**")
-    st.bar_chart(
-        chart, x=T["chart_street"], y=[T["chart_planned"], T["chart_planned_named"]],
-        x_label=T["chart_street"], y_label=T["chart_units"], horizontal=True, stack=False, sort=False,
-        height=charts.band_height(len(chart), overhead=120),
+    st.altair_chart(
+        charts.demonstration_progress_by_street(
+            streets.assign(**{c: streets[c].fillna(0).astype("int64") for c in COUNTS}),
+            T["chart_subtitle"].format(year=year, scope=scope)),
+        width="stretch",
     )
     district = not selected and frame.viewer_streets() is None
     table = progress_table(streets, frame.DISTRICT if district else T["total_row"])

@@ -135,21 +135,14 @@ def _coverage_section(by_street: pd.DataFrame, year: int, selected: list[str], d
         )
         left, right = st.columns(2)
         with left:
-            st.markdown(f"**{T['chart_per_1000']}**")
-            st.bar_chart(
-                pd.DataFrame({T["chart_street"]: shown["street_name"],
-                              T["per_1000"]: shown["attendances_per_1000_residents"]}),
-                x=T["chart_street"], y=T["per_1000"], x_label=T["chart_street"], y_label=T["per_1000"],
-                horizontal=True, sort=False, height=charts.band_height(len(shown), overhead=100),
+            st.altair_chart(
+                charts.education_per_1000_by_street(shown, T["chart_per_1000_subtitle"].format(year=year, scope=scope)),
+                width="stretch",
             )
         with right:
-            st.markdown(f"**{T['chart_coverage']}**")
-            st.bar_chart(
-                pd.DataFrame({T["chart_street"]: shown["street_name"],
-                              T["coverage"]: shown["coverage_pct"]}),
-                x=T["chart_street"], y=T["coverage"], x_label=T["chart_street"],
-                y_label=labels.EDUCATION_STREET_HEADERS["coverage_pct"],
-                horizontal=True, sort=False, height=charts.band_height(len(shown), overhead=100),
+            st.altair_chart(
+                charts.education_coverage_by_street(shown, T["chart_coverage_subtitle"].format(year=year, scope=scope)),
+                width="stretch",
             )
     headers = labels.EDUCATION_STREET_HEADERS
     frame.table(
@@ -209,11 +202,9 @@ def _types_section(year: int, selected: list[str], scope: str) -> None:
         st.info(T["no_activities"].format(year=year))
         return
     types = types.assign(activity_type=types["activity_type"].fillna(frame.MISSING))
-    st.markdown(f"**{T['chart_types']}**")
-    st.bar_chart(
-        pd.DataFrame({T["chart_type"]: types["activity_type"], T["chart_people"]: types["people_reached"]}),
-        x=T["chart_type"], y=T["chart_people"], x_label=T["chart_type"], y_label=T["chart_people"],
-        horizontal=True, sort=False, height=charts.band_height(len(types), overhead=100),
+    st.altair_chart(
+        charts.education_people_by_type(types, T["chart_types_subtitle"].format(year=year, scope=scope)),
+        width="stretch",
     )
     headers = labels.EDUCATION_TYPE_HEADERS
     frame.table(types, headers)

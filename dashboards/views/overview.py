@@ -54,8 +54,8 @@ DEPT_ORDER = list(data.DEPARTMENTS.values())  # 工矿商贸, 火灾, 道路交�
 # The official indicators' labels, units and kinds: labels.OVERVIEW_OFFICIAL_INDICATORS.
 OFFICIAL_YOY = {"accidents": "accidents_yoy_change", "deaths": "deaths_yoy_change"}
 # Official indicators whose help is their contract's description (a figure another page shows a
-# look-alike of: 应急's 近12个月演练覆盖率), not a text of labels.py.
-DEFINED_BY_CONTRACT = {"drill_coverage"}
+# look-alike of: 应急's 近12个月演练覆盖率; 宣传教育's figures per street), not a text of labels.py.
+DEFINED_BY_CONTRACT = {"drill_coverage", "attendances_per_1000_residents", "enterprise_training_coverage"}
 ALERT_PAGES = {
     "hazards": "views/hazards.py",
     "monitoring": "views/monitoring.py",
@@ -497,7 +497,8 @@ def _official_section(year: int, streets_df: pd.DataFrame) -> None:
     if area != data.DISTRICT:
         # What the mart leaves empty on every street row has no meaning for a street (see above).
         names = [n for n in names if indicators[n].notna().any()]
-    # Three a row: casualties, the three death rates, hazards and monitoring, insurance and drills.
+    # Three a row: casualties, the three death rates, hazards and monitoring, insurance and drills,
+    # education.
     for start in range(0, len(names), 3):
         columns = st.columns(3)
         for column, name in zip(columns, names[start:start + 3]):
