@@ -118,8 +118,8 @@ def ops(db_url):
 
 def test_migrations_build_the_orm_schema_and_go_down_again(db_url):
     assert store.current_revision(db_url) is None
-    assert store.upgrade(db_url) == store.head_revision() == "0001"
-    assert store.upgrade(db_url) == "0001"  # again: nothing to do
+    assert store.upgrade(db_url) == store.head_revision() == "0002"
+    assert store.upgrade(db_url) == "0002"  # again: nothing to do
     with store.engine(db_url).connect() as conn:
         inspector = sa.inspect(conn)
         assert TABLES <= set(inspector.get_table_names())
@@ -148,8 +148,8 @@ def test_the_default_database_is_sqlite_under_home_and_the_command_upgrades_it(h
     done = subprocess.run([sys.executable, "-m", "citysafety.act.store", "upgrade"], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "CITYSAFETY_HOME": str(home)}, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "revision 0001" in done.stdout
-    assert store.current_revision() == "0001"
+    assert "revision 0002" in done.stdout
+    assert store.current_revision() == "0002"
     store.dispose()
 
 

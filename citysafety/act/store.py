@@ -15,6 +15,8 @@ Tables:
 - `alarms`: one row per alarm episode of a monitoring point, keyed by `alarm_key`
   (`<point_id>@<episode start, ISO with offset>`); its status moves 待签收 → 已签收 → 已到场 →
   已处置 → 已归档 by the actions 签收, 到场, 处置完毕 (with a note), 归档, each stamping its time;
+  an alarm not acknowledged in its grade's time is escalated (`escalation_level`,
+  `escalated_at`; citysafety.act.escalation, audited as the action 升级 by `system`);
 - `alarm_events`: one row per accepted change (who, with which scope, from which address, when,
   from and to which status), written in the same transaction as the change;
 - `notifications`: the outbox (`citysafety.act.outbox`).
@@ -181,6 +183,10 @@ class Alarm(Base):
     handled_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
     handling_note: Mapped[str | None] = mapped_column(sa.Text)
+    # Escalation (citysafety.act.escalation, revision 0002): the step of the ladder reached
+    # (0: not escalated) and when the last step was taken.
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    escalated_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"Alarm(id={self.id}, key={self.alarm_key!r}, street={self.street_code}, status={self.status})"
