@@ -161,6 +161,8 @@ def test_a_delivery_builds_what_is_downstream_of_its_feed(home):
     assert "source:fire.fire__fires+" in selectors
     # the audit trail changes with every load
     assert "source:emergency_audit.reconciliation+" in selectors
+    # and the operations database between deliveries (acknowledged and handled alarms)
+    assert "source:operations.alarms+" in selectors and "source:operations.alarm_events+" in selectors
     assert not any("emb__accidents" in s or "stats__economy" in s for s in selectors)
     # same day as the last publish: the models reading "today" are not rebuilt for it
     assert "rpt_alerts_today_hazards+" not in selectors

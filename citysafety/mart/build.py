@@ -4,8 +4,9 @@ The build copy lives in `build/` and persists between builds, so that incrementa
 sensor feed) only process new data. Before every build the raw layer (Parquet, one folder per
 delivered file) is re-read into `raw.<source>__<feed>`: small feeds as tables, the
 high-volume feed as a view over its Parquet files; the audit trail goes into
-`audit.reconciliation` and `audit.quarantine`. dbt then builds staging, intermediate and marts
-beside them. Nothing here touches the published warehouse.
+`audit.reconciliation` and `audit.quarantine`; the operations database's alarms, their audit
+and the outbox go into `operations.*` (citysafety.mart.operations: read-only there, fail closed).
+dbt then builds staging, intermediate and marts beside them. Nothing here touches the published warehouse.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from citysafety.raw import store
 from citysafety import sources as S
-from citysafety.mart import freshness
+from citysafety.mart import freshness, operations
 from citysafety import config
 from citysafety.config import Settings, settings
 from citysafety.sql import ident, literal
@@ -157,10 +158,13 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
     """Refresh the raw and audit tables of the build copy. Returns row counts by table.
 
     Tables read only the loads they do not hold yet (see _refresh_table); the high-volume feed
-    is a view over its files, rebuilt each time (it reads nothing until queried). One
+    is a view over its files, rebuilt each time (it reads nothing until queried). The
+    operations tables are read whole from the operations database each time, before the build
+    copy is opened (a database that does not answer stops here, nothing changed). One
     transaction: a run killed half-way leaves the build copy as it was.
     """
     cfg = cfg or settings()
+    ops = operations.read(cfg)
     cfg.build_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(cfg.build_db))
@@ -191,6 +195,7 @@ def prepare_build(cfg: Settings | None = None) -> dict[str, int]:
         counts["audit.quarantine"] = _refresh_table(con, "audit.quarantine", quarantine_files,
                                                     store.QUARANTINE)
         freshness.ensure_table(con)  # dbt reads it; `freshness.check` fills it before the build
+        counts.update(operations.load(con, ops))
         con.execute("commit")
         con.execute("checkpoint")
     finally:

@@ -49,14 +49,15 @@ def fingerprint(manifest: dict) -> str:
 
 def _source_selectors(manifest: dict, feed_ids: list[str]) -> list[str]:
     """`source:<dbt source>.<table>+` for each feed (raw.<source>__<feed>) and for the audit
-    tables, whatever dbt source groups declare them."""
+    and operations tables (every load changes the audit trail; the operations database changes
+    between deliveries: acknowledgements, handling), whatever dbt source groups declare them."""
     tables = {f"{n['schema']}.{n['identifier']}": f"source:{n['source_name']}.{n['name']}+"
               for n in manifest["sources"].values()}
     wanted = [f"raw.{feed_id}" for feed_id in feed_ids]
     missing = [w for w in wanted if w not in tables]
     if missing:
         raise ValueError(f"no dbt source for {', '.join(missing)} (dbt_project/models/staging)")
-    audit = sorted(sel for table, sel in tables.items() if table.startswith("audit."))
+    audit = sorted(sel for table, sel in tables.items() if table.startswith(("audit.", "operations.")))
     return sorted({tables[w] for w in wanted}) + audit
 
 
