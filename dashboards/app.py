@@ -1,7 +1,8 @@
 """下城区城市安全管理平台: entry point of the leaders' dashboards.
 
 Run with ``streamlit run dashboards/app.py`` (from the project root). Pages read the published
-mart read-only through ``dashboards.data``; nothing here writes.
+mart read-only through ``dashboards.data``; the one write path is 告警处置 (``views/alarms.py``),
+which writes to the operations database only, through ``citysafety.act.store``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def build_navigation():
             title="监测",
             icon=":material/sensors:",
             url_path="monitoring",
+        ),
+        st.Page(
+            DASHBOARD_DIR / "views" / "alarms.py",
+            title="告警处置",
+            icon=":material/notifications_active:",
+            url_path="alarms",
         ),
         st.Page(
             DASHBOARD_DIR / "views" / "enforcement.py",

@@ -570,6 +570,24 @@ WHERE window_days = $window_days
   AND ($source = '' OR hazard_source_id = $source)
 """
 
+# The response to alarms (marts.agg_alarm_response_by_month, one row per month, grade and street
+# plus the district row ALL): the rows of the chosen streets, or the district's with none chosen,
+# over the months of a period ('' = unbounded). Counts add up over these rows; the published
+# p50/p95 minutes do not (a page shows them row by row).
+ALARM_RESPONSE_SQL = """
+SELECT r.alarm_month, r.grade, r.street_code, r.street_name,
+       r.alarms, r.notified, r.acknowledged, r.on_site, r.closed, r.archived, r.escalated, r.still_open,
+       r.p50_minutes_to_acknowledge, r.p95_minutes_to_acknowledge,
+       r.p50_minutes_to_close, r.p95_minutes_to_close
+FROM marts.agg_alarm_response_by_month AS r
+LEFT JOIN marts.dim_streets AS s ON s.street_code = r.street_code
+WHERE list_contains($streets::VARCHAR[], r.street_code)
+  AND ($month_from = '' OR r.alarm_month >= $month_from)
+  AND ($month_to = '' OR r.alarm_month <= $month_to)
+ORDER BY r.alarm_month DESC, r.grade, s.street_order, r.street_code
+"""
+
+
 def _streets_param(streets: list[str] | None) -> list[str]:
     return [str(s) for s in (streets or [])]
 
@@ -634,6 +652,19 @@ def load_alarm_window_counts(window_days: int, streets: list[str] | None, source
         {"window_days": int(window_days), "streets": _streets_param(streets), "source": str(source or "")},
     ).iloc[0]
     return {k: int(v) for k, v in row.items()}
+
+
+def load_alarm_response(
+    streets: list[str] | None, period: tuple[dt.date, dt.date] | None = None
+) -> pd.DataFrame:
+    """The response figures per month and grade (``marts.agg_alarm_response_by_month``): the
+    district's rows (ALL) with no street chosen, else the chosen streets' rows; the months of
+    ``period`` (None: every month), newest first."""
+    month_from, month_to = ("", "") if period is None else (f"{period[0]:%Y-%m}", f"{period[1]:%Y-%m}")
+    return query(
+        ALARM_RESPONSE_SQL,
+        {"streets": _district_or(streets), "month_from": month_from, "month_to": month_to},
+    )
 
 
 # --- queries of the 应急 page and of the 总览 alerts (emergency marts) --------------------------

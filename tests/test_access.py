@@ -789,7 +789,7 @@ def test_street_user_sees_only_its_street(users):
     assert at.multiselect(key="overview_streets").options == ["武林街道"]
     text = page_text(at)
     assert "武林街道" in text and not any(n in text for n in ("天水街道", "石桥街道", "文晖街道", "3 人"))
-    assert pages_of(at) == {"overview", "risk", "hazards", "emergency", "demonstration", "education"}
+    assert pages_of(at) == {"overview", "risk", "hazards", "alarms", "emergency", "demonstration", "education"}
     assert any("武林街道办事处" in c.value for c in at.sidebar.caption)
     # Its other pages read its own file: 隐患 shows WL's hazard only.
     at.switch_page("views/hazards.py").run()

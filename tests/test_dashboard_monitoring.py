@@ -222,12 +222,39 @@ def create_sensor_marts(con: duckdb.DuckDBPyConnection) -> None:
         for code, _, _ in STREETS])
 
 
-def build_warehouse(db_path: Path, *, sensors: bool = True) -> None:
+# marts.agg_alarm_response_by_month (its contract, dbt_project/models/marts/*.yml): per month,
+# grade and street (the eight and UNKNOWN, zeros included) plus the district row ALL, whose counts
+# are the sum of its streets' and whose p50/p95 minutes are over all its alarms (not a sum).
+# (month, grade, street) -> alarms, notified, acknowledged, on site, closed, archived, escalated,
+# still open, p50/p95 minutes to acknowledge, p50/p95 minutes to close.
+RESPONSES = {
+    ("2024-05", "Ⅰ", "WL"): (2, 2, 2, 2, 1, 1, 1, 1, 3.0, 4.8, 40.0, 58.0),
+    ("2024-05", "Ⅰ", "TS"): (1, 1, 1, 1, 1, 1, 0, 0, 6.0, 6.0, 30.0, 30.0),
+    ("2024-05", "Ⅰ", "ALL"): (3, 3, 3, 3, 2, 2, 1, 1, 4.0, 5.8, 35.0, 57.0),
+    ("2024-05", "Ⅲ", "WL"): (1, 1, 0, 0, 0, 0, 1, 1, None, None, None, None),
+    ("2024-05", "Ⅲ", "ALL"): (1, 1, 0, 0, 0, 0, 1, 1, None, None, None, None),
+    ("2024-04", "Ⅱ", "TS"): (1, 1, 1, 1, 1, 1, 0, 0, 10.0, 10.0, 90.0, 90.0),
+    ("2024-04", "Ⅱ", "ALL"): (1, 1, 1, 1, 1, 1, 0, 0, 10.0, 10.0, 90.0, 90.0),
+}
+RESPONSE_ZERO = (0, 0, 0, 0, 0, 0, 0, 0, None, None, None, None)
+
+
+def response_rows() -> list[tuple]:
+    names = {code: name for code, name, _ in STREETS} | {"ALL": "全区"}
+    cells = sorted({(month, grade) for month, grade, _ in RESPONSES})
+    return [(f"{month}:{grade}:{code}", month, grade, code, names[code],
+             *RESPONSES.get((month, grade, code), RESPONSE_ZERO))
+            for month, grade in cells for code in [*names]]
+
+
+def build_warehouse(db_path: Path, *, sensors: bool = True, responses: bool = True) -> None:
     with open_warehouse(db_path) as con:
         create_streets(con)
         create_overview_minimal(con)
         if sensors:
             create_sensor_marts(con)
+        if responses:
+            create_mart(con, "marts.agg_alarm_response_by_month", response_rows())
 
 
 warehouse_home = warehouse_fixture(build_warehouse)
@@ -373,6 +400,59 @@ def test_alarm_windows_end_on_the_as_of_day_and_count_it(home, monkeypatch):
     # every source has a row in each window; the alarming ones count once however many episodes
     counts = data.load_alarm_window_counts(7, [])
     assert counts == {"episodes": 8, "high_high_episodes": 2, "hazard_sources_alarming": 4}
+
+
+# --- 告警响应 (marts.agg_alarm_response_by_month) ------------------------------------------------
+
+
+def test_response_section_shows_the_district_rows(home):
+    at = run_page()
+    assert "告警响应（2024-04 至 2024-05，全区）" in [s.value for s in at.subheader]
+    m = metrics(at)
+    # The district rows (ALL) of 2024-04..05: 3 + 1 + 1 alarms, never the streets' rows again.
+    assert m["告警（所选期间）"] == "5 起"
+    assert m["已签收"] == "4 起" and m["已处置完毕"] == "3 起" and m["尚未结案"] == "2 起"
+    grades = table_with(at, "曾升级（起）")
+    assert list(grades["预警等级"]) == ["Ⅰ级（红色）", "Ⅱ级（橙色）", "Ⅲ级（黄色）"]
+    assert list(grades["告警（起）"]) == [3, 1, 1] and list(grades["曾升级（起）"]) == [1, 0, 1]
+    assert list(grades["已到场（起）"]) == [3, 1, 0] and list(grades["尚未结案（起）"]) == [1, 0, 1]
+    rows = table_with(at, "签收用时中位数（分钟）")
+    assert "街道" not in rows.columns  # one district row per month and grade
+    assert list(rows["报警月份"]) == ["2024-05", "2024-05", "2024-04"]
+    first = rows.iloc[0]
+    # the district's published percentiles, not a sum or mean of the streets'
+    assert (first["签收用时中位数（分钟）"], first["签收用时P95（分钟）"]) == (4.0, 5.8)
+    assert (first["处置用时中位数（分钟）"], first["处置用时P95（分钟）"]) == (35.0, 57.0)
+    assert rows.iloc[1]["签收用时中位数（分钟）"] is None or pd.isna(rows.iloc[1]["签收用时中位数（分钟）"])
+
+
+def test_response_section_shows_the_chosen_streets_row_by_row(home):
+    at = run_page({"streets": "WL,TS", "from": "2024-05-01", "to": "2024-05-31"})
+    assert "告警响应（2024-05，武林街道、天水街道）" in [s.value for s in at.subheader]
+    m = metrics(at)
+    assert m["告警（所选期间）"] == "4 起"  # WL 2 + 1, TS 1 in 2024-05
+    assert m["已处置完毕"] == "2 起" and m["尚未结案"] == "2 起"
+    rows = table_with(at, "签收用时P95（分钟）")
+    assert list(zip(rows["预警等级"], rows["街道"])) == [
+        ("Ⅰ级（红色）", "武林街道"), ("Ⅰ级（红色）", "天水街道"), ("Ⅲ级（黄色）", "武林街道")]
+    assert list(rows["签收用时P95（分钟）"])[:2] == [4.8, 6.0]  # each street's own, side by side
+    assert list(rows["处置用时中位数（分钟）"])[:2] == [40.0, 30.0]
+
+
+def test_response_section_with_a_source_says_it_counts_every_source(home):
+    at = run_page({"source": "H1"})
+    assert "告警响应按街道和等级统计，不区分危险源：此处为所选街道的全部告警。" in texts(at)
+    assert metrics(at)["告警（所选期间）"] == "5 起"
+
+
+def test_missing_response_table_shows_the_missing_table_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", responses=False)
+    at = run_page()
+    assert any("缺少所需的数据表" in w.value for w in at.warning)
+    assert metrics(at)["重大危险源"] == "5 个"  # the rest of the page is there
+    assert "告警（所选期间）" not in metrics(at)
 
 
 # --- real server + browser --------------------------------------------------------------------

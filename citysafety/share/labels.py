@@ -797,6 +797,105 @@ MONITORING_TREND_HEADERS = {
 }
 
 
+# The 告警响应 section of 监测 (marts.agg_alarm_response_by_month): counts add up over months and
+# streets; the published p50/p95 minutes do not, so they are shown row by row.
+MONITORING_RESPONSE_GRADE_HEADERS = {
+    "grade_name": "预警等级",
+    "alarms": "告警（起）",
+    "acknowledged": "已签收（起）",
+    "on_site": "已到场（起）",
+    "closed": "已处置完毕（起）",
+    "escalated": "曾升级（起）",
+    "still_open": "尚未结案（起）",
+}
+MONITORING_RESPONSE_ROW_HEADERS = {
+    "alarm_month": "报警月份",
+    "grade_name": "预警等级",
+    "street_name": "街道",
+    "alarms": "告警（起）",
+    "acknowledged": "已签收（起）",
+    "on_site": "已到场（起）",
+    "closed": "已处置完毕（起）",
+    "escalated": "曾升级（起）",
+    "still_open": "尚未结案（起）",
+    "p50_minutes_to_acknowledge": "签收用时中位数（分钟）",
+    "p95_minutes_to_acknowledge": "签收用时P95（分钟）",
+    "p50_minutes_to_close": "处置用时中位数（分钟）",
+    "p95_minutes_to_close": "处置用时P95（分钟）",
+}
+MONITORING_RESPONSE_TEXTS = {
+    "title": "告警响应",
+    "caption": ("告警自产生到签收、到场、处置完毕的情况（运营数据库，每次发布时统计）。各等级的数量可相加；"
+                "签收和处置用时的中位数与P95按月份、街道分别统计，不能相加，故逐行列出。"),
+    "district": "全区各月各等级的响应情况（用时为全区统计）",
+    "streets": "所选街道各月各等级的响应情况（用时为各街道分别统计）",
+    "by_grade": "按预警等级合计",
+    "no_source": "告警响应按街道和等级统计，不区分危险源：此处为所选街道的全部告警。",
+    "empty": "所选期间和范围内没有告警。",
+}
+
+
+def alarm_grade_name(code: str | None, color: str | None) -> str:
+    """A grade as people read it: Ⅰ级（红色）; a grade without a colour (未分级) as it is."""
+    if not code:
+        return "未分级"
+    return f"{code}级（{color}）" if color else str(code)
+
+
+# alarms page (dashboards/views/alarms.py): the open alarms of the user's scope and the loop
+# 签收 → 到场 → 处置完毕 → 归档 (citysafety.act.store).
+ALARMS_TEXTS = {
+    "title": "告警处置",
+    "caption": ("本账号职责范围内尚未归档的告警，最早的在前：逐条签收、到场、处置完毕（须填写处置情况）、归档，"
+                "每一步都记录操作人、时间和来源地址。"),
+    "not_configured": ("运营数据库尚未建立（还没有任何告警记录）。告警由监测数据自动产生后会显示在这里；"
+                       "如需启用，请由管理员初始化运营数据库。"),
+    "config_error": "运营数据库配置有误，暂时无法读取告警：",
+    "unreachable": "运营数据库暂时无法连接，请稍后刷新页面；如持续出现请联系数据管理员。",
+    "none_open": "职责范围内没有未归档的告警。",
+    "open_total": "未归档告警",
+    "pending": "待签收",
+    "escalated": "已升级",
+    "oldest": "最久未归档",
+    "open_title": "未归档告警（最早的在前）",
+    "act_title": "处置",
+    "pick": "选择告警",
+    "note": "处置情况（必填）",
+    "note_help": "写明采取的措施和结果，例如：已关闭进料阀，液位回落至阈值以下。",
+    "no_next": "该告警已无下一步操作。",
+    "done": "已{action}：告警 {id} 现为“{status}”。",
+    "refused": "操作未执行：",
+    "history_title": "处置记录",
+    "history_empty": "该告警尚无处置记录。",
+    "not_escalated": "未升级",
+    "escalated_level": "已升级{level}级",
+    "no_street": "未落到街道",
+    "minutes": "{minutes} 分钟",
+}
+ALARMS_OPEN_HEADERS = {
+    "id": "告警编号",
+    "grade_name": "预警等级",
+    "street_name": "街道",
+    "hazard_source_id": "危险源",
+    "point_id": "监测点",
+    "status": "状态",
+    "started_at": "报警开始时间",
+    "age_minutes": "已历时（分钟）",
+    "escalation_name": "升级情况",
+    "next_action": "下一步",
+}
+ALARMS_HISTORY_HEADERS = {
+    "at": "时间",
+    "action": "操作",
+    "from_status": "原状态",
+    "to_status": "新状态",
+    "actor": "操作人",
+    "actor_scope": "职责范围",
+    "remote_addr": "来源地址",
+    "note": "说明",
+}
+
+
 # overview page (dashboards/views/overview.py)
 OVERVIEW_KPI_DEPT_COLUMNS = {"deaths_workplace": "工矿商贸", "deaths_fire": "火灾", "deaths_road": "道路交通"}
 OVERVIEW_DEPT_HEADERS = {

@@ -7,6 +7,10 @@
   SQL).
 * The recent alarm episodes, last 7 or 30 days of data (``marts.fct_sensor_alarm_episodes``, read
   with a bound lower date and a LIMIT: a year of episodes can be large).
+* 告警响应 (``marts.agg_alarm_response_by_month``), for the months of the selected period: per grade
+  the alarms, acknowledged, on site, closed, escalated and still open (counts, summed over the
+  rows), and the published p50/p95 minutes to acknowledge and to close row by row (percentiles do
+  not add up): the district's rows (ALL) with no street chosen, else the chosen streets' rows.
 
 A hazard source's street is the street of the unit operating it (``marts.dim_enterprises`` by
 unit code); a source whose unit is not in the registry counts under 未知街道.
@@ -22,6 +26,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from citysafety.act import routing
 from citysafety.share import labels
 from dashboards import charts, components, data, frame
 
@@ -251,6 +256,67 @@ def _episodes_section(
     )
 
 
+RESPONSE_TABLE = "agg_alarm_response_by_month"
+RESPONSE_COUNTS = ["alarms", "acknowledged", "on_site", "closed", "escalated", "still_open"]
+RESPONSE_MINUTES = ["p50_minutes_to_acknowledge", "p95_minutes_to_acknowledge",
+                    "p50_minutes_to_close", "p95_minutes_to_close"]
+
+
+def _grade_name(code: str) -> str:
+    return labels.alarm_grade_name(code, routing.COLORS.get(code))
+
+
+def _response_section(
+    period: tuple[dt.date, dt.date] | None, selected: list[str], source: str, scope: str
+) -> None:
+    texts = labels.MONITORING_RESPONSE_TEXTS
+    if period is None:
+        st.subheader(f"{texts['title']}（{scope}）")
+    else:
+        lo, hi = period
+        months = f"{lo:%Y-%m}" if f"{lo:%Y-%m}" == f"{hi:%Y-%m}" else f"{lo:%Y-%m} 至 {hi:%Y-%m}"
+        st.subheader(f"{texts['title']}（{months}，{scope}）")
+    st.caption(texts["caption"])
+    if not frame.sees(RESPONSE_TABLE):
+        st.caption(f":material/lock: {frame.NOT_IN_SCOPE}")
+        return
+    if source:
+        st.caption(texts["no_source"])
+    # No street chosen: the district's rows, or a limited account's own streets (it has no ALL).
+    streets = selected or frame.viewer_streets() or []
+    try:
+        rows = data.load_alarm_response(streets, period)
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    if rows.empty or int(rows["alarms"].sum()) == 0:
+        st.info(texts["empty"])
+        return
+    rows = rows.assign(grade_name=rows["grade"].map(_grade_name))
+    rows[RESPONSE_COUNTS] = rows[RESPONSE_COUNTS].astype("int64")
+    totals = rows[RESPONSE_COUNTS].sum()
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("告警（所选期间）", f"{int(totals['alarms'])} 起", border=True)
+    c2.metric("已签收", f"{int(totals['acknowledged'])} 起", border=True)
+    c3.metric("已处置完毕", f"{int(totals['closed'])} 起", border=True)
+    c4.metric("尚未结案", f"{int(totals['still_open'])} 起", border=True,
+              help="构建数据时尚未归档的告警（含已处置待归档）。")
+    st.markdown(f"**{texts['by_grade']}**")
+    by_grade = rows.groupby(["grade", "grade_name"], as_index=False)[RESPONSE_COUNTS].sum()
+    frame.table(by_grade, labels.MONITORING_RESPONSE_GRADE_HEADERS)
+    district = not selected and frame.viewer_streets() is None
+    st.markdown(f"**{texts['district'] if district else texts['streets']}**")
+    shown = rows[rows["alarms"] > 0]
+    headers = dict(labels.MONITORING_RESPONSE_ROW_HEADERS)
+    if district:
+        headers.pop("street_name")
+    minutes = {headers[c]: st.column_config.NumberColumn(format="%.1f") for c in RESPONSE_MINUTES}
+    frame.table(shown, headers, keys=3 if not district else 2, column_config=minutes)
+    frame.download_buttons(
+        shown, "监测_告警响应", headers, key="monitoring_response", sheet_name="告警响应"
+    )
+
+
 # --- page -------------------------------------------------------------------------------------
 
 
@@ -293,6 +359,8 @@ def render() -> None:
         _trend_section(period, selected, source, scope)
     st.divider()
     _episodes_section(window, days, selected, source, scope, window_counts["episodes"])
+    st.divider()
+    _response_section(period, selected, source, _scope_text(streets_df, selected, None))
 
 
 if __name__ == "__main__":
