@@ -83,14 +83,11 @@ def open_alarms(scope_streets: list[str] | None, url: str | None = None,
     try:
         with store.session(url) as s:
             found = store.open_alarms(s, scope_streets, now=now)
-            ids = [a.id for a in found]
-            levels = dict(s.execute(sa.select(store.Alarm.id, store.Alarm.escalation_level)
-                                    .where(store.Alarm.id.in_(ids))).all()) if ids else {}
     except sa.exc.SQLAlchemyError as exc:
         raise OperationsUnavailable(T["unreachable"], str(exc).splitlines()[0]) from None
     rows = []
     for a in found:
-        level = int(levels.get(a.id) or 0)
+        level = a.escalation_level
         rows.append({
             "id": a.id,
             "grade": a.grade,

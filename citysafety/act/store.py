@@ -488,6 +488,7 @@ class OpenAlarm:
     started_at: datetime
     acknowledged_at: datetime | None
     age: timedelta
+    escalation_level: int = 0  # the step of the escalation ladder reached (0: not escalated)
 
     @property
     def age_minutes(self) -> float:
@@ -503,7 +504,7 @@ def open_alarms(s: Session, scope_streets: Iterable[str] | None = None,
     if scope_streets is not None:
         query = query.where(Alarm.street_code.in_(sorted(set(scope_streets))))
     return [OpenAlarm(a.id, a.alarm_key, a.hazard_source_id, a.point_id, a.street_code, a.grade, a.status,
-                      a.started_at, a.acknowledged_at, now - a.started_at)
+                      a.started_at, a.acknowledged_at, now - a.started_at, a.escalation_level or 0)
             for a in s.scalars(query.order_by(Alarm.started_at, Alarm.id))]
 
 
