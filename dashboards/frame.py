@@ -687,6 +687,38 @@ def radio_filter(
     return chosen
 
 
+def streets_and_year_sidebar(
+    streets_df: pd.DataFrame,
+    years: list[int],
+    *,
+    key_streets: str,
+    key_year: str,
+    texts: Mapping[str, str],
+    param: str = "year",
+) -> tuple[list[str], int]:
+    """The sidebar of a page read by street and year (示范创建, 宣传教育): the street filter and the
+    year as a radio kept in ``?year=`` (default the latest year), with the frame's reset.
+    ``texts``: the page's ``street_help``, ``year_option`` (with ``{year}``), ``year_label`` and
+    ``year_help``."""
+    default = years[-1]
+
+    def _reset() -> None:
+        st.session_state[key_streets] = []
+        st.session_state[key_year] = default
+
+    with sidebar(reset=_reset):
+        selected = street_filter(streets_df, key=key_streets, help=texts["street_help"])
+        year = radio_filter(
+            {y: texts["year_option"].format(year=y) for y in years},
+            key=key_year,
+            param=param,
+            label=texts["year_label"],
+            default=default,
+            help=texts["year_help"],
+        )
+    return selected, int(year)
+
+
 def select_filter(
     options: Mapping[str, str],
     *,

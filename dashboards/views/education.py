@@ -75,29 +75,6 @@ def coverage_table(district_row: pd.DataFrame, streets: pd.DataFrame) -> pd.Data
     return table
 
 
-# --- filters (sidebar + URL) ------------------------------------------------------------------
-
-
-def _sidebar_filters(streets_df: pd.DataFrame, years: list[int]) -> tuple[list[str], int]:
-    default = years[-1]
-
-    def _reset() -> None:
-        st.session_state[KEY_STREETS] = []
-        st.session_state[KEY_YEAR] = default
-
-    with frame.sidebar(reset=_reset):
-        selected = frame.street_filter(streets_df, key=KEY_STREETS, help=T["street_help"])
-        year = frame.radio_filter(
-            {y: T["year_option"].format(year=y) for y in years},
-            key=KEY_YEAR,
-            param=QP_YEAR,
-            label=T["year_label"],
-            default=default,
-            help=T["year_help"],
-        )
-    return selected, int(year)
-
-
 # --- sections ---------------------------------------------------------------------------------
 
 
@@ -279,7 +256,8 @@ def render() -> None:
     if not years:
         st.info(T["no_data"])
         return
-    selected, year = _sidebar_filters(streets_df, years)
+    selected, year = frame.streets_and_year_sidebar(
+        streets_df, years, key_streets=KEY_STREETS, key_year=KEY_YEAR, texts=T, param=QP_YEAR)
     names = components.street_names(streets_df)
     scope = frame.scope_text(names, selected, frame.DISTRICT)
     # A street office sees its own streets' rows only: never the district row (ALL), nor the

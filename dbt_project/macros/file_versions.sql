@@ -9,7 +9,10 @@
     is the latest version of its file name that loaded rows (a later version rejected as a whole
     or empty leaves the one before it standing). latest_version() orders versions of one file
     name by file_version; a model that takes "the latest file" as a whole list or snapshot
-    keeps is_latest_file_version rows only. -#}
+    keeps is_latest_file_version rows only.
+
+    lineage_columns(): what every staging model carries of a delivered row's lineage, under
+    staging's names - file_version_columns(), source_file, source_row_number, loaded_at. -#}
 
 {% macro delivered_row_id() -%}
     _source_file || '#' || _row_number::varchar || '@v' || _file_version::varchar
@@ -18,4 +21,11 @@
 {% macro file_version_columns() -%}
     _file_version::integer as file_version,
         _file_version = max(_file_version) over (partition by _source_file) as is_latest_file_version
+{%- endmacro %}
+
+{% macro lineage_columns() -%}
+    {{ file_version_columns() }},
+        _source_file as source_file,
+        _row_number::integer as source_row_number,
+        _loaded_at as loaded_at
 {%- endmacro %}

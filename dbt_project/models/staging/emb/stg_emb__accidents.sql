@@ -24,10 +24,7 @@ final as (
         {{ mask_name('contact_name') }} as contact_name_masked,
         {{ mask_phone('contact_phone') }} as contact_phone_masked,
         reported_on::date as reported_on,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

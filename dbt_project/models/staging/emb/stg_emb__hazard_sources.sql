@@ -18,10 +18,7 @@ final as (
         high_high_threshold::double as high_high_threshold,
         -- hazard_sources_YYYYMMDD.csv: the date the snapshot describes
         try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date as snapshot_date,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

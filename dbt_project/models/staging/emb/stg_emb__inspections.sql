@@ -16,10 +16,7 @@ final as (
         penalty_yuan::double as penalty_yuan,
         blacklisted::boolean as blacklisted,
         updated_at::timestamp as updated_at,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -22,10 +22,7 @@ final as (
         hours::double as hours,
         -- The month of the file (trainings_YYYYMM.csv).
         {{ file_month() }} as list_month,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -14,10 +14,7 @@ final as (
         participants::integer as participants,
         -- The month of the file (drills_YYYYMM.csv): a drill listed again later is corrected.
         {{ file_month() }} as list_month,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

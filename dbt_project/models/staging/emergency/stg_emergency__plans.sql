@@ -17,10 +17,7 @@ final as (
         revised_on::date as revised_on,
         -- The month the list describes (plans_YYYYMM.csv) orders the monthly full lists.
         {{ file_month() }} as list_month,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -24,10 +24,7 @@ final as (
         {{ mask_id_no('reporter_id_no') }} as reporter_id_no_masked,
         {{ mask_phone('reporter_phone') }} as reporter_phone_masked,
         updated_at::timestamp as updated_at,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -22,10 +22,7 @@ final as (
         assessed_points::double as assessed_points,
         -- The snapshot's quarter is in the file name (demonstration_2019Q1.xlsx).
         {{ file_quarter() }} as snapshot_quarter,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -17,10 +17,7 @@ final as (
             try_strptime(regexp_extract(_source_file, '(\d{8})', 1), '%Y%m%d')::date,
             _loaded_at::date
         ) as file_date,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -15,10 +15,7 @@ final as (
         injuries::integer as injuries,
         vehicles::integer as vehicles,
         reported_at::timestamp as reported_at,
-        {{ file_version_columns() }},
-        _source_file as source_file,
-        _row_number::integer as source_row_number,
-        _loaded_at as loaded_at
+        {{ lineage_columns() }}
     from source
 )
 
