@@ -386,3 +386,75 @@ def outbox_max_attempts() -> int:
     default 12: with the outbox's back-off, from 2 s doubling to at most 10 min, about half an
     hour of a receiver down or refusing)."""
     return int(_positive("CITYSAFETY_OUTBOX_MAX_ATTEMPTS", 12))
+
+
+# --- Readings over MQTT: the monitoring gateways publish, citysafety.land.mqtt lands -------------
+
+
+def mqtt_host() -> str:
+    """The MQTT broker the monitoring gateways publish to (CITYSAFETY_MQTT_HOST, default
+    127.0.0.1: the Mosquitto of this machine)."""
+    return (os.environ.get("CITYSAFETY_MQTT_HOST") or "").strip() or "127.0.0.1"
+
+
+def mqtt_port() -> int:
+    """The broker's port (CITYSAFETY_MQTT_PORT, default 1883)."""
+    return int(_positive("CITYSAFETY_MQTT_PORT", 1883))
+
+
+def mqtt_client_id() -> str:
+    """The subscriber's client id (CITYSAFETY_MQTT_CLIENT_ID, default `citysafety-landing`). It must
+    stay the same across restarts: the broker keeps the persistent session (the subscription and
+    the readings not yet acknowledged) under it, and redelivers those to the next subscriber of
+    that id. Two subscribers with one id take the session from each other: run one."""
+    value = (os.environ.get("CITYSAFETY_MQTT_CLIENT_ID") or "").strip() or "citysafety-landing"
+    if len(value.encode("utf-8")) > 65535 or any(c in value for c in "+#/"):
+        raise ConfigError(f"CITYSAFETY_MQTT_CLIENT_ID={value!r} 无效：客户端标识不能含 + # / "
+                          "(an MQTT client id has no wildcards or slashes)")
+    return value
+
+
+def mqtt_topic() -> str:
+    """The topic filter of the readings (CITYSAFETY_MQTT_TOPIC, default
+    `xiacheng/monitoring/+/+/readings`): one topic per hazard source and point,
+    `<prefix>/<hazard_source_id>/<point_id>/readings`. The two levels before `readings` name the
+    source and the point whatever the prefix."""
+    value = (os.environ.get("CITYSAFETY_MQTT_TOPIC") or "").strip() or "xiacheng/monitoring/+/+/readings"
+    levels = value.split("/")
+    if len(levels) < 3 or levels[-1] != "readings" or "#" in value:
+        raise ConfigError(f"CITYSAFETY_MQTT_TOPIC={value!r} 无效：应为 …/<危险源>/<监测点>/readings "
+                          "(the filter must end in <source>/<point>/readings, without #)")
+    return value
+
+
+def mqtt_secrets_file() -> Path | None:
+    """The file holding the subscriber's MQTT username and password (CITYSAFETY_MQTT_SECRETS_FILE;
+    default `$CITYSAFETY_HOME/secrets/mqtt.yml` when it exists): YAML or JSON,
+    `{username: …, password: …}`, the owner's only (0600). Named but missing, unreadable or
+    readable by others: the subscriber refuses to start (citysafety.land.mqtt). None: connect
+    without credentials (the demo's loopback broker allows it)."""
+    named = (os.environ.get("CITYSAFETY_MQTT_SECRETS_FILE") or "").strip()
+    if named:
+        return Path(named).expanduser()
+    default = settings().secrets_dir / "mqtt.yml"
+    return default if default.exists() else None
+
+
+def mqtt_flush_seconds() -> float:
+    """Longest a received reading waits in the subscriber's buffer before it is written to a
+    landed file and acknowledged (CITYSAFETY_MQTT_FLUSH_SECONDS, default 5)."""
+    return _positive("CITYSAFETY_MQTT_FLUSH_SECONDS", 5)
+
+
+def mqtt_flush_readings() -> int:
+    """Readings that make the subscriber write a file at once (CITYSAFETY_MQTT_FLUSH_READINGS,
+    default 500)."""
+    return int(_positive("CITYSAFETY_MQTT_FLUSH_READINGS", 500))
+
+
+def mqtt_idle_flush_seconds() -> float:
+    """A buffer that received nothing for this long is written at once
+    (CITYSAFETY_MQTT_IDLE_FLUSH_SECONDS, default 1). The broker sends a client only so many
+    unacknowledged QoS 1 messages (Mosquitto's max_inflight_messages, 20 by default) and holds the
+    rest until those are acknowledged: waiting for the count or the time alone would stall."""
+    return _positive("CITYSAFETY_MQTT_IDLE_FLUSH_SECONDS", 1)
