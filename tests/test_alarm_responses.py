@@ -46,7 +46,7 @@ from citysafety.act import outbox, store
 from citysafety.act.store import AlarmEvent, Notification
 from citysafety.mart.build import prepare_build
 from citysafety.mart.operations import OperationsUnavailable
-from tests.test_operations import pg_url  # noqa: F401 (a fresh PostgreSQL database, or skipped)
+from operations_db import pg_url  # noqa: F401 (a fresh PostgreSQL database, or skipped)
 
 DBT_DIR = str(config.DBT_PROJECT_DIR)
 MARTS = ("fct_alarm_responses", "agg_alarm_response_by_month")

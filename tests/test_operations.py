@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,9 +44,9 @@ from citysafety import config
 from citysafety.act import endpoints, outbox, robots, store
 from citysafety.act.store import Alarm, AlarmEvent, Notification
 from citysafety.config import ConfigError
+from operations_db import db_url, ops, pg_url, sqlite_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 T0 = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)  # 08:30 in Hangzhou
 SECRET = "SECdemo0123456789abcdef"
 TOKEN = "tok3n0f7herob0t"  # the access token in the robot URLs: must never reach an error or a log
@@ -63,54 +62,6 @@ def home(tmp_path, monkeypatch):
     for name in ("CITYSAFETY_OPERATIONS_DB_URL", "CITYSAFETY_WEBHOOKS_FILE", "CITYSAFETY_OUTBOX_MAX_ATTEMPTS"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "home"
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ops' / 'operations.db'}"
-    yield url
-    store.dispose(url)
-
-
-def _postgres_admin() -> sa.Engine:
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
-                             connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as con:
-            con.execute(sa.text("select 1"))
-    except sa.exc.OperationalError as exc:
-        reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return admin
-
-
-@pytest.fixture
-def pg_url():
-    admin = _postgres_admin()
-    name = f"citysafety_ops_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as con:
-        con.execute(sa.text(f'create database "{name}"'))
-    url = f"{PG_SERVER}/{name}"
-    try:
-        yield url
-    finally:
-        store.dispose(url)
-        with admin.connect() as con:
-            con.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request):
-    return request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
-
-
-@pytest.fixture
-def ops(db_url):
-    store.upgrade(db_url)
-    return db_url
 
 
 # ------------------------------------------------------------------ migrations

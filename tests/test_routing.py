@@ -16,9 +16,7 @@ CI=true), as in tests/test_operations.py.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,8 +30,8 @@ from citysafety.act import escalation, routing, store
 from citysafety.act.endpoints import Endpoint
 from citysafety.act.routing import RoutingPolicyError
 from citysafety.act.store import Alarm, AlarmEvent, Notification
+from operations_db import db_url, ops, pg_url, sqlite_url  # noqa: F401 (fixtures)
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 T0 = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)  # 08:30 in Hangzhou
 POLICY = routing.POLICY_FILE
 
@@ -46,49 +44,6 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CITYSAFETY_OPERATIONS_DB_URL", raising=False)
     return tmp_path / "home"
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ops' / 'operations.db'}"
-    yield url
-    store.dispose(url)
-
-
-@pytest.fixture
-def pg_url():
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
-                             connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as con:
-            con.execute(sa.text("select 1"))
-    except sa.exc.OperationalError as exc:
-        reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"citysafety_ops_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as con:
-        con.execute(sa.text(f'create database "{name}"'))
-    url = f"{PG_SERVER}/{name}"
-    try:
-        yield url
-    finally:
-        store.dispose(url)
-        with admin.connect() as con:
-            con.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request):
-    return request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
-
-
-@pytest.fixture
-def ops(db_url):
-    store.upgrade(db_url)
-    return db_url
 
 
 @pytest.fixture(scope="module")
