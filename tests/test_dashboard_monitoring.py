@@ -131,7 +131,7 @@ def episode_rows() -> list[tuple]:
             f"{point}:{start.isoformat()}", point, source, uscc, metric, unit, start, end,
             None if cleared is None else dt.datetime.fromisoformat(cleared), readings, peak, high,
             high_high, peak >= high_high, (end - start).total_seconds() / 60.0, start.date(),
-            unit_street(uscc), UNIT_NAMES.get(uscc),
+            unit_street(uscc), UNIT_NAMES.get(uscc), f"危险源{source}", "二级",
         ))
     return rows
 

@@ -413,6 +413,33 @@ def test_top_alerts_district_and_street(home):
     assert "今日重点提醒（武林街道）" in all_text(at)
 
 
+def test_open_alarms_card_counts_the_live_alarms_of_the_streets(home, tmp_path, monkeypatch):
+    """未结告警 reads the operations database as 告警处置 does (live, not the last publish): the
+    alarms not archived yet, of the chosen streets; how many were escalated."""
+    from datetime import timedelta
+
+    from citysafety.act import escalation, store
+
+    url = f"sqlite:///{tmp_path / 'ops' / 'operations.db'}"
+    monkeypatch.setenv("CITYSAFETY_OPERATIONS_DB_URL", url)
+    store.upgrade(url)
+    now = store.utcnow()
+    try:
+        with store.session(url) as s:
+            made = [store.record_alarm(s, point_id=p, hazard_source_id=h, street_code=street, grade="Ⅲ",
+                                       started_at=now - timedelta(minutes=50), now=now - timedelta(minutes=45))
+                    for p, h, street in (("H1-P1", "H1", "WL"), ("H1-P2", "H1", "WL"), ("H2-P1", "H2", "TS"))]
+            store.act(s, made[2].id, "签收", actor="street_ts", scope_streets=["TS"], now=now - timedelta(minutes=40))
+            assert len(escalation.escalate_due(s, now)) == 2  # 黄色: 30 minutes to acknowledge
+        at = run_app()
+        assert metrics(at)["未结告警"][0] == "3 起"
+        assert "其中已升级 2 起；最久 50 分钟" in all_text(at)
+        assert ("去处置", "alarms", "") in page_links(at)
+        assert metrics(run_app({"streets": "TS"}))["未结告警"][0] == "1 起"
+    finally:
+        store.dispose(url)
+
+
 def test_official_indicators_of_the_selected_year(home):
     at = run_app()
     m = metrics(at)

@@ -208,6 +208,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "day": "报警开始日期",
         "street_code": "街道代码",
         "unit_name": "运营单位名称",
+        "hazard_source_name": "危险源名称",
+        "hazard_level": "危险源等级",
     },
     "fct_risk_points": {
         "risk_point_id": "风险点编号",

@@ -39,7 +39,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from citysafety.share import labels
-from dashboards import charts, components, data, frame
+from dashboards import alarms_data, auth, charts, components, data, frame
 
 # --- constants --------------------------------------------------------------------------------
 
@@ -60,6 +60,7 @@ ALERT_PAGES = {
     "hazards": "views/hazards.py",
     "monitoring": "views/monitoring.py",
     "emergency": "views/emergency.py",
+    "alarms": "views/alarms.py",
 }
 
 
@@ -579,6 +580,25 @@ def _alert_card(
             pass  # the page is not registered (yet): no link
 
 
+def _open_alarms_card(streets: list[str]) -> dict[str, Any]:
+    """The alarms not archived yet, live from the operations database as 告警处置 shows them (the
+    chosen streets, else the viewer's scope); for those who may open 告警处置."""
+    user = auth.current_user()
+    grants = auth.allowed_pages(user)
+    card: dict[str, Any] = dict(title="未结告警", count=None, unit="起", page="alarms", link_label="去处置",
+                                help="平台定级并通知、尚未归档的告警（实时，运营数据库）；超过签收时限未签收的逐级上报。")
+    if grants is not None and "alarms" not in grants:
+        return {**card, "detail": frame.NOT_IN_SCOPE}
+    try:
+        alarms_data.ready()  # never creates the database (a page only reads it)
+        rows = alarms_data.open_alarms(streets or auth.allowed_streets(user))
+    except alarms_data.OperationsUnavailable as exc:
+        return {**card, "detail": exc.message}
+    escalated = int((rows["escalation_level"] > 0).sum())
+    return {**card, "count": len(rows), "detail": (
+        f"其中已升级 {escalated} 起；最久 {int(rows['age_minutes'].max())} 分钟" if len(rows) else None)}
+
+
 def _alerts_section(streets: list[str], scope: str) -> None:
     st.subheader(f"今日重点提醒（{scope}）")
     st.caption("需要今天关注的事项，随街道筛选变化；点击链接查看明细。")
@@ -628,6 +648,7 @@ def _alerts_section(streets: list[str], scope: str) -> None:
         detail=monitoring_note if recent is None
         else f"高高报 {recent_high_high} 起；截至 {as_of:%m-%d %H:%M}",
     ))
+    cards.append(_open_alarms_card(streets))
     broken = None
     plans_note = None if frame.sees("rpt_alerts_today_plans") else frame.NOT_IN_SCOPE
     try:

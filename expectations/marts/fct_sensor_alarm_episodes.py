@@ -3,10 +3,12 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from citysafety.sources import EMB_HAZARD_SOURCES
 from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_sensor_alarm_episodes"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
+HAZARD_LEVELS = list(next(c.choices for c in EMB_HAZARD_SOURCES.columns if c.name == "hazard_level"))
 QUERY = """
 select *,
        coalesce(peak_value >= high_high_threshold, false) as high_high_expected
@@ -34,4 +36,6 @@ def suite() -> gx.ExpectationSuite:
         # The street of the unit operating the hazard source (by credit code), UNKNOWN without one.
         gxe.ExpectColumnValuesToNotBeNull(column="street_code"),
         gxe.ExpectColumnValuesToBeInSet(column="street_code", value_set=STREETS),
+        # The registry's levels: with the threshold reached they grade an alarm (policy/alarms.yml).
+        gxe.ExpectColumnValuesToBeInSet(column="hazard_level", value_set=HAZARD_LEVELS),
     ])

@@ -13,6 +13,10 @@ unit_streets as (
     select * from {{ ref('int_unit_streets_resolved') }}
 ),
 
+points as (
+    select * from {{ ref('int_hazard_points_current') }}
+),
+
 final as (
     select
         episodes.episode_id::varchar as episode_id,
@@ -34,9 +38,14 @@ final as (
         -- added after the first release: new columns go at the end (CHANGELOG.md)
         coalesce(unit_streets.street_code, 'UNKNOWN')::varchar as street_code,
         -- the unit's name by the same rule as its street (int_unit_streets_resolved)
-        unit_streets.unit_name::varchar as unit_name
+        unit_streets.unit_name::varchar as unit_name,
+        -- what grading an alarm needs (policy/alarms.yml): the source's name and risk level as
+        -- the latest hazard-source snapshot lists them, like the thresholds
+        points.hazard_source_name::varchar as hazard_source_name,
+        points.hazard_level::varchar as hazard_level
     from episodes
     left join unit_streets on {{ uscc_key('episodes.uscc') }} = unit_streets.uscc
+    left join points on episodes.point_id = points.point_id
 )
 
 select * from final

@@ -60,6 +60,14 @@ indicators as (
             '当月开始且达到高高报阈值的报警次数。'),
         ('monitoring', '重大危险源监测', 3, 'monitoring_coverage', '监测数据完整率', '比例', 3, false,
             '当月有数据的监测点·天数 ÷（监测点数 × 当月天数），只计当月末前已开始报送的危险源；无危险源时为空。'),
+        ('monitoring', '重大危险源监测', 3, 'alarms_dispatched', '派发处置的告警', '次', 4, true,
+            '当月开始的、由平台定级并通知责任单位处置的告警数（运营数据库，按告警开始时刻，北京时间）。'),
+        ('monitoring', '重大危险源监测', 3, 'alarms_escalated', '超时未签收而升级的告警', '次', 5, true,
+            '当月开始的告警中，超过其级别的签收时限仍未签收、被逐级上报的告警数。'),
+        ('monitoring', '重大危险源监测', 3, 'p95_minutes_to_acknowledge', '签收用时（95%分位）', '分钟', 6, false,
+            '当月开始的告警从产生到签收的分钟数的95%分位数（线性插值），未签收的不计；当月无签收时为空。'),
+        ('monitoring', '重大危险源监测', 3, 'p95_minutes_to_close', '处置完毕用时（95%分位）', '分钟', 7, false,
+            '当月开始的告警从产生到处置完毕的分钟数的95%分位数（线性插值），未处置完毕的不计；当月无时为空。'),
         ('enforcement', '执法检查', 4, 'inspections', '执法检查', '次', 1, true,
             '检查日期在当月的执法检查次数（最新版本），按被检查单位所属街道。'),
         ('enforcement', '执法检查', 4, 'inspections_penalised', '作出罚款的检查', '次', 2, true,
@@ -141,6 +149,28 @@ alarms as (
         sum(episodes)::double as alarm_episodes,
         sum(high_high_episodes)::double as high_high_episodes
     from {{ ref('agg_sensor_alarms_daily') }}
+    group by 1, 2
+),
+
+-- The response to alarms (the operations database, read at each build): counts per street and
+-- the district's percentiles, over every grade (marts.agg_alarm_response_by_month has them per grade).
+responses as (
+    select
+        coalesce(street_code, 'UNKNOWN') as street_code,
+        strptime(alarm_month, '%Y-%m')::date as month,
+        count(*)::double as alarms_dispatched,
+        count(*) filter (where escalated)::double as alarms_escalated
+    from {{ ref('fct_alarm_responses') }}
+    group by 1, 2
+),
+
+response_times as (
+    select
+        'ALL' as street_code,
+        strptime(alarm_month, '%Y-%m')::date as month,
+        quantile_cont(minutes_to_acknowledge, 0.95) as p95_minutes_to_acknowledge,
+        quantile_cont(minutes_to_close, 0.95) as p95_minutes_to_close
+    from {{ ref('fct_alarm_responses') }}
     group by 1, 2
 ),
 
@@ -250,6 +280,10 @@ facts as (
     unpivot (value for indicator in (alarm_episodes, high_high_episodes))
     union all
     select street_code, month, indicator, value
+    from responses
+    unpivot (value for indicator in (alarms_dispatched, alarms_escalated))
+    union all
+    select street_code, month, indicator, value
     from inspections
     unpivot (value for indicator in (inspections, inspections_penalised, penalties_yuan))
     union all
@@ -323,6 +357,8 @@ valued as (
         case
             when grid.indicator = 'monitoring_coverage' then coverage.value
             when grid.indicator = 'records_unknown_street' then coalesce(unknown_street.value, 0)
+            when grid.indicator = 'p95_minutes_to_acknowledge' then response_times.p95_minutes_to_acknowledge
+            when grid.indicator = 'p95_minutes_to_close' then response_times.p95_minutes_to_close
             when grid.indicator = 'deaths_ytd' then null
             when grid.indicator in ('rows_quarantined_to_date', 'rows_delivered_to_date') then null
             else coalesce(additive.value, 0)
@@ -336,6 +372,8 @@ valued as (
         on grid.street_code = coverage.street_code and grid.month = coverage.month
     left join unknown_street
         on grid.street_code = unknown_street.street_code and grid.month = unknown_street.month
+    left join response_times
+        on grid.street_code = response_times.street_code and grid.month = response_times.month
 ),
 
 with_ytd as (
