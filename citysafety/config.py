@@ -388,6 +388,13 @@ def outbox_max_attempts() -> int:
     return int(_positive("CITYSAFETY_OUTBOX_MAX_ATTEMPTS", 12))
 
 
+def alarm_lookback_hours() -> float:
+    """How far back the response looks for published alarm episodes to record and notify
+    (CITYSAFETY_ALARM_LOOKBACK_HOURS, default 24): a history delivered at once (the daily file,
+    a year of backfill) is shown on 监测 but is not a year of alarms to send today."""
+    return _positive("CITYSAFETY_ALARM_LOOKBACK_HOURS", 24)
+
+
 # --- Readings over MQTT: the monitoring gateways publish, citysafety.land.mqtt lands -------------
 
 

@@ -82,7 +82,7 @@ def parsed(tmp_path_factory):
 
 def test_dags_parse_without_errors(parsed):
     assert parsed["errors"] == {}
-    assert set(parsed["dags"]) == {f"ingest_{s.name}" for s in sources.SOURCES} | {"build_mart"}
+    assert set(parsed["dags"]) == {f"ingest_{s.name}" for s in sources.SOURCES} | {"build_mart", "respond_to_alarms"}
 
 
 def test_owners_come_from_the_registry_and_times_have_a_zone(parsed):
@@ -202,3 +202,15 @@ def test_deliveries_start_their_department_and_the_build_takes_the_plan(parsed):
             f":{{'source': '{source.name}', 'poke_interval': 2.0}}"], source.name
     build = parsed["dags"]["build_mart"]["tasks"]
     assert build["dbt.dbt_producer_watcher"]["select"] == SELECT_TEMPLATE
+
+
+def test_the_response_runs_after_each_publish_and_every_minute(parsed):
+    """respond_to_alarms: on the warehouse Asset (a publish) or the minute's tick, whichever comes
+    first; record → escalate → dispatch, each retried and bounded in time; the platform owns it."""
+    dag = parsed["dags"]["respond_to_alarms"]
+    assert dag["timetable"] == "AssetOrTimeSchedule" and dag["tz"] == "Asia/Shanghai"
+    tasks = dag["tasks"]
+    assert {k: v["upstream"] for k, v in tasks.items()} == {
+        "record_alarms": [], "escalate_alarms": ["record_alarms"], "dispatch_notifications": ["escalate_alarms"]}
+    for task_id, task in tasks.items():
+        assert task["retries"] >= 1 and task["timeout"] and task["owner"] == sources.PLATFORM_OWNER, task_id

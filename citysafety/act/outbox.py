@@ -15,7 +15,8 @@ message's identity: enqueuing it again (a restart, a re-run) keeps the one messa
    the second skips the rows the first has locked, and sees the lease once the first commits.
    On SQLite the claiming UPDATE re-checks the lease under the database's single write lock (one
    dispatcher at a time is what the demo runs, and more would still be safe);
-3. it sends each claimed message (httpx, timeout `timeout` seconds, header `Idempotency-Key`,
+3. it sends each claimed message (httpx, timeout `timeout` seconds, header `Idempotency-Key`
+   (`idempotency_header`: percent-encoded when the key is not ASCII),
    no redirect followed), outside any transaction, and records the outcome, guarded by its
    claim:
    - 2xx (and, for the robots, errcode 0) → `sent`, with `sent_at` and the status code;
@@ -43,6 +44,7 @@ import logging
 import random
 import ssl
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -200,7 +202,7 @@ def _attempt(client: httpx.Client, claim: _Claim, endpoint: E.Endpoint | None, t
     target = endpoint.url
     if endpoint.channel == "dingtalk" and endpoint.secret:
         target = robots.dingtalk_signed_url(endpoint.url, endpoint.secret)
-    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": claim.key}
+    headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_header(claim.key)}
     data = json.dumps(claim.payload, ensure_ascii=False).encode("utf-8")
     deadline = time.monotonic() + 3 * timeout
     try:
@@ -225,6 +227,13 @@ def _attempt(client: httpx.Client, claim: _Claim, endpoint: E.Endpoint | None, t
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         return _Outcome("retry", code, f"HTTP {code}: {snippet}", wait)
     return _Outcome("dead", code, f"HTTP {code}: {snippet}")
+
+
+def idempotency_header(key: str) -> str:
+    """The `Idempotency-Key` header of a message: its key, percent-encoded (UTF-8) where it is not
+    plain ASCII (a grade Ⅰ in a change's key, a point named in Chinese): HTTP headers are ASCII.
+    ASCII keys go as they are; a receiver reads the key back with `urllib.parse.unquote`."""
+    return key if key.isascii() else urllib.parse.quote(key, safe="@:/+-._~=")
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -385,6 +385,15 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
+def require_current(url: str | None = None) -> None:
+    """Stop with the reason unless the database is at the newest revision (a writer never
+    writes into tables of another shape; the migration is a step of its own, `init`)."""
+    have, want = current_revision(url), head_revision()
+    if have != want:
+        raise ConfigError(f"运营数据库 {shown_url(url)} 的版本为 {have or '（未建）'}，应为 {want}：请运行 "
+                          f"python -m citysafety.act.store upgrade (the operations database is not migrated)")
+
+
 # --- alarms -----------------------------------------------------------------------------------------
 
 

@@ -134,6 +134,11 @@ def init_airflow(cfg: config.Settings | None = None) -> None:
         done = airflow(["db", "migrate"], env, stdout=out, stderr=subprocess.STDOUT)
     if done.returncode:
         raise SystemExit(f"airflow db migrate failed (exit {done.returncode}); log: {log}")
+    # The operations database (alarms, their audit, the outbox) is migrated with Airflow's, so
+    # that the response loop's first run finds its tables (citysafety.act.store).
+    from citysafety.act import store
+
+    store.upgrade()
 
 
 def pipeline_log_dir(cfg: config.Settings) -> Path:
