@@ -1,6 +1,7 @@
 """Simulated monitoring gateways: the demo's hazard sources publish their points' readings over MQTT.
 
     python -m demo.monitoring publish --seconds 60 [--interval 5]
+    python -m demo.monitoring publish --seconds 0 --interval 10     # until stopped (make serve)
 
 Every `--interval` seconds each monitoring point of the demo's hazard sources (demo.feeds.sensors,
 those listed in the newest snapshot before the demo's end date) publishes one reading, QoS 1, on
@@ -9,7 +10,8 @@ filter, `CITYSAFETY_MQTT_TOPIC`, with its `+` levels filled in), payload
 `{"point_id", "hazard_source_id", "ts" (UTC, ISO-8601 with Z), "value"}`. Values follow the
 point's normal operating level with noise, well below 高报阈值, except one point (the first of
 the list) that goes above its 高报阈值 for three rounds and back (one alarm episode, with its end),
-or for the only round of a short run: the demo shows an alarm.
+or for the only round of a short run: the demo shows an alarm. `--seconds 0` publishes until
+stopped (what `make serve` runs), with that one alarm in its second to fourth rounds.
 
 Credentials: the same secrets file as the subscriber (`CITYSAFETY_MQTT_SECRETS_FILE`, default
 `$CITYSAFETY_HOME/secrets/mqtt.yml` when it exists); none on the demo's loopback broker.
@@ -58,15 +60,16 @@ def reading(source: HazardSource, point: Point, ts: datetime, rng: random.Random
             "value": round(value, 4)}
 
 
-def alarm_rounds(rounds: int) -> set[int]:
-    return {1, 2, 3} if rounds >= 5 else {0}
+def alarm_rounds(rounds: int | None) -> set[int]:
+    return {1, 2, 3} if rounds is None or rounds >= 5 else {0}
 
 
 def publish(seconds: float, interval: float = 5.0, *, host: str | None = None, port: int | None = None,
             topic: str | None = None, seed: int | None = None) -> dict:
-    """Publish rounds of readings for `seconds`; returns counts (and the alarming point)."""
+    """Publish rounds of readings for `seconds` (0: until stopped); returns counts (and the
+    alarming point)."""
     pairs = points(seed)
-    rounds = max(1, int(seconds // interval))
+    rounds = max(1, int(seconds // interval)) if seconds > 0 else None
     alarming, alarm_at = pairs[0][1].point_id, alarm_rounds(rounds)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"citysafety-demo-gateways-{os.getpid()}",
                          clean_session=True, protocol=mqtt.MQTTv311)
@@ -79,7 +82,9 @@ def publish(seconds: float, interval: float = 5.0, *, host: str | None = None, p
     sent = 0
     try:
         start = time.monotonic()
-        for k in range(rounds):
+        k = -1
+        while rounds is None or k + 1 < rounds:
+            k += 1
             now = datetime.now(timezone.utc).replace(microsecond=0)
             infos = []
             for source, point in pairs:
@@ -89,14 +94,14 @@ def publish(seconds: float, interval: float = 5.0, *, host: str | None = None, p
             for info in infos:
                 info.wait_for_publish(timeout=30)
                 sent += info.is_published()
-            log.info("round %d/%d: %d readings%s", k + 1, rounds, len(pairs),
+            log.info("round %d/%s: %d readings%s", k + 1, rounds or "∞", len(pairs),
                      f" ({alarming} above 高报阈值)" if k in alarm_at else "")
-            if k + 1 < rounds:
+            if rounds is None or k + 1 < rounds:
                 time.sleep(max(0.0, start + (k + 1) * interval - time.monotonic()))
     finally:
         client.disconnect()
         client.loop_stop()
-    return {"points": len(pairs), "rounds": rounds, "published": sent, "alarm_point": alarming}
+    return {"points": len(pairs), "rounds": k + 1, "published": sent, "alarm_point": alarming}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Simulated monitoring gateways publishing readings over MQTT.")
     sub = parser.add_subparsers(dest="command", required=True)
     pub = sub.add_parser("publish", help="publish readings for a while")
-    pub.add_argument("--seconds", type=float, default=60, help="how long to publish (default 60)")
+    pub.add_argument("--seconds", type=float, default=60, help="how long to publish (default 60; 0: until stopped)")
     pub.add_argument("--interval", type=float, default=5, help="seconds between rounds (default 5)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

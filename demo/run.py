@@ -7,6 +7,13 @@ run, the bureau's inspections API that `make demo-data` prepared is served on lo
 demo grid database is reached, both passed as `AIRFLOW_CONN_*` variables (a connection already
 configured in the environment, as in production, is left alone); and the demo accounts'
 passwords are shown when the dashboard is up.
+
+`serve` also runs what stands in for the district's offices and gateways: a webhook receiver on
+loopback (demo.receiver; the notices arrive in `$CITYSAFETY_HOME/demo_receiver/received.jsonl`),
+named by a demo webhooks file (`$CITYSAFETY_HOME/secrets/webhooks.yml`, 0600, written at each
+start unless CITYSAFETY_WEBHOOKS_FILE names the operator's own), and the monitoring gateways
+publishing a reading per point every minute over MQTT (demo.monitoring; one point goes above its
+高报阈值 in the second to fourth minute), when the broker answers.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from contextlib import ExitStack, contextmanager
 
 from citysafety import config
 from citysafety.orchestrate import cli
-from demo import accounts, emb_api, grid_db
+from citysafety.orchestrate.runner import VENV_BIN
+from demo import accounts, emb_api, grid_db, receiver, webhooks
 
 
 @contextmanager
@@ -40,8 +48,25 @@ def demo_accounts(cfg: config.Settings) -> str:
     return accounts.show_passwords(cfg.home)
 
 
+def demo_live(cfg: config.Settings, env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """The demo's receiver of the notices (with the webhooks file naming it) and its monitoring
+    gateways, served beside the platform by `serve`."""
+    python = str(VENV_BIN / "python")
+    added = []
+    if not env.get("CITYSAFETY_WEBHOOKS_FILE"):
+        port = receiver.demo_receiver_port()
+        hooks = webhooks.write_demo_webhooks(cfg.home, port, webhooks.demo_hazard_source_ids(cfg.home))
+        added.append(("receiver", [python, "-m", "demo.receiver", "--port", str(port),
+                                   "--out", str(cfg.home / "demo_receiver"), "--secret-file", str(hooks)]))
+        print(f"通知接收端（演示）: 127.0.0.1:{port}，收到的通知见 {cfg.home / 'demo_receiver' / 'received.jsonl'}",
+              flush=True)
+    if cli.mqtt_broker_unreachable() is None:  # else the platform's serve says so
+        added.append(("gateways", [python, "-m", "demo.monitoring", "publish", "--seconds", "0", "--interval", "60"]))
+    return added
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, services=demo_sources, banner=demo_accounts, prog="python -m demo.run")
+    return cli.main(argv, services=demo_sources, banner=demo_accounts, extra=demo_live, prog="python -m demo.run")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from citysafety.orchestrate.runner import (
 from citysafety.orchestrate.scheduler import start_services
 
 Banner = Callable[[config.Settings], str | None]
+# Long-running services a caller adds to `serve` (the demo's webhook receiver and monitoring
+# gateways): (name of its log, argv), started after the platform's own, stopped with them.
+Extra = Callable[[config.Settings, dict], list[tuple[str, list[str]]]]
 
 
 def dashboard_command(port: int | None = None) -> list[str]:
@@ -43,16 +46,42 @@ def service_url(port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def serve(with_airflow: bool = True, services: Services = no_services, banner: Banner | None = None) -> int:
-    """Serve the dashboard (and the Airflow UI with its scheduler) until interrupted."""
+def serve(with_airflow: bool = True, services: Services = no_services, banner: Banner | None = None,
+          extra: Extra | None = None) -> int:
+    """Serve the dashboard (and the Airflow UI with its scheduler, and the MQTT subscriber) until
+    interrupted."""
     cfg = config.settings()
     env = airflow_env(cfg)
-    with services(cfg, env) as extra:  # the scheduler's ingest runs reach these sources
-        env.update(extra)
-        return _serve(cfg, env, with_airflow, banner)
+    with services(cfg, env) as added:  # the scheduler's ingest runs reach these sources
+        env.update(added)
+        return _serve(cfg, env, with_airflow, banner, extra)
 
 
-def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner: Banner | None) -> int:
+def mqtt_broker_unreachable() -> str | None:
+    """Why the MQTT broker (config.mqtt_host/port) does not answer; None when it does."""
+    import socket
+
+    host, port = config.mqtt_host(), config.mqtt_port()
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        return f"{host}:{port} ({exc})"
+    return None
+
+
+def mqtt_subscriber() -> list[tuple[str, list[str]]]:
+    """The MQTT subscriber landing the gateways' readings (citysafety.land.mqtt), when its broker
+    answers; otherwise a line says live readings are off (the daily file still carries them)."""
+    why = mqtt_broker_unreachable()
+    if why:
+        print(f"MQTT 服务 {why} 无法连接：实时读数未接入，监测数据按每日文件更新 "
+              "(no MQTT broker: live readings off; CITYSAFETY_MQTT_HOST/PORT)", flush=True)
+        return []
+    return [("mqtt-subscriber", [str(VENV_BIN / "python"), "-m", "citysafety.land.mqtt", "subscribe"])]
+
+
+def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner: Banner | None,
+           extra: Extra | None = None) -> int:
     import signal
     import time
 
@@ -71,6 +100,9 @@ def _serve(cfg: config.Settings, env: dict[str, str], with_airflow: bool, banner
                          for role, argv in zip(CELERY_ROLES, celery_commands()))
         else:
             procs += start_services(env, log_dir)
+        # Readings within seconds (the sensor feed's live files) and what the caller adds.
+        added = mqtt_subscriber() + (extra(cfg, env) if extra else [])
+        procs.extend(_logged(argv, env, log_dir / f"{name}.log") for name, argv in added)
     procs.append(_logged(dashboard_command(), env, log_dir / "dashboard.log"))
     where = config.bind_address()
     print(f"dashboard:  {service_url(config.dashboard_port())}  (listening on {where}; "
@@ -172,18 +204,20 @@ def run_role(role: str, queues: list[str] | None, concurrency: int | None, name:
 
 
 def main(argv: list[str] | None = None, *, services: Services = no_services,
-         banner: Banner | None = None, prog: str = "python -m citysafety.orchestrate") -> int:
+         banner: Banner | None = None, extra: Extra | None = None,
+         prog: str = "python -m citysafety.orchestrate") -> int:
     """Run one command; a missing or broken setting stops it with the reason (exit 2)."""
     import sys
 
     try:
-        return _main(argv, services=services, banner=banner, prog=prog)
+        return _main(argv, services=services, banner=banner, extra=extra, prog=prog)
     except config.ConfigError as exc:
         print(f"配置错误 (configuration error): {exc}", file=sys.stderr, flush=True)
         return 2
 
 
-def _main(argv: list[str] | None, *, services: Services, banner: Banner | None, prog: str) -> int:
+def _main(argv: list[str] | None, *, services: Services, banner: Banner | None, extra: Extra | None,
+          prog: str) -> int:
     parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pipeline", help="run every DAG once over landing/")
@@ -205,7 +239,7 @@ def _main(argv: list[str] | None, *, services: Services, banner: Banner | None, 
         queues = [q for q in (args.queues or "").split(",") if q.strip()] or None
         return run_role(args.role, queues, args.concurrency, args.name, not args.skip_serve_logs)
     if args.command == "serve":
-        return serve(services=services, banner=banner)
+        return serve(services=services, banner=banner, extra=extra)
     if args.command == "dashboard":
         return serve(with_airflow=False, services=services, banner=banner)
     if args.command == "pipeline":
