@@ -36,6 +36,22 @@ writes bench/results/latest.json and bench/results/latest.md (also printed):
   kpi_safety_targets and its parents) divided by bench/pandas_baseline.py over the same files,
   after checking that both give the same numbers. No target: the price of the platform's
   guarantees (every row loaded or quarantined, lineage, tests) over an analyst's script.
+- alarm_replay_lost, alarm_replay_duplicated, alarm_notify_p95_s: the alarm replay
+  (bench/alarms.py; the same at every scale): 1,000 alarm episodes in ten waves, readings over
+  MQTT through the real subscriber, ingest, dbt build, publish, record and route
+  (citysafety.act.respond), the outbox dispatching to the demo receiver (demo/receiver.py),
+  which fails one request in five. Lost: messages of the outbox the receiver never accepted or
+  not `sent`; duplicated: messages it accepted more than once. Targets 0 and 0. Notify p95:
+  reading landed (the subscriber's file renamed into landing) -> the alarm's last first notice
+  sent, 95th percentile over the 1,000 alarms (p50 in the detail). No target: a wave waits for
+  its dbt build, whose time is the build's (build_vs_hand_sql), not the response's. Every alarm
+  then goes 签收 → 到场 → 处置完毕 → 归档 in the operations store, checked in the detail.
+
+`python -m bench.run --only alarm_replay` runs the named phases alone (comma-separated) and
+writes their results under the work folder (only-results/), not bench/results/. With `--merge`
+they are folded into bench/results/latest.json instead: the whole run's other phases and metrics
+are kept, the phases run replace theirs, and `partial_runs` records the partial run's command,
+scale and times (latest.md says which metrics it measured).
 """
 
 from __future__ import annotations
@@ -76,6 +92,7 @@ PHASES = [
     ("incremental_empty", "the same days at empty history"),
     ("kpi_ours", "headline KPI, our path"),
     ("kpi_pandas", "headline KPI, pandas baseline"),
+    ("alarm_replay", "1,000 alarms: MQTT to the robots through a failing receiver, then to 归档"),
 ]
 # Compared pairs measured again, interleaved (limit, ingest, limit, ingest, ...), best kept:
 # other processes may share the machine, and a pair measured close together is compared.
@@ -325,14 +342,69 @@ def metrics(p: dict) -> dict:
     out["kpi_vs_pandas"] = _metric(
         ours / pandas if ours and pandas else None, None, None,
         detail=f"ours {ours:.1f} s vs pandas {pandas:.1f} s" if ours and pandas else "")
+    out.update(_alarm_metrics(p.get("alarm_replay")))
     return out
+
+
+def _alarm_metrics(ar: dict | None) -> dict:
+    """The alarm replay's three metrics (bench/alarms.py); None values when it did not run."""
+    if not isinstance(ar, dict) or "failed" in ar or "lost" not in ar:
+        return {"alarm_replay_lost": _metric(None, 0, "<="), "alarm_replay_duplicated": _metric(None, 0, "<="),
+                "alarm_notify_p95_s": _metric(None, None, None, "s")}
+    rx, resp = ar["receiver"], ar["response"]
+    trail = (f"{ar['alarms']} alarms (expected {ar['alarms_expected']}; grades "
+             + ", ".join(f"{g} {n}" for g, n in ar["grades"].items())
+             + f"), {resp['archived']} 已归档 with the four audit rows 签收/到场/处置完毕/归档 in order: "
+             f"{resp['complete_trails']}")
+    lost = (f"{ar['messages']} messages ({', '.join(f'{k} {v}' for k, v in ar['messages_by_kind'].items())}) "
+            f"over {rx['requests']} requests, {rx['answers'].get('503', 0)} answered 503 (one in "
+            f"{rx['fail_every']}); not accepted {ar['not_accepted']}, not sent {ar['not_sent']}; {trail}")
+    dup = (f"keys accepted more than once: {ar['duplicated']}; accepted but never enqueued: "
+           f"{ar['unexpected_accepted']}; tries per message {ar['attempts']}")
+    p50 = ar.get("notify_p50_s")
+    notify = (f"reading landed -> last first notice sent, over {ar['notify_latencies']} alarms in "
+              f"{len(ar['waves'])} waves: p50 {p50:.1f} s, max {ar['notify_max_s']:.1f} s; a wave waits "
+              f"for its dbt build (median {sorted(w['dbt_s'] for w in ar['waves'])[len(ar['waves']) // 2]:.1f} s)"
+              if p50 is not None else "")
+    # Messages can only be counted for the alarms that were recorded: an alarm missing from the
+    # store, or one not taken to 归档 with its four audit rows, fails the replay as a loss does.
+    whole = ar["alarms"] == ar["alarms_expected"] == resp["archived"] == resp["complete_trails"]
+    lost_metric = _metric(ar["lost"], 0, "<=", detail=lost if whole else f"CHECK FAILED: {lost}")
+    if not whole:
+        lost_metric["met"] = False
+    return {
+        "alarm_replay_lost": lost_metric,
+        "alarm_replay_duplicated": _metric(ar["duplicated"], 0, "<=", detail=dup),
+        "alarm_notify_p95_s": _metric(ar.get("notify_p95_s"), None, None, "s", detail=notify),
+    }
+
+
+def _merged(path: Path, partial: dict, scale: str) -> dict:
+    """The whole run's results at `path` with the phases of a partial run in place of
+    theirs: its metrics replace those they give, its notes are added, and `partial_runs` says
+    which run measured what, when."""
+    whole = json.loads(path.read_text(encoding="utf-8"))
+    ran = {name for name in partial["phases"]}
+    fresh = {k: v for k, v in partial["metrics"].items() if v.get("value") is not None}
+    whole["phases"] = {**{k: v for k, v in whole["phases"].items() if k not in ran}, **partial["phases"]}
+    whole["metrics"] = {**whole["metrics"], **fresh}
+    record = {"command": partial["command"], "scale": scale, "started_at": partial["started_at"],
+              "finished_at": partial["finished_at"], "wall_s": partial["wall_s"], "phases": sorted(ran),
+              "metrics": sorted(fresh), "failed_phase": partial["failed_phase"]}
+    whole["partial_runs"] = [r for r in whole.get("partial_runs", []) if set(r["phases"]) - ran] + [record]
+    tag = f"[{', '.join(sorted(ran))}] "  # the notes of a partial run: replaced by the next one's
+    whole["notes"] = [n for n in whole["notes"] if not n.startswith(tag)] + [tag + n for n in (
+        f"{', '.join(sorted(fresh))}: measured by `{partial['command']}` ({partial['started_at']} – "
+        f"{partial['finished_at']}), apart from the whole run",
+        *[n for n in partial["notes"] if not n.startswith("peak RSS")])]
+    return whole
 
 
 def _value(m: dict) -> str:
     if m["value"] is None:
         return "—"
     v = m["value"]
-    text = f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"
+    text = str(v) if isinstance(v, int) else f"{v:.2f}" if abs(v) < 100 else f"{v:.0f}"  # counts as counts
     return f"{text} {m['unit']}".strip()
 
 
@@ -431,6 +503,20 @@ def notes(p: dict, scale: str) -> list[str]:
         out.append("incremental days, ingest/prepare_build/dbt seconds: at the history "
                    + ", ".join(split(d) for d in iy["days"]) + "; at empty history "
                    + ", ".join(split(d) for d in ie["days"]))
+    ar = p.get("alarm_replay", {})
+    if ar.get("waves"):
+        def med(key):
+            return steps._median([w[key] for w in ar["waves"]])
+        out.append(f"alarm replay: {ar['seconds']:.0f} s in all; a wave of 100 alarms (medians, s): landed "
+                   f"over MQTT {med('land_s'):.1f}, ingest {med('ingest_s'):.1f}, prepare_build "
+                   f"{med('prepare_build_s'):.1f}, dbt {med('dbt_s'):.1f}, publish {med('publish_s'):.1f}, record "
+                   f"{med('record_s'):.1f}, dispatch {med('dispatch_s'):.1f}; the dispatch's clock was moved "
+                   f"{sum(w['dispatch']['clock_moved_s'] for w in ar['waves']):.0f} s past the outbox's back-off "
+                   "instead of sleeping it (sent_at as the wait makes it); the response: "
+                   f"{ar['response']['actions']} actions in {ar['response']['seconds']:.1f} s, "
+                   f"{ar['response']['refused']} refused"
+                   + (f"; WARNING: {ar['dbt_errors']} of its dbt builds reported failures"
+                      if ar.get("dbt_errors") else ""))
     peaks = {ph: p[ph].get("rss_peak_gb") for ph in p if isinstance(p[ph], dict) and "rss_peak_gb" in p[ph]}
     out.append("peak RSS per phase (GB, process tree, sampled every 0.2 s): "
                + ", ".join(f"{k} {v:.2f}" for k, v in peaks.items()))
@@ -455,7 +541,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS") or 0) or None,
                         help="measure the compared pairs this many times (default: 1 full, 2 otherwise)")
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY") or None,
+                        help="run these phases alone (comma-separated, e.g. alarm_replay); results go to "
+                             "<work>/<scale>/only-results/ unless --results is given")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: fold the phases run into bench/results/latest.json (the other "
+                             "phases' figures kept, the partial run recorded in partial_runs)")
     args = parser.parse_args(argv)
+    if args.merge and not args.only:
+        parser.error("--merge needs --only")
+    only = [n.strip() for n in (args.only or "").split(",") if n.strip()]
+    unknown = sorted(set(only) - {name for name, _ in PHASES})
+    if unknown:
+        parser.error(f"unknown phase(s) {unknown}; phases: {', '.join(name for name, _ in PHASES)}")
 
     days, points = steps.SCALES[args.scale]
     work = (args.work / args.scale).resolve()
@@ -466,7 +564,10 @@ def main(argv: list[str] | None = None) -> int:
            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("CITYSAFETY_DEMO_END", None)
-    command = f"make bench SCALE={args.scale}"
+    command = (f"python -m bench.run --scale {args.scale} --only {','.join(only)}" + (" --merge" if args.merge else "")
+               if only else f"make bench SCALE={args.scale}")
+    if only and args.results == RESULTS and not args.merge:  # never replaces the whole run's results
+        args.results = work / "only-results"
     print(f"{command}: {days} days x {points} points x 1440 readings a day = "
           f"{days * points * 1440 / 1e6:.1f}M sensor readings; work folder {work}", flush=True)
     started = datetime.now(timezone.utc)
@@ -475,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = None
     repeats = args.repeats or DEFAULT_REPEATS[args.scale]
     todo = plan(repeats)
+    if only:
+        todo = [(name, title) for name, title in todo if base(name) in only]
     for i, (name, title) in enumerate(todo, start=1):
         phases[name] = run_phase(name, title, i, len(todo), work, args.scale, env)
         if "failed" in phases[name]:
@@ -496,8 +599,10 @@ def main(argv: list[str] | None = None) -> int:
         "failed_phase": failed,
         "phases": phases,
     }
-    res["targets_met"] = all(m["met"] for m in res["metrics"].values() if m["op"])
     res["notes"] = notes(phases, args.scale) + ([f"the run stopped: phase {failed} failed"] if failed else [])
+    if args.merge:
+        res = _merged(args.results / "latest.json", res, args.scale)
+    res["targets_met"] = all(m["met"] for m in res["metrics"].values() if m["op"])
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "latest.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str) + "\n")
     md = markdown(res)

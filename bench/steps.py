@@ -11,7 +11,8 @@ Homes under the bench work folder (default bench/work/<scale>/):
 - year/  : the delivery set at scale (spine demo feeds + the sensor history), built and published;
 - empty/ : the same non-sensor raw layer, the sensor feed starting from one day (no history);
 - kpi/   : the four spine feeds only (our path for the headline KPI, against pandas);
-- gen/   : the sensor days delivered after the history (incremental runs).
+- gen/   : the sensor days delivered after the history (incremental runs);
+- alarms/: the alarm replay's own home (bench/alarms.py), the same at every scale.
 """
 
 from __future__ import annotations
@@ -812,6 +813,14 @@ def phase_kpi_pandas(homes: Homes, scale: str) -> dict:
                 else f"years: pandas {list(a.index)}, mart {list(b.index)}")}
 
 
+def phase_alarm_replay(homes: Homes, scale: str) -> dict:
+    """1,000 alarms from MQTT to the robots through a receiver failing one request in five, then
+    handled to 归档 (bench/alarms.py). The same at every scale: it does not read the year."""
+    from bench import alarms
+
+    return alarms.replay(homes.work / "alarms")
+
+
 PHASES = {
     "generate": phase_generate,
     "ingest_other": phase_ingest_other,
@@ -827,6 +836,7 @@ PHASES = {
     "incremental_empty": phase_incremental_empty,
     "kpi_ours": phase_kpi_ours,
     "kpi_pandas": phase_kpi_pandas,
+    "alarm_replay": phase_alarm_replay,
 }
 
 
