@@ -54,7 +54,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from bench.steps import _dbt, _elapsed, _median, _p95, say
+from bench.measure import _dbt, _elapsed, _median, _p95, say
 from citysafety import config
 from citysafety import sources as S
 from citysafety.config import Settings

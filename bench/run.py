@@ -73,7 +73,7 @@ PROJECT_ROOT = BENCH_DIR.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench import steps  # noqa: E402
+from bench import measure, steps  # noqa: E402
 
 RESULTS = BENCH_DIR / "results"
 PIPELINE_PHASES = ("ingest_other", "ingest_sensors", "build_year", "publish", "incremental_year")
@@ -506,7 +506,7 @@ def notes(p: dict, scale: str) -> list[str]:
     ar = p.get("alarm_replay", {})
     if ar.get("waves"):
         def med(key):
-            return steps._median([w[key] for w in ar["waves"]])
+            return measure._median([w[key] for w in ar["waves"]])
         out.append(f"alarm replay: {ar['seconds']:.0f} s in all; a wave of 100 alarms (medians, s): landed "
                    f"over MQTT {med('land_s'):.1f}, ingest {med('ingest_s'):.1f}, prepare_build "
                    f"{med('prepare_build_s'):.1f}, dbt {med('dbt_s'):.1f}, publish {med('publish_s'):.1f}, record "

@@ -427,5 +427,5 @@ def test_a_departments_cards_outside_its_grant_say_so(fixture, users_file, monke
     at = _overview_as("traffic", fixture, users_file, monkeypatch)
     captions = [c.value for c in at.caption]
     assert any("数据范围：交警大队" in c for c in captions), captions
-    assert sum("不在您的数据范围内" in c for c in captions) == 5, captions  # every alert card
+    assert sum("不在您的数据范围内" in c for c in captions) == 6, captions  # every alert card, 未结告警 too
     assert "暂无数据" not in captions
