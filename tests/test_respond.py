@@ -266,3 +266,22 @@ def test_an_unacknowledged_alarm_is_escalated_and_every_message_reaches_the_rece
         assert outbox.counts(url) == {"sent": 14}
         assert dict(rx.accepted) == {key: 1 for key in expected}
     assert config.webhooks_file() == hooks
+
+
+def test_an_episode_that_cannot_be_routed_fails_the_run_after_the_others_are_notified(homes, tmp_path):
+    """A (graded Ⅱ by hand, its notice never sent) cannot take a change: the run records and
+    notifies B, then fails naming A (the next run tries A again)."""
+    url = f"sqlite:///{tmp_path / 'operations.db'}"
+    store.upgrade(url)
+    try:
+        with store.session(url) as s:
+            store.record_alarm(s, point_id="P1", started_at=datetime(2026, 5, 1, 10, 1, tzinfo=SHANGHAI),
+                               hazard_source_id="H1", street_code="WL", grade="Ⅱ", now=NOW1)
+        with pytest.raises(respond.RecordFailed, match="P1:2026-05-01T10:01:00"):
+            respond.record_published(homes["live"], NOW2, url=url)
+        assert sorted(k for k in messages(url) if k.startswith(B_KEY)) == [
+            f"{B_KEY}/cancel/enterprise", f"{B_KEY}/cancel/street_office",
+            f"{B_KEY}/notice/enterprise", f"{B_KEY}/notice/street_office"]
+        assert not [k for k in messages(url) if k.startswith(A_KEY)]
+    finally:
+        store.dispose(url)

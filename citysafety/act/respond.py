@@ -54,6 +54,10 @@ order by started_at, point_id
 """
 
 
+class RecordFailed(RuntimeError):
+    """Some episodes could not be recorded or routed; the others were."""
+
+
 @dataclass(frozen=True)
 class Episode:
     """One published alarm episode, as the response reads it (times aware, Asia/Shanghai)."""
@@ -163,9 +167,18 @@ def record_published(cfg: config.Settings | None = None, now: datetime | None = 
     now = instant(now) or utcnow()
     episodes = published_episodes(cfg, now - timedelta(hours=config.alarm_lookback_hours()))
     done = Recorded(episodes=len(episodes))
+    failed: list[str] = []
     for episode in episodes:
-        with store.session(url) as s:  # one alarm, its notices and its audit: all or nothing
-            record_episode(s, episode, policy, now, done)
+        try:
+            with store.session(url) as s:  # one alarm, its notices and its audit: all or nothing
+                record_episode(s, episode, policy, now, done)
+        except (ValueError, sa.exc.IntegrityError) as exc:
+            # One episode the policy cannot route must not hold back the others' notices: they
+            # are recorded, and the run fails afterwards, naming it (retried at the next run).
+            failed.append(f"{episode.episode_id}: {exc}")
+            log.error("respond: %s", failed[-1])
+    if failed:
+        raise RecordFailed(f"{len(failed)} 个报警未能记录或通知（其余已处理）：" + "；".join(failed[:5]))
     log.info("respond: %d episodes in the window, %d new alarms, %d notified, %d changed, %d cancelled, "
              "%d messages", done.episodes, done.new_alarms, done.notified, done.changed, done.cancelled,
              done.messages)
