@@ -50,7 +50,7 @@ demo: demo-data pipeline serve
 PYTEST_WORKERS ?= 2
 PYTEST_DIST    := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # The runs under the real scheduler and Celery workers take tens of minutes on 2 cores: they are
-# `make test-scheduler`, kept out of `make test` so that it stays within its 15 minutes.
+# `make test-scheduler`, kept out of `make test`, whose budget is 15 minutes on 2 cores.
 test: install $(MANIFEST)
 	$(BIN)/python -m pytest $(PYTEST_DIST) --durations=15 -m "not scheduler"
 
