@@ -1,7 +1,8 @@
 """Operations databases for the tests of citysafety.act and its readers: a SQLite file, a fresh
 PostgreSQL database on the machine's server (127.0.0.1:5432, dropped after; when the server does
 not answer the test fails under CI=true and is skipped otherwise, with the reason), and both as
-one parametrised fixture. Import the fixtures into a test module to use them."""
+one parametrised fixture. Import the fixtures into a test module to use them;
+`postgres_admin()` also serves the grid database's tests (tests/test_grid.py)."""
 
 from __future__ import annotations
 

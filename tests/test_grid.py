@@ -30,7 +30,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -48,9 +47,9 @@ from citysafety.raw.ingest import ingest_feed
 from citysafety.land.extracts import NotConfigured, read_watermark
 from citysafety.land.pull import pull_feed
 from citysafety.land.sql_table import connection_url
+from operations_db import postgres_admin
 
 FEED = sources.GRID_HAZARD_REPORTS
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AS_OF = "2024-06-30"
 
 
@@ -168,22 +167,8 @@ def _run_story(engine: sa.Engine, cfg: Settings, *, pull_kwargs: dict, watermark
 
 # ------------------------------------------------------------------ (a) the real PostgreSQL
 
-def _postgres_admin() -> sa.Engine:
-    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
-                              connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as con:
-            con.execute(sa.text("select 1"))
-    except sa.exc.OperationalError as exc:
-        reason = f"PostgreSQL at 127.0.0.1:5432 does not answer: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return engine
-
-
 def test_postgres_incremental_pull_via_the_airflow_connection(tmp_path, monkeypatch, caplog, capsys):
-    admin = _postgres_admin()
+    admin = postgres_admin()  # the server, or the test fails (CI) / skips
     name = f"citysafety_grid_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as con:
         con.execute(sa.text(f'create database "{name}"'))

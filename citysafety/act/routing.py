@@ -56,7 +56,7 @@ THRESHOLDS = (HIGH_HIGH, HIGH)
 THRESHOLD_ALIASES = {"high_high": HIGH_HIGH, "high": HIGH, HIGH_HIGH: HIGH_HIGH, HIGH: HIGH}
 GRADES = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ")  # highest first
 COLORS = {"Ⅰ": "红色", "Ⅱ": "橙色", "Ⅲ": "黄色", "Ⅳ": "蓝色"}
-HAZARD_LEVELS = next(c.choices for c in EMB_HAZARD_SOURCES.columns if c.name == "hazard_level")
+HAZARD_LEVELS = EMB_HAZARD_SOURCES.column("hazard_level").choices
 STREET_OFFICE = "street_office"
 ENTERPRISE_FIELDS = ("hazard_source_id",)  # what an enterprise endpoint template may use
 NEW, CHANGE, CANCEL = "发布", "变更", "解除"

@@ -8,7 +8,7 @@ from citysafety.streets import UNKNOWN_STREET, street_codes
 
 TABLE = "marts.fct_sensor_alarm_episodes"
 STREETS = [*street_codes(), UNKNOWN_STREET]  # the seed dbt_project/seeds/streets.csv
-HAZARD_LEVELS = list(next(c.choices for c in EMB_HAZARD_SOURCES.columns if c.name == "hazard_level"))
+HAZARD_LEVELS = list(EMB_HAZARD_SOURCES.column("hazard_level").choices)
 QUERY = """
 select *,
        coalesce(peak_value >= high_high_threshold, false) as high_high_expected
