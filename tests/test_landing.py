@@ -100,6 +100,28 @@ def test_a_file_seen_settling_is_taken_when_it_has_settled_not_at_the_next_poll(
     assert store.settles_in(S.feed("fire", "fires"), home) is None
 
 
+def test_a_pulled_extract_is_loaded_at_once_a_departments_fresh_file_waits(home, monkeypatch):
+    """The load that follows a pull takes the extract the pull just wrote (written aside and
+    renamed whole by the platform itself), while a department's file changed within the quiet
+    seconds still waits: with the default 2 s, `make pipeline` loaded no inspection and no hidden
+    hazard (the load ran within a second of its pull)."""
+    monkeypatch.setenv("CITYSAFETY_LANDING_QUIET_SECONDS", "30")
+    grid = S.feed("grid", "hazard_reports")
+    assert grid.pull is not None
+    extract = home.landing / "grid" / "hazard_reports" / "hazard_reports_20261204T000000Z.jsonl"
+    extract.parent.mkdir(parents=True)
+    extract.write_text("{}\n", encoding="utf-8")
+    assert store.delivered_files(grid, home) == [extract]
+    assert store.settles_in(grid, home) is None and store.look_signature(grid, home) is not None
+
+    fires = S.feed("fire", "fires")
+    landed = home.landing / "fire" / "fires" / "fires_2016-W01.csv"
+    landed.parent.mkdir(parents=True)
+    landed.write_text("id,date\n", encoding="utf-8")
+    assert store.delivered_files(fires, home) == []
+    assert 25 < store.settles_in(fires, home) <= 30
+
+
 def test_a_look_kept_while_nothing_changed_agrees_with_a_full_look_after_every_change(home, monkeypatch):
     """The trigger answers a look at an unchanged feed from its last look (store.look_signature):
     after each change (a landing, a load, new bytes under a loaded name, a load removed by hand,

@@ -149,6 +149,14 @@ def loads(feed: S.Feed, cfg: Settings) -> list[Path]:
                   if not p.name.startswith(".") and (p / "reconciliation.parquet").exists())
 
 
+def quiet_seconds(feed: S.Feed) -> float:
+    """How long a landed file of the feed must stay unchanged before it is read: a department's
+    upload may still be growing (config.landing_quiet_seconds), but the extracts of a pulled feed
+    are written aside by the platform itself and renamed whole (citysafety.files.atomic_stream),
+    so the load that follows a pull takes them at once."""
+    return 0.0 if feed.pull is not None else config.landing_quiet_seconds()
+
+
 def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
     """The landed files to take now. Partial uploads (`.tmp`, `.part`) and files changed within
     config.landing_quiet_seconds (still being written) wait for a later run. A hidden name
@@ -157,7 +165,7 @@ def delivered_files(feed: S.Feed, cfg: Settings) -> list[Path]:
     folder = cfg.landing / feed.source / feed.feed
     if not folder.is_dir():
         return []
-    quiet, hidden_after = config.landing_quiet_seconds(), config.hidden_report_seconds()
+    quiet, hidden_after = quiet_seconds(feed), config.hidden_report_seconds()
     now_s = time.time()
     files = []
     for p in folder.iterdir():
@@ -178,7 +186,7 @@ def settles_in(feed: S.Feed, cfg: Settings) -> float | None:
     config.landing_quiet_seconds) will have been quiet long enough to be taken; None when no file
     is settling. Hidden names (uploads in progress, reported much later) and partial uploads are
     left out, as delivered_files leaves them."""
-    quiet, now_s, waits = config.landing_quiet_seconds(), time.time(), []
+    quiet, now_s, waits = quiet_seconds(feed), time.time(), []
     try:
         with os.scandir(cfg.landing / feed.source / feed.feed) as listing:
             for entry in listing:
@@ -206,7 +214,7 @@ def look_signature(feed: S.Feed, cfg: Settings) -> tuple | None:
         raw = os.stat(feed_dir(feed, cfg)).st_mtime_ns
     except FileNotFoundError:
         raw = None
-    quiet, hidden_after = config.landing_quiet_seconds(), config.hidden_report_seconds()
+    quiet, hidden_after = quiet_seconds(feed), config.hidden_report_seconds()
     now_s = time.time()
     entries = []
     try:
