@@ -1,0 +1,18 @@
+"""The inspection ranking's backtest: one row per fold (test year, or "overall") and ranker.
+
+Rolling origin by year over the label-complete rows of int_enterprise_features_dated: train on
+the as-of years up to t, test on t + 1, for the model and for the baselines a bureau would use
+(past incidents and size, the official risk colour, random). The arithmetic (AUC with its
+bootstrap interval, the share of next year's events in the top 10 % and 20 %) is
+citysafety.mart.ranking, the same code `choose` and the scores use; the features it reads are
+those of the seed inspection_risk_features.
+"""
+
+from citysafety.mart import ranking
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    features = dbt.ref("int_enterprise_features_dated").df()
+    catalogue = dbt.ref("inspection_risk_features").df()
+    return ranking.backtest(features, sorted(catalogue["feature"]), seed=ranking.SEED)
