@@ -12,6 +12,21 @@ Story: final deaths per year (2016..2020, then a flat, slightly noisy tail) are 
 TARGET_DEATHS, so the action-plan trend is visible: emb 12 -> 6, fire 3 -> 1, road 25 -> 17.
 Malformed rows are extra incidents with no deaths, so they do not change those totals.
 
+Hidden risk: every one of the 240 units has a risk of its own, `hidden_risk(seed, uscc)`, that
+no department delivers. It is drawn once per (seed, code) from its own
+`random.Random(f"{seed}/risk/<uscc>")` — lognormal, sigma RISK_SIGMA, mean 1 — and scaled by the
+unit's industry (INDUSTRY_RISK, mean 1: construction and manufacturing riskier, retail, catering
+and property management safer). It is the same in every year and heavy-tailed: a fifth of the
+units carries about 70% of it. It drives the incidents through their own mechanisms, each with
+its own noise: the unit of an accident (emb) and of a fire with a unit code is drawn with weight
+proportional to it, and a fire at a risky unit hurts someone more often (FIRE_HURT rising with
+risk**FIRE_HURT_POWER, the share over such fires unchanged); demo.feeds.grid files hidden hazards
+against risky units more often, more of them 重大 and rectified late; demo.feeds.inspections
+finds more violations at risky units (the bureau does not know the risk: it chooses units by
+industry); demo.feeds.enterprises_risk_points gives risky units a worse 安全生产标准化等级, less
+insurance and more lapses, a weak, noisy link. Deaths per year still follow TARGET_DEATHS: the
+risk decides where an incident happens, not how many there are or how many die.
+
 Defects, and where they appear (each at least once a year unless said otherwise):
 
 | defect                                                        | feed               | where |
@@ -55,8 +70,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
+import math
 import os
 import random
 import re
@@ -102,6 +119,14 @@ FIRE_HOURS = tuple(range(24)) + (11, 12, 17, 18, 19, 20)
 ROAD_HOURS = tuple(range(6, 24)) + (0, 2, 4, 7, 7, 8, 8, 17, 17, 18, 18)
 # Files delivered a second time as <name>_resend.<ext> (or the next non-empty file if that one is empty).
 RESENDS = ((FIRE_FIRES, "2018-W10"), (TRAFFIC_ROAD_ACCIDENTS, "20170302"))
+
+# The hidden risk of a unit (see the story above): lognormal spread and industry factors.
+RISK_SIGMA = 1.3
+INDUSTRY_RISK = {"E 建筑业": 2.4, "C 制造业": 1.8, "G 交通运输、仓储和邮政业": 1.2, "F 批发和零售业": 0.5,
+                 "H 住宿和餐饮业": 0.6, "K 房地产业": 0.4}  # relative; scaled below to a mean of 1
+SPINE_UNITS = 240  # the units of the incident, grid and inspection feeds (_units of "units")
+# A fire hurts someone (1-3 injured) with chance FIRE_HURT; at a unit, rising with its risk.
+FIRE_HURT, FIRE_HURT_POWER, FIRE_HURT_CAP = 0.2, 0.5, 0.6
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -190,6 +215,34 @@ def _units(rng: random.Random, n: int) -> list[Unit]:
     return units
 
 
+@functools.lru_cache(maxsize=16)
+def _spine_industries(seed: int) -> dict[str, str]:
+    return {u.uscc: u.industry for u in _units(_rng(seed, "units"), SPINE_UNITS)}
+
+
+def _industry_factor(industry: str | None) -> float:
+    """INDUSTRY_RISK scaled so that its mean over the industry mix of _units is 1."""
+    mean = (sum(w * INDUSTRY_RISK[k] for k, (w, _) in INDUSTRIES.items())
+            / sum(w for w, _ in INDUSTRIES.values()))
+    return INDUSTRY_RISK[industry] / mean if industry in INDUSTRY_RISK else 1.0
+
+
+def hidden_risk(seed: int, uscc: str) -> float:
+    """The hidden accident risk of the unit with code `uscc` (mean about 1 over the units).
+
+    Deterministic per (seed, uscc) and the same in every year: a lognormal draw (sigma
+    RISK_SIGMA, mean 1) from `random.Random(f"{seed}/risk/<uscc>")`, times the industry factor
+    for the 240 units of the feeds (a code that is not one of them: the draw alone)."""
+    base = _rng(seed, "risk", uscc).lognormvariate(-RISK_SIGMA ** 2 / 2, RISK_SIGMA)
+    return base * _industry_factor(_spine_industries(seed).get(uscc))
+
+
+def risk_score(seed: int, uscc: str) -> float:
+    """log hidden_risk relative to the median draw before the industry factor (0: a median unit
+    of an average industry; RISK_SIGMA: one standard deviation riskier)."""
+    return math.log(hidden_risk(seed, uscc)) + RISK_SIGMA ** 2 / 2
+
+
 def _street_text(rng: random.Random, short: str) -> str:
     if short in UNMAPPABLE:
         return short
@@ -227,10 +280,11 @@ def _number_ids(events: list[Event], make) -> None:
 
 # ---------------------------------------------------------------- emb/accidents
 
-def _emb_event(rng: random.Random, at: datetime, units: list[Unit]) -> Event:
+def _emb_event(rng: random.Random, at: datetime, units: list[Unit], weights: list[float]) -> Event:
+    """An accident at a unit drawn with weight `weights` (the units' hidden risk)."""
     categories = EMB_ACCIDENTS.column("accident_category").choices
     prefixes = ("39", "38", "37", "35", "58", "59", "88", "33", "89", "30", "31", "86")
-    return Event("emb", at, _street(rng), unit=rng.choice(units), x={
+    return Event("emb", at, _street(rng), unit=rng.choices(units, weights)[0], x={
         "category": rng.choices(categories, [CATEGORY_WEIGHTS.get(c, 0) for c in categories])[0],
         "no_code": rng.random() < 0.08,
         "contact": "" if rng.random() < 0.08 else rng.choice(SURNAMES) + rng.choice(("某某", "某某", "某")),
@@ -238,9 +292,9 @@ def _emb_event(rng: random.Random, at: datetime, units: list[Unit]) -> Event:
     })
 
 
-def _emb_year(seed: int, year: int, units: list[Unit]) -> list[Event]:
+def _emb_year(seed: int, year: int, units: list[Unit], weights: list[float]) -> list[Event]:
     rng = _rng(seed, "emb", year)
-    events = [_emb_event(rng, _clock(rng, rng.choice(_days(year, m)), WORK_HOURS), units)
+    events = [_emb_event(rng, _clock(rng, rng.choice(_days(year, m)), WORK_HOURS), units, weights)
               for m in range(1, 13) for _ in range(rng.choice((1, 1, 2, 2, 2, 3)))]
     _spread(rng, events, _target(rng, "emb", year), cap=3, pile=0.2)
     for e in events:
@@ -274,7 +328,7 @@ def _emb_year(seed: int, year: int, units: list[Unit]) -> list[Event]:
         e.x["category"], e.related = "灼烫", f"XF{year}{rng.randint(9001, 9999)}"
 
     for kind in ("bad_time", "bad_count"):  # extra rows that must be quarantined
-        bad = _emb_event(rng, _clock(rng, rng.choice(_days(year)), WORK_HOURS), units)
+        bad = _emb_event(rng, _clock(rng, rng.choice(_days(year)), WORK_HOURS), units, weights)
         bad.bad, bad.minor, bad.x["loss"] = kind, 1, round(rng.uniform(0.5, 20), 1)
         events.append(bad)
 
@@ -317,32 +371,48 @@ def _emb_rows(seed: int, year: int, events: list[Event]) -> list[tuple[str, date
 
 # ---------------------------------------------------------------- fire/fires
 
+def _casualty_chances(risk: list[float]) -> list[float]:
+    """Per unit, the chance that a fire at it hurts someone: FIRE_HURT * r**FIRE_HURT_POWER, scaled
+    so that the share over fires drawn with weight r stays FIRE_HURT (at most FIRE_HURT_CAP)."""
+    mean = sum(r ** (1 + FIRE_HURT_POWER) for r in risk) / sum(risk)
+    return [min(FIRE_HURT_CAP, FIRE_HURT * r ** FIRE_HURT_POWER / mean) for r in risk]
+
+
 def _fire_event(rng: random.Random, at: datetime, units: list[Unit], place: str | None = None,
-                unit: Unit | None = None) -> Event:
+                unit: Unit | None = None, weights: list[float] | None = None,
+                hurt: list[float] | None = None) -> Event:
+    """A fire; outside homes it mostly gets a unit, drawn with weight `weights` (hidden risk),
+    and someone is hurt with that unit's chance in `hurt` (else with chance FIRE_HURT)."""
     place = place or _pick(rng, PLACES)
+    drawn = None
     if unit is None and units and place not in ("住宅", "其他") and rng.random() < 0.8:
-        unit = rng.choice(units)
+        drawn = rng.choices(range(len(units)), weights)[0]
+        unit = units[drawn]
     address = f"{rng.choice(ROADS)}{rng.randint(1, 400)}号"
     if place == "住宅":
         address += f"{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
-    return Event("fire", at, _street(rng), injured=rng.choices((0, 1, 2, 3), (80, 13, 5, 2))[0], unit=unit, x={
+    chance = FIRE_HURT if drawn is None or hurt is None else hurt[drawn]
+    injured = rng.choices((1, 2, 3), (13, 5, 2))[0] if rng.random() < chance else 0
+    return Event("fire", at, _street(rng), injured=injured, unit=unit, x={
         "address": address, "place": place, "cause": _pick(rng, CAUSES),
         "loss": int(LOSS_MEDIAN_YUAN[place] * rng.lognormvariate(0, 1.0))})
 
 
-def _fire_year(seed: int, year: int, units: list[Unit], linked: list[Event]) -> list[Event]:
+def _fire_year(seed: int, year: int, units: list[Unit], linked: list[Event], weights: list[float]) -> list[Event]:
     rng = _rng(seed, "fire", year)
+    hurt = _casualty_chances(weights)
     days, events = _days(year), []
     for week in range(0, len(days), 7):
         span = days[week:week + 7]
         for _ in range(round(rng.randint(3, 8) * len(span) / 7)):
-            events.append(_fire_event(rng, _clock(rng, rng.choice(span), FIRE_HOURS), units))
+            events.append(_fire_event(rng, _clock(rng, rng.choice(span), FIRE_HOURS), units, weights=weights,
+                                      hurt=hurt))
     homes = [e for e in events if e.x["place"] == "住宅"]
     _spread(rng, homes, max(0, _target(rng, "fire", year) - sum(e.deaths for e in linked)), cap=2, pile=0.15)
     for e in homes:
         e.x["loss"] += e.deaths * 20000
     for kind in ("bad_time", "bad_width"):
-        bad = _fire_event(rng, _clock(rng, rng.choice(days), FIRE_HOURS), units)
+        bad = _fire_event(rng, _clock(rng, rng.choice(days), FIRE_HOURS), units, weights=weights, hurt=hurt)
         bad.bad = kind
         events.append(bad)
     events += linked
@@ -507,14 +577,22 @@ def _jsonl(lines: list[str]) -> bytes:
     return ("".join(f"{line}\n" for line in whole) + "".join(cut)).encode(TRAFFIC_ROAD_ACCIDENTS.encoding)
 
 
+def _incidents(seed: int, year: int) -> tuple[list[Event], list[Event], list[Event]]:
+    """(emb accidents, fires, road accidents) of a year, final values, malformed ones included."""
+    units = _units(_rng(seed, "units"), SPINE_UNITS)
+    risk = [hidden_risk(seed, u.uscc) for u in units]
+    # fires never share a unit with emb by chance
+    accidents = _emb_year(seed, year, units[:120], risk[:120])
+    fires = _fire_year(seed, year, units[120:], [a.link for a in accidents if a.link and a.link.kind == "fire"],
+                       risk[120:])
+    roads = _road_year(seed, year, [a.link for a in accidents if a.link and a.link.kind == "road"])
+    return accidents, fires, roads
+
+
 def _build(seed: int, end: date) -> dict[tuple[Feed, str], bytes]:
-    units = _units(_rng(seed, "units"), 240)
-    emb_units, fire_units = units[:120], units[120:]  # fires never share a unit with emb by chance
     emb_rows, fire_rows, road_lines = [], [], []
     for year in range(FIRST_YEAR, end.year + 1):
-        accidents = _emb_year(seed, year, emb_units)
-        fires = _fire_year(seed, year, fire_units, [a.link for a in accidents if a.link and a.link.kind == "fire"])
-        roads = _road_year(seed, year, [a.link for a in accidents if a.link and a.link.kind == "road"])
+        accidents, fires, roads = _incidents(seed, year)
         emb_rows += _emb_rows(seed, year, accidents)
         fire_rows += _fire_rows(seed, year, fires)
         road_lines += _road_lines(seed, year, roads)

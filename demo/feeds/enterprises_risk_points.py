@@ -18,6 +18,13 @@ every month 1-5 units open and each other unit closes with probability 0.8% (a c
 simply missing from later snapshots), about 500 units by 2026. The inventory starts with 140
 risk points; every quarter 0-4 are added, 0-3 retired, and ~15% reassessed (L or S moves by one).
 
+The official record is a mediocre proxy of the hidden risk (demo.generate.hidden_risk): for the
+240 spine units only, 安全生产标准化等级 is drawn from GRADES tilted towards 三级/未达标 by
+exp(GRADE_TILT * score * rank) (score = demo.generate.risk_score, 0 for a median unit), the
+chance of being insured falls by exp(-INSURED_TILT * score), and the yearly chance of a late
+renewal (lapse) is 12% * exp(LAPSE_TILT * score), at most 50% — each drawn from the unit's own
+`random.Random(f"{seed}/enterprises/risk/<uscc>")`, so the other units are drawn as before.
+
 Defects, and where they appear:
 
 | defect                                                         | feed        | where |
@@ -40,6 +47,7 @@ Defects, and where they appear:
 from __future__ import annotations
 
 import io
+import math
 import os
 import random
 import re
@@ -50,8 +58,8 @@ from pathlib import Path
 
 from citysafety import uscc as U
 from citysafety.config import Settings
-from demo.generate import (INDUSTRIES, ROADS, STREETS, UNMAPPABLE, _pick, _rng, _street_text,
-                                      _units, _uscc)
+from demo.generate import (INDUSTRIES, ROADS, SPINE_UNITS, STREETS, UNMAPPABLE, _pick, _rng,
+                           _street_text, _units, _uscc, risk_score)
 from citysafety.sources import EMB_ENTERPRISES, SAFETY_OFFICE_RISK_POINTS, Feed
 
 FIRST_MONTH = date(2019, 1, 1)
@@ -59,6 +67,9 @@ FIRST_QUARTER = (2019, 1)
 INITIAL_OTHER_UNITS = 150
 INITIAL_RISK_POINTS = 140
 GRADES = {"一级": 3, "二级": 20, "三级": 50, "未达标": 27}
+LAPSE_SHARE = 0.12  # insured unit-years whose renewal comes 1-3 months late
+# How a spine unit's hidden risk (risk_score) shows in its record: a weak, noisy link.
+GRADE_TILT, INSURED_TILT, LAPSE_TILT = 0.25, 0.15, 0.3
 CATEGORIES = {"工业企业": 30, "人员密集场所": 25, "城市建设": 15, "交通运输": 10, "城市生命线": 12,
               "自然灾害": 5, "其他": 3}
 PLACES = {
@@ -189,6 +200,24 @@ def _register(rng: random.Random, code: str, name: str, industry: str, opened: i
     return unit
 
 
+def _with_risk(seed: int, unit: Registered) -> None:
+    """Redraw a spine unit's grade, insurance and lapses with its hidden risk (see the story)."""
+    rng = _rng(seed, "enterprises", "risk", unit.code)
+    score = risk_score(seed, unit.code)
+    unit.grade = rng.choices(list(GRADES), [w * math.exp(GRADE_TILT * score * k)
+                                            for k, w in enumerate(GRADES.values())])[0]
+    unit.upgrade = None
+    if unit.grade in ("三级", "未达标") and rng.random() < 0.2:
+        unit.upgrade = unit.opened + rng.randint(3, 60)
+    base = 0.85 if unit.industry.startswith(("C ", "E ", "G ")) else 0.55
+    unit.insured = unit.hazard or rng.random() < min(0.97, base * math.exp(-INSURED_TILT * score))
+    lapse = min(0.5, LAPSE_SHARE * math.exp(LAPSE_TILT * score))
+    unit.lapses = {}
+    for year in range(FIRST_MONTH.year - 1, FIRST_MONTH.year + 30):
+        if rng.random() < lapse:
+            unit.lapses[year] = rng.randint(1, 3)
+
+
 def _other_unit(rng: random.Random, opened: int, names: set[str]) -> Registered:
     heads, tails = "恒鑫华宏金新天永润瑞中信安嘉博万兴东明远", "达源盛远诚锐成泰丰康通顺业和禾航昌晟辉拓"
     while True:
@@ -215,15 +244,18 @@ def _other_unit(rng: random.Random, opened: int, names: set[str]) -> Registered:
 def registry(seed: int, end: date) -> list[tuple[date, list[Registered]]]:
     """(snapshot date, units listed) for every monthly snapshot due on or before `end`."""
     months = _months(end)
-    spine = _units(_rng(seed, "units"), 240)  # the units of the other feeds, same codes
+    spine = _units(_rng(seed, "units"), SPINE_UNITS)  # the units of the other feeds, same codes
     rng = _rng(seed, "enterprises", "units")
     units = [_register(rng, u.uscc, u.name, u.industry, 0, spine=True) for u in spine]
     names = {u.name for u in units}
     units += [_other_unit(rng, 0, names) for _ in range(INITIAL_OTHER_UNITS)]
     for u in units:  # lapses are drawn per unit, independent of the end date
         for year in range(FIRST_MONTH.year - 1, FIRST_MONTH.year + 30):
-            if rng.random() < 0.12:
+            if rng.random() < LAPSE_SHARE:
                 u.lapses[year] = rng.randint(1, 3)
+    for u in units:  # after every draw of `rng`, so the other units come out as before
+        if u.spine:
+            _with_risk(seed, u)
     out = []
     for i, first in enumerate(months):
         mrng = _rng(seed, "enterprises", f"{first:%Y%m}")
@@ -234,7 +266,7 @@ def registry(seed: int, end: date) -> list[tuple[date, list[Registered]]]:
             born = [_other_unit(mrng, i, names) for _ in range(mrng.randint(1, 5))]
             for u in born:
                 for year in range(first.year, first.year + 30):
-                    if mrng.random() < 0.12:
+                    if mrng.random() < LAPSE_SHARE:
                         u.lapses[year] = mrng.randint(1, 3)
             units += born
         out.append((_month_end(first), [u for u in units if u.opened <= i and (u.closed is None or u.closed > i)]))
@@ -344,7 +376,7 @@ def _new_point(rng: random.Random, n: int, day: date, units) -> RiskPoint:
 
 def inventory(seed: int, end: date) -> list[tuple[int, int, date, list[RiskPoint]]]:
     """(year, quarter, delivery day, points listed) for every quarterly snapshot."""
-    units = [u for u in _units(_rng(seed, "units"), 240) if u.industry.startswith(("C ", "G "))]
+    units = [u for u in _units(_rng(seed, "units"), SPINE_UNITS) if u.industry.startswith(("C ", "G "))]
     points: list[RiskPoint] = []
     out = []
     for i, (y, q, delivered) in enumerate(_quarters(end)):

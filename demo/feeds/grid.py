@@ -9,6 +9,13 @@ date changes rows (later `updated_at`) and adds new ones, which is what the incr
 picks up. Output depends only on (seed, end): each year is drawn from its own
 `random.Random(f"{seed}/grid/<year>")`, and the file is built in report_id order.
 
+Hidden risk: a hazard with a uscc (~55%) is filed against one of the 240 units of
+demo.generate, drawn with weight r**UNIT_POWER, r = demo.generate.hidden_risk (grid workers find
+more wrong at risky units). The unit's risk also raises the chance that the hazard is 重大
+(~ r**MAJOR_POWER) and that it is rectified late (~ r**LATE_POWER), each scaled so that the
+shares below still hold over all hazards with a uscc (and capped at MAJOR_CAP / LATE_CAP);
+hazards without a uscc have the flat shares.
+
 Story and defects (from 2018; about 600 hazards a year, ~8% 重大):
 
 | what                                                           | where |
@@ -30,16 +37,26 @@ Story and defects (from 2018; about 600 hazards a year, ~8% 重大):
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from citysafety.config import Settings
 from demo import grid_db
-from demo.generate import STREETS, SURNAMES, UNMAPPABLE, _rng, _street_text, _units
+from demo.generate import (SPINE_UNITS, STREETS, SURNAMES, UNMAPPABLE, _rng, _street_text, _units,
+                           hidden_risk)
 
 FIRST_YEAR = 2018
 MAJOR_SHARE = 0.08
+UNIT_SHARE = 0.55  # hazards filed against a unit (with its uscc)
+LATE_SHARE = 0.15  # rectified after the deadline
+NEVER_SHARE = 0.03  # never rectified
+# How the unit's hidden risk r shapes a hazard filed against it: the unit is drawn with weight
+# r**UNIT_POWER; it is 重大 with chance ~ r**MAJOR_POWER and rectified late with chance ~ r**LATE_POWER,
+# each scaled so that the share over all hazards with a unit stays MAJOR_SHARE / LATE_SHARE.
+UNIT_POWER, MAJOR_POWER, LATE_POWER = 0.8, 1.0, 0.5
+MAJOR_CAP, LATE_CAP = 0.5, 0.6
 CODES = {"武林": "WL", "天水": "TS", "朝晖": "CH", "潮鸣": "CM", "长庆": "CQ", "石桥": "SQ",
          "东新": "DX", "文晖": "WH"}
 # Made-up community names (社区) per street, for the demo only.
@@ -101,18 +118,53 @@ def _person(rng: random.Random) -> Person:
     return Person(name, body + id_check(body), phone)
 
 
+@dataclass(frozen=True)
+class Units:
+    """The units hazards are filed against, with what their hidden risk makes of a hazard."""
+    units: list
+    cumulative: list[float]  # cumulative draw weights, r**UNIT_POWER
+    major: list[float]  # chance that a hazard at the unit is 重大
+    late: list[float]  # chance that it is rectified after its deadline
+
+    def draw(self, rng: random.Random) -> int:
+        return bisect(self.cumulative, rng.random() * self.cumulative[-1])
+
+
+def _chances(weights: list[float], risk: list[float], power: float, share: float, cap: float) -> list[float]:
+    """min(cap, c * r**power), with c such that the mean chance under `weights` is `share`."""
+    low, high = 0.0, cap / min(r ** power for r in risk)
+    for _ in range(60):  # bisection: the capped mean grows with c
+        c = (low + high) / 2
+        mean = sum(w * min(cap, c * r ** power) for w, r in zip(weights, risk)) / sum(weights)
+        low, high = (c, high) if mean < share else (low, c)
+    return [min(cap, low * r ** power) for r in risk]
+
+
+def _risk_units(seed: int) -> Units:
+    units = _units(_rng(seed, "units"), SPINE_UNITS)  # the same units (uscc) as the emb and fire feeds
+    risk = [hidden_risk(seed, u.uscc) for u in units]
+    weights = [r ** UNIT_POWER for r in risk]
+    cumulative, total = [], 0.0
+    for w in weights:
+        total += w
+        cumulative.append(total)
+    return Units(units, cumulative, _chances(weights, risk, MAJOR_POWER, MAJOR_SHARE, MAJOR_CAP),
+                 _chances(weights, risk, LATE_POWER, LATE_SHARE, LATE_CAP))
+
+
 def _workers(seed: int) -> dict[str, list[Person]]:
     """Grid workers (网格员) of each street: they file most reports."""
     rng = _rng(seed, "grid-workers")
     return {street: [_person(rng) for _ in range(6)] for street in STREETS}
 
 
-def _hazard(rng: random.Random, year: int, units, workers) -> Hazard:
+def _hazard(rng: random.Random, year: int, units: Units, workers) -> Hazard:
     found = date(year, 1, 1) + timedelta(days=rng.randrange((date(year + 1, 1, 1) - date(year, 1, 1)).days))
     created = datetime.combine(found, time(rng.randint(8, 18), rng.randrange(60), rng.randrange(60)))
     street = rng.choices(list(STREETS), list(STREETS.values()))[0]
     community = rng.randrange(len(COMMUNITIES[street]))
-    major = rng.random() < MAJOR_SHARE
+    unit = units.draw(rng) if rng.random() < UNIT_SHARE else None
+    major = rng.random() < (MAJOR_SHARE if unit is None else units.major[unit])
     reporter = rng.choice(workers[street]) if rng.random() < 0.85 else _person(rng)
     deadline = found + timedelta(days=rng.choice((30, 60, 60, 90)) if major else rng.choice((3, 7, 7, 15, 15, 30)))
     h = Hazard(found, created, {})
@@ -121,7 +173,7 @@ def _hazard(rng: random.Random, year: int, units, workers) -> Hazard:
            street=rng.choice(UNMAPPABLE) if rng.random() < 0.02 else _street_text(rng, street),
            community=f"{COMMUNITIES[street][community]}社区",
            grid_code=f"{CODES[street]}-{community + 1:02d}-{rng.randint(1, 12):02d}",
-           uscc=rng.choice(units).uscc if rng.random() < 0.55 else None,
+           uscc=None if unit is None else units.units[unit].uscc,
            description=rng.choice(MAJOR if major else GENERAL),
            level="重大" if major else "一般",
            deadline=deadline,
@@ -133,9 +185,9 @@ def _hazard(rng: random.Random, year: int, units, workers) -> Hazard:
            reporter_phone=reporter.phone)
     allowed = (deadline - found).days
     outcome = rng.random()
-    if outcome < 0.03:
+    if outcome < NEVER_SHARE:
         rectified = None  # never rectified: open and overdue
-    elif outcome < 0.18:
+    elif outcome < NEVER_SHARE + (LATE_SHARE if unit is None else units.late[unit]):
         rectified = deadline + timedelta(days=rng.randint(1, 45 if major else 20))
     else:
         rectified = found + timedelta(days=rng.randint(0, allowed))
@@ -158,7 +210,7 @@ def _hazard(rng: random.Random, year: int, units, workers) -> Hazard:
 
 def hazards(seed: int, end: date) -> list[dict]:
     """Rows of hazard_reports as the grid system shows them at the end of day `end`."""
-    units = _units(_rng(seed, "units"), 240)  # the same units (uscc) as the emb and fire feeds
+    units = _risk_units(seed)
     workers = _workers(seed)
     cutoff = datetime.combine(end, time.max)
     rows = []

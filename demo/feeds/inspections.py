@@ -15,6 +15,11 @@ Story: about 300 inspections a year since 2018 over the units of demo.generate (
 统一社会信用代码 as the accident reports), by four teams. Results follow the findings: none ->
 合格; otherwise mostly 责令整改, 行政处罚 (a penalty, 2,000-500,000 yuan) when there are several,
 now and then 停产整顿. Units fined heavily or shut down sometimes enter the blacklist.
+The bureau chooses units by industry only (it does not know demo.generate.hidden_risk), but
+what it finds follows the unit's hidden risk r: the number of findings is Poisson with mean
+proportional to r**FINDINGS_POWER times the day's thoroughness (a gamma draw, mean 1, shape
+FINDINGS_SHAPE), at most MAX_FINDINGS, scaled so that an inspection finds FINDINGS_MEAN on
+average — so risky units show more violations, but any one inspection is a noisy measure.
 
 Revisions (the same `inspection_id` again with a later `updated_at`), about one in eight:
 
@@ -32,6 +37,7 @@ About 1.5% of inspections have no 统一社会信用代码 (unlicensed operation
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from datetime import date, datetime, timedelta
@@ -39,14 +45,16 @@ from pathlib import Path
 
 from demo.emb_api import DATA_FILE, TOKEN_FILE, data_dir
 from citysafety.secretfiles import write_secret
-from demo.generate import INDUSTRIES, _rng, _units
+from demo.generate import SPINE_UNITS, _rng, _units, hidden_risk
 from citysafety.config import Settings
 
 FIRST_YEAR = 2018
 TEAMS = {"执法一中队": 4, "执法二中队": 4, "执法三中队": 3, "危险化学品执法中队": 1}
 INDUSTRY_WEIGHT = {"C 制造业": 3, "E 建筑业": 3, "G 交通运输、仓储和邮政业": 2}
-FINDINGS = (0, 1, 2, 3, 4, 5, 6, 7, 8)
-FINDINGS_WEIGHTS = (30, 20, 18, 12, 8, 5, 3, 2, 2)
+FINDINGS_MEAN = 2.0  # findings per inspection, over the units the bureau chooses
+FINDINGS_POWER = 0.5  # the mean at a unit ~ hidden_risk ** FINDINGS_POWER
+FINDINGS_SHAPE = 2.0  # gamma shape of the day-to-day variation (inspector, season, luck)
+MAX_FINDINGS = 8
 
 
 def _workdays(year: int) -> list[date]:
@@ -63,16 +71,35 @@ def _penalty(rng, low: int = 2000, high: int = 500_000) -> int:
     return int(min(high, max(low, round(20000 * rng.lognormvariate(0, 0.9), -3))))
 
 
+def _expected_findings(seed: int, units: list, weights: list[float]) -> list[float]:
+    """Per unit, the mean number of findings of an inspection there (before the day's variation)."""
+    level = [hidden_risk(seed, u.uscc) ** FINDINGS_POWER for u in units]
+    scale = FINDINGS_MEAN * sum(weights) / sum(w * v for w, v in zip(weights, level))
+    return [scale * v for v in level]
+
+
+def _findings(rng, mean: float) -> int:
+    """Poisson(mean * a gamma draw of mean 1), at most MAX_FINDINGS."""
+    limit = math.exp(-mean * rng.gammavariate(FINDINGS_SHAPE, 1 / FINDINGS_SHAPE))
+    k, p = 0, rng.random()
+    while p > limit and k < MAX_FINDINGS:
+        k += 1
+        p *= rng.random()
+    return k
+
+
 def _year(seed: int, year: int, units: list) -> list[list[tuple[datetime, dict]]]:
     """Every inspection of a year as its versions [(updated_at, item), ...]."""
     rng = _rng(seed, "inspections", year)
-    weights = [INDUSTRY_WEIGHT.get(u.industry, 1) for u in units]
+    weights = [INDUSTRY_WEIGHT.get(u.industry, 1) for u in units]  # the bureau's choice: by industry
+    expected = _expected_findings(seed, units, weights)  # what it finds: by hidden risk
     days = _workdays(year)
     drawn = []
     for _ in range(rng.randint(285, 315)):
         day = rng.choice(days)
-        unit = rng.choices(units, weights)[0]
-        findings = rng.choices(FINDINGS, FINDINGS_WEIGHTS)[0]
+        i = rng.choices(range(len(units)), weights)[0]
+        unit = units[i]
+        findings = _findings(rng, expected[i])
         r = rng.random()
         if findings == 0:
             result = "合格"
@@ -127,7 +154,7 @@ def _year(seed: int, year: int, units: list) -> list[list[tuple[datetime, dict]]
 
 def records(seed: int, end: date) -> list[dict]:
     """Every version of every inspection with updated_at on or before `end`, in updated_at order."""
-    units = _units(_rng(seed, "units"), 240)  # the units of the accident reports (same codes)
+    units = _units(_rng(seed, "units"), SPINE_UNITS)  # the units of the accident reports (same codes)
     lines = []
     for year in range(FIRST_YEAR, end.year + 1):
         for versions in _year(seed, year, units):

@@ -121,9 +121,9 @@ units as (
 ),
 
 accidents as (
-    -- one row per accident; known from its first report
+    -- one row per accident: known from its first report, under the unit that report named
     select
-        {{ uscc_key('any_value(uscc order by reported_on desc)') }} as uscc,
+        {{ uscc_key('arg_min(uscc, reported_on)') }} as uscc,
         min(occurred_at)::date as occurred_on,
         min(reported_on) as first_reported_on
     from {{ ref('stg_emb__accidents') }}
@@ -131,17 +131,28 @@ accidents as (
     group by accident_id
 ),
 
-fires as (
-    -- one row per fire, known from its first report; with casualties as last reported
+fire_versions as (
+    -- every report of a fire: casualties change for 7 days, a feature reads the report it had
     select
-        {{ uscc_key('any_value(uscc order by reported_at desc)') }} as uscc,
-        min(occurred_at)::date as occurred_on,
-        min(reported_at)::date as first_reported_on,
-        coalesce(
-            arg_max(coalesce(deaths, 0) + coalesce(injuries, 0), reported_at), 0
-        ) > 0 as with_casualties
+        fire_id,
+        {{ uscc_key('uscc') }} as uscc,
+        occurred_at::date as occurred_on,
+        reported_at::date as reported_on,
+        coalesce(deaths, 0) + coalesce(injuries, 0) as casualties
     from {{ ref('stg_fire__fires') }}
     where occurred_at is not null
+),
+
+fires as (
+    -- one row per fire: known from its first report, under the unit that report named; with
+    -- casualties as finally reported (the outcome)
+    select
+        fire_id,
+        arg_min(uscc, reported_on) as uscc,
+        min(occurred_on) as occurred_on,
+        min(reported_on) as first_reported_on,
+        coalesce(arg_max(casualties, reported_on), 0) > 0 as with_casualties
+    from fire_versions
     group by fire_id
 ),
 
@@ -183,11 +194,12 @@ risk_points as (
         regexp_replace(responsible_unit, '[\s\x{3000}]', '', 'g') as unit_name,
         risk_point_id,
         risk_level,
-        -- a quarter's inventory is known from the quarter's end
+        -- a quarter's inventory is delivered on the 10th of the month after the quarter (the
+        -- agreement): known from the first day of the second month after it
         (make_date(
-            (left(snapshot_quarter, 4))::integer,
-            (right(snapshot_quarter, 1))::integer * 3, 1
-        ) + interval 1 month)::date as known_from
+            left(snapshot_quarter, 4)::integer,
+            right(snapshot_quarter, 1)::integer * 3, 1
+        ) + interval 2 month)::date as known_from
     from {{ ref('stg_safety_office__risk_points') }}
     where is_latest_file_version and responsible_unit is not null
 ),
@@ -221,11 +233,6 @@ fire_features as (
             where fires.occurred_on < units.as_of_date and fires.first_reported_on < units.as_of_date
             and fires.occurred_on >= units.as_of_date - {{ window }}
         ) as fires_12m,
-        -- casualties as reported before the as-of date: a later re-report is not known then
-        count(*) filter (
-            where fires.occurred_on < units.as_of_date and fires.first_reported_on < units.as_of_date
-            and fires.occurred_on >= units.as_of_date - {{ history }} and fires.with_casualties
-        ) as casualty_fires_3y,
         count(*) filter (
             where fires.occurred_on >= units.as_of_date
             and fires.occurred_on < units.as_of_date + {{ window }}
@@ -234,6 +241,31 @@ fire_features as (
     from units
     inner join fires on units.uscc = fires.uscc
     group by units.uscc, units.as_of_date
+),
+
+casualty_fires_known as (
+    -- fires of the 3 years before the date whose last report before it had casualties
+    select
+        units.uscc,
+        units.as_of_date,
+        fire_versions.fire_id
+    from units
+    inner join fire_versions
+        on units.uscc = fire_versions.uscc
+        and fire_versions.reported_on < units.as_of_date
+        and fire_versions.occurred_on < units.as_of_date
+        and fire_versions.occurred_on >= units.as_of_date - {{ history }}
+    group by units.uscc, units.as_of_date, fire_versions.fire_id
+    having arg_max(fire_versions.casualties, fire_versions.reported_on) > 0
+),
+
+casualty_fire_features as (
+    select
+        uscc,
+        as_of_date,
+        count(*) as casualty_fires_3y
+    from casualty_fires_known
+    group by uscc, as_of_date
 ),
 
 hazard_features as (
@@ -356,7 +388,7 @@ final as (
             units.as_of_date + {{ window }} <= (select as_of_date from scoring)
         )::boolean as label_complete,
         (
-            coalesce(accident_features.accidents_3y, 0) + coalesce(fire_features.casualty_fires_3y, 0)
+            coalesce(accident_features.accidents_3y, 0) + coalesce(casualty_fire_features.casualty_fires_3y, 0)
             + coalesce(hazard_features.major_hazards_3y, 0)
         )::integer as incidents_3y,
         coalesce(accident_features.accidents_12m, 0)::integer as accidents_12m,
@@ -390,6 +422,8 @@ final as (
         on units.uscc = accident_features.uscc and units.as_of_date = accident_features.as_of_date
     left join fire_features
         on units.uscc = fire_features.uscc and units.as_of_date = fire_features.as_of_date
+    left join casualty_fire_features
+        on units.uscc = casualty_fire_features.uscc and units.as_of_date = casualty_fire_features.as_of_date
     left join hazard_features
         on units.uscc = hazard_features.uscc and units.as_of_date = hazard_features.as_of_date
     left join inspection_features
