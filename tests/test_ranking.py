@@ -347,3 +347,32 @@ def test_baseline_scores_are_rank_percentiles(noise):
 def test_the_ranking_is_quick(signal):
     *_, seconds = signal
     assert seconds < 5
+
+
+def test_the_backtest_reruns_from_a_published_file(tmp_path, capsys):
+    """`python -m citysafety.mart.ranking FILE` reruns the backtest from the published features
+    and agrees with the card the build published beside them; a card that was not computed
+    from these features is reported (exit 1)."""
+    import duckdb
+
+    frame = city(seed=5, units=120)
+    frame["unit_name"] = "单位" + frame["uscc"].str[-3:]
+    bt, ranker, reason = ranking.rerun(frame)
+    card = bt.assign(published_ranker=ranker)
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.register("features", frame)
+    con.register("card", card)
+    con.execute("create table marts.fct_enterprise_risk_features as select * from features")
+    con.execute("create table marts.inspection_model_card as select * from card")
+    con.close()
+    assert ranking.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "overall" in out and reason in out and "一致" in out
+
+    con = duckdb.connect(str(path))
+    con.execute("update marts.inspection_model_card set auc = auc - 0.01 where fold = 'overall'")
+    con.close()
+    assert ranking.main([str(path)]) == 1
+    assert "不一致" in capsys.readouterr().err

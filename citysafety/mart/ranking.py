@@ -579,3 +579,59 @@ def score_open_rows(frame: pd.DataFrame, features, backtest_frame: pd.DataFrame,
     rows = frame[~_flag(frame, "label_complete")]
     scores = _score_dates(frame, rows, list(features), ranker, best_baseline(backtest_frame), seed)
     return scores.assign(decision_zh=reason)
+
+
+# -- rerunning the backtest from a published file ---------------------------------------------
+
+# Columns of marts.fct_enterprise_risk_features that are not features (the key, the unit, the
+# outcome): every other column is one, as in the dbt model that trains.
+NOT_FEATURES = frozenset({"uscc", "as_of_date", "unit_name", "as_of_year", "street_code", "is_scoring_row",
+                          "label_complete", "events_next_12m", "had_event_next_12m"})
+
+
+def rerun(frame: pd.DataFrame, *, n_boot: int = 1000, seed: int = SEED) -> tuple[pd.DataFrame, str, str]:
+    """The backtest of the published features (marts.fct_enterprise_risk_features), as the build
+    ran it: (backtest, the ranker to publish, why)."""
+    features = sorted(c for c in frame.columns if c not in NOT_FEATURES)
+    bt = backtest(frame, features, n_boot=n_boot, seed=seed)
+    ranker, reason = choose(bt)
+    return bt, ranker, reason
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m citysafety.mart.ranking FILE`: rerun the inspection ranking's backtest from a
+    published warehouse or a department's analyst file (marts.fct_enterprise_risk_features),
+    print it, and compare it with the file's marts.inspection_model_card: exit 1 when they differ."""
+    import argparse
+    import sys
+
+    import duckdb
+
+    parser = argparse.ArgumentParser(prog="python -m citysafety.mart.ranking", description=main.__doc__)
+    parser.add_argument("database", help="a published warehouse or analyst DuckDB file")
+    args = parser.parse_args(argv)
+    con = duckdb.connect(args.database, read_only=True)
+    try:
+        frame = con.execute("select * from marts.fct_enterprise_risk_features").df()
+        card = con.execute("select fold, ranker, auc, top20_capture, published_ranker "
+                           "from marts.inspection_model_card").df()
+    finally:
+        con.close()
+    bt, ranker, reason = rerun(frame)
+    pd.set_option("display.width", 160)
+    print(bt[["fold", "ranker", "units", "positives", "events", "auc", "auc_low", "auc_high",
+              "top10_capture", "top20_capture"]].round(3).to_string(index=False))
+    print(f"{reason}（{ranker}）")
+    merged = bt.merge(card, on=["fold", "ranker"], how="outer", suffixes=("", "_published"))
+    differ = merged[~(np.isclose(merged["auc"], merged["auc_published"], equal_nan=True)
+                      & np.isclose(merged["top20_capture"], merged["top20_capture_published"], equal_nan=True))]
+    if len(differ) or (len(card) and card["published_ranker"].iloc[0] != ranker):
+        print("与发布的模型说明不一致 (differs from marts.inspection_model_card):", file=sys.stderr)
+        print(differ[["fold", "ranker", "auc", "auc_published"]].to_string(index=False), file=sys.stderr)
+        return 1
+    print("与发布的模型说明一致 (agrees with marts.inspection_model_card)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
