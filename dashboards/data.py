@@ -1177,6 +1177,72 @@ def load_insurance_trend(year_from: int, year_to: int, streets: list[str] | None
     )
 
 
+# --- 下月检查建议清单 (the 执法与信用 page): the inspection ranking, its model card, the follow-up ---
+#
+# The ranking, which units are on the list, the reasons, the backtest, which ranker is published
+# and why are dbt's (fct_inspection_priorities, inspection_model_card, rpt_inspection_list_followup,
+# described in their YAML); the page selects rows. The list's share of the district is dbt's var,
+# read here for the page's caption only.
+
+INSPECTION_LIST_SHARE = float(_PLAN["inspection_list_share"])
+
+# Every fold and ranker of the card: the test years first, then overall; the model first.
+INSPECTION_MODEL_CARD_SQL = """
+SELECT fold, ranker, ranker_zh, is_published_ranker, train_years, test_year,
+       units, positives, events, auc, auc_low, auc_high, top10_capture, top20_capture,
+       published_ranker, model_version, decision_zh,
+       data_window_start, data_window_end, training_rows, scored_for_start, scored_for_end,
+       features_zh, outcome_zh, known_limits_zh
+FROM marts.inspection_model_card
+ORDER BY fold = 'overall', test_year NULLS LAST, fold, ranker <> 'model', ranker
+"""
+
+# The units on 下月检查建议清单 of the chosen streets (none chosen: the district), by street (the
+# mart's street order) and rank in the street.
+INSPECTION_LIST_SQL = """
+SELECT p.street_code, coalesce(s.street_name, p.street_name) AS street_name,
+       p.street_rank, p.district_rank, p.unit_name, p.uscc, p.risk_score,
+       p.reason_1_zh, p.reason_2_zh, p.reason_3_zh,
+       p.scored_for_start, p.scored_for_end, p.ranker, p.ranker_zh, p.model_version
+FROM marts.fct_inspection_priorities AS p
+LEFT JOIN marts.dim_streets AS s ON s.street_code = p.street_code
+WHERE p.on_inspection_list
+  AND (len($streets::VARCHAR[]) = 0 OR list_contains($streets::VARCHAR[], p.street_code))
+ORDER BY s.street_order NULLS LAST, p.street_code, p.street_rank, p.district_rank, p.uscc
+"""
+
+# One row per list month: the sums over the chosen streets' rows, or the district's (ALL) row.
+INSPECTION_LIST_FOLLOWUP_SQL = """
+SELECT list_month,
+       sum(listed_units)::BIGINT AS listed_units,
+       sum(inspected_units)::BIGINT AS inspected_units,
+       sum(inspections)::BIGINT AS inspections,
+       sum(findings)::BIGINT AS findings,
+       sum(units_with_findings)::BIGINT AS units_with_findings,
+       sum(units_penalised)::BIGINT AS units_penalised
+FROM marts.rpt_inspection_list_followup
+WHERE list_contains($streets::VARCHAR[], street_code)
+GROUP BY list_month
+ORDER BY list_month
+"""
+
+
+def load_inspection_model_card() -> pd.DataFrame:
+    """The backtest of the inspection ranking by fold and ranker (``marts.inspection_model_card``)."""
+    return query(INSPECTION_MODEL_CARD_SQL)
+
+
+def load_inspection_list(streets: list[str] | None) -> pd.DataFrame:
+    """The units on 下月检查建议清单 (``marts.fct_inspection_priorities``), by street and rank."""
+    return query(INSPECTION_LIST_SQL, {"streets": _streets_param(streets)})
+
+
+def load_inspection_list_followup(streets: list[str] | None) -> pd.DataFrame:
+    """What became of each month's list (``marts.rpt_inspection_list_followup``), oldest first:
+    the chosen streets summed, or the district."""
+    return query(INSPECTION_LIST_FOLLOWUP_SQL, {"streets": _district_or(streets)})
+
+
 # --- queries of the 示范创建 page (demonstration marts) -------------------------------------------
 #
 # Where each unit stands and what its verdict is are dbt's (fct_demonstration_units: stage as

@@ -3,15 +3,22 @@
 The fixture warehouse ($CITYSAFETY_HOME/warehouse/citysafety.duckdb) holds the mart tables the
 page reads (marts.dim_streets, marts.fct_inspections, marts.dim_enterprises,
 marts.kpi_official_indicators, with the contracts' columns): nine units, nine inspections in
-2023-2024 and two years of 安责险 indicators. Expected figures are computed by hand in the tests.
+2023-2024 and two years of 安责险 indicators; and for 下月检查建议清单 the inspection ranking
+(marts.fct_inspection_priorities: six units in two streets, two of them listed), its model card
+(marts.inspection_model_card: two folds and overall for the model and three baselines) and the
+follow-up of two list months (marts.rpt_inspection_list_followup). Expected figures are computed
+by hand in the tests.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
+import streamlit
 from streamlit.testing.v1 import AppTest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
@@ -85,9 +92,84 @@ COVERAGE = {
     2024: {"ALL": 0.625, "WL": 0.5, "TS": 0.5, "CH": 1.0},
 }
 
+# 下月检查建议清单 -------------------------------------------------------------------------------
+# uscc, name, street, risk_score, district_rank, street_rank, listed, reasons
+PRIORITIES = [
+    ("U3", "丙建筑公司", "TS", 0.62, 1, 1, True,
+     ("近3年发生生产安全事故 1 起", "现存重大隐患 2 项", "从业人数 120 人")),
+    ("U1", "甲机械厂", "WL", 0.48, 2, 1, True, ("负责的风险点最高为红色", None, None)),
+    ("U2", "乙化工仓储公司", "WL", 0.30, 3, 2, False, ("列入安全生产黑名单", None, None)),
+    ("U4", "丁物流公司", "TS", 0.21, 4, 2, False, (None, None, None)),
+    ("U10", "癸五金店", "WL", 0.12, 5, 3, False, (None, None, None)),
+    ("U11", "子文具店", "TS", 0.05, 6, 3, False, (None, None, None)),
+]
+SCORED_FOR = ("2025-01-01", "2025-12-31")
+RANKERS = {
+    "model": "风险模型（逻辑回归）",
+    "baseline_past_incidents": "基线：既往事故与规模",
+    "baseline_risk_colour": "基线：风险点等级",
+    "baseline_random": "基线：随机",
+}
+FOLDS = {"2023": ("2020-2022", 2023), "2024": ("2020-2023", 2024), "overall": ("2020-2023", None)}
+# ranker -> fold -> (auc, auc_low, auc_high, top10_capture, top20_capture)
+CARD = {
+    "model": {"2023": (0.84, 0.78, 0.90, 0.40, 0.65), "2024": (0.88, 0.82, 0.93, 0.50, 0.71),
+              "overall": (0.86, 0.83, 0.89, 0.45, 0.68)},
+    "baseline_past_incidents": {"2023": (0.69, 0.60, 0.77, 0.25, 0.40), "2024": (0.71, 0.62, 0.79, 0.27, 0.42),
+                                "overall": (0.70, 0.64, 0.76, 0.26, 0.41)},
+    # too little history for the first fold: no metrics
+    "baseline_risk_colour": {"2023": (None, None, None, None, None), "2024": (0.66, 0.57, 0.74, 0.20, 0.36),
+                             "overall": (0.64, 0.57, 0.71, 0.19, 0.35)},
+    "baseline_random": {"2023": (0.49, 0.40, 0.58, 0.10, 0.20), "2024": (0.51, 0.42, 0.60, 0.10, 0.21),
+                        "overall": (0.50, 0.44, 0.56, 0.10, 0.20)},
+}
+# The model of a card whose published ranker is a baseline: it did not beat the baselines.
+MODEL_BEATEN = {"2023": (0.64, 0.55, 0.73, 0.20, 0.35), "2024": (0.68, 0.60, 0.76, 0.22, 0.38),
+                "overall": (0.66, 0.60, 0.72, 0.21, 0.37)}
+DECISIONS = {
+    "model": "模型回测 2 年，整体 AUC 0.86、前 20% 单位覆盖 68% 的事件，均优于各基线，本期采用模型排序",
+    "baseline_past_incidents": "模型回测未优于基线（基线：既往事故与规模），本期采用基线排序（基线：既往事故与规模）",
+}
+MODEL_VERSION = "lr-3f9a2c1d"
+# list_month -> street -> (listed, inspected, share, inspections, findings, with_findings, penalised)
+FOLLOWUP = {
+    "2024-11": {"WL": (1, 0, 0.0, 0, 0, 0, 0), "TS": (1, 1, 1.0, 1, 2, 1, 0), "ALL": (2, 1, 0.5, 1, 2, 1, 0)},
+    "2024-12": {"WL": (1, 1, 1.0, 2, 3, 1, 1), "TS": (1, 0, 0.0, 0, 0, 0, 0), "ALL": (2, 1, 0.5, 2, 3, 1, 1)},
+}
+PRIORITY_TABLES = ("marts.fct_inspection_priorities", "marts.inspection_model_card",
+                   "marts.rpt_inspection_list_followup")
+
+
+def build_priorities(con, published: str = "model", *, empty: bool = False) -> None:
+    """The three tables of 下月检查建议清单 (empty: the tables without rows)."""
+    if empty:
+        for relation in PRIORITY_TABLES:
+            create_mart(con, relation)
+        return
+    version = MODEL_VERSION if published == "model" else published
+    create_mart(con, "marts.fct_inspection_priorities", [
+        (uscc, name, street, STREET_NAMES[street], score, district, in_street, listed, *reasons,
+         *SCORED_FOR, published, RANKERS[published], version)
+        for uscc, name, street, score, district, in_street, listed, reasons in PRIORITIES
+    ])
+    card = {**CARD, "model": MODEL_BEATEN} if published != "model" else CARD
+    create_mart(con, "marts.inspection_model_card", [
+        (fold, ranker, label, ranker == published, train_years, test_year, 6, 2, 3,
+         *card[ranker][fold], published, version, DECISIONS[published], "2020-01-01", "2024-12-31",
+         288, *SCORED_FOR, "既往事故、重大隐患、风险点等级、从业人数",
+         "评估日起12个月内发生至少一起生产安全事故、有人员伤亡的火灾或重大隐患",
+         "排序反映历史数据中的相关性，不是因果判断；年度回测样本较小。")
+        for fold, (train_years, test_year) in FOLDS.items() for ranker, label in RANKERS.items()
+    ])
+    create_mart(con, "marts.rpt_inspection_list_followup", [
+        (f"{street}:{month}", month, street, *counts)
+        for month, by_street in FOLLOWUP.items() for street, counts in by_street.items()
+    ])
+
 
 def build_warehouse(
-    db_path: Path, *, tables: tuple[str, ...] = ("streets", "inspections", "enterprises", "kpi")
+    db_path: Path, *, tables: tuple[str, ...] = ("streets", "inspections", "enterprises", "kpi", "priorities"),
+    published: str = "model",
 ) -> None:
     with open_warehouse(db_path) as con:
         if "streets" in tables:
@@ -127,6 +209,8 @@ def build_warehouse(
                          None, None)  # the education indicators
                     )
             create_mart(con, "marts.kpi_official_indicators", rows)
+        if "priorities" in tables or "priorities_empty" in tables:
+            build_priorities(con, published, empty="priorities_empty" in tables)
 
 
 warehouse_home = warehouse_fixture(build_warehouse)
@@ -281,7 +365,7 @@ def test_bad_query_params_fall_back(home):
 def test_download_buttons(home):
     at = run_page()
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels.count("下载 CSV") == 4 and labels.count("下载 Excel") == 4
+    assert labels.count("下载 CSV") == 5 and labels.count("下载 Excel") == 5
 
 
 def test_missing_mart_table_shows_message(tmp_path, monkeypatch):
@@ -299,6 +383,151 @@ def test_missing_warehouse_shows_friendly_message(tmp_path, monkeypatch):
     assert any("数据仓库尚未发布" in i.value for i in at.info)
 
 
+# --- 下月检查建议清单 ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """file name -> bytes of every download button the page draws (the real button still drawn)."""
+    captured: dict[str, bytes] = {}
+    original = streamlit.download_button
+
+    def spy(label, data, *args, **kwargs):
+        captured[kwargs.get("file_name")] = data() if callable(data) else data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", spy)
+    return captured
+
+
+def priority_list(at: AppTest) -> pd.DataFrame:
+    return table_with(at, "主要原因")
+
+
+def test_priorities_district_summary_list_and_followup(home):
+    at = run_page()
+    text = all_text(at)
+    assert "下月检查建议清单（全部街道）" in text
+    # The model is published: what the card's overall rows say, with the best baseline by AUC.
+    assert ("本期排序采用风险模型（逻辑回归）。按年滚动回测（检验 2023–2024年）：AUC 0.86（95% 区间 0.83–0.89），"
+            "排名前 20% 的单位集中了下一年 68% 的事件；各基线中最佳的是“基线：既往事故与规模”，AUC 0.70、前 20% 为 41%。"
+            ) in text
+    assert f"采用原因：{DECISIONS['model']}。" in text
+    assert not any("未采用风险模型" in w.value for w in at.warning)
+    # The card by fold, in the expander: AUC with its interval, captures in percent, none where null.
+    card = table_with(at, "AUC（95% 区间）")
+    assert len(card) == 12 and list(card["回测折"].unique()) == ["2023年", "2024年", "合计（各年合并）"]
+    assert list(card["排序方法"][:4]) == ["风险模型（逻辑回归）", "基线：既往事故与规模", "基线：随机", "基线：风险点等级"]
+    overall = card[card["回测折"] == "合计（各年合并）"].set_index("排序方法")
+    assert overall.loc["风险模型（逻辑回归）", "AUC（95% 区间）"] == "0.86（0.83–0.89）"
+    assert overall.loc["风险模型（逻辑回归）", "前20%单位所占事件（%）"] == 68.0
+    assert overall.loc["风险模型（逻辑回归）", "本期采用"] == "是"
+    assert overall.loc["基线：随机", "前10%单位所占事件（%）"] == 10.0
+    colour_2023 = card[(card["回测折"] == "2023年") & (card["排序方法"] == "基线：风险点等级")].iloc[0]
+    assert colour_2023["AUC（95% 区间）"] == "—" and pd.isna(colour_2023["前20%单位所占事件（%）"])
+    assert "**使用的特征**：既往事故、重大隐患、风险点等级、从业人数" in text
+    assert "年度回测样本较小" in text
+    assert f"模型版本：{MODEL_VERSION}" in text and "评估日 2020-01-01 起，结果期至 2024-12-31，共 288 行" in text
+    # The list: the two listed units, by street (武林 before 天水 in the streets' order).
+    assert metrics(at)["列入清单单位"] == "2 家"
+    assert "预测期：2025-01-01 至 2025-12-31；排序方法：风险模型（逻辑回归）" in text
+    listed = priority_list(at)
+    # On the page the unit's name leads (a part split off for the reasons keeps it).
+    assert list(listed.columns) == ["单位名称", "街道", "街道内排名", "全区排名", "统一社会信用代码", "风险评分（%）",
+                                    "主要原因"]
+    assert listed.values.tolist() == [
+        ["甲机械厂", "武林街道", 1, 2, "U1", 48.0, "负责的风险点最高为红色"],
+        ["丙建筑公司", "天水街道", 1, 1, "U3", 62.0, "近3年发生生产安全事故 1 起；现存重大隐患 2 项；从业人数 120 人"],
+    ]
+    assert all("主要原因" not in part.columns or part.columns[0] == "单位名称"
+               for part in (e.value for e in at.dataframe))
+    # Follow-up: the district's (ALL) latest month, and the months latest first.
+    m = metrics(at)
+    assert "上月清单落实情况（2024年12月，全部街道）" in text
+    assert m["清单单位"] == "2 家"
+    assert m["当月已检查"] == "1 家（50.0%）"
+    assert m["清单单位发现问题"] == "3 项"
+    assert m["发现问题的清单单位"] == "1 家"
+    assert m["受处罚的清单单位"] == "1 家"
+    followup = table_with(at, "清单月份")
+    assert list(followup.columns) == ["清单月份", "清单单位（家）", "已检查（家）", "检查率（%）", "发现问题（项）",
+                                      "问题单位（家）", "受处罚单位（家）"]
+    assert followup.values.tolist() == [["2024年12月", 2, 1, 50.0, 3, 1, 1], ["2024年11月", 2, 1, 50.0, 2, 1, 0]]
+    assert len([d for d in at.dataframe if "清单月份" in d.value.columns]) == 1  # one table, not split
+
+
+def test_priorities_one_street(home):
+    at = run_page({"streets": "TS"})
+    assert "下月检查建议清单（天水街道）" in all_text(at)
+    assert priority_list(at).values.tolist() == [
+        ["丙建筑公司", "天水街道", 1, 1, "U3", 62.0, "近3年发生生产安全事故 1 起；现存重大隐患 2 项；从业人数 120 人"],
+    ]
+    m = metrics(at)
+    assert m["列入清单单位"] == "1 家"
+    assert m["清单单位"] == "1 家" and m["当月已检查"] == "0 家（0.0%）" and m["受处罚的清单单位"] == "0 家"
+    assert table_with(at, "清单月份")["已检查（家）"].tolist() == [0, 1]
+
+    # Two streets through the widget: their rows summed; a street without listed units says so.
+    at.multiselect(key="enforcement_streets").select("WL").run()
+    assert priority_list(at)["单位名称"].tolist() == ["甲机械厂", "丙建筑公司"]
+    assert metrics(at)["当月已检查"] == "1 家（50.0%）"
+    at.multiselect(key="enforcement_streets").unselect("WL").unselect("TS").select("CH").run()
+    assert any("所选街道没有列入下月检查建议清单的单位" in i.value for i in at.info)
+    assert metrics(at)["列入清单单位"] == "0 家"
+
+
+def test_priorities_download_is_the_list_in_scope(home, downloads):
+    run_page()
+    stem = "执法_下月检查建议清单_2025-01"
+    raw = downloads[f"{stem}.csv"]
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
+    csv = pd.read_csv(io.StringIO(raw.decode("utf-8-sig")), dtype=str)
+    assert list(csv.columns) == ["街道", "街道内排名", "全区排名", "单位名称", "统一社会信用代码", "风险评分（%）", "主要原因"]
+    assert csv["统一社会信用代码"].tolist() == ["U1", "U3"]  # the listed units only
+    assert csv["风险评分（%）"].tolist() == ["48.0", "62.0"]
+    assert downloads[f"{stem}.xlsx"][:2] == b"PK"
+
+    downloads.clear()
+    run_page({"streets": "WL"})
+    csv = pd.read_csv(io.StringIO(downloads[f"{stem}.csv"].decode("utf-8-sig")), dtype=str)
+    assert csv["单位名称"].tolist() == ["甲机械厂"]
+
+
+def test_priorities_baseline_in_use_is_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", published="baseline_past_incidents")
+    at = run_page()
+    warning = next(w.value for w in at.warning if "未采用风险模型" in w.value)
+    assert warning == ("本期未采用风险模型，排序采用“基线：既往事故与规模”。"
+                       f"{DECISIONS['baseline_past_incidents']}。")
+    text = all_text(at)
+    assert ("按年滚动回测（检验 2023–2024年）：本期采用的“基线：既往事故与规模” AUC 0.70（95% 区间 0.64–0.76），"
+            "排名前 20% 的单位集中了下一年 41% 的事件；风险模型（逻辑回归） AUC 0.66、前 20% 为 37%。") in text
+    assert "本期排序采用风险模型" not in text
+    assert "风险评分为排名百分位" in text and "排序方法：基线：既往事故与规模" in text
+    assert metrics(at)["列入清单单位"] == "2 家"
+
+
+@pytest.mark.parametrize("tables, message", [
+    (("streets", "inspections", "enterprises", "kpi"), "数据集市中暂无下月检查建议清单"),  # an older warehouse
+    (("streets", "inspections", "enterprises", "kpi", "priorities_empty"), "检查排序模型尚未产生结果"),
+])
+def test_priorities_absent_or_empty_say_so_and_the_page_works(tmp_path, monkeypatch, tables, message):
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path))
+    monkeypatch.setenv("CITYSAFETY_AUTH", "off")  # pages without sign-in
+    build_warehouse(tmp_path / "warehouse" / "citysafety.duckdb", tables=tables)
+    at = run_page()
+    assert [i.value for i in at.info if "下月检查建议清单" in i.value or "检查排序模型" in i.value] == [
+        next(i.value for i in at.info if message in i.value)
+    ]
+    assert not [w for w in at.warning if w.icon != ":material/lock_open:"]  # only the app's sign-in-off banner
+    m = metrics(at)
+    assert m["执法检查"] == "9 次" and m["黑名单单位"] == "2 家" and m["安责险覆盖率（当前）"] == "62.5%"
+    assert "列入清单单位" not in m and "清单单位" not in m
+    assert [b.proto.label for b in at.get("download_button")].count("下载 CSV") == 4
+
+
 # --- real server + browser --------------------------------------------------------------------
 
 
@@ -312,4 +541,6 @@ def test_served_page_renders_in_chromium(warehouse_home, tmp_path):
         body = page.inner_text("body")
         assert "17.0 万元" in body
         assert "62.5%" in body
+        wait_text(page, "上月清单落实情况", exact=False, timeout=10_000)
+        assert "本期排序采用风险模型（逻辑回归）" in page.inner_text("body")
         screenshot(page, PAGE, grow_viewport=True)

@@ -738,6 +738,28 @@ BY_TABLE: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _ranking_feature_labels() -> dict[str, str]:
+    """The features of the inspection ranking as the seed names them (dbt_project/seeds/
+    inspection_risk_features.csv: one list for dbt, the model, the reasons and these headers)."""
+    import csv
+
+    from citysafety.config import DBT_PROJECT_DIR
+
+    with (DBT_PROJECT_DIR / "seeds" / "inspection_risk_features.csv").open(encoding="utf-8", newline="") as f:
+        return {row["feature"]: row["label_zh"] for row in csv.DictReader(f)}
+
+
+BY_TABLE["fct_enterprise_risk_features"] = {
+    "as_of_date": "评估日",
+    "as_of_year": "评估年份",
+    "is_scoring_row": "是否本期评估日",
+    "label_complete": "结果期是否已结束",
+    **_ranking_feature_labels(),
+    "events_next_12m": "此后12个月事件数",
+    "had_event_next_12m": "此后12个月是否发生事件",
+}
+
 # --- dashboard pages: captions of the pages' own tables and filters (dashboards/views/) --------
 
 # risk page (dashboards/views/risk.py)
@@ -1051,6 +1073,87 @@ ENFORCEMENT_COVERAGE_HEADERS = {
     "insured": "安责险在保（家）",
     "coverage_pct": "安责险覆盖率（%）",
     "snapshot_date": "名录日期",
+}
+# 下月检查建议清单 on the enforcement page: its texts ({…}: filled in by the page) and the
+# headers of its tables. The ranking, the list, the backtest and why a ranker is published are
+# the mart's (fct_inspection_priorities, inspection_model_card, rpt_inspection_list_followup).
+ENFORCEMENT_PRIORITY_TEXTS = {
+    "title": "下月检查建议清单（{scope}）",
+    "missing": "数据集市中暂无下月检查建议清单（检查排序模型尚未发布），请重新运行数据管道 make pipeline。",
+    "empty": "检查排序模型尚未产生结果，暂无下月检查建议清单。",
+    "years": "检验 {years}",
+    "no_years": "尚无可检验的年份",
+    "auc": "AUC {auc}",
+    "auc_interval": "{auc}（95% 区间 {low}–{high}）",
+    "auc_range": "{auc}（{low}–{high}）",  # in the card's table, under its header AUC（95% 区间）
+    "summary_model": "本期排序采用{ranker}。按年滚动回测（{years}）：{auc}，排名前 20% 的单位集中了下一年 {top20} 的事件；"
+                     "各基线中最佳的是“{baseline}”，AUC {baseline_auc}、前 20% 为 {baseline_top20}。",
+    "summary_model_only": "本期排序采用{ranker}。按年滚动回测（{years}）：{auc}，排名前 20% 的单位集中了下一年 {top20} 的事件。",
+    "decision": "采用原因：{decision}。",
+    "baseline_warning": "本期未采用风险模型，排序采用“{ranker}”。{decision}。",
+    "summary_baseline": "按年滚动回测（{years}）：本期采用的“{ranker}” {auc}，排名前 20% 的单位集中了下一年 {top20} 的事件；"
+                        "{model} AUC {model_auc}、前 20% 为 {model_top20}。",
+    "summary_no_metrics": "回测历史不足，{ranker}尚无回测指标（AUC、前 20% 事件集中度）。",
+    "card_expander": "回测明细与模型说明",
+    "card_folds": "各回测折（按年滚动：用此前各年训练，检验下一年；合计为各折合并）",
+    "fold_year": "{fold}年",
+    "fold_overall": "合计（各年合并）",
+    "published_yes": "是",
+    "published_no": "",
+    "card_features": "**使用的特征**：{text}",
+    "card_outcome": "**预测结果**：{text}",
+    "card_limits": "**已知局限**：{text}",
+    "card_window": "训练数据：评估日 {start} 起，结果期至 {end}，共 {rows} 行（单位×评估日）；模型版本：{version}。",
+    "list_caption": "预测期：{start} 至 {end}；排序方法：{ranker}。清单为全区风险评分排名前 {share} 的在册单位，"
+                    "按街道、街道内排名列出；主要原因为使评分高于一般单位的前三项因素。不随检查年份筛选变化。",
+    "baseline_score_note": "本期采用基线排序，风险评分为排名百分位（越高越靠前），不是发生事件的概率。",
+    "listed": "列入清单单位",
+    "units_value": "{n} 家",
+    "no_listed": "所选街道没有列入下月检查建议清单的单位。",
+    "reasons_sep": "；",
+    "list_file": "执法_下月检查建议清单_{start}",
+    "list_sheet": "下月检查建议清单",
+    "followup_title": "#### 上月清单落实情况（{month}，{scope}）",
+    "followup_title_none": "#### 上月清单落实情况（{scope}）",
+    "followup_caption": "每月清单为当月1日的检查排序（全区排名靠前的单位），统计当月对清单单位的执法检查。表中为最近12个月。",
+    "no_followup": "暂无已结束的清单月份，尚无落实情况。",
+    "followup_listed": "清单单位",
+    "followup_inspected": "当月已检查",
+    "followup_inspected_value": "{n} 家（{share}）",
+    "followup_findings": "清单单位发现问题",
+    "followup_findings_value": "{n} 项",
+    "followup_units_with_findings": "发现问题的清单单位",
+    "followup_units_penalised": "受处罚的清单单位",
+    "followup_units_penalised_help": "当月检查结果为行政处罚或停产整顿的清单单位。",
+}
+ENFORCEMENT_PRIORITY_LIST_HEADERS = {
+    "street_name": "街道",
+    "street_rank": "街道内排名",
+    "district_rank": "全区排名",
+    "unit_name": "单位名称",
+    "uscc": "统一社会信用代码",
+    "risk_pct": "风险评分（%）",
+    "reasons": "主要原因",
+}
+ENFORCEMENT_PRIORITY_CARD_HEADERS = {
+    "fold_label": "回测折",
+    "ranker_zh": "排序方法",
+    "published_text": "本期采用",
+    "train_years": "训练年份",
+    "units": "检验单位（家）",
+    "events": "事件（起）",
+    "auc_text": "AUC（95% 区间）",
+    "top10_pct": "前10%单位所占事件（%）",
+    "top20_pct": "前20%单位所占事件（%）",
+}
+ENFORCEMENT_PRIORITY_FOLLOWUP_HEADERS = {
+    "month_label": "清单月份",
+    "listed_units": "清单单位（家）",
+    "inspected_units": "已检查（家）",
+    "inspected_pct": "检查率（%）",
+    "findings": "发现问题（项）",
+    "units_with_findings": "问题单位（家）",
+    "units_penalised": "受处罚单位（家）",
 }
 
 
@@ -1391,6 +1494,7 @@ TABLE_TITLES = {
     "marts.fct_inspection_priorities": "下月检查建议",
     "marts.inspection_model_card": "检查排序模型说明",
     "marts.rpt_inspection_list_followup": "检查建议清单落实情况",
+    "marts.fct_enterprise_risk_features": "检查排序特征与结果",
     "marts.fct_risk_points": "城市安全风险点",
     "marts.agg_risk_points_by_street": "分街道风险点统计",
     "marts.fct_hazards": "隐患排查治理",

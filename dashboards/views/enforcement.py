@@ -7,6 +7,12 @@
 * The units on the safety blacklist now (``marts.dim_enterprises``: blacklisted, since, until).
 * 安责险覆盖率: the share of active units with current safety-liability insurance by street
   (``marts.dim_enterprises``), and its yearly trend (``marts.kpi_official_indicators``).
+* 下月检查建议清单: the backtest of the inspection ranking in plain words
+  (``marts.inspection_model_card``: which ranker is published and why, its AUC and the share of
+  events in its top 20 %), the listed units of the streets in scope
+  (``marts.fct_inspection_priorities``) and what became of the last months' lists
+  (``marts.rpt_inspection_list_followup``). Every figure is the mart's; the page selects rows
+  and formats. Without these tables (an older warehouse) the section says so in one line.
 
 Filters (sidebar) are kept in the URL: ``?streets=WL,TS&from=2023&to=2024&grain=month``.
 The blacklist and the coverage by street are the registry's current state (no period).
@@ -31,6 +37,16 @@ GRAIN_MONTH = charts.GRAIN_MONTH
 
 RESULTS = list(data.INSPECTION_RESULTS)  # 合格, 责令整改, 行政处罚, 停产整顿
 DISTRICT = frame.DISTRICT
+
+PRIORITY_TEXTS = labels.ENFORCEMENT_PRIORITY_TEXTS
+PRIORITY_TABLE = "fct_inspection_priorities"
+MODEL_RANKER = "model"  # the ranker column's value for the model (the others are baselines)
+OVERALL_FOLD = "overall"  # the card's fold of the test years pooled
+FOLLOWUP_MONTHS = 12
+# On the page the unit's name leads the list: a table too wide for the page is split into parts
+# that keep its first column, and the three reasons never fit beside more (the download keeps
+# the order of labels.ENFORCEMENT_PRIORITY_LIST_HEADERS).
+LIST_SCREEN_ORDER = ("unit_name", "street_name", "street_rank", "district_rank", "uscc", "risk_pct", "reasons")
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -282,6 +298,238 @@ def _insurance_section(streets_df: pd.DataFrame, selected: list[str], lo: int, h
                            sheet_name="安责险覆盖率")
 
 
+def _num(value, fmt: str) -> str:
+    """A number of the model card formatted ("0.86"); "—" when the mart has none."""
+    return frame.MISSING if components.missing(value) else format(float(value), fmt)
+
+
+def _share_text(value) -> str:
+    """A share of the card (0.68) as "68%"; "—" when the mart has none."""
+    return frame.MISSING if components.missing(value) else f"{100.0 * float(value):.0f}%"
+
+
+def _auc_value(row: pd.Series | None, template: str = "auc_interval") -> str:
+    """"0.86（95% 区间 0.83–0.89）" from a row of the card (the interval when it has one)."""
+    if row is None or components.missing(row["auc"]):
+        return frame.MISSING
+    if components.missing(row["auc_low"]) or components.missing(row["auc_high"]):
+        return _num(row["auc"], ".2f")
+    return PRIORITY_TEXTS[template].format(
+        auc=_num(row["auc"], ".2f"), low=_num(row["auc_low"], ".2f"), high=_num(row["auc_high"], ".2f"))
+
+
+def _auc_text(row: pd.Series | None) -> str:
+    return PRIORITY_TEXTS["auc"].format(auc=_auc_value(row))
+
+
+def _one(rows: pd.DataFrame) -> pd.Series | None:
+    return None if rows.empty else rows.iloc[0]
+
+
+def card_summary(card: pd.DataFrame) -> dict[str, object]:
+    """What the summary says, selected from the model card (``marts.inspection_model_card``):
+    the published ranker's overall row, the model's, the best baseline's (the highest overall
+    AUC), the span of the test years and the card's common fields. No figure is computed here."""
+    overall = card[card["fold"] == OVERALL_FOLD]
+    named = card["published_ranker"].dropna()
+    flagged = card.loc[card["is_published_ranker"].fillna(False).astype(bool), "ranker"]
+    published = str(named.iloc[0]) if not named.empty else (str(flagged.iloc[0]) if not flagged.empty else None)
+    baselines = overall[(overall["ranker"] != MODEL_RANKER) & overall["auc"].notna()]
+    best = baselines.sort_values(["auc", "ranker"], ascending=[False, True], kind="stable")
+    years = card.loc[card["fold"] != OVERALL_FOLD, "test_year"].dropna()
+    return {
+        "published": published,
+        "is_model": published == MODEL_RANKER,
+        "row": _one(overall[overall["ranker"] == published]),
+        "model": _one(overall[overall["ranker"] == MODEL_RANKER]),
+        "baseline": _one(best),
+        "years": None if years.empty else components.years_text(int(years.min()), int(years.max())),
+        "common": card.iloc[0],
+    }
+
+
+def _ranker_name(row: pd.Series | None, fallback: str | None) -> str:
+    if row is not None and not components.missing(row["ranker_zh"]):
+        return str(row["ranker_zh"])
+    return fallback or frame.MISSING
+
+
+def _backtest_summary(summary: dict[str, object]) -> None:
+    """Which ranker orders the list and how it did in the backtest, in plain words."""
+    T = PRIORITY_TEXTS
+    row, model, baseline = summary["row"], summary["model"], summary["baseline"]
+    common = summary["common"]
+    ranker = _ranker_name(row, summary["published"])
+    decision = "" if components.missing(common["decision_zh"]) else str(common["decision_zh"]).rstrip("。")
+    years = T["years"].format(years=summary["years"]) if summary["years"] else T["no_years"]
+    if not summary["is_model"]:
+        st.warning(T["baseline_warning"].format(ranker=ranker, decision=decision), icon=":material/warning:")
+    if row is None or components.missing(row["auc"]):
+        st.markdown(T["summary_no_metrics"].format(ranker=ranker))
+    elif summary["is_model"]:
+        if baseline is None:
+            st.markdown(T["summary_model_only"].format(
+                ranker=ranker, years=years, auc=_auc_text(row), top20=_share_text(row["top20_capture"])))
+        else:
+            st.markdown(T["summary_model"].format(
+                ranker=ranker, years=years, auc=_auc_text(row), top20=_share_text(row["top20_capture"]),
+                baseline=_ranker_name(baseline, None), baseline_auc=_num(baseline["auc"], ".2f"),
+                baseline_top20=_share_text(baseline["top20_capture"])))
+    else:
+        st.markdown(T["summary_baseline"].format(
+            years=years, ranker=ranker, auc=_auc_text(row), top20=_share_text(row["top20_capture"]),
+            model=_ranker_name(model, MODEL_RANKER),
+            model_auc=_num(None if model is None else model["auc"], ".2f"),
+            model_top20=_share_text(None if model is None else model["top20_capture"])))
+    if summary["is_model"] and decision:
+        st.caption(T["decision"].format(decision=decision))
+
+
+def card_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The card's folds for display: the fold in words, AUC with its interval, captures in %."""
+    T = PRIORITY_TEXTS
+    table = card.copy()
+    table["fold_label"] = table["fold"].map(
+        lambda f: T["fold_overall"] if f == OVERALL_FOLD else T["fold_year"].format(fold=f))
+    table["published_text"] = table["is_published_ranker"].map(
+        lambda p: T["published_yes"] if (not components.missing(p) and bool(p)) else T["published_no"])
+    table["auc_text"] = [_auc_value(row, "auc_range") for _, row in table.iterrows()]
+    for column, pct in (("top10_capture", "top10_pct"), ("top20_capture", "top20_pct")):
+        table[pct] = table[column].map(lambda v: None if components.missing(v) else round(100.0 * float(v), 1))
+    for column in ("units", "events"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def _card_expander(card: pd.DataFrame, summary: dict[str, object]) -> None:
+    T = PRIORITY_TEXTS
+    common = summary["common"]
+    with st.expander(T["card_expander"]):
+        st.caption(T["card_folds"])
+        headers = labels.ENFORCEMENT_PRIORITY_CARD_HEADERS
+        frame.table(
+            card_table(card),
+            headers,
+            column_config={headers[c]: st.column_config.NumberColumn(format="%.1f")
+                           for c in ("top10_pct", "top20_pct")},
+            keys=2,
+        )
+        for key, column in (("card_features", "features_zh"), ("card_outcome", "outcome_zh"),
+                            ("card_limits", "known_limits_zh")):
+            if not components.missing(common[column]):
+                st.markdown(T[key].format(text=common[column]))
+
+        def day(value) -> str:
+            return frame.MISSING if components.missing(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+        rows = common["training_rows"]
+        st.caption(T["card_window"].format(
+            start=day(common["data_window_start"]), end=day(common["data_window_end"]),
+            rows=frame.MISSING if components.missing(rows) else f"{int(rows):,}",
+            version=frame.MISSING if components.missing(common["model_version"]) else common["model_version"]))
+
+
+def priority_list_table(listed: pd.DataFrame) -> pd.DataFrame:
+    """The listed units for display and download: the score in %, the three reasons in one cell."""
+    table = listed.copy()
+    table["risk_pct"] = table["risk_score"].map(lambda v: None if components.missing(v) else round(100.0 * float(v), 1))
+    table["reasons"] = [
+        PRIORITY_TEXTS["reasons_sep"].join(str(r) for r in reasons if not components.missing(r) and str(r)) or None
+        for reasons in zip(table["reason_1_zh"], table["reason_2_zh"], table["reason_3_zh"])
+    ]
+    for column in ("street_rank", "district_rank"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def _priority_list(listed: pd.DataFrame, summary: dict[str, object]) -> None:
+    T = PRIORITY_TEXTS
+    common = summary["common"]
+    start = pd.Timestamp(common["scored_for_start"]) if not components.missing(common["scored_for_start"]) else None
+    end = pd.Timestamp(common["scored_for_end"]) if not components.missing(common["scored_for_end"]) else None
+    st.metric(T["listed"], T["units_value"].format(n=len(listed)), border=False)
+    st.caption(T["list_caption"].format(
+        start=frame.MISSING if start is None else f"{start:%Y-%m-%d}",
+        end=frame.MISSING if end is None else f"{end:%Y-%m-%d}",
+        ranker=_ranker_name(summary["row"], summary["published"]),
+        share=f"{100.0 * data.INSPECTION_LIST_SHARE:g}%",
+    ))
+    if not summary["is_model"]:
+        st.caption(T["baseline_score_note"])
+    if listed.empty:
+        st.info(T["no_listed"])
+        return
+    table = priority_list_table(listed)
+    headers = labels.ENFORCEMENT_PRIORITY_LIST_HEADERS
+    frame.table(table, {c: headers[c] for c in LIST_SCREEN_ORDER},
+                column_config={headers["risk_pct"]: st.column_config.NumberColumn(format="%.1f")})
+    frame.download_buttons(
+        table, T["list_file"].format(start=frame.MISSING if start is None else f"{start:%Y-%m}"), headers,
+        key="enforcement_priorities", sheet_name=T["list_sheet"])
+
+
+def followup_table(followup: pd.DataFrame) -> pd.DataFrame:
+    """The last months' follow-up, latest first: the month in words, the inspected share of the
+    listed units (the sums' ratio: ``components.rate_pct``)."""
+    table = followup.tail(FOLLOWUP_MONTHS).iloc[::-1].reset_index(drop=True)
+    table["month_label"] = table["list_month"].map(_period_label)
+    table["inspected_pct"] = [
+        components.rate_pct(i, n) for i, n in zip(table["inspected_units"], table["listed_units"])
+    ]
+    return table
+
+
+def _followup_section(followup: pd.DataFrame, scope: str) -> None:
+    T = PRIORITY_TEXTS
+    if followup.empty:
+        st.markdown(T["followup_title_none"].format(scope=scope))
+        st.info(T["no_followup"])
+        return
+    table = followup_table(followup)
+    last = table.iloc[0]
+    st.markdown(T["followup_title"].format(month=last["month_label"], scope=scope))
+    st.caption(T["followup_caption"])
+    units = T["units_value"]
+    c1, c2, c3 = st.columns(3)
+    c1.metric(T["followup_listed"], units.format(n=int(last["listed_units"])), border=True)
+    c2.metric(T["followup_inspected"], T["followup_inspected_value"].format(
+        n=int(last["inspected_units"]), share=components.fmt_pct(last["inspected_pct"])), border=True)
+    c3.metric(T["followup_findings"], T["followup_findings_value"].format(n=int(last["findings"])), border=True)
+    c4, c5, _ = st.columns(3)
+    c4.metric(T["followup_units_with_findings"], units.format(n=int(last["units_with_findings"])), border=True)
+    c5.metric(T["followup_units_penalised"], units.format(n=int(last["units_penalised"])), border=True,
+              help=T["followup_units_penalised_help"])
+    headers = labels.ENFORCEMENT_PRIORITY_FOLLOWUP_HEADERS
+    frame.table(table, headers, column_config={headers["inspected_pct"]: st.column_config.NumberColumn(format="%.1f")})
+
+
+def _priorities_section(selected: list[str], scope: str) -> None:
+    st.subheader(PRIORITY_TEXTS["title"].format(scope=scope))
+    if not frame.sees(PRIORITY_TABLE):
+        st.caption(f":material/lock: {frame.NOT_IN_SCOPE}")
+        return
+    # No street chosen: the district's rows, or a limited account's own streets (it has no ALL).
+    streets = selected or frame.viewer_streets() or []
+    try:
+        card = data.load_inspection_model_card()
+        listed = data.load_inspection_list(streets)
+        followup = data.load_inspection_list_followup(streets)
+    except data.MartMissing:
+        st.info(PRIORITY_TEXTS["missing"], icon=":material/info:")
+        return
+    except data.DataUnavailable as exc:
+        components.show_unavailable(exc)
+        return
+    if card.empty:
+        st.info(PRIORITY_TEXTS["empty"], icon=":material/info:")
+        return
+    summary = card_summary(card)
+    _backtest_summary(summary)
+    _card_expander(card, summary)
+    _priority_list(listed, summary)
+    _followup_section(followup, scope)
+
+
 # --- page -------------------------------------------------------------------------------------
 
 
@@ -317,6 +565,8 @@ def render() -> None:
     _blacklist_section(selected, scope)
     st.divider()
     _insurance_section(streets_df, selected, lo, hi, scope)
+    st.divider()
+    _priorities_section(selected, scope)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,12 @@ rankers as (
 ),
 
 published as (
+    -- the ranker the backtest lets publish, and why (the same on every backtest row)
     select
-        any_value(scores.ranker order by scores.as_of_date desc) as published_ranker,
-        any_value(scores.model_version order by scores.as_of_date desc) as model_version,
-        any_value(scores.decision_zh order by scores.as_of_date desc) as decision_zh,
-        max(scores.as_of_date)::date as scored_for_start
-    from scores
+        (select any_value(backtest.published_ranker) from backtest) as published_ranker,
+        (select any_value(backtest.decision_zh) from backtest) as decision_zh,
+        (select any_value(scores.model_version order by scores.as_of_date desc) from scores) as model_version,
+        (select max(scores.as_of_date)::date from scores) as scored_for_start
 ),
 
 window_ as (
