@@ -127,7 +127,7 @@ CARD = {
 MODEL_BEATEN = {"2023": (0.64, 0.55, 0.73, 0.20, 0.35), "2024": (0.68, 0.60, 0.76, 0.22, 0.38),
                 "overall": (0.66, 0.60, 0.72, 0.21, 0.37)}
 DECISIONS = {
-    "model": "模型回测 2 年，整体 AUC 0.86、前 20% 单位覆盖 68% 的事件，均优于各基线，本期采用模型排序",
+    "model": "模型回测 2 年，整体区分度 0.86、前 20% 单位覆盖 68% 的事件，均优于各基线，本期采用模型排序",
     "baseline_past_incidents": "模型回测未优于基线（基线：既往事故与规模），本期采用基线排序（基线：既往事故与规模）",
 }
 MODEL_VERSION = "lr-3f9a2c1d"
@@ -409,22 +409,22 @@ def test_priorities_district_summary_list_and_followup(home):
     text = all_text(at)
     assert "下月检查建议清单（全部街道）" in text
     # The model is published: what the card's overall rows say, with the best baseline by AUC.
-    assert ("本期排序采用风险模型（逻辑回归）。按年滚动回测（检验 2023–2024年）：AUC 0.86（95% 区间 0.83–0.89），"
-            "排名前 20% 的单位集中了下一年 68% 的事件；各基线中最佳的是“基线：既往事故与规模”，AUC 0.70、前 20% 为 41%。"
+    assert ("本期排序采用风险模型（逻辑回归）。按年滚动回测（检验 2023–2024年）：区分度 0.86（95% 区间 0.83–0.89），"
+            "排名前 20% 的单位集中了下一年 68% 的事件；各基线中最佳的是“基线：既往事故与规模”，区分度 0.70、前 20% 为 41%。"
             ) in text
     assert f"采用原因：{DECISIONS['model']}。" in text
     assert not any("未采用风险模型" in w.value for w in at.warning)
     # The card by fold, in the expander: AUC with its interval, captures in percent, none where null.
-    card = table_with(at, "AUC（95% 区间）")
+    card = table_with(at, "区分度（95% 区间）")
     assert len(card) == 12 and list(card["回测折"].unique()) == ["2023年", "2024年", "合计（各年合并）"]
     assert list(card["排序方法"][:4]) == ["风险模型（逻辑回归）", "基线：既往事故与规模", "基线：随机", "基线：风险点等级"]
     overall = card[card["回测折"] == "合计（各年合并）"].set_index("排序方法")
-    assert overall.loc["风险模型（逻辑回归）", "AUC（95% 区间）"] == "0.86（0.83–0.89）"
+    assert overall.loc["风险模型（逻辑回归）", "区分度（95% 区间）"] == "0.86（0.83–0.89）"
     assert overall.loc["风险模型（逻辑回归）", "前20%单位所占事件（%）"] == 68.0
     assert overall.loc["风险模型（逻辑回归）", "本期采用"] == "是"
     assert overall.loc["基线：随机", "前10%单位所占事件（%）"] == 10.0
     colour_2023 = card[(card["回测折"] == "2023年") & (card["排序方法"] == "基线：风险点等级")].iloc[0]
-    assert colour_2023["AUC（95% 区间）"] == "—" and pd.isna(colour_2023["前20%单位所占事件（%）"])
+    assert colour_2023["区分度（95% 区间）"] == "—" and pd.isna(colour_2023["前20%单位所占事件（%）"])
     assert "**使用的特征**：既往事故、重大隐患、风险点等级、从业人数" in text
     assert "年度回测样本较小" in text
     assert f"模型版本：{MODEL_VERSION}" in text and "评估日 2020-01-01 起，结果期至 2024-12-31，共 288 行" in text
@@ -502,8 +502,8 @@ def test_priorities_baseline_in_use_is_a_warning(tmp_path, monkeypatch):
     assert warning == ("本期未采用风险模型，排序采用“基线：既往事故与规模”。"
                        f"{DECISIONS['baseline_past_incidents']}。")
     text = all_text(at)
-    assert ("按年滚动回测（检验 2023–2024年）：本期采用的“基线：既往事故与规模” AUC 0.70（95% 区间 0.64–0.76），"
-            "排名前 20% 的单位集中了下一年 41% 的事件；风险模型（逻辑回归） AUC 0.66、前 20% 为 37%。") in text
+    assert ("按年滚动回测（检验 2023–2024年）：本期采用的“基线：既往事故与规模” 区分度 0.70（95% 区间 0.64–0.76），"
+            "排名前 20% 的单位集中了下一年 41% 的事件；风险模型（逻辑回归） 区分度 0.66、前 20% 为 37%。") in text
     assert "本期排序采用风险模型" not in text
     assert "风险评分为排名百分位" in text and "排序方法：基线：既往事故与规模" in text
     assert metrics(at)["列入清单单位"] == "2 家"

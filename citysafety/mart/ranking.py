@@ -491,8 +491,8 @@ def choose(backtest_frame: pd.DataFrame) -> tuple[str, str]:
         against = LABELS[beaten[0]] if beaten else LABELS[best]
         return best, f"模型回测未优于基线（{against}），{fallback}"
     if not value(MODEL, "auc_low") > 0.5:
-        return best, f"模型回测 AUC 区间含 0.5（未显著优于随机），{fallback}"
-    return MODEL, (f"模型回测 {n_folds} 年，整体 AUC {model_auc:.2f}、前 20% 单位覆盖 "
+        return best, f"模型回测区分度的区间含 0.5（未显著优于随机），{fallback}"
+    return MODEL, (f"模型回测 {n_folds} 年，整体区分度 {model_auc:.2f}、前 20% 单位覆盖 "
                    f"{model_top20:.0%} 的事件，均优于各基线，本期采用模型排序")
 
 

@@ -213,9 +213,9 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "units": "检验单位数",
         "positives": "发生事件单位数",
         "events": "事件数",
-        "auc": "AUC（曲线下面积）",
-        "auc_low": "AUC区间下限",
-        "auc_high": "AUC区间上限",
+        "auc": "区分度（AUC）",
+        "auc_low": "区分度区间下限",
+        "auc_high": "区分度区间上限",
         "top10_capture": "前10%单位所占事件比例",
         "top20_capture": "前20%单位所占事件比例",
         "published_ranker": "本期采用的排序方法",
@@ -1083,19 +1083,20 @@ ENFORCEMENT_PRIORITY_TEXTS = {
     "empty": "检查排序模型尚未产生结果，暂无下月检查建议清单。",
     "years": "检验 {years}",
     "no_years": "尚无可检验的年份",
-    "auc": "AUC {auc}",
+    "auc": "区分度 {auc}",
     "auc_interval": "{auc}（95% 区间 {low}–{high}）",
-    "auc_range": "{auc}（{low}–{high}）",  # in the card's table, under its header AUC（95% 区间）
+    "auc_range": "{auc}（{low}–{high}）",  # in the card's table, under its header 区分度（95% 区间）
     "summary_model": "本期排序采用{ranker}。按年滚动回测（{years}）：{auc}，排名前 20% 的单位集中了下一年 {top20} 的事件；"
-                     "各基线中最佳的是“{baseline}”，AUC {baseline_auc}、前 20% 为 {baseline_top20}。",
+                     "各基线中最佳的是“{baseline}”，区分度 {baseline_auc}、前 20% 为 {baseline_top20}。",
     "summary_model_only": "本期排序采用{ranker}。按年滚动回测（{years}）：{auc}，排名前 20% 的单位集中了下一年 {top20} 的事件。",
     "decision": "采用原因：{decision}。",
     "baseline_warning": "本期未采用风险模型，排序采用“{ranker}”。{decision}。",
     "summary_baseline": "按年滚动回测（{years}）：本期采用的“{ranker}” {auc}，排名前 20% 的单位集中了下一年 {top20} 的事件；"
-                        "{model} AUC {model_auc}、前 20% 为 {model_top20}。",
-    "summary_no_metrics": "回测历史不足，{ranker}尚无回测指标（AUC、前 20% 事件集中度）。",
+                        "{model} 区分度 {model_auc}、前 20% 为 {model_top20}。",
+    "summary_no_metrics": "回测历史不足，{ranker}尚无回测指标（区分度、前 20% 事件集中度）。",
     "card_expander": "回测明细与模型说明",
-    "card_folds": "各回测折（按年滚动：用此前各年训练，检验下一年；合计为各折合并）",
+    "card_folds": "各回测折（按年滚动：用此前各年训练，检验下一年；合计为各折合并）。区分度：随机取一个下一年发生事件的单位和一个"
+                  "未发生的单位，前者排名更靠前的概率（0.5 相当于随机排序，1 为完全区分）。",
     "fold_year": "{fold}年",
     "fold_overall": "合计（各年合并）",
     "published_yes": "是",
@@ -1142,7 +1143,7 @@ ENFORCEMENT_PRIORITY_CARD_HEADERS = {
     "train_years": "训练年份",
     "units": "检验单位（家）",
     "events": "事件（起）",
-    "auc_text": "AUC（95% 区间）",
+    "auc_text": "区分度（95% 区间）",
     "top10_pct": "前10%单位所占事件（%）",
     "top20_pct": "前20%单位所占事件（%）",
 }
