@@ -218,24 +218,27 @@ def test_limits_are_settings_with_defaults(monkeypatch):
 
 
 def test_pipeline_runs_every_dag_past_a_failed_department(cfg, monkeypatch, capsys):
-    import subprocess
+    from contextlib import contextmanager
 
     from citysafety.orchestrate import runner
 
-    ran, calls = [], []
+    ran, confs = [], []
 
-    def fake_airflow(args, env, **kw):
-        ran.append(args[2])  # dags test <dag_id> [--conf ...]
-        calls.append(args)
-        return subprocess.CompletedProcess(args, 3 if args[2] == "ingest_emb" else 0)
+    @contextmanager
+    def fake_dag_process(env):
+        def run(dag_id, conf, log):
+            ran.append(dag_id)
+            confs.append(conf)
+            return 3 if dag_id == "ingest_emb" else 0
+        yield run
 
     monkeypatch.setattr(runner, "init_airflow", lambda cfg=None: None)
-    monkeypatch.setattr(runner, "airflow", fake_airflow)
+    monkeypatch.setattr(runner, "dag_process", fake_dag_process)
     assert runner.run_pipeline(cfg) == 3
     assert ran == runner.dag_ids()  # every ingest, then the build of what did load
     assert ran[-1] == "build_mart"
     # the build is told which feeds the ingests loaded (here none: nothing ran for real)
-    assert calls[-1][3:] == ["--conf", '{"changed_feeds": []}']
+    assert confs[-1] == {"changed_feeds": []} and confs[:-1] == [None] * (len(ran) - 1)
     out = capsys.readouterr().out
     assert "pipeline finished with failures: ingest_emb failed" in out
 

@@ -1,10 +1,11 @@
 """How the platform runs under Airflow: its environment, the `airflow` subprocess, the one-shot
 pipeline.
 
-`run_pipeline` runs every DAG once, in order, with real DAG runs (`airflow dags test`): each
-department's ingest DAG, then `build_mart`. It generates nothing: it processes whatever is in
-`$CITYSAFETY_HOME/landing/`. `services(cfg, env)`, when given, is a context manager around the
-run yielding more environment (the demo's department sources: demo.run).
+`run_pipeline` runs every DAG once, in order, with real DAG runs (what `airflow dags test` runs,
+all of them in one process: citysafety.orchestrate.dag_runs): each department's ingest DAG, then
+`build_mart`. It generates nothing: it processes whatever is in `$CITYSAFETY_HOME/landing/`.
+`services(cfg, env)`, when given, is a context manager around the run yielding more environment
+(the demo's department sources: demo.run).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import json
 import os
 import subprocess
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, ContextManager
+from typing import Callable, ContextManager, Iterator
 
 from citysafety import config, sources
 
@@ -180,6 +181,46 @@ def _loads(cfg: config.Settings) -> dict[str, set[str]]:
     return {feed.id: {p.name for p in store.loads(feed, cfg)} for feed in sources.all_feeds()}
 
 
+@contextmanager
+def dag_process(env: dict[str, str]) -> Iterator[Callable[[str, dict | None, Path], int]]:
+    """The process that runs a pipeline's DAGs one after the other (citysafety.orchestrate.dag_runs):
+    yields `run(dag_id, conf, log)`, which runs the DAG once with that conf, its output into
+    `log`, and returns its exit code (0 or 1). One task at a time in that process: build_mart's
+    node tasks then follow its dbt producer (cosmos_settings.finish_group). A process that dies
+    (killed, out of memory) fails the DAG it was running; the next DAG gets a new one."""
+    env = {**env, "CITYSAFETY_IN_PROCESS_RUN": "1"}
+    proc: subprocess.Popen | None = None
+
+    def run(dag_id: str, conf: dict | None, log: Path) -> int:
+        nonlocal proc
+        if proc is None or proc.poll() is not None:
+            proc = subprocess.Popen([str(VENV_BIN / "python"), "-m", "citysafety.orchestrate.dag_runs"],
+                                    env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True, encoding="utf-8")
+        try:
+            proc.stdin.write(json.dumps({"dag_id": dag_id, "conf": conf, "log": str(log)}) + "\n")
+            proc.stdin.flush()
+            answer = proc.stdout.readline()
+        except BrokenPipeError:
+            answer = ""
+        if not answer:
+            with log.open("a", encoding="utf-8") as out:
+                out.write(f"\nthe process running {dag_id} ended (exit {proc.wait()})\n")
+            return 1
+        return int(json.loads(answer)["returncode"])
+
+    try:
+        yield run
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = None,
                  services: Services = no_services) -> int:
     """Run each DAG once (real DAG runs): every department's ingest DAG, then the build.
@@ -202,30 +243,26 @@ def run_pipeline(cfg: config.Settings | None = None, dags: list[str] | None = No
     failed: dict[str, int] = {}
     log_dir = pipeline_log_dir(cfg)
     chosen = dags or dag_ids()
-    print(f"运行 {len(chosen)} 个 DAG（airflow dags test），日志 logs: {log_dir}", flush=True)
+    print(f"运行 {len(chosen)} 个 DAG（airflow dags test，同一进程），日志 logs: {log_dir}", flush=True)
     loads_before = _loads(cfg)
-    with services(cfg, env) as extra:
-        env.update(extra)
+    with services(cfg, env) as extra, dag_process({**env, **extra}) as run_dag:
         for i, dag_id in enumerate(chosen, start=1):
             log = log_dir / f"{dag_id}.log"
             print(f"[{i}/{len(chosen)}] {dag_id} 开始 started", flush=True)
             began = time.monotonic()
-            args = ["dags", "test", dag_id]
+            conf = None
             if dag_id == BUILD_DAG and any(d != BUILD_DAG for d in chosen[:i]):
                 # The feeds this run's ingests loaded: the build rebuilds what is downstream of
                 # them (citysafety.mart.plan), as when deliveries start it under the scheduler.
                 after = _loads(cfg)
-                args += ["--conf", json.dumps({"changed_feeds": sorted(
-                    f for f, names in after.items() if names - loads_before.get(f, set()))})]
-            # One task at a time in this process: build_mart's node tasks then follow its dbt
-            # producer (cosmos_settings.finish_group).
-            with log.open("wb") as out:
-                done = airflow(args, {**env, "CITYSAFETY_IN_PROCESS_RUN": "1"},
-                               stdout=out, stderr=subprocess.STDOUT)
+                conf = {"changed_feeds": sorted(
+                    f for f, names in after.items() if names - loads_before.get(f, set()))}
+            log.write_bytes(b"")  # the DAG's log exists from its start, whatever becomes of it
+            code = run_dag(dag_id, conf, log)
             took = _duration(time.monotonic() - began)
-            if done.returncode:
-                failed[dag_id] = done.returncode
-                print(f"[{i}/{len(chosen)}] {dag_id} 失败 FAILED (exit {done.returncode}, {took}); "
+            if code:
+                failed[dag_id] = code
+                print(f"[{i}/{len(chosen)}] {dag_id} 失败 FAILED (exit {code}, {took}); "
                       f"log: {log}; going on with the others", flush=True)
                 for line in error_excerpt(log):
                     print(f"    {line}", file=sys.stderr, flush=True)
