@@ -68,8 +68,8 @@ def _features(home, monkeypatch, end: date, as_of: date) -> pd.DataFrame:
     for feed in (*FILE_FEEDS, S.feed("emb", "inspections"), S.feed("grid", "hazard_reports")):
         ingest_feed(feed, cfg)
     prepare_build(cfg)
-    run_dbt(["seed"], cfg)
-    run_dbt(["run", "--select", "+int_enterprise_features_dated"], cfg)
+    # one dbt invocation: the seeds and models the features read (their tests run in the builds)
+    run_dbt(["build", "--select", "+int_enterprise_features_dated", "--resource-type", "seed", "model"], cfg)
     con = duckdb.connect(str(cfg.build_db), read_only=True)
     try:
         return con.execute(
