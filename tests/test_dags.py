@@ -214,3 +214,19 @@ def test_the_response_runs_after_each_publish_and_every_minute(parsed):
         "record_alarms": [], "escalate_alarms": ["record_alarms"], "dispatch_notifications": ["escalate_alarms"]}
     for task_id, task in tasks.items():
         assert task["retries"] >= 1 and task["timeout"] and task["owner"] == sources.PLATFORM_OWNER, task_id
+
+
+def test_a_pipelines_dags_run_in_one_process_and_a_failure_does_not_stop_the_next(tmp_path, monkeypatch, capsys):
+    """`make pipeline` runs its DAGs in one process (citysafety.orchestrate.dag_runs): a DAG that
+    cannot run fails with its reason in its own log, and the next DAG still runs, for real, in
+    the same process, its output in its own log."""
+    monkeypatch.setenv("CITYSAFETY_HOME", str(tmp_path / "home"))
+    cfg = config.settings()
+    assert runner.run_pipeline(cfg, ["no_such_dag", "ingest_stats"]) == 1
+    out = capsys.readouterr().out
+    assert "[1/2] no_such_dag 失败 FAILED (exit 1" in out and "[2/2] ingest_stats 成功 success" in out
+    logs = sorted(cfg.home.glob("logs/pipeline/*/*.log"))
+    assert [p.name for p in logs] == ["ingest_stats.log", "no_such_dag.log"]
+    assert "'no_such_dag' could not be found" in logs[1].read_text()
+    assert "DagRun Finished: dag_id=ingest_stats" in logs[0].read_text()
+    assert "no_such_dag" not in logs[0].read_text()
