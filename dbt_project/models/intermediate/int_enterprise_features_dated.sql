@@ -3,11 +3,14 @@
 -- months from it (the outcome the ranking predicts).
 --
 -- Known on a date = dated strictly before it: an event that occurred before it and whose first
--- report was delivered before it, a registry snapshot or risk inventory dated before it, an
--- inspection as its latest version updated before it said. Nothing of the as-of date itself or
--- later reaches a feature (tests/test_ranking_features.py deletes everything dated on or after
--- an as-of date and finds the same features). The outcome columns (had_event_next_12m,
--- events_next_12m) read the 12 months from the date; they are never features.
+-- report was delivered before it (under the unit that report named; a fire's casualties as its
+-- last report before the date said), a registry snapshot dated before it, a quarter's risk
+-- inventory from the first day of the second month after the quarter (it is delivered on the
+-- 10th of the month after), an inspection as its latest version updated before the date said.
+-- Nothing of the as-of date itself or later reaches a feature: tests/test_ranking_features.py
+-- builds the features of a date in one home before it and nine months later and finds them
+-- equal. The outcome columns (had_event_next_12m, events_next_12m) read the 12 months from the
+-- date; they are never features.
 --
 -- As-of dates: 1 January of every year with a registry snapshot before it (the backtest's
 -- years), the first day of each of the 12 months before the as-of date (the monthly lists whose
