@@ -1192,7 +1192,7 @@ SELECT fold, ranker, ranker_zh, is_published_ranker, train_years, test_year,
        units, positives, events, auc, auc_low, auc_high, top10_capture, top20_capture,
        published_ranker, model_version, decision_zh,
        data_window_start, data_window_end, training_rows, scored_for_start, scored_for_end,
-       features_zh, outcome_zh, known_limits_zh
+       features_zh, outcome_zh, known_limits_zh, is_best_baseline
 FROM marts.inspection_model_card
 ORDER BY fold = 'overall', test_year NULLS LAST, fold, ranker <> 'model', ranker
 """

@@ -158,7 +158,7 @@ def build_priorities(con, published: str = "model", *, empty: bool = False) -> N
          *card[ranker][fold], published, version, DECISIONS[published], "2020-01-01", "2024-12-31",
          288, *SCORED_FOR, "既往事故、重大隐患、风险点等级、从业人数",
          "评估日起12个月内发生至少一起生产安全事故、有人员伤亡的火灾或重大隐患",
-         "排序反映历史数据中的相关性，不是因果判断；年度回测样本较小。")
+         "排序反映历史数据中的相关性，不是因果判断；年度回测样本较小。", ranker == "baseline_past_incidents")
         for fold, (train_years, test_year) in FOLDS.items() for ranker, label in RANKERS.items()
     ])
     create_mart(con, "marts.rpt_inspection_list_followup", [

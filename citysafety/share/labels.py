@@ -229,6 +229,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "features_zh": "使用的特征",
         "outcome_zh": "预测结果",
         "known_limits_zh": "已知局限",
+        "is_best_baseline": "是否最佳基线",
     },
     "rpt_inspection_list_followup": {
         "followup_id": "编号",

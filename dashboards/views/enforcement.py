@@ -328,14 +328,12 @@ def _one(rows: pd.DataFrame) -> pd.Series | None:
 
 def card_summary(card: pd.DataFrame) -> dict[str, object]:
     """What the summary says, selected from the model card (``marts.inspection_model_card``):
-    the published ranker's overall row, the model's, the best baseline's (the highest overall
-    AUC), the span of the test years and the card's common fields. No figure is computed here."""
+    the published ranker's overall row, the model's, the best baseline's (``is_best_baseline``,
+    dbt's), the span of the test years and the card's common fields. No figure is computed here."""
     overall = card[card["fold"] == OVERALL_FOLD]
     named = card["published_ranker"].dropna()
-    flagged = card.loc[card["is_published_ranker"].fillna(False).astype(bool), "ranker"]
-    published = str(named.iloc[0]) if not named.empty else (str(flagged.iloc[0]) if not flagged.empty else None)
-    baselines = overall[(overall["ranker"] != MODEL_RANKER) & overall["auc"].notna()]
-    best = baselines.sort_values(["auc", "ranker"], ascending=[False, True], kind="stable")
+    published = str(named.iloc[0]) if not named.empty else None
+    best = overall[overall["is_best_baseline"].fillna(False).astype(bool) & overall["auc"].notna()]
     years = card.loc[card["fold"] != OVERALL_FOLD, "test_year"].dropna()
     return {
         "published": published,

@@ -6,7 +6,8 @@ the as-of years up to t, test on t + 1, for the model and for the baselines a bu
 bootstrap interval, the share of next year's events in the top 10 % and 20 %) is
 citysafety.mart.ranking, the same code the scores use; the features it reads are those of the
 seed inspection_risk_features. Every row carries the ranker `choose` publishes and why
-(published_ranker, decision_zh), and every ranker has its overall row even when no year could be
+(published_ranker, decision_zh) and the best baseline (`best_baseline`: the one a published
+baseline would be, and what the page sets the model against), and every ranker has its overall row even when no year could be
 tested yet (its figures empty): the decision is on the model card from a platform's first build.
 """
 
@@ -25,4 +26,5 @@ def model(dbt, session):
     if untested:
         empty = pd.DataFrame({"fold": "overall", "ranker": untested})
         backtest = pd.concat([backtest, empty], ignore_index=True)[ranking.BACKTEST_COLUMNS]
-    return backtest.assign(published_ranker=published, decision_zh=why)
+    return backtest.assign(published_ranker=published, decision_zh=why,
+                           best_baseline=ranking.best_baseline(backtest))

@@ -5,12 +5,8 @@
 -- var('inspection_list_share') of the district ranking).
 with
 
-scores as (
-    select * from {{ ref('int_inspection_scores_predicted') }}
-),
-
-features as (
-    select * from {{ ref('int_enterprise_features_dated') }}
+ranked as (
+    select * from {{ ref('int_inspection_scores_ranked') }}
     where is_scoring_row
 ),
 
@@ -24,34 +20,6 @@ rankers as (
 
 streets as (
     select * from {{ ref('streets') }}
-),
-
-scored as (
-    select
-        features.uscc,
-        features.unit_name,
-        features.street_code,
-        features.as_of_date,
-        scores.risk_score,
-        scores.ranker,
-        scores.model_version,
-        scores.reason_1,
-        scores.reason_1_value,
-        scores.reason_2,
-        scores.reason_2_value,
-        scores.reason_3,
-        scores.reason_3_value
-    from features
-    inner join scores on features.uscc = scores.uscc and features.as_of_date = scores.as_of_date
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (order by risk_score desc, uscc asc) as district_rank,
-        row_number() over (partition by street_code order by risk_score desc, uscc asc) as street_rank,
-        count(*) over () as district_units
-    from scored
 ),
 
 reasons as (
@@ -86,8 +54,7 @@ final as (
         cast(ranked.risk_score as double) as risk_score,
         cast(ranked.district_rank as integer) as district_rank,
         cast(ranked.street_rank as integer) as street_rank,
-        (ranked.district_rank <= ceil({{ var('inspection_list_share') }} * ranked.district_units))::boolean
-            as on_inspection_list,
+        ranked.on_inspection_list::boolean as on_inspection_list,
         cast(max(reasons.reason_zh) filter (where reasons.n = 1) as varchar) as reason_1_zh,
         cast(max(reasons.reason_zh) filter (where reasons.n = 2) as varchar) as reason_2_zh,
         cast(max(reasons.reason_zh) filter (where reasons.n = 3) as varchar) as reason_3_zh,

@@ -28,6 +28,7 @@ published as (
     select
         (select any_value(backtest.published_ranker) from backtest) as published_ranker,
         (select any_value(backtest.decision_zh) from backtest) as decision_zh,
+        (select any_value(backtest.best_baseline) from backtest) as best_baseline,
         (select any_value(scores.model_version order by scores.as_of_date desc) from scores) as model_version,
         (select max(scores.as_of_date)::date from scores) as scored_for_start
 ),
@@ -92,7 +93,8 @@ final as (
             || '依赖各部门报送的完整与及时，漏报的单位风险会被低估；'
             || '执法检查的对象本身受既往排序影响，发现问题的多少带有选择偏差；'
             || '年度回测样本较小，区间较宽，排名靠近的单位之间差别不显著。'
-        )::varchar as known_limits_zh
+        )::varchar as known_limits_zh,
+        (folds.ranker = published.best_baseline)::boolean as is_best_baseline
     from folds
     left join backtest on folds.fold = backtest.fold and folds.ranker = backtest.ranker
     left join rankers on folds.ranker = rankers.ranker

@@ -1,16 +1,12 @@
 -- What became of 下月检查建议清单, one row per list month and street (the eight, UNKNOWN, and ALL
 -- for the district): the list of a month is the ranking as of its first day (the top
 -- var('inspection_list_share') of the district, by the ranker that would have been published
--- then: int_inspection_scores_predicted), followed up over that month in the inspections as
+-- then: int_inspection_scores_ranked), followed up over that month in the inspections as
 -- published now. Only months that have ended (before the as-of date's month) are followed up.
 with
 
-scores as (
-    select * from {{ ref('int_inspection_scores_predicted') }}
-),
-
-features as (
-    select * from {{ ref('int_enterprise_features_dated') }}
+ranked as (
+    select * from {{ ref('int_inspection_scores_ranked') }}
 ),
 
 inspections as (
@@ -26,25 +22,22 @@ scoring as (
 ),
 
 lists as (
+    -- the months' lists: rankings of a month's first day, for the months that have ended
     select
-        features.as_of_date as list_month_start,
-        features.uscc,
-        features.street_code,
-        row_number() over (
-            partition by features.as_of_date order by scores.risk_score desc, features.uscc asc
-        ) as district_rank,
-        count(*) over (partition by features.as_of_date) as district_units
-    from features
-    inner join scores on features.uscc = scores.uscc and features.as_of_date = scores.as_of_date
+        ranked.as_of_date as list_month_start,
+        ranked.uscc,
+        ranked.street_code,
+        ranked.on_inspection_list
+    from ranked
     where
-        not features.is_scoring_row
-        and features.as_of_date = date_trunc('month', features.as_of_date)
-        and features.as_of_date + interval 1 month <= date_trunc('month', (select as_of_date from scoring))
+        not ranked.is_scoring_row
+        and ranked.as_of_date = date_trunc('month', ranked.as_of_date)
+        and ranked.as_of_date + interval 1 month <= date_trunc('month', (select as_of_date from scoring))
 ),
 
 listed as (
     select * from lists
-    where district_rank <= ceil({{ var('inspection_list_share') }} * district_units)
+    where on_inspection_list
 ),
 
 followed as (
